@@ -1,0 +1,94 @@
+// File: tcp_listener.h
+// TcpListener: accepts connections, spreads them over an IoPool, enforces a connection limit and
+// an idle timeout, and runs one coroutine per connection.
+//   auto l = TcpListener::Bind(pool, {.host = "127.0.0.1", .port = 0},
+//       [](Connection& c) -> boost::asio::awaitable<void> { ... co_await c.socket().async_read_some(...) });
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 awaitable.hpp uses std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "pier/base/status.h"
+#include "pier/net/io_pool.h"
+
+namespace pier::net {
+
+struct ListenerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port
+  size_t max_connections = 10000;
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // 0: none
+};
+
+// One accepted connection. Lives on one io_context; not thread-safe.
+class Connection {
+ public:
+  explicit Connection(boost::asio::ip::tcp::socket socket);
+  boost::asio::ip::tcp::socket& socket() { return socket_; }
+  // Marks activity: the idle timeout restarts from now.
+  void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
+  std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
+  // Closes the socket; pending reads and writes finish with an error.
+  void Close();
+  std::string RemoteAddress() const { return remote_; }
+
+ private:
+  boost::asio::ip::tcp::socket socket_;
+  std::chrono::steady_clock::time_point last_activity_;
+  std::string remote_;
+};
+
+using ConnectionHandler = std::function<boost::asio::awaitable<void>(Connection&)>;
+
+// Thread-safe: Close/CloseAll/active_connections may be called from any thread.
+class TcpListener : public std::enable_shared_from_this<TcpListener> {
+ public:
+  // Binds and listens; errors say which address failed and why ("127.0.0.1:7379: address in use").
+  static Result<std::shared_ptr<TcpListener>> Bind(IoPool& pool, ListenerOptions options,
+                                                   ConnectionHandler handler);
+  ~TcpListener();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return endpoint_; }
+  std::string address() const;  // "127.0.0.1:41234"
+  void Start();
+  // Stops accepting; existing connections go on.
+  void Close();
+  // Closes every open connection (the shutdown deadline passed).
+  void CloseAll();
+  size_t active_connections() const;
+
+ private:
+  TcpListener(IoPool& pool, ListenerOptions options, ConnectionHandler handler);
+  boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
+  static boost::asio::awaitable<void> Watchdog(std::shared_ptr<Connection> conn,
+                                               std::shared_ptr<boost::asio::steady_timer> timer,
+                                               std::chrono::milliseconds idle);
+
+  IoPool& pool_;
+  ListenerOptions options_;
+  ConnectionHandler handler_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::endpoint endpoint_;
+  mutable std::mutex mu_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+};
+
+// "host:port" -> (host, port); errors name the flag or field given in `what`.
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
+                                                       const std::string& what);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace pier::net

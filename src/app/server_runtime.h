@@ -1,0 +1,58 @@
+// File: server_runtime.h
+// ServerRuntime: what every `pier <server>` command shares: the I/O pool, the admin HTTP
+// listener (/metrics, /health), SIGINT/SIGTERM handling and a graceful drain with a deadline.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pier/base/status.h"
+#include "pier/net/http_server.h"
+#include "pier/net/io_pool.h"
+
+namespace pier::app {
+
+// Flags every server command takes (the command-line conventions in the design).
+struct ServerFlags {
+  std::string listen;
+  std::string http;
+  size_t threads = 0;
+  std::string config;
+  std::string log_level = "info";
+  std::string data_dir;
+  double shutdown_seconds = 10;
+};
+
+// Runs on the main thread: Start(), then Wait() blocks until a signal and drains.
+class ServerRuntime {
+ public:
+  explicit ServerRuntime(size_t threads);
+  ~ServerRuntime();
+
+  net::IoPool& pool() { return pool_; }
+  net::HttpServer& http() { return *http_; }
+  // Binds the admin listener (/health, /metrics are already routed). Call before Start().
+  Status ListenHttp(const std::string& host_port);
+  // Called on shutdown before the drain: stop accepting, stop timers.
+  void OnShutdown(std::function<void()> fn) { on_shutdown_.push_back(std::move(fn)); }
+  // Called when the drain deadline passes: close whatever is left.
+  void OnForceClose(std::function<void()> fn) { on_force_close_.push_back(std::move(fn)); }
+  // Connections still open, summed over listeners, for the drain.
+  void CountConnections(std::function<size_t()> fn) { counters_.push_back(std::move(fn)); }
+
+  void Start();
+  // Blocks until SIGINT or SIGTERM, then shuts down: in-flight requests get `deadline` to finish.
+  void Wait(std::chrono::milliseconds deadline);
+
+ private:
+  net::IoPool pool_;
+  std::unique_ptr<net::HttpServer> http_;
+  std::vector<std::function<void()>> on_shutdown_;
+  std::vector<std::function<void()>> on_force_close_;
+  std::vector<std::function<size_t()>> counters_;
+};
+
+}  // namespace pier::app

@@ -1,0 +1,37 @@
+// File: count_min_sketch.h
+// CountMinSketch: approximate access frequencies with 4-bit counters and periodic halving, the
+// "TinyLFU" frequency sketch (Einziger, Friedman, Manes: "TinyLFU: A Highly Efficient Cache
+// Admission Policy", ACM TOS 2017), laid out as Caffeine's FrequencySketch: 16 counters per
+// 64-bit word, 4 rows, and a reset that halves every counter after 10 * width increments.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace pier::cache::detail {
+
+// Not thread-safe.
+class CountMinSketch {
+ public:
+  // Sized for about `expected_entries` distinct hot keys (rounded up to a power of two); counts
+  // halve after `sample_size` increments (0: 10 * width, as Caffeine).
+  explicit CountMinSketch(uint64_t expected_entries = 64, uint64_t sample_size = 0);
+
+  void Increment(uint64_t hash);
+  // The estimated frequency, 0..15.
+  int Frequency(uint64_t hash) const;
+  // Grows the table when the cache holds more entries than it was sized for (counts restart).
+  void EnsureCapacity(uint64_t entries);
+  uint64_t width() const { return table_.size() * 16; }
+
+ private:
+  void Reset();
+  size_t IndexOf(uint64_t hash, int row) const;
+
+  std::vector<uint64_t> table_;  // 16 counters of 4 bits per word
+  uint64_t size_ = 0;            // increments since the last reset
+  uint64_t sample_size_ = 0;
+};
+
+}  // namespace pier::cache::detail

@@ -1,0 +1,87 @@
+#include "cache/s3fifo_policy.h"
+
+#include <algorithm>
+
+namespace pier::cache {
+
+bool S3FifoPolicy::InGhost(uint64_t key_hash) const { return ghost_.count(key_hash) != 0; }
+
+void S3FifoPolicy::OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) {
+  detail::EnsureLink(links_, id);
+  Meta& m = meta_[id];
+  m = Meta{key_hash, weight, 0, false};
+  if (auto it = ghost_.find(key_hash); it != ghost_.end()) {
+    ghost_.erase(it);  // its FIFO slot goes stale and is skipped when it reaches the front
+    m.in_main = true;
+    main_.PushFront(id);
+    main_weight_ += weight;
+  } else {
+    small_.PushFront(id);
+    small_weight_ += weight;
+  }
+}
+
+void S3FifoPolicy::OnReweigh(EntryId id, uint64_t new_weight) {
+  Meta& m = meta_[id];
+  (m.in_main ? main_weight_ : small_weight_) += new_weight - m.weight;
+  m.weight = new_weight;
+  OnAccess(id);
+}
+
+void S3FifoPolicy::OnRemove(EntryId id) {
+  Meta& m = meta_[id];
+  if (m.in_main) {
+    main_.Remove(id);
+    main_weight_ -= m.weight;
+  } else {
+    small_.Remove(id);
+    small_weight_ -= m.weight;
+  }
+}
+
+void S3FifoPolicy::RememberGhost(uint64_t hash) {
+  ghost_[hash] = ++ghost_seq_;
+  ghost_fifo_.emplace_back(hash, ghost_seq_);
+  // G remembers as many keys as M can hold: 90% of the capacity, in entries (estimated from the
+  // mean weight when entries have weights).
+  const uint64_t entries = small_.size() + main_.size();
+  const uint64_t weight = small_weight_ + main_weight_;
+  const uint64_t fit = weight == 0 ? capacity_ : capacity_ * entries / weight;
+  const size_t limit = std::max<size_t>(std::max<uint64_t>(entries, fit) * 9 / 10, 1);
+  while (ghost_.size() > limit || ghost_fifo_.size() > 2 * limit + 16) {
+    auto [h, seq] = ghost_fifo_.front();
+    ghost_fifo_.pop_front();
+    if (auto it = ghost_.find(h); it != ghost_.end() && it->second == seq) ghost_.erase(it);
+  }
+}
+
+EntryId S3FifoPolicy::Victim() {
+  const uint64_t small_target = capacity_ / 10;
+  for (;;) {
+    if (!small_.empty() && (small_weight_ > small_target || main_.empty())) {
+      EntryId t = small_.back();
+      Meta& m = meta_[t];
+      if (m.freq > threshold_) {
+        small_.Remove(t);
+        small_weight_ -= m.weight;
+        main_.PushFront(t);
+        main_weight_ += m.weight;
+        m.in_main = true;
+        m.freq = 0;
+        continue;
+      }
+      RememberGhost(m.hash);
+      return t;
+    }
+    EntryId t = main_.back();
+    Meta& m = meta_[t];
+    if (m.freq > 0) {
+      --m.freq;
+      main_.MoveToFront(t);
+      continue;
+    }
+    return t;
+  }
+}
+
+}  // namespace pier::cache

@@ -1,0 +1,127 @@
+#include "pier/net/http_server.h"
+
+#include <nlohmann/json.hpp>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace pier::net {
+
+HttpResponse HttpResponse::Error(int status, const std::string& message) {
+  return Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
+}
+
+HttpServer::HttpServer(IoPool& pool, HttpServerOptions options)
+    : pool_(pool), options_(std::move(options)) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Route(const std::string& method, const std::string& path, HttpHandler handler) {
+  routes_[path][method] = std::move(handler);
+}
+
+Status HttpServer::Start() {
+  auto l = TcpListener::Bind(pool_, options_.listen,
+                             [this](Connection& c) { return Serve(c); });
+  if (!l.ok()) return l.status();
+  listener_ = *l;
+  listener_->Start();
+  return Status::Ok();
+}
+
+std::string HttpServer::address() const { return listener_ ? listener_->address() : ""; }
+
+void HttpServer::Shutdown() {
+  shutting_down_ = true;
+  if (listener_) listener_->Close();
+}
+
+void HttpServer::CloseAll() {
+  if (listener_) listener_->CloseAll();
+}
+
+size_t HttpServer::active_connections() const {
+  return listener_ ? listener_->active_connections() : 0;
+}
+
+HttpResponse HttpServer::Dispatch(const HttpRequest& req) const {
+  std::string_view target(req.target().data(), req.target().size());
+  std::string path(target.substr(0, target.find('?')));
+  auto it = routes_.find(path);
+  if (it == routes_.end()) return HttpResponse::Error(404, "no such endpoint: " + path);
+  std::string method(req.method_string());
+  auto m = it->second.find(method);
+  if (m == it->second.end() && method == "HEAD") m = it->second.find("GET");
+  if (m == it->second.end()) {
+    return HttpResponse::Error(405, "method " + method + " not allowed on " + path);
+  }
+  return m->second(req);
+}
+
+namespace {
+
+http::response<http::string_body> ToBeast(const HttpResponse& r, unsigned version, bool keep_alive,
+                                          bool head) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "pier");
+  res.set(http::field::content_type, r.content_type);
+  for (const auto& [k, v] : r.headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.body() = r.body;
+  res.prepare_payload();
+  if (head) res.body().clear();  // Content-Length stays that of the GET body
+  return res;
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpServer::Serve(Connection& conn) {
+  boost::beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    parser.body_limit(options_.max_body_bytes);
+    boost::system::error_code ec;
+    co_await http::async_read(conn.socket(), buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+    conn.Touch();
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor) {
+      co_return;
+    }
+    HttpResponse response;
+    bool keep_alive = false;
+    unsigned version = 11;
+    bool head = false;
+    if (ec == http::error::header_limit) {
+      response = HttpResponse::Error(431, "request header fields larger than " +
+                                              std::to_string(options_.max_header_bytes) + " bytes");
+    } else if (ec == http::error::body_limit) {
+      response = HttpResponse::Error(413, "request body larger than " +
+                                              std::to_string(options_.max_body_bytes) + " bytes");
+    } else if (ec) {
+      response = HttpResponse::Error(400, "malformed HTTP request: " + ec.message());
+    } else {
+      const HttpRequest& req = parser.get();
+      version = req.version();
+      head = req.method() == http::verb::head;
+      keep_alive = req.keep_alive() && !shutting_down_;
+      response = Dispatch(req);
+    }
+    auto res = ToBeast(response, version, keep_alive, head);
+    co_await http::async_write(conn.socket(), res, asio::redirect_error(asio::use_awaitable, ec));
+    conn.Touch();
+    if (ec || !keep_alive) co_return;
+  }
+}
+
+}  // namespace pier::net

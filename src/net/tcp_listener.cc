@@ -1,0 +1,170 @@
+#include "pier/net/tcp_listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace pier::net {
+
+Connection::Connection(tcp::socket socket) : socket_(std::move(socket)) {
+  Touch();
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void Connection::Close() {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+TcpListener::TcpListener(IoPool& pool, ListenerOptions options, ConnectionHandler handler)
+    : pool_(pool), options_(std::move(options)), handler_(std::move(handler)),
+      acceptor_(pool.At(0)) {}
+
+TcpListener::~TcpListener() = default;
+
+Result<std::shared_ptr<TcpListener>> TcpListener::Bind(IoPool& pool, ListenerOptions options,
+                                                       ConnectionHandler handler) {
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(options.host == "localhost" ? "127.0.0.1" : options.host, ec);
+  if (ec) return Status::InvalidArgument(where + ": not an IP address");
+  std::shared_ptr<TcpListener> l(new TcpListener(pool, std::move(options), std::move(handler)));
+  tcp::endpoint ep(addr, l->options_.port);
+  l->acceptor_.open(ep.protocol(), ec);
+  if (!ec) l->acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) l->acceptor_.bind(ep, ec);
+  if (!ec) l->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Unavailable(where + ": cannot listen: " + ec.message());
+  l->endpoint_ = l->acceptor_.local_endpoint(ec);
+  return l;
+}
+
+std::string TcpListener::address() const {
+  return endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
+}
+
+void TcpListener::Start() {
+  asio::co_spawn(acceptor_.get_executor(), [self = shared_from_this()] { return self->AcceptLoop(); },
+                 asio::detached);
+}
+
+asio::awaitable<void> TcpListener::AcceptLoop() {
+  for (;;) {
+    asio::io_context& ctx = pool_.Next();
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(ctx, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {
+      // EMFILE and friends: log, back off briefly, keep serving.
+      spdlog::warn("{}: accept failed: {}", address(), ec.message());
+      asio::steady_timer t(acceptor_.get_executor(), std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    {
+      std::lock_guard lock(mu_);
+      if (connections_.size() >= options_.max_connections) {
+        spdlog::warn("{}: connection limit {} reached, closing {}", address(),
+                     options_.max_connections, conn->RemoteAddress());
+        conn->Close();
+        continue;
+      }
+      connections_.insert(conn);
+    }
+    asio::co_spawn(ctx, Serve(conn), asio::detached);
+  }
+}
+
+asio::awaitable<void> TcpListener::Serve(std::shared_ptr<Connection> conn) {
+  auto self = shared_from_this();
+  std::shared_ptr<asio::steady_timer> timer;
+  if (options_.idle_timeout.count() > 0) {
+    timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+    asio::co_spawn(timer->get_executor(), Watchdog(conn, timer, options_.idle_timeout),
+                   asio::detached);
+  }
+  try {
+    co_await handler_(*conn);
+  } catch (const std::exception& e) {
+    spdlog::debug("{}: connection {} ended: {}", address(), conn->RemoteAddress(), e.what());
+  }
+  if (timer) timer->cancel();
+  conn->Close();
+  std::lock_guard lock(mu_);
+  connections_.erase(conn);
+}
+
+asio::awaitable<void> TcpListener::Watchdog(std::shared_ptr<Connection> conn,
+                                            std::shared_ptr<asio::steady_timer> timer,
+                                            std::chrono::milliseconds idle) {
+  for (;;) {
+    timer->expires_at(conn->last_activity() + idle);
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) co_return;  // the connection ended
+    if (std::chrono::steady_clock::now() >= conn->last_activity() + idle) {
+      conn->Close();
+      co_return;
+    }
+  }
+}
+
+void TcpListener::Close() {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+void TcpListener::CloseAll() {
+  std::lock_guard lock(mu_);
+  for (const auto& c : connections_) {
+    // Each socket belongs to its own io_context: close it there.
+    asio::post(c->socket().get_executor(), [c] { c->Close(); });
+  }
+}
+
+size_t TcpListener::active_connections() const {
+  std::lock_guard lock(mu_);
+  return connections_.size();
+}
+
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
+                                                       const std::string& what) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument(what + ": expected HOST:PORT, got '" + text + "'");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const char* b = text.data() + colon + 1;
+  const char* e = text.data() + text.size();
+  auto [p, ec] = std::from_chars(b, e, port);
+  if (b == e || ec != std::errc() || p != e || port > 65535) {
+    return Status::InvalidArgument(what + ": port must be 0-65535, got '" + text.substr(colon + 1) + "'");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+}  // namespace pier::net
