@@ -1,6 +1,6 @@
 #include "pier/net/http_server.h"
 
-#include <nlohmann/json.hpp>
+#include "net/http_parse.h"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,10 +14,6 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
 namespace pier::net {
-
-HttpResponse HttpResponse::Error(int status, const std::string& message) {
-  return Json(status, nlohmann::json{{"error", message}}.dump() + "\n");
-}
 
 HttpServer::HttpServer(IoPool& pool, HttpServerOptions options)
     : pool_(pool), options_(std::move(options)) {}
@@ -86,9 +82,8 @@ http::response<http::string_body> ToBeast(const HttpResponse& r, unsigned versio
 asio::awaitable<void> HttpServer::Serve(Connection& conn) {
   boost::beast::flat_buffer buffer;
   for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    parser.body_limit(options_.max_body_bytes);
+    HttpRequestParser parser;
+    ApplyLimits(parser, options_);
     boost::system::error_code ec;
     co_await http::async_read(conn.socket(), buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
@@ -102,14 +97,8 @@ asio::awaitable<void> HttpServer::Serve(Connection& conn) {
     bool keep_alive = false;
     unsigned version = 11;
     bool head = false;
-    if (ec == http::error::header_limit) {
-      response = HttpResponse::Error(431, "request header fields larger than " +
-                                              std::to_string(options_.max_header_bytes) + " bytes");
-    } else if (ec == http::error::body_limit) {
-      response = HttpResponse::Error(413, "request body larger than " +
-                                              std::to_string(options_.max_body_bytes) + " bytes");
-    } else if (ec) {
-      response = HttpResponse::Error(400, "malformed HTTP request: " + ec.message());
+    if (ec) {
+      response = ResponseForParseError(ec, options_);
     } else {
       const HttpRequest& req = parser.get();
       version = req.version();

@@ -6,40 +6,17 @@
 //   http.Start();
 #pragma once
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "pier/base/status.h"
+#include "pier/net/http_types.h"
 #include "pier/net/tcp_listener.h"
 
 namespace pier::net {
-
-using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-
-  static HttpResponse Text(int status, std::string body) { return {status, "text/plain; charset=utf-8", std::move(body), {}}; }
-  static HttpResponse Json(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
-  // {"error": message} with the given status.
-  static HttpResponse Error(int status, const std::string& message);
-};
-
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
-
-struct HttpServerOptions {
-  ListenerOptions listen;
-  size_t max_header_bytes = 16 * 1024;   // beyond: 431
-  size_t max_body_bytes = 1024 * 1024;   // beyond: 413
-};
 
 // Routes are registered before Start() and are read-only afterwards; handlers run on I/O threads
 // and must not block. Thread-safe after Start().

@@ -20,15 +20,9 @@
 
 #include "pier/base/status.h"
 #include "pier/net/io_pool.h"
+#include "pier/net/listener_options.h"
 
 namespace pier::net {
-
-struct ListenerOptions {
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;  // 0: pick a free port
-  size_t max_connections = 10000;
-  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // 0: none
-};
 
 // One accepted connection. Lives on one io_context; not thread-safe.
 class Connection {

@@ -8,13 +8,14 @@
 namespace pier::cache::detail {
 
 CountMinSketch::CountMinSketch(uint64_t expected_entries, uint64_t sample_size) {
-  uint64_t words = std::bit_ceil(std::max<uint64_t>(expected_entries, 16)) / 16;
-  table_.assign(words, 0);
-  sample_size_ = sample_size != 0 ? sample_size : 10 * width();
+  // As Caffeine: one 64-bit word (16 counters) per expected entry, rounded up to a power of two.
+  expected_ = std::max<uint64_t>(expected_entries, 1);
+  table_.assign(std::bit_ceil(expected_), 0);
+  sample_size_ = sample_size != 0 ? sample_size : 10 * expected_;
 }
 
 void CountMinSketch::EnsureCapacity(uint64_t entries) {
-  if (entries <= width()) return;
+  if (entries <= expected_) return;
   *this = CountMinSketch(entries);
 }
 

@@ -7,9 +7,9 @@
 namespace pier::cache::detail {
 namespace {
 
-TEST(CountMinSketch, DefaultSampleIsTenTimesWidth) {
+TEST(CountMinSketch, SixteenCountersPerExpectedEntry) {
   CountMinSketch s(1000);
-  EXPECT_EQ(s.width(), 1024u);
+  EXPECT_EQ(s.width(), 16u * 1024u);
 }
 
 TEST(CountMinSketch, CountsAndSaturatesAtFifteen) {
