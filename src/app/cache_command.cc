@@ -5,8 +5,11 @@
 
 #include "app/commands.h"
 #include "app/server_runtime.h"
+#include "cache/server/keyspace.h"
+#include "cache/server/memory_units.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
+#include "pier/cache/cache_server.h"
 
 namespace pier::app {
 
@@ -17,20 +20,88 @@ struct CacheFlags : ServerFlags {
     listen = "127.0.0.1:7379";
     http = "127.0.0.1:7900";
   }
+  std::string maxmemory = "0";
+  std::string policy = "noeviction";
+  std::string requirepass;
+  std::string protected_mode = "yes";
+  uint64_t timeout = 0;
+  uint64_t maxclients = 10000;
 };
 
-int RunCache(CacheFlags f) {
-  if (Status s = InitLogging(f.log_level); !s.ok()) {
-    std::cerr << "pier cache: " << s.message() << "\n";
-    return s.ExitCode();
+// Fills every field whose flag was not given from the config file's `cache:` section (and the
+// top-level threads/log-level), so flags win over the file.
+Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
+  if (f.config.empty()) return Status::Ok();
+  auto doc = ConfigDocument::LoadFile(f.config);
+  if (!doc.ok()) return doc.status();
+  auto root = (*doc)->Root();
+  auto given = [&](const char* flag) { return sub.count(flag) > 0; };
+  if (!given("--threads")) {
+    uint64_t t = f.threads;
+    root.Read("threads", &t, 0, 1024);
+    f.threads = t;
+  }
+  if (!given("--log-level")) root.Read("log-level", &f.log_level);
+  auto c = root.Section("cache");
+  if (!given("--listen")) c.Read("listen", &f.listen);
+  if (!given("--http")) c.Read("http", &f.http);
+  if (!given("--maxmemory")) c.Read("maxmemory", &f.maxmemory);
+  if (!given("--maxmemory-policy")) c.Read("maxmemory-policy", &f.policy);
+  if (!given("--requirepass")) c.Read("requirepass", &f.requirepass);
+  if (!given("--protected-mode")) {
+    bool pm = f.protected_mode == "yes";
+    c.Read("protected-mode", &pm);
+    f.protected_mode = pm ? "yes" : "no";
+  }
+  if (!given("--timeout")) c.Read("timeout", &f.timeout, 0, 365ull * 86400);
+  if (!given("--maxclients")) c.Read("maxclients", &f.maxclients, 1, 1000000);
+  // Validate values here so errors point at the file.
+  if (c.Has("maxmemory") && !given("--maxmemory") && !cache::server::ParseMemory(f.maxmemory).ok()) {
+    c.Error("maxmemory", "'" + f.maxmemory + "' is not a memory value (e.g. 100mb)");
+  }
+  if (c.Has("maxmemory-policy") && !given("--maxmemory-policy") &&
+      !cache::server::ParseEvictionPolicy(f.policy).ok()) {
+    c.Error("maxmemory-policy", "unknown policy '" + f.policy + "'");
+  }
+  return (*doc)->Finish();
+}
+
+int Fail(const Status& s) {
+  std::cerr << "pier cache: " << s.message() << "\n";
+  return s.ExitCode();
+}
+
+int RunCache(CacheFlags f, const CLI::App& sub) {
+  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail(s);
+  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail(s);
+  auto listen = net::ParseHostPort(f.listen, "--listen");
+  if (!listen.ok()) return Fail(listen.status());
+  auto maxmemory = cache::server::ParseMemory(f.maxmemory);
+  if (!maxmemory.ok()) return Fail(Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
+  if (f.protected_mode != "yes" && f.protected_mode != "no") {
+    return Fail(Status::InvalidArgument("--protected-mode: use yes or no, got '" + f.protected_mode + "'"));
   }
   ServerRuntime rt(f.threads);
-  if (Status s = rt.ListenHttp(f.http); !s.ok()) {
-    std::cerr << "pier cache: " << s.message() << "\n";
-    return s.ExitCode();
-  }
+  cache::CacheServerOptions o;
+  o.host = listen->first;
+  o.port = listen->second;
+  o.maxmemory = *maxmemory;
+  o.policy = f.policy;
+  o.requirepass = f.requirepass;
+  o.protected_mode = f.protected_mode == "yes";
+  o.timeout = std::chrono::seconds(f.timeout);
+  o.maxclients = f.maxclients;
+  o.config_file = f.config;
+  cache::CacheServer server(rt.pool(), o);
+  if (Status s = server.Start(); !s.ok()) return Fail(s);
+  if (Status s = rt.ListenHttp(f.http); !s.ok()) return Fail(s);
+  rt.OnShutdown([&] { server.Shutdown(); });
+  rt.OnForceClose([&] { server.CloseAll(); });
+  rt.CountConnections([&] { return server.active_connections(); });
   rt.Start();
-  std::cout << "listening http=" << rt.http().address() << std::endl;
+  std::cout << "listening resp=" << server.address() << " http=" << rt.http().address() << std::endl;
+  spdlog::info("pier cache ready: resp={} http={} threads={} maxmemory={} policy={}", server.address(),
+               rt.http().address(), rt.pool().size(), *maxmemory, f.policy);
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }
@@ -43,8 +114,23 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--listen", f->listen, "RESP listener HOST:PORT (port 0 picks a free one)")->capture_default_str();
   sub->add_option("--http", f->http, "HTTP admin listener HOST:PORT (/metrics, /health)")->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
+  sub->add_option("--config", f->config, "YAML config file (its `cache:` section); flags override it");
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
-  sub->callback([f, set_action] { set_action([f] { return RunCache(*f); }); });
+  sub->add_option("--data-dir", f->data_dir, "Accepted for uniformity; the cache keeps no files");
+  sub->add_option("--maxmemory", f->maxmemory, "Memory limit for keys, e.g. 100mb, 2gb (0: none)")->capture_default_str();
+  sub->add_option("--maxmemory-policy", f->policy,
+                  "noeviction, allkeys-{lru,lfu,random,fifo,s3fifo,sieve,wtinylfu}, "
+                  "volatile-{lru,lfu,random,ttl}")
+      ->capture_default_str();
+  sub->add_option("--requirepass", f->requirepass, "Password clients must AUTH with");
+  sub->add_option("--protected-mode", f->protected_mode,
+                  "yes: refuse to listen on a non-loopback address without --requirepass")
+      ->capture_default_str();
+  sub->add_option("--timeout", f->timeout, "Close clients idle this many seconds (0: never)");
+  sub->add_option("--maxclients", f->maxclients, "Maximum client connections")->capture_default_str();
+  sub->add_option("--shutdown-timeout", f->shutdown_seconds, "Seconds in-flight requests get on SIGTERM")
+      ->capture_default_str();
+  sub->callback([f, sub, set_action] { set_action([f, sub] { return RunCache(*f, *sub); }); });
 }
 
 }  // namespace pier::app

@@ -18,6 +18,7 @@ class FifoPolicy final : public EvictionPolicy {
   void OnAccess(EntryId) override {}
   void OnRemove(EntryId id) override { list_.Remove(id); }
   EntryId Victim() override { return list_.back(); }
+  size_t MemoryBytes() const override { return links_.capacity() * sizeof(detail::Link); }
 
  private:
   std::vector<detail::Link> links_;

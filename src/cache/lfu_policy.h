@@ -20,6 +20,7 @@ class LfuPolicy final : public EvictionPolicy {
   void OnAccess(EntryId id) override;
   void OnRemove(EntryId id) override;
   EntryId Victim() override { return victim_ = heap_.front(); }
+  size_t MemoryBytes() const override { return heap_.capacity() * sizeof(EntryId) + meta_.MemoryBytes(); }
 
   uint64_t age() const { return age_; }
   uint64_t priority(EntryId id) { return meta_[id].priority; }

@@ -18,6 +18,7 @@ class LruPolicy final : public EvictionPolicy {
   void OnAccess(EntryId id) override { list_.MoveToFront(id); }
   void OnRemove(EntryId id) override { list_.Remove(id); }
   EntryId Victim() override { return list_.back(); }
+  size_t MemoryBytes() const override { return links_.capacity() * sizeof(detail::Link); }
 
  private:
   std::vector<detail::Link> links_;

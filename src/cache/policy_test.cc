@@ -184,7 +184,8 @@ TEST(S3FifoPolicy, MainReinsertsEntriesWithFrequency) {
 
 TEST(WTinyLfuPolicy, RejectsOneHitCandidateAgainstPopularVictim) {
   WTinyLfuPolicy p(1);
-  p.SetCapacity(100);  // window 1, main 99
+  p.SetCapacity(100);
+  p.SetExpectedEntries(100);  // as a count-bounded Cache does  // window 1, main 99
   for (EntryId i = 0; i < 100; ++i) {
     p.OnInsert(i, H(i), 1);
     for (int k = 0; k < 3; ++k) p.OnAccess(i);  // everyone in the cache is popular
@@ -200,6 +201,7 @@ TEST(WTinyLfuPolicy, RejectsOneHitCandidateAgainstPopularVictim) {
 TEST(WTinyLfuPolicy, AdmitsCandidateMoreFrequentThanVictim) {
   WTinyLfuPolicy p(1);
   p.SetCapacity(100);
+  p.SetExpectedEntries(100);  // as a count-bounded Cache does
   for (EntryId i = 0; i < 100; ++i) p.OnInsert(i, H(i), 1);  // all seen once
   p.OnInsert(100, H(100), 1);
   for (int k = 0; k < 5; ++k) p.OnAccess(100);  // hot while in the window
@@ -215,6 +217,7 @@ TEST(WTinyLfuPolicy, AdmitsCandidateMoreFrequentThanVictim) {
 TEST(WTinyLfuPolicy, HitInProbationPromotesToProtected) {
   WTinyLfuPolicy p(1);
   p.SetCapacity(100);
+  p.SetExpectedEntries(100);  // as a count-bounded Cache does
   Fill(p, 10);
   EXPECT_EQ(p.RegionOf(0), WTinyLfuPolicy::Region::kProbation);
   p.OnAccess(0);

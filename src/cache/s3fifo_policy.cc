@@ -4,14 +4,14 @@
 
 namespace pier::cache {
 
-bool S3FifoPolicy::InGhost(uint64_t key_hash) const { return ghost_.count(key_hash) != 0; }
+bool S3FifoPolicy::InGhost(uint64_t key_hash) const { return ghost_.Contains(key_hash); }
 
 void S3FifoPolicy::OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) {
   detail::EnsureLink(links_, id);
   Meta& m = meta_[id];
   m = Meta{key_hash, weight, 0, false};
-  if (auto it = ghost_.find(key_hash); it != ghost_.end()) {
-    ghost_.erase(it);  // its FIFO slot goes stale and is skipped when it reaches the front
+  if (ghost_.Contains(key_hash)) {
+    ghost_.Erase(key_hash);
     m.in_main = true;
     main_.PushFront(id);
     main_weight_ += weight;
@@ -40,19 +40,13 @@ void S3FifoPolicy::OnRemove(EntryId id) {
 }
 
 void S3FifoPolicy::RememberGhost(uint64_t hash) {
-  ghost_[hash] = ++ghost_seq_;
-  ghost_fifo_.emplace_back(hash, ghost_seq_);
-  // G remembers as many keys as M can hold: 90% of the capacity, in entries (estimated from the
-  // mean weight when entries have weights).
+  // G remembers about as many keys as M can hold: 90% of the capacity, in entries (estimated
+  // from the mean weight when entries have weights).
   const uint64_t entries = small_.size() + main_.size();
   const uint64_t weight = small_weight_ + main_weight_;
   const uint64_t fit = weight == 0 ? capacity_ : capacity_ * entries / weight;
-  const size_t limit = std::max<size_t>(std::max<uint64_t>(entries, fit) * 9 / 10, 1);
-  while (ghost_.size() > limit || ghost_fifo_.size() > 2 * limit + 16) {
-    auto [h, seq] = ghost_fifo_.front();
-    ghost_fifo_.pop_front();
-    if (auto it = ghost_.find(h); it != ghost_.end() && it->second == seq) ghost_.erase(it);
-  }
+  ghost_.set_capacity(std::max<uint64_t>(entries, fit) * 9 / 10);
+  ghost_.Insert(hash);
 }
 
 EntryId S3FifoPolicy::Victim() {

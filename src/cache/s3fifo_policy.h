@@ -1,15 +1,14 @@
 // File: s3fifo_policy.h
 // S3FifoPolicy: S3-FIFO (Yang, Zhang, Qiu, Yue, Rashmi: "FIFO queues are all you need for cache
 // eviction", SOSP'23). Three FIFO queues: a small queue S (10% of the capacity) that new entries
-// enter, a main queue M, and a ghost queue G of recently evicted keys (hashes only). An entry
+// enter, a main queue M, and a ghost queue G of recently evicted keys (hashes only; see ghost_set.h for how
+// its FIFO order is approximated in bounded memory). An entry
 // leaving S moves to M if it was hit more than `move_to_main_threshold` times, else it is evicted
 // and remembered in G; a miss on a key in G goes straight to M. M is FIFO with reinsertion: an
 // entry with a non-zero 2-bit frequency is reinserted with frequency - 1.
 #pragma once
 
-#include <deque>
-#include <unordered_map>
-
+#include "cache/detail/ghost_set.h"
 #include "cache/detail/id_list.h"
 
 namespace pier::cache {
@@ -28,6 +27,8 @@ class S3FifoPolicy final : public EvictionPolicy {
   void OnReweigh(EntryId id, uint64_t new_weight) override;
   void OnRemove(EntryId id) override;
   EntryId Victim() override;
+  size_t MemoryBytes() const override { return links_.capacity() * sizeof(detail::Link) + meta_.MemoryBytes() +
+           ghost_.MemoryBytes(); }
 
   // For tests.
   bool InMain(EntryId id) { return meta_[id].in_main; }
@@ -52,10 +53,7 @@ class S3FifoPolicy final : public EvictionPolicy {
   uint64_t small_weight_ = 0;
   uint64_t main_weight_ = 0;
   detail::IdArray<Meta> meta_;
-  // Ghost: FIFO of (hash, sequence); a hash is live while its newest sequence is still queued.
-  std::deque<std::pair<uint64_t, uint64_t>> ghost_fifo_;
-  std::unordered_map<uint64_t, uint64_t> ghost_;
-  uint64_t ghost_seq_ = 0;
+  detail::GhostSet ghost_;
 };
 
 }  // namespace pier::cache

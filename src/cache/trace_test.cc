@@ -39,7 +39,9 @@ TEST(Trace, OneHitWondersAreNeverRepeated) {
   std::unordered_map<uint64_t, int> count;
   for (const auto& r : t->requests) ++count[r.key];
   for (const auto& [k, n] : count) {
-    if (k >= 100) EXPECT_EQ(n, 1);
+    if (k >= 100) {
+      EXPECT_EQ(n, 1);
+    }
   }
 }
 

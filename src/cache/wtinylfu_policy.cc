@@ -10,9 +10,8 @@ void WTinyLfuPolicy::SetCapacity(uint64_t capacity) {
   capacity_ = capacity;
   window_max_ = std::max<uint64_t>(1, capacity / 100);
   protected_max_ = (capacity - std::min(capacity, window_max_)) * 8 / 10;
-  // The capacity may be in bytes, so it only bounds the sketch's starting size; OnInsert grows it
-  // with the entry count.
-  sketch_.EnsureCapacity(std::min<uint64_t>(capacity, 1 << 16));
+  // The capacity may be in bytes, so it does not size the sketch: SetExpectedEntries does when
+  // the cache knows its entry count, and OnInsert grows it with the entries otherwise.
 }
 
 void WTinyLfuPolicy::MoveTo(EntryId id, Region to) {
@@ -29,10 +28,10 @@ void WTinyLfuPolicy::OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) {
   meta_[id] = Meta{key_hash, weight, Region::kWindow};
   window_.PushFront(id);
   window_weight_ += weight;
-  // Grow the sketch (which restarts its counts) only when the entries clearly outgrew it, not for
-  // the one entry a full cache holds before its eviction.
+  // Grow the sketch (which restarts its counts) to twice the entries once they outgrow it by a
+  // quarter: not for the one extra entry a full cache holds just before its eviction.
   const uint64_t entries = window_.size() + probation_.size() + protected_.size();
-  if (entries > 2 * sketch_.expected()) sketch_.EnsureCapacity(entries);
+  if (entries > sketch_.expected() + sketch_.expected() / 4) sketch_.EnsureCapacity(2 * entries);
   sketch_.Increment(key_hash);
   // While main has room, the window's overflow simply moves there; once main is full the
   // overflow waits in the window and Victim() runs the admission contest.

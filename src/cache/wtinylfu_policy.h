@@ -17,11 +17,14 @@ class WTinyLfuPolicy final : public EvictionPolicy {
   explicit WTinyLfuPolicy(uint64_t seed) : rng_(seed) {}
   std::string_view name() const override { return "wtinylfu"; }
   void SetCapacity(uint64_t capacity) override;
+  void SetExpectedEntries(uint64_t entries) override { sketch_.EnsureCapacity(entries); }
   void OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) override;
   void OnAccess(EntryId id) override;
   void OnReweigh(EntryId id, uint64_t new_weight) override;
   void OnRemove(EntryId id) override;
   EntryId Victim() override;
+  size_t MemoryBytes() const override { return links_.capacity() * sizeof(detail::Link) + meta_.MemoryBytes() +
+           sketch_.width() / 2; }
 
   enum class Region : uint8_t { kWindow, kProbation, kProtected };
   Region RegionOf(EntryId id) { return meta_[id].region; }

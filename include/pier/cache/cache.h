@@ -186,6 +186,7 @@ class Cache {
   Cache(Options options, std::unique_ptr<EvictionPolicy> policy)
       : options_(std::move(options)), clock_(options_.clock), policy_(std::move(policy)) {
     policy_->SetCapacity(options_.max_weight != 0 ? options_.max_weight : options_.max_entries);
+    if (options_.max_entries != 0) policy_->SetExpectedEntries(options_.max_entries);
   }
 
   // Lazy expiry: an expired entry found on access is removed then.

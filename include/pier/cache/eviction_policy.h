@@ -28,6 +28,9 @@ class EvictionPolicy {
 
   // The cache's capacity in weight units (0: unbounded). Called before any entry is inserted.
   virtual void SetCapacity(uint64_t capacity) { (void)capacity; }
+  // How many entries the cache expects to hold, when it knows (count-bounded caches); policies
+  // that size structures per entry (W-TinyLFU's sketch) use it, others ignore it.
+  virtual void SetExpectedEntries(uint64_t entries) { (void)entries; }
   // A new entry was stored. `key_hash` is a well-mixed 64-bit hash of its key.
   virtual void OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) = 0;
   // The entry was read (a hit) or its value overwritten.
@@ -42,6 +45,8 @@ class EvictionPolicy {
   // The entry the cache should evict next; the cache then removes it and calls OnRemove.
   // Precondition: the policy tracks at least one entry.
   virtual EntryId Victim() = 0;
+  // Bytes of per-entry metadata the policy holds, for memory accounting.
+  virtual size_t MemoryBytes() const = 0;
 };
 
 // Creates a policy by name; `seed` feeds policies that use randomness.

@@ -25,7 +25,7 @@
 namespace pier::net {
 
 // One accepted connection. Lives on one io_context; not thread-safe.
-class Connection {
+class Connection : public std::enable_shared_from_this<Connection> {
  public:
   explicit Connection(boost::asio::ip::tcp::socket socket);
   boost::asio::ip::tcp::socket& socket() { return socket_; }

@@ -72,6 +72,7 @@ class IdArray {
     if (id >= v_.size()) v_.resize(static_cast<size_t>(id) + 1 + v_.size() / 2);
     return v_[id];
   }
+  size_t MemoryBytes() const { return v_.capacity() * sizeof(T); }
 
  private:
   std::vector<T> v_;

@@ -1,0 +1,63 @@
+#include "cache/detail/ghost_set.h"
+
+#include <utility>
+
+namespace pier::cache::detail {
+
+size_t HashSet64::Find(uint64_t k) const {
+  const size_t mask = slots_.size() - 1;
+  size_t i = k & mask;
+  while (slots_[i] != 0 && slots_[i] != k) i = (i + 1) & mask;
+  return i;
+}
+
+bool HashSet64::Contains(uint64_t h) const {
+  if (size_ == 0) return false;
+  return slots_[Find(Key(h))] != 0;
+}
+
+void HashSet64::Grow() {
+  std::vector<uint64_t> old = std::move(slots_);
+  slots_.assign(old.empty() ? 16 : old.size() * 2, 0);
+  for (uint64_t k : old) {
+    if (k != 0) slots_[Find(k)] = k;
+  }
+}
+
+void HashSet64::Insert(uint64_t h) {
+  if ((size_ + 1) * 2 > slots_.size()) Grow();
+  uint64_t k = Key(h);
+  size_t i = Find(k);
+  if (slots_[i] == 0) {
+    slots_[i] = k;
+    ++size_;
+  }
+}
+
+bool HashSet64::Erase(uint64_t h) {
+  if (size_ == 0) return false;
+  const size_t mask = slots_.size() - 1;
+  size_t hole = Find(Key(h));
+  if (slots_[hole] == 0) return false;
+  for (size_t i = (hole + 1) & mask; slots_[i] != 0; i = (i + 1) & mask) {
+    size_t home = slots_[i] & mask;
+    bool between = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
+    if (!between) {
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+  }
+  slots_[hole] = 0;
+  --size_;
+  return true;
+}
+
+void GhostSet::Insert(uint64_t h) {
+  if (current_.size() >= capacity_ / 2) {
+    previous_ = std::move(current_);
+    current_ = HashSet64();
+  }
+  current_.Insert(h);
+}
+
+}  // namespace pier::cache::detail

@@ -1,0 +1,322 @@
+#include "pier/cache/cache_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "cache/server/command.h"
+#include "cache/server/database.h"
+#include "pier/net/resp_writer.h"
+#include "pier/perf/metrics.h"
+
+namespace asio = boost::asio;
+
+namespace pier::cache {
+
+using server::ClientState;
+using server::CommandContext;
+using server::CommandSpec;
+using server::CommandTable;
+
+namespace {
+
+// Per-command metrics, registered once per process in the global registry.
+struct CommandMetrics {
+  std::vector<perf::Counter*> calls;  // by command table index
+  perf::Histogram* latency;
+  static CommandMetrics& Get() {
+    static CommandMetrics m = [] {
+      CommandMetrics x;
+      auto& r = perf::MetricsRegistry::Global();
+      for (const auto& s : CommandTable::Get().all()) {
+        x.calls.push_back(&r.GetCounter("pier_cache_commands_total", "Commands executed, by command.",
+                                        {{"cmd", s.name}}));
+      }
+      x.latency = &r.GetHistogram("pier_cache_command_duration_seconds",
+                                  "Time to execute a command, excluding network I/O.", {}, 1e-9, 7, 30);
+      return x;
+    }();
+    return m;
+  }
+};
+
+int64_t UnixMsNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+CacheServer::CacheServer(net::IoPool& pool, CacheServerOptions options)
+    : pool_(pool), options_(std::move(options)) {
+  size_t shards = options_.shards ? options_.shards : 16 * pool_.size();
+  shards = std::min<size_t>(shards, 256);  // SCAN cursors keep the shard in 8 bits
+  db_ = std::make_unique<server::Database>(shards, options_.clock);
+  start_ = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+}
+
+CacheServer::~CacheServer() = default;
+
+Status CacheServer::Start() {
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  if (options_.protected_mode && options_.requirepass.empty() && !net::IsLoopbackHost(options_.host)) {
+    return Status::InvalidArgument(
+        "refusing to listen on " + where +
+        " without a password (protected mode): set --requirepass, or --protected-mode no to "
+        "accept unauthenticated clients from other hosts");
+  }
+  if (Status s = db_->SetPolicy(options_.policy); !s.ok()) {
+    return Status::InvalidArgument("maxmemory-policy: " + s.message());
+  }
+  db_->SetMaxMemory(options_.maxmemory);
+  CommandMetrics::Get();
+  auto& r = perf::MetricsRegistry::Global();
+  r.AddCallback("pier_cache_keys", "Keys in the cache.", "gauge", {}, [this] { return double(db_->KeyCount()); });
+  r.AddCallback("pier_cache_used_memory_bytes", "Bytes held by the keyspace (INFO used_memory).", "gauge", {},
+                [this] { return double(db_->UsedBytes()); });
+  r.AddCallback("pier_cache_maxmemory_bytes", "The maxmemory limit (0: none).", "gauge", {},
+                [this] { return double(db_->maxmemory()); });
+  r.AddCallback("pier_cache_keyspace_hits_total", "Lookups that found their key.", "counter", {},
+                [this] { return double(db_->Stats().hits); });
+  r.AddCallback("pier_cache_keyspace_misses_total", "Lookups that did not find their key.", "counter", {},
+                [this] { return double(db_->Stats().misses); });
+  r.AddCallback("pier_cache_evicted_keys_total", "Keys evicted by maxmemory-policy.", "counter", {},
+                [this] { return double(db_->Stats().evicted); });
+  r.AddCallback("pier_cache_expired_keys_total", "Keys removed because their TTL passed.", "counter", {},
+                [this] { return double(db_->Stats().expired); });
+  r.AddCallback("pier_cache_connected_clients", "Open client connections.", "gauge", {},
+                [this] { return double(client_count()); });
+
+  net::ListenerOptions lo;
+  lo.host = options_.host;
+  lo.port = options_.port;
+  lo.max_connections = options_.maxclients;
+  lo.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout);
+  auto l = net::TcpListener::Bind(pool_, lo, [this](net::Connection& c) { return Serve(c); });
+  if (!l.ok()) return l.status();
+  listener_ = *l;
+  listener_->Start();
+  ScheduleCron();
+  return Status::Ok();
+}
+
+std::string CacheServer::address() const { return listener_ ? listener_->address() : ""; }
+uint16_t CacheServer::port() const { return listener_ ? listener_->local_endpoint().port() : options_.port; }
+
+void CacheServer::Shutdown() {
+  stopping_ = true;
+  if (listener_) listener_->Close();
+  if (cron_timer_) {
+    auto t = std::static_pointer_cast<asio::steady_timer>(cron_timer_);
+    asio::post(t->get_executor(), [t] { t->cancel(); });
+  }
+  // Idle clients would hold the drain until the deadline; Redis closes them on shutdown too.
+  ForEachClient([](ClientState& c) {
+    if (c.stop_reading) c.stop_reading();
+  });
+}
+
+void CacheServer::CloseAll() {
+  if (listener_) listener_->CloseAll();
+}
+
+size_t CacheServer::active_connections() const { return listener_ ? listener_->active_connections() : 0; }
+
+std::string CacheServer::requirepass() const {
+  std::lock_guard lock(config_mu_);
+  return options_.requirepass;
+}
+void CacheServer::set_requirepass(std::string p) {
+  std::lock_guard lock(config_mu_);
+  options_.requirepass = std::move(p);
+}
+net::RespLimits CacheServer::limits() const {
+  std::lock_guard lock(config_mu_);
+  return options_.limits;
+}
+void CacheServer::set_limits(net::RespLimits l) {
+  std::lock_guard lock(config_mu_);
+  options_.limits = l;
+}
+
+size_t CacheServer::client_count() {
+  std::lock_guard lock(clients_mu_);
+  return clients_.size();
+}
+
+void CacheServer::RegisterClient(ClientState* c) {
+  std::lock_guard lock(clients_mu_);
+  clients_.push_back(c);
+}
+
+void CacheServer::ReleaseClient(ClientState* c) {
+  std::lock_guard lock(clients_mu_);
+  clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
+}
+
+std::unique_ptr<ClientState> CacheServer::NewClient(std::string addr) {
+  auto c = std::make_unique<ClientState>();
+  c->id = next_client_id_++;
+  c->addr = std::move(addr);
+  c->created_ms = UnixMsNow();
+  c->last_active_ms = c->created_ms;
+  c->authenticated = requirepass().empty();
+  RegisterClient(c.get());
+  return c;
+}
+
+void CacheServer::Execute(ClientState& client, const std::vector<std::string_view>& args,
+                          std::string* out) {
+  if (args.empty()) return;
+  net::RespWriter w(out, client.protocol);
+  const CommandSpec* spec = CommandTable::Get().Find(args[0]);
+  if (spec == nullptr) {
+    std::string rest;
+    for (size_t i = 1; i < args.size() && rest.size() < 128; ++i) {
+      rest += "'" + std::string(args[i].substr(0, 128 - rest.size())) + "' ";
+    }
+    w.Error("ERR unknown command '" + std::string(args[0].substr(0, 128)) +
+            "', with args beginning with: " + rest);
+    return;
+  }
+  const int argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    w.Error("ERR wrong number of arguments for '" + spec->name + "' command");
+    return;
+  }
+  if (!client.authenticated && !(spec->flags & server::kNoAuth)) {
+    if (requirepass().empty()) {
+      client.authenticated = true;  // the password was removed by CONFIG SET
+    } else {
+      w.Error("NOAUTH Authentication required.");
+      return;
+    }
+  }
+  client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
+  auto& metrics = CommandMetrics::Get();
+  const auto t0 = std::chrono::steady_clock::now();
+  CommandContext ctx{args, w, client, *this, *db_};
+  spec->handler(ctx);
+  const auto dt = std::chrono::steady_clock::now() - t0;
+  metrics.latency->Record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()));
+  metrics.calls[static_cast<size_t>(spec - CommandTable::Get().all().data())]->Inc();
+  client.commands.fetch_add(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
+  ClientState client;
+  client.id = next_client_id_++;
+  client.addr = conn.RemoteAddress();
+  boost::system::error_code ec;
+  auto local = conn.socket().local_endpoint(ec);
+  if (!ec) client.laddr = local.address().to_string() + ":" + std::to_string(local.port());
+  client.created_ms = UnixMsNow();
+  client.last_active_ms = client.created_ms;
+  client.authenticated = requirepass().empty();
+  client.kill = [weak = conn.weak_from_this()] {
+    if (auto c = weak.lock()) asio::post(c->socket().get_executor(), [c] { c->Close(); });
+  };
+  client.stop_reading = [weak = conn.weak_from_this()] {
+    if (auto c = weak.lock()) {
+      asio::post(c->socket().get_executor(), [c] {
+        boost::system::error_code ignored;
+        c->socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+      });
+    }
+  };
+  if (stopping_) co_return;
+  RegisterClient(&client);
+  stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
+  struct Unregister {
+    CacheServer* s;
+    ClientState* c;
+    ~Unregister() { s->ReleaseClient(c); }
+  } unregister{this, &client};
+
+  net::RespParser parser(limits());
+  std::vector<char> buf(16 * 1024);
+  size_t begin = 0, end = 0;
+  std::string out;
+  std::vector<std::string_view> args;
+  for (;;) {
+    // Make room: compact, then grow to what the parser says the current request needs.
+    if (begin > 0 && (end == buf.size() || begin == end)) {
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    size_t need = std::max<size_t>(parser.wanted(), 4096);
+    if (buf.size() - end < need) buf.resize(std::max(buf.size() * 2, end + need));
+    size_t n = co_await conn.socket().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
+                                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    end += n;
+    conn.Touch();
+    stats_.net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    uint64_t commands = 0;
+    bool close = false;
+    while (begin < end && !close) {
+      auto r = parser.Parse(std::string_view(buf.data() + begin, end - begin), &args);
+      if (r == net::RespParser::Result::kIncomplete) break;
+      if (r == net::RespParser::Result::kError) {
+        net::RespWriter(&out, client.protocol).Error("ERR " + parser.error());
+        close = true;
+        break;
+      }
+      if (!args.empty()) {
+        Execute(client, args, &out);
+        ++commands;
+        close = client.close_after_reply;
+      }
+      begin += parser.consumed();
+    }
+    if (begin == end) begin = end = 0;
+    if (commands > 0) {
+      stats_.commands_processed.fetch_add(commands, std::memory_order_relaxed);
+      client.last_active_ms.store(UnixMsNow(), std::memory_order_relaxed);
+    }
+    if (!out.empty()) {
+      co_await asio::async_write(conn.socket(), asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      stats_.net_output_bytes.fetch_add(out.size(), std::memory_order_relaxed);
+      // Keep a modest buffer between batches; drop a huge one (KEYS *, big MGET).
+      if (out.capacity() > 1024 * 1024) std::string().swap(out);
+      out.clear();
+      if (ec) co_return;
+    }
+    if (close) co_return;
+  }
+}
+
+size_t CacheServer::Cron() {
+  size_t removed = db_->ActiveExpire(64);
+  uint64_t used = db_->UsedBytes();
+  if (used > stats_.peak_memory.load()) stats_.peak_memory = used;
+  return removed;
+}
+
+void CacheServer::ScheduleCron() {
+  auto timer = std::make_shared<asio::steady_timer>(pool_.At(0));
+  cron_timer_ = timer;
+  asio::co_spawn(pool_.At(0), [this, timer]() -> asio::awaitable<void> {
+    for (;;) {
+      // Redis's active expiry runs at hz 10; when a pass hit its bound, run again soon.
+      size_t removed = Cron();
+      auto wait = removed >= db_->shard_count() * 32 ? std::chrono::milliseconds(1)
+                                                     : std::chrono::milliseconds(100);
+      timer->expires_after(wait);
+      boost::system::error_code ec;
+      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || stopping_) co_return;
+    }
+  }, asio::detached);
+}
+
+}  // namespace pier::cache

@@ -1,0 +1,93 @@
+#include "cache/server/command.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace pier::cache::server {
+
+void CommandContext::WrongArity() {
+  out.Error("ERR wrong number of arguments for '" + Lower(args[0]) + "' command");
+}
+
+const CommandTable& CommandTable::Get() {
+  static const CommandTable table = [] {
+    CommandTable t;
+    RegisterStringCommands(t);
+    RegisterKeyCommands(t);
+    RegisterHashCommands(t);
+    RegisterConnectionCommands(t);
+    RegisterServerCommands(t);
+    return t;
+  }();
+  return table;
+}
+
+void CommandTable::Add(CommandSpec spec) {
+  by_name_[spec.name] = specs_.size();
+  specs_.push_back(std::move(spec));
+}
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  char buf[32];
+  if (name.size() >= sizeof buf) return nullptr;
+  for (size_t i = 0; i < name.size(); ++i) {
+    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  }
+  auto it = by_name_.find(std::string(buf, name.size()));
+  return it == by_name_.end() ? nullptr : &specs_[it->second];
+}
+
+bool ParseInt64(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s[0] == '+' || (s.size() > 1 && s[0] == '0') || (s.size() > 2 && s[0] == '-' && s[1] == '0')) {
+    return false;  // Redis rejects leading '+' and zeros
+  }
+  if (s == "-0" || s == "-") return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool ParseLongDouble(std::string_view s, long double* out) {
+  if (s.empty() || s.size() > 5 * 1024) return false;
+  if (std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  std::string copy(s);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size() || errno == ERANGE || std::isnan(v)) return false;
+  *out = v;
+  return true;
+}
+
+std::string FormatLongDouble(long double v) {
+  char buf[5 * 1024 + 64];
+  int n = std::snprintf(buf, sizeof buf, "%.17Lf", v);
+  std::string s(buf, static_cast<size_t>(n));
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+}  // namespace pier::cache::server

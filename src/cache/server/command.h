@@ -1,0 +1,102 @@
+// File: command.h
+// The command table: each Redis command's name, arity, flags and key positions (as COMMAND
+// INFO reports them) and its handler.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/server/client.h"
+#include "cache/server/database.h"
+#include "pier/net/resp_writer.h"
+
+namespace pier::cache {
+class CacheServer;
+}
+
+namespace pier::cache::server {
+
+enum CommandFlags : uint32_t {
+  kWrite = 1 << 0,
+  kReadonly = 1 << 1,
+  kDenyOom = 1 << 2,    // may grow memory: refused with -OOM when nothing can be evicted
+  kAdmin = 1 << 3,
+  kNoAuth = 1 << 4,     // allowed before AUTH
+  kFast = 1 << 5,
+  kLoading = 1 << 6,
+  kStale = 1 << 7,
+  kNoScript = 1 << 8,
+  kSortForScript = 1 << 9,
+};
+
+struct CommandContext {
+  const std::vector<std::string_view>& args;
+  net::RespWriter& out;
+  ClientState& client;
+  CacheServer& server;
+  Database& db;
+
+  size_t argc() const { return args.size(); }
+  // Redis's wrong-arity error for this command.
+  void WrongArity();
+};
+
+using CommandHandler = void (*)(CommandContext&);
+
+struct CommandSpec {
+  std::string name;   // lowercase
+  int arity;          // > 0: exactly; < 0: at least -arity
+  uint32_t flags;
+  int first_key, last_key, step;
+  CommandHandler handler;
+  std::string group;  // for COMMAND DOCS
+  std::string summary;
+  std::string since;
+};
+
+class CommandTable {
+ public:
+  static const CommandTable& Get();
+  // Case-insensitive; nullptr when unknown.
+  const CommandSpec* Find(std::string_view name) const;
+  const std::vector<CommandSpec>& all() const { return specs_; }
+
+  void Add(CommandSpec spec);
+
+ private:
+  std::vector<CommandSpec> specs_;
+  std::unordered_map<std::string, size_t> by_name_;
+};
+
+// Each group registers its commands (string_commands.cc, key_commands.cc, ...).
+void RegisterStringCommands(CommandTable& t);
+void RegisterKeyCommands(CommandTable& t);
+void RegisterHashCommands(CommandTable& t);
+void RegisterConnectionCommands(CommandTable& t);
+void RegisterServerCommands(CommandTable& t);
+
+// Shared reply texts, exactly as Redis 7.0 words them.
+inline constexpr std::string_view kErrWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kErrNotFloat = "ERR value is not a valid float";
+inline constexpr std::string_view kErrSyntax = "ERR syntax error";
+inline constexpr std::string_view kErrOverflow = "ERR increment or decrement would overflow";
+inline constexpr std::string_view kErrOom =
+    "OOM command not allowed when used memory > 'maxmemory'.";
+inline constexpr std::string_view kErrNoSuchKey = "ERR no such key";
+inline constexpr std::string_view kErrTooBig =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+
+// Redis's string2ll: the whole string is an int64 in canonical form.
+bool ParseInt64(std::string_view s, int64_t* out);
+// Redis's string2ld for INCRBYFLOAT: a finite long double, no spaces.
+bool ParseLongDouble(std::string_view s, long double* out);
+// Redis's LD_STR_HUMAN formatting: %.17Lf with trailing zeros (and dot) removed.
+std::string FormatLongDouble(long double v);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string Lower(std::string_view s);
+
+}  // namespace pier::cache::server

@@ -1,0 +1,247 @@
+// Connection: PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT.
+#include <fmt/format.h>
+
+#include "cache/server/command.h"
+#include "pier/cache/cache_server.h"
+
+namespace pier::cache::server {
+
+namespace {
+
+constexpr std::string_view kWrongPass =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+
+void Ping(CommandContext& c) {
+  if (c.argc() > 2) return c.WrongArity();
+  if (c.argc() == 2) c.out.Bulk(c.args[1]);
+  else c.out.Simple("PONG");
+}
+
+void Echo(CommandContext& c) { c.out.Bulk(c.args[1]); }
+
+// Checks a username/password pair against requirepass (pier has only the "default" user).
+bool CheckPassword(CommandContext& c, std::string_view user, std::string_view pass) {
+  std::string want = c.server.requirepass();
+  if (user != "default") return false;
+  return want.empty() || pass == want;
+}
+
+void Auth(CommandContext& c) {
+  if (c.argc() > 3) return c.out.Error(kErrSyntax);
+  if (c.argc() == 2 && c.server.requirepass().empty()) {
+    return c.out.Error(
+        "ERR AUTH <password> called without any password configured for the default user. Are "
+        "you sure your configuration is correct?");
+  }
+  std::string_view user = c.argc() == 3 ? c.args[1] : "default";
+  if (!CheckPassword(c, user, c.args[c.argc() - 1])) return c.out.Error(kWrongPass);
+  c.client.authenticated = true;
+  c.out.Ok();
+}
+
+bool ValidClientName(std::string_view name) {
+  for (char ch : name) {
+    if (ch < '!' || ch > '~') return false;  // Redis allows printable ASCII without spaces
+  }
+  return true;
+}
+
+void SetName(CommandContext& c, std::string_view name) {
+  std::lock_guard lock(c.server.clients_mutex());
+  c.client.name.assign(name);
+}
+
+void Hello(CommandContext& c) {
+  int64_t proto = c.client.protocol;
+  size_t i = 1;
+  if (c.argc() >= 2) {
+    if (!ParseInt64(c.args[1], &proto)) {
+      return c.out.Error("ERR Protocol version is not an integer or out of range");
+    }
+    if (proto < 2 || proto > 3) return c.out.Error("NOPROTO unsupported protocol version");
+    i = 2;
+  }
+  std::string_view setname;
+  bool has_setname = false;
+  bool authed = false;
+  for (; i < c.argc(); ++i) {
+    if (EqualsIgnoreCase(c.args[i], "AUTH") && i + 2 < c.argc()) {
+      if (!CheckPassword(c, c.args[i + 1], c.args[i + 2])) return c.out.Error(kWrongPass);
+      authed = true;
+      i += 2;
+    } else if (EqualsIgnoreCase(c.args[i], "SETNAME") && i + 1 < c.argc()) {
+      setname = c.args[++i];
+      has_setname = true;
+      if (!ValidClientName(setname)) {
+        return c.out.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      }
+    } else {
+      return c.out.Error("ERR Syntax error in HELLO option '" + std::string(c.args[i]) + "'");
+    }
+  }
+  if (authed) c.client.authenticated = true;
+  if (!c.client.authenticated) {
+    return c.out.Error(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+        "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+        "RESP protocol version at the same time");
+  }
+  if (has_setname) SetName(c, setname);
+  c.client.protocol = static_cast<int>(proto);
+  c.out.set_protocol(c.client.protocol);
+  c.out.MapHeader(7);
+  c.out.Bulk("server");
+  c.out.Bulk("redis");
+  c.out.Bulk("version");
+  c.out.Bulk("7.0.0");
+  c.out.Bulk("proto");
+  c.out.Integer(proto);
+  c.out.Bulk("id");
+  c.out.Integer(static_cast<int64_t>(c.client.id));
+  c.out.Bulk("mode");
+  c.out.Bulk("standalone");
+  c.out.Bulk("role");
+  c.out.Bulk("master");
+  c.out.Bulk("modules");
+  c.out.ArrayHeader(0);
+}
+
+void Select(CommandContext& c) {
+  int64_t db;
+  if (!ParseInt64(c.args[1], &db)) return c.out.Error(kErrNotInteger);
+  if (db != 0) return c.out.Error("ERR DB index is out of range");
+  c.out.Ok();
+}
+
+void Quit(CommandContext& c) {
+  c.client.close_after_reply = true;
+  c.out.Ok();
+}
+
+void Reset(CommandContext& c) {
+  SetName(c, "");
+  c.client.protocol = 2;
+  c.out.set_protocol(2);
+  c.client.authenticated = c.server.requirepass().empty();
+  c.out.Simple("RESET");
+}
+
+// One CLIENT LIST line, in Redis 7.0's field order.
+std::string ClientLine(const ClientState& cl, int64_t now_ms, bool self) {
+  int64_t age = (now_ms - cl.created_ms) / 1000;
+  int64_t idle = self ? 0 : (now_ms - cl.last_active_ms.load()) / 1000;
+  return fmt::format(
+      "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 "
+      "multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 "
+      "tot-mem=0 events=r cmd={} user=default redir=-1 resp={}\n",
+      cl.id, cl.addr, cl.laddr, cl.name, age, idle, cl.last_command.load(), cl.protocol);
+}
+
+void Client(CommandContext& c) {
+  const std::string sub = Lower(c.args[1]);
+  auto arity = [&](size_t n, bool at_least = false) {
+    bool ok = at_least ? c.argc() >= n : c.argc() == n;
+    if (!ok) c.out.Error("ERR wrong number of arguments for 'client|" + sub + "' command");
+    return ok;
+  };
+  const int64_t now = c.db.UnixMs();
+  if (sub == "id") {
+    if (arity(2)) c.out.Integer(static_cast<int64_t>(c.client.id));
+  } else if (sub == "setname") {
+    if (!arity(3)) return;
+    if (!ValidClientName(c.args[2])) {
+      return c.out.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+    }
+    SetName(c, c.args[2]);
+    c.out.Ok();
+  } else if (sub == "getname") {
+    if (!arity(2)) return;
+    std::lock_guard lock(c.server.clients_mutex());
+    if (c.client.name.empty()) c.out.Null();
+    else c.out.Bulk(c.client.name);
+  } else if (sub == "info") {
+    if (!arity(2)) return;
+    std::lock_guard lock(c.server.clients_mutex());
+    c.out.Verbatim(ClientLine(c.client, now, true));
+  } else if (sub == "list") {
+    std::vector<uint64_t> ids;
+    for (size_t i = 2; i < c.argc(); ++i) {
+      if (EqualsIgnoreCase(c.args[i], "TYPE") && i + 1 < c.argc()) {
+        ++i;  // every pier client is "normal"
+      } else if (EqualsIgnoreCase(c.args[i], "ID") && i + 1 < c.argc()) {
+        for (++i; i < c.argc(); ++i) {
+          int64_t id;
+          if (!ParseInt64(c.args[i], &id) || id <= 0) return c.out.Error("ERR Invalid client ID");
+          ids.push_back(static_cast<uint64_t>(id));
+        }
+      } else {
+        return c.out.Error(kErrSyntax);
+      }
+    }
+    std::string text;
+    c.server.ForEachClient([&](const ClientState& cl) {
+      if (ids.empty() || std::find(ids.begin(), ids.end(), cl.id) != ids.end()) {
+        text += ClientLine(cl, now, &cl == &c.client);
+      }
+    });
+    c.out.Verbatim(text);
+  } else if (sub == "kill") {
+    if (!arity(3, true)) return;
+    // Old form: CLIENT KILL addr -> OK / error. New form: filters -> number killed.
+    const bool old_form = c.argc() == 3;
+    std::string addr;
+    int64_t id = 0;
+    if (old_form) {
+      addr = std::string(c.args[2]);
+    } else {
+      for (size_t i = 2; i < c.argc(); i += 2) {
+        if (i + 1 >= c.argc()) return c.out.Error(kErrSyntax);
+        if (EqualsIgnoreCase(c.args[i], "ID")) {
+          if (!ParseInt64(c.args[i + 1], &id) || id <= 0) return c.out.Error("ERR client-id should be greater than 0");
+        } else if (EqualsIgnoreCase(c.args[i], "ADDR")) {
+          addr = std::string(c.args[i + 1]);
+        } else if (EqualsIgnoreCase(c.args[i], "SKIPME") || EqualsIgnoreCase(c.args[i], "TYPE") ||
+                   EqualsIgnoreCase(c.args[i], "USER") || EqualsIgnoreCase(c.args[i], "LADDR")) {
+          continue;  // accepted; pier has one user and one client type
+        } else {
+          return c.out.Error(kErrSyntax);
+        }
+      }
+    }
+    int64_t killed = 0;
+    c.server.ForEachClient([&](ClientState& cl) {
+      bool match = (id == 0 || cl.id == static_cast<uint64_t>(id)) && (addr.empty() || cl.addr == addr);
+      if (!match || (id == 0 && addr.empty())) return;
+      if (&cl == &c.client) {
+        c.client.close_after_reply = true;
+      } else if (cl.kill) {
+        cl.kill();
+      }
+      ++killed;
+    });
+    if (!old_form) return c.out.Integer(killed);
+    if (killed == 0) return c.out.Error("ERR No such client");
+    c.out.Ok();
+  } else if (sub == "setinfo" || sub == "no-evict" || sub == "no-touch" || sub == "reply" ||
+             sub == "pause" || sub == "unpause" || sub == "tracking" || sub == "caching" ||
+             sub == "getredir" || sub == "trackinginfo" || sub == "unblock") {
+    c.out.Error("ERR CLIENT " + sub + " is not supported by pier");
+  } else {
+    c.out.Error("ERR unknown subcommand '" + std::string(c.args[1]) + "'. Try CLIENT HELP.");
+  }
+}
+
+}  // namespace
+
+void RegisterConnectionCommands(CommandTable& t) {
+  t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, "connection", "Returns the server's liveliness response.", "1.0.0"});
+  t.Add({"echo", 2, kFast | kStale | kLoading, 0, 0, 0, Echo, "connection", "Returns the given string.", "1.0.0"});
+  t.Add({"hello", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Hello, "connection", "Handshakes with the Redis server.", "6.0.0"});
+  t.Add({"auth", -2, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Auth, "connection", "Authenticates the connection.", "1.0.0"});
+  t.Add({"select", 2, kFast | kStale | kLoading, 0, 0, 0, Select, "connection", "Changes the selected database.", "2.0.0"});
+  t.Add({"quit", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Quit, "connection", "Closes the connection.", "1.0.0"});
+  t.Add({"reset", 1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Reset, "connection", "Resets the connection.", "6.2.0"});
+  t.Add({"client", -2, kAdmin | kStale | kLoading, 0, 0, 0, Client, "connection", "A container for client connection commands.", "2.4.0"});
+}
+
+}  // namespace pier::cache::server

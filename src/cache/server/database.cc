@@ -1,0 +1,172 @@
+#include "cache/server/database.h"
+
+#include <algorithm>
+
+namespace pier::cache::server {
+
+void ShardLock::Release() {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->unlock();
+  held_.clear();
+}
+
+Database::Database(size_t shards, const Clock* clock) : clock_(clock) {
+  size_t n = 1;
+  while (n < shards) n <<= 1;
+  shards_ = std::vector<Shard>(n);
+  for (size_t i = 0; i < n; ++i) shards_[i].ks.set_seed(i + 1);
+  auto unix_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  unix_offset_ms_ = unix_now - NowMs();
+  eviction_ = *ParseEvictionPolicy("noeviction");
+}
+
+int64_t Database::UnixMs() const { return NowMs() + unix_offset_ms_; }
+
+ShardLock Database::Lock(const KeyRef* keys, size_t n) {
+  ShardLock l;
+  if (n == 1) {
+    Shard& s = shards_[ShardOf(keys[0])];
+    s.mu.lock();
+    l.held_.push_back(&s.mu);
+    return l;
+  }
+  std::vector<size_t> idx;
+  idx.reserve(n);
+  for (size_t i = 0; i < n; ++i) idx.push_back(ShardOf(keys[i]));
+  std::sort(idx.begin(), idx.end());
+  idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
+  for (size_t i : idx) {
+    shards_[i].mu.lock();
+    l.held_.push_back(&shards_[i].mu);
+  }
+  return l;
+}
+
+ShardLock Database::LockShard(size_t i) {
+  ShardLock l;
+  shards_[i].mu.lock();
+  l.held_.push_back(&shards_[i].mu);
+  return l;
+}
+
+ShardLock Database::LockAll() {
+  ShardLock l;
+  for (auto& s : shards_) {
+    s.mu.lock();
+    l.held_.push_back(&s.mu);
+  }
+  return l;
+}
+
+bool Database::MakeRoom(const KeyRef* keys, size_t n) {
+  const uint64_t max = maxmemory_.load(std::memory_order_relaxed);
+  if (max == 0) return true;
+  const uint64_t budget = max / shards_.size();
+  const int64_t now = UnixMs();
+  for (size_t i = 0; i < n; ++i) {
+    Keyspace& ks = ShardFor(keys[i]);
+    while (ks.used_bytes() > budget) {
+      if (!ks.EvictOne(now)) return false;
+    }
+  }
+  return true;
+}
+
+size_t Database::ActiveExpire(size_t max_work) {
+  size_t n = 0;
+  const int64_t now = UnixMs();
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.ks.ActiveExpire(now, max_work);
+  }
+  return n;
+}
+
+void Database::Reconfigure() {
+  const uint64_t budget = maxmemory_.load() / shards_.size();
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    s.ks.Configure(eviction_, budget);
+  }
+}
+
+Status Database::SetMaxMemory(uint64_t bytes) {
+  std::lock_guard lock(config_mu_);
+  maxmemory_ = bytes;
+  Reconfigure();
+  // Redis evicts right away when maxmemory is lowered below what is used.
+  const int64_t now = UnixMs();
+  if (bytes != 0) {
+    for (auto& s : shards_) {
+      std::lock_guard l(s.mu);
+      while (s.ks.used_bytes() > bytes / shards_.size() && s.ks.EvictOne(now)) {
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Database::SetPolicy(std::string_view name) {
+  auto c = ParseEvictionPolicy(name);
+  if (!c.ok()) return c.status();
+  std::lock_guard lock(config_mu_);
+  eviction_ = *c;
+  Reconfigure();
+  return Status::Ok();
+}
+
+std::string Database::policy_name() const {
+  auto& self = const_cast<Database&>(*this);
+  std::lock_guard lock(self.config_mu_);
+  return eviction_.redis_name;
+}
+
+uint64_t Database::UsedBytes() {
+  uint64_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.ks.used_bytes();
+  }
+  return n;
+}
+
+size_t Database::KeyCount() {
+  size_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.ks.size();
+  }
+  return n;
+}
+
+size_t Database::VolatileCount() {
+  size_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.ks.volatile_count();
+  }
+  return n;
+}
+
+KeyspaceStats Database::Stats() {
+  KeyspaceStats t;
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    const KeyspaceStats& x = s.ks.stats();
+    t.hits += x.hits;
+    t.misses += x.misses;
+    t.expired += x.expired;
+    t.evicted += x.evicted;
+  }
+  return t;
+}
+
+void Database::ResetStats() {
+  for (auto& s : shards_) {
+    std::lock_guard lock(s.mu);
+    s.ks.stats() = KeyspaceStats{};
+  }
+}
+
+}  // namespace pier::cache::server

@@ -1,0 +1,98 @@
+// File: database.h
+// Database: the server's keyspace as a power-of-two number of Keyspace shards, each behind its
+// own mutex, plus maxmemory (split evenly over the shards) and the eviction policy. Commands
+// lock the shards of the keys they touch, in shard order, so multi-key commands are atomic.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "cache/server/keyspace.h"
+#include "pier/base/clock.h"
+#include "pier/base/hash.h"
+
+namespace pier::cache::server {
+
+struct KeyRef {
+  std::string_view key;
+  uint64_t hash;
+  explicit KeyRef(std::string_view k) : key(k), hash(HashBytes(k)) {}
+};
+
+class Database;
+
+// Holds the locks of one or more shards for one command. Movable, not copyable.
+class ShardLock {
+ public:
+  ShardLock() = default;
+  ShardLock(ShardLock&&) = default;
+  ShardLock& operator=(ShardLock&&) = default;
+  ~ShardLock() { Release(); }
+  void Release();
+
+ private:
+  friend class Database;
+  std::vector<std::mutex*> held_;
+};
+
+// Thread-safe.
+class Database {
+ public:
+  explicit Database(size_t shards, const Clock* clock = &Clock::Steady());
+
+  size_t shard_count() const { return shards_.size(); }
+  size_t ShardOf(const KeyRef& k) const { return (k.hash >> 48) & (shards_.size() - 1); }
+  Keyspace& shard(size_t i) { return shards_[i].ks; }
+  Keyspace& ShardFor(const KeyRef& k) { return shards_[ShardOf(k)].ks; }
+
+  // Locks the shards of `keys` (each once, in shard order).
+  ShardLock Lock(const KeyRef* keys, size_t n);
+  ShardLock Lock(const KeyRef& key) { return Lock(&key, 1); }
+  ShardLock LockShard(size_t i);
+  ShardLock LockAll();
+
+  // Before a command that may grow memory: evicts from the locked shards of `keys` until each
+  // is within its budget. False when a shard is over budget and nothing may be evicted: the
+  // command must be refused with -OOM.
+  bool MakeRoom(const KeyRef* keys, size_t n);
+
+  int64_t NowMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now().time_since_epoch()).count();
+  }
+  // Wall-clock ms (EXPIREAT/EXPIRETIME use unix time); steady clock for relative TTLs would
+  // drift from the user's clock, so keys store unix-epoch ms.
+  int64_t UnixMs() const;
+
+  // Active expiry: up to `max_work` timers per shard. Returns the keys removed.
+  size_t ActiveExpire(size_t max_work);
+
+  Status SetMaxMemory(uint64_t bytes);
+  Status SetPolicy(std::string_view name);
+  uint64_t maxmemory() const { return maxmemory_.load(); }
+  std::string policy_name() const;
+
+  // Sums over shards (takes each shard lock briefly).
+  uint64_t UsedBytes();
+  size_t KeyCount();
+  size_t VolatileCount();
+  KeyspaceStats Stats();
+  void ResetStats();
+
+ private:
+  struct alignas(64) Shard {
+    std::mutex mu;
+    Keyspace ks;
+  };
+  void Reconfigure();
+
+  std::vector<Shard> shards_;
+  const Clock* clock_;
+  std::mutex config_mu_;
+  std::atomic<uint64_t> maxmemory_{0};
+  EvictionConfig eviction_;
+  int64_t unix_offset_ms_;  // unix time - clock time, fixed at start
+};
+
+}  // namespace pier::cache::server
