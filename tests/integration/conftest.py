@@ -64,3 +64,43 @@ def start_pier():
 def need(tool):
     if shutil.which(tool) is None:
         pytest.fail(f"{tool} is not installed: run scripts/install-deps test")
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    """A real redis-server (no persistence) on a free port, for differential tests."""
+    need("redis-server")
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no",
+                             # pier has one database (db 0); compare against the same
+                             "--databases", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+    r = redis.Redis(port=port)
+    for _ in range(200):
+        try:
+            r.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)  # waiting for a process to start listening, not for a timer
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pier_cache():
+    """A `pier cache` on free ports for a whole test module."""
+    s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+    yield s
+    s.stop()

@@ -117,7 +117,7 @@ void TtlGeneric(CommandContext& c, TtlKind kind) {
   switch (kind) {
     case TtlKind::kTtl: return c.out.Integer((left + 500) / 1000);
     case TtlKind::kPTtl: return c.out.Integer(left);
-    case TtlKind::kExpireTime: return c.out.Integer(e->expire_ms / 1000);
+    case TtlKind::kExpireTime: return c.out.Integer((e->expire_ms + 500) / 1000);  // as Redis, rounded
     case TtlKind::kPExpireTime: return c.out.Integer(e->expire_ms);
   }
 }
