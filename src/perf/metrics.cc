@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -56,30 +57,51 @@ uint64_t Histogram::BucketUpperBound(int b) {
   return b + 1 >= kBuckets ? UINT64_MAX : BucketLowerBound(b + 1);
 }
 
+uint64_t Histogram::BucketCount(int b) const {
+  uint64_t n = 0;
+  for (const Stripe& s : stripes_) n += s.buckets[b].load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t Histogram::Count() const {
+  uint64_t n = 0;
+  for (const Stripe& s : stripes_) n += s.count.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t Histogram::Sum() const {
+  uint64_t n = 0;
+  for (const Stripe& s : stripes_) n += s.sum.load(std::memory_order_relaxed);
+  return n;
+}
+
 void Histogram::Merge(const Histogram& other) {
+  Stripe& mine = stripes_[detail::ThreadStripe()];
   for (int i = 0; i < kBuckets; ++i) {
-    buckets_[i].fetch_add(other.buckets_[i].load(std::memory_order_relaxed),
-                          std::memory_order_relaxed);
+    mine.buckets[i].fetch_add(other.BucketCount(i), std::memory_order_relaxed);
   }
-  count_.fetch_add(other.Count(), std::memory_order_relaxed);
-  sum_.fetch_add(other.Sum(), std::memory_order_relaxed);
+  mine.count.fetch_add(other.Count(), std::memory_order_relaxed);
+  mine.sum.fetch_add(other.Sum(), std::memory_order_relaxed);
 }
 
 void Histogram::Reset() {
-  for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
-  count_.store(0, std::memory_order_relaxed);
-  sum_.store(0, std::memory_order_relaxed);
+  for (Stripe& s : stripes_) {
+    for (auto& b : s.buckets) b.store(0, std::memory_order_relaxed);
+    s.count.store(0, std::memory_order_relaxed);
+    s.sum.store(0, std::memory_order_relaxed);
+  }
 }
 
 uint64_t Histogram::Quantile(double q) const {
   uint64_t total = 0;
-  for (const auto& b : buckets_) total += b.load(std::memory_order_relaxed);
+  std::array<uint64_t, kBuckets> counts;
+  for (int i = 0; i < kBuckets; ++i) total += counts[i] = BucketCount(i);
   if (total == 0) return 0;
   auto rank = static_cast<uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(total)));
   if (rank == 0) rank = 1;
   uint64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
-    seen += buckets_[i].load(std::memory_order_relaxed);
+    seen += counts[i];
     if (seen >= rank) return BucketUpperBound(i) - 1;  // the largest value in the bucket
   }
   return UINT64_MAX;
@@ -87,9 +109,7 @@ uint64_t Histogram::Quantile(double q) const {
 
 uint64_t Histogram::CountBelow(uint64_t bound) const {
   uint64_t n = 0;
-  for (int i = 0; i < kBuckets && BucketUpperBound(i) <= bound; ++i) {
-    n += buckets_[i].load(std::memory_order_relaxed);
-  }
+  for (int i = 0; i < kBuckets && BucketUpperBound(i) <= bound; ++i) n += BucketCount(i);
   return n;
 }
 

@@ -54,7 +54,8 @@ class Gauge {
 
 // A log-linear histogram of non-negative integer samples (in a unit the caller picks, e.g.
 // nanoseconds): 8 linear sub-buckets per power of two, so any quantile is within 12.5%.
-// Thread-safe and lock-free; histograms merge by adding bucket counts.
+// Thread-safe and lock-free; each thread records into its own stripe (so hot histograms do not
+// bounce cache lines between cores) and reads sum the stripes. Histograms merge by adding counts.
 class Histogram {
  public:
   static constexpr int kSubBits = 3;
@@ -67,15 +68,16 @@ class Histogram {
       : scale_(scale), min_pow2_(min_pow2), max_pow2_(max_pow2) {}
 
   void Record(uint64_t v) {
-    buckets_[BucketOf(v)].fetch_add(1, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
-    sum_.fetch_add(v, std::memory_order_relaxed);
+    Stripe& s = stripes_[detail::ThreadStripe()];
+    s.buckets[BucketOf(v)].fetch_add(1, std::memory_order_relaxed);
+    s.count.fetch_add(1, std::memory_order_relaxed);
+    s.sum.fetch_add(v, std::memory_order_relaxed);
   }
   void Merge(const Histogram& other);
   void Reset();
 
-  uint64_t Count() const { return count_.load(std::memory_order_relaxed); }
-  uint64_t Sum() const { return sum_.load(std::memory_order_relaxed); }
+  uint64_t Count() const;
+  uint64_t Sum() const;
   // The smallest bucket upper bound below which at least q of the samples fall; 0 when empty.
   uint64_t Quantile(double q) const;
   // Samples strictly below `bound` (exact when bound is a power of two).
@@ -90,11 +92,16 @@ class Histogram {
   static uint64_t BucketUpperBound(int b);  // exclusive; UINT64_MAX for the last
 
  private:
+  struct alignas(64) Stripe {
+    std::array<std::atomic<uint64_t>, kBuckets> buckets{};
+    std::atomic<uint64_t> count{0};
+    std::atomic<uint64_t> sum{0};
+  };
+  uint64_t BucketCount(int b) const;
+
   double scale_;
   int min_pow2_, max_pow2_;
-  std::array<std::atomic<uint64_t>, kBuckets> buckets_{};
-  std::atomic<uint64_t> count_{0};
-  std::atomic<uint64_t> sum_{0};
+  std::array<Stripe, detail::kStripes> stripes_;
 };
 
 // Named metric families with labels. Getting a metric takes a lock (do it once, keep the

@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""pier cache vs redis-server, side by side in one run.
+
+  bench/cache/compare.py [--pier build/release/bin/pier] [--runs 5] [--requests 200000]
+                         [--skip-memory] [--skip-hits] [--pier-threads N]
+
+1. Throughput and latency: redis-benchmark -t set,get,incr,mget -n N -c 50 at -P 1 and -P 16
+   against both servers, interleaved (redis, pier, redis, pier, ...), `--runs` times each; prints
+   the medians and the median ratio pier/redis for requests/s, p50 and p99.
+2. Memory: bytes per key for 1M keys with 16-byte values (INFO used_memory and RSS growth).
+3. Hit ratio: the same Zipf(1.0) cache-aside trace (GET, SET on miss) against redis-server
+   allkeys-lru and pier with each policy at the same maxmemory; hits from INFO stats.
+
+Uses Debian's redis-server, redis-benchmark and python3-redis. Only loopback traffic.
+"""
+import argparse
+import csv
+import io
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_ready(port):
+    r = redis.Redis(port=port)
+    for _ in range(400):
+        try:
+            r.ping()
+            return r
+        except redis.ConnectionError:
+            time.sleep(0.025)  # waiting for the server process to listen
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def start_redis(extra=()):
+    port = free_port()
+    p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", *extra],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return p, port, wait_ready(port)
+
+
+def start_pier(binary, threads, extra=()):
+    args = [binary, "cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--log-level", "warn"]
+    if threads:
+        args += ["--threads", str(threads)]
+    p = subprocess.Popen(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline()
+    port = int(line.split("resp=")[1].split()[0].rsplit(":", 1)[1])
+    return p, port, wait_ready(port)
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+def benchmark(port, pipeline, n):
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get,incr,mget", "-n", str(n),
+                          "-c", "50", "-P", str(pipeline), "--csv"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = {}
+    for row in csv.DictReader(io.StringIO(out)):
+        name = row["test"].split(" ")[0]
+        rows[name] = (float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"]))
+    return rows
+
+
+def throughput(args):
+    print(f"== throughput: redis-benchmark -n {args.requests} -c 50, {args.runs} interleaved runs, medians")
+    rp, rport, _ = start_redis()
+    pp, pport, _ = start_pier(args.pier, args.pier_threads)
+    try:
+        results = {}
+        for pipeline in (1, 16):
+            for run in range(args.runs):
+                for name, port in (("redis", rport), ("pier", pport)):
+                    for test, v in benchmark(port, pipeline, args.requests).items():
+                        results.setdefault((pipeline, test, name), []).append(v)
+        print(f"{'test':<8}{'P':>3}{'redis rps':>12}{'pier rps':>12}{'ratio':>7}"
+              f"{'redis p50':>11}{'pier p50':>10}{'redis p99':>11}{'pier p99':>10}{'p99 ratio':>10}")
+        for pipeline in (1, 16):
+            for test in ("SET", "GET", "INCR", "MGET"):
+                red = results.get((pipeline, test, "redis"))
+                pie = results.get((pipeline, test, "pier"))
+                if not red or not pie:
+                    continue
+                med = lambda xs, i: statistics.median(x[i] for x in xs)
+                # The ratio of medians of per-run pairs, so one noisy run cannot dominate.
+                ratio = statistics.median(p[0] / r[0] for r, p in zip(red, pie))
+                p99_ratio = statistics.median(p[2] / r[2] for r, p in zip(red, pie))
+                print(f"{test:<8}{pipeline:>3}{med(red, 0):>12.0f}{med(pie, 0):>12.0f}{ratio:>7.2f}"
+                      f"{med(red, 1):>11.3f}{med(pie, 1):>10.3f}{med(red, 2):>11.3f}{med(pie, 2):>10.3f}"
+                      f"{p99_ratio:>10.2f}")
+    finally:
+        stop(rp)
+        stop(pp)
+
+
+def fill(r, n, value):
+    p = r.pipeline(transaction=False)
+    for i in range(n):
+        p.set(f"key:{i:012d}", value)
+        if i % 10000 == 9999:
+            p.execute()
+    p.execute()
+
+
+def rss_of(pid):
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory(args):
+    n = args.keys
+    print(f"== memory: {n} keys of 16 bytes ('key:000000000001' style keys)")
+    for name in ("redis", "pier"):
+        p, port, r = start_redis() if name == "redis" else start_pier(args.pier, args.pier_threads)
+        try:
+            used0, rss0 = r.info("memory")["used_memory"], rss_of(p.pid)
+            fill(r, n, b"v" * 16)
+            used1, rss1 = r.info("memory")["used_memory"], rss_of(p.pid)
+            print(f"{name:<6} used_memory {(used1 - used0) / n:6.1f} B/key   RSS {(rss1 - rss0) / n:6.1f} B/key")
+        finally:
+            stop(p)
+
+
+def hits(args):
+    n_objects, n_requests = args.hit_objects, args.hit_requests
+    rng = random.Random(1)
+    weights = [1 / (i + 1) for i in range(n_objects)]
+    keys = rng.choices(range(n_objects), weights=weights, k=n_requests)
+    maxmemory = args.hit_maxmemory
+    value = b"x" * 100
+    print(f"== hit ratio: Zipf(1.0) over {n_objects} objects, {n_requests} cache-aside requests, "
+          f"100-byte values, maxmemory {maxmemory}")
+
+    def replay(r):
+        for start in range(0, len(keys), 200):
+            batch = keys[start:start + 200]
+            p = r.pipeline(transaction=False)
+            for k in batch:
+                p.get(f"obj:{k}")
+            got = p.execute()
+            p = r.pipeline(transaction=False)
+            for k, v in zip(batch, got):
+                if v is None:
+                    p.set(f"obj:{k}", value)
+            p.execute()
+        s = r.info("stats")
+        return s["keyspace_hits"] / (s["keyspace_hits"] + s["keyspace_misses"])
+
+    cases = [("redis-server allkeys-lru", None, "allkeys-lru")]
+    for pol in ("allkeys-lru", "allkeys-lfu", "allkeys-fifo", "allkeys-random", "allkeys-sieve",
+                "allkeys-s3fifo", "allkeys-wtinylfu"):
+        cases.append((f"pier {pol}", "pier", pol))
+    for label, kind, policy in cases:
+        extra = ["--maxmemory", maxmemory, "--maxmemory-policy", policy]
+        p, port, r = start_pier(args.pier, args.pier_threads, extra) if kind else start_redis(extra)
+        try:
+            print(f"{label:<28} hit ratio {replay(r):.4f}")
+        finally:
+            stop(p)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
+    ap.add_argument("--pier-threads", type=int, default=0)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--keys", type=int, default=1000000)
+    ap.add_argument("--hit-objects", type=int, default=100000)
+    ap.add_argument("--hit-requests", type=int, default=300000)
+    ap.add_argument("--hit-maxmemory", default="4mb")
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--skip-hits", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_throughput:
+        throughput(args)
+    if not args.skip_memory:
+        memory(args)
+    if not args.skip_hits:
+        hits(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
