@@ -26,6 +26,7 @@ struct CacheFlags : ServerFlags {
   std::string protected_mode = "yes";
   uint64_t timeout = 0;
   uint64_t maxclients = 10000;
+  std::string cluster;
 };
 
 // Fills every field whose flag was not given from the config file's `cache:` section (and the
@@ -55,6 +56,7 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   }
   if (!given("--timeout")) c.Read("timeout", &f.timeout, 0, 365ull * 86400);
   if (!given("--maxclients")) c.Read("maxclients", &f.maxclients, 1, 1000000);
+  if (!given("--cluster")) c.Read("cluster", &f.cluster);
   // Validate values here so errors point at the file.
   if (c.Has("maxmemory") && !given("--maxmemory") && !cache::server::ParseMemory(f.maxmemory).ok()) {
     c.Error("maxmemory", "'" + f.maxmemory + "' is not a memory value (e.g. 100mb)");
@@ -92,6 +94,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.timeout = std::chrono::seconds(f.timeout);
   o.maxclients = f.maxclients;
   o.config_file = f.config;
+  o.cluster_file = f.cluster;
   cache::CacheServer server(rt.pool(), o);
   if (Status s = server.Start(); !s.ok()) return Fail(s);
   if (Status s = rt.ListenHttp(f.http); !s.ok()) return Fail(s);
@@ -128,6 +131,9 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
       ->capture_default_str();
   sub->add_option("--timeout", f->timeout, "Close clients idle this many seconds (0: never)");
   sub->add_option("--maxclients", f->maxclients, "Maximum client connections")->capture_default_str();
+  sub->add_option("--cluster", f->cluster,
+                  "Cluster mode: a nodes file listing every node (HOST:PORT [SLOTS]); this node is "
+                  "the one whose address is --listen");
   sub->add_option("--shutdown-timeout", f->shutdown_seconds, "Seconds in-flight requests get on SIGTERM")
       ->capture_default_str();
   sub->callback([f, sub, set_action] { set_action([f, sub] { return RunCache(*f, *sub); }); });

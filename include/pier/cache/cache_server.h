@@ -24,9 +24,14 @@ class TcpListener;
 class Connection;
 }
 
+namespace pier::net {
+class RespWriter;
+}
 namespace pier::cache::server {
+struct CommandSpec;
 class Database;
 struct ClientState;
+struct ClusterConfig;
 }  // namespace pier::cache::server
 
 namespace pier::cache {
@@ -44,6 +49,7 @@ struct CacheServerOptions {
   size_t shards = 0;                // 0: 16 per I/O thread
   const Clock* clock = &Clock::Steady();
   std::string config_file;          // shown in INFO
+  std::string cluster_file;         // cluster mode: the nodes file (see docs/cache-server.md)
 };
 
 // Thread-safe. Commands run on the I/O thread of their connection.
@@ -69,6 +75,8 @@ class CacheServer {
   void ReleaseClient(server::ClientState* c);
 
   server::Database& db() { return *db_; }
+  // The cluster's slot map, or nullptr when cluster mode is off.
+  const server::ClusterConfig* cluster() const { return cluster_.get(); }
   // Active expiry and other periodic work; the server schedules it itself after Start(), tests
   // call it directly.
   size_t Cron();
@@ -102,12 +110,16 @@ class CacheServer {
 
  private:
   void RegisterClient(server::ClientState* c);
+  // Cluster mode: false after answering -MOVED or -CROSSSLOT.
+  bool RouteToSlot(const server::CommandSpec& spec, const std::vector<std::string_view>& args,
+                   net::RespWriter& w);
   boost::asio::awaitable<void> Serve(net::Connection& conn);
   void ScheduleCron();
 
   net::IoPool& pool_;
   CacheServerOptions options_;
   std::unique_ptr<server::Database> db_;
+  std::unique_ptr<server::ClusterConfig> cluster_;
   std::shared_ptr<net::TcpListener> listener_;
   std::shared_ptr<void> cron_timer_;
   Stats stats_;

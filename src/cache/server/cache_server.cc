@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "cache/server/cluster.h"
 #include "cache/server/command.h"
 #include "cache/server/database.h"
 #include "pier/net/resp_writer.h"
@@ -72,6 +73,11 @@ Status CacheServer::Start() {
         "refusing to listen on " + where +
         " without a password (protected mode): set --requirepass, or --protected-mode no to "
         "accept unauthenticated clients from other hosts");
+  }
+  if (!options_.cluster_file.empty()) {
+    auto c = server::LoadClusterConfig(options_.cluster_file, where);
+    if (!c.ok()) return c.status();
+    cluster_ = std::make_unique<server::ClusterConfig>(std::move(*c));
   }
   if (Status s = db_->SetPolicy(options_.policy); !s.ok()) {
     return Status::InvalidArgument("maxmemory-policy: " + s.message());
@@ -200,6 +206,7 @@ void CacheServer::Execute(ClientState& client, const std::vector<std::string_vie
       return;
     }
   }
+  if (cluster_ && spec->first_key > 0 && !RouteToSlot(*spec, args, w)) return;
   client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
   auto& metrics = CommandMetrics::Get();
   const auto t0 = std::chrono::steady_clock::now();
@@ -209,6 +216,25 @@ void CacheServer::Execute(ClientState& client, const std::vector<std::string_vie
   metrics.latency->Record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()));
   metrics.calls[static_cast<size_t>(spec - CommandTable::Get().all().data())]->Inc();
   client.commands.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool CacheServer::RouteToSlot(const CommandSpec& spec, const std::vector<std::string_view>& args,
+                              net::RespWriter& w) {
+  const int argc = static_cast<int>(args.size());
+  const int last = spec.last_key < 0 ? argc + spec.last_key : std::min(spec.last_key, argc - 1);
+  int slot = -1;
+  for (int i = spec.first_key; i <= last; i += spec.step) {
+    int s = server::KeySlot(args[i]);
+    if (slot >= 0 && s != slot) {
+      w.Error("CROSSSLOT Keys in request don't hash to the same slot");
+      return false;
+    }
+    slot = s;
+  }
+  if (slot < 0 || cluster_->Owns(slot)) return true;
+  const server::ClusterNode& n = cluster_->nodes[cluster_->owner[slot]];
+  w.Error("MOVED " + std::to_string(slot) + " " + n.host + ":" + std::to_string(n.port));
+  return false;
 }
 
 asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {

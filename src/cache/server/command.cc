@@ -20,6 +20,7 @@ const CommandTable& CommandTable::Get() {
     RegisterHashCommands(t);
     RegisterConnectionCommands(t);
     RegisterServerCommands(t);
+    RegisterClusterCommands(t);
     return t;
   }();
   return table;

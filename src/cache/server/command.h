@@ -76,6 +76,7 @@ void RegisterKeyCommands(CommandTable& t);
 void RegisterHashCommands(CommandTable& t);
 void RegisterConnectionCommands(CommandTable& t);
 void RegisterServerCommands(CommandTable& t);
+void RegisterClusterCommands(CommandTable& t);
 
 // Shared reply texts, exactly as Redis 7.0 words them.
 inline constexpr std::string_view kErrWrongType =

@@ -39,11 +39,11 @@ std::string InfoText(CommandContext& c, const std::vector<std::string>& sections
     utsname u{};
     uname(&u);
     out += fmt::format(
-        "# Server\r\nredis_version:7.0.0\r\npier_version:{}\r\nredis_mode:standalone\r\n"
+        "# Server\r\nredis_version:7.0.0\r\npier_version:{}\r\nredis_mode:{}\r\n"
         "os:{} {} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\n"
         "tcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\n"
         "io_threads_active:{}\r\nconfig_file:{}\r\n\r\n",
-        PIER_VERSION_STRING, u.sysname, u.release, u.machine, getpid(), srv.port(), uptime,
+        PIER_VERSION_STRING, srv.cluster() ? "cluster" : "standalone", u.sysname, u.release, u.machine, getpid(), srv.port(), uptime,
         uptime / 86400, srv.io_threads() > 1 ? 1 : 0, srv.options().config_file);
   }
   if (want("clients")) {
@@ -75,6 +75,7 @@ std::string InfoText(CommandContext& c, const std::vector<std::string>& sections
         s.net_output_bytes.load(), s.rejected_connections.load(), ks.expired, ks.evicted, ks.hits,
         ks.misses);
   }
+  if (want("cluster")) out += fmt::format("# Cluster\r\ncluster_enabled:{}\r\n\r\n", srv.cluster() ? 1 : 0);
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
     if (size_t n = c.db.KeyCount(); n > 0) {
