@@ -12,6 +12,7 @@
 #include "cache/server/keyspace.h"
 #include "pier/base/clock.h"
 #include "pier/base/hash.h"
+#include "pier/base/spin_lock.h"
 
 namespace pier::cache::server {
 
@@ -34,7 +35,7 @@ class ShardLock {
 
  private:
   friend class Database;
-  std::vector<std::mutex*> held_;
+  std::vector<SpinLock*> held_;
 };
 
 // Thread-safe.
@@ -82,7 +83,7 @@ class Database {
 
  private:
   struct alignas(64) Shard {
-    std::mutex mu;
+    SpinLock mu;  // held for one command: shorter than a futex sleep and wake
     Keyspace ks;
   };
   void Reconfigure();

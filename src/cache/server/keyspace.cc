@@ -129,9 +129,19 @@ Entry* Keyspace::Allocate(std::string_view key, size_t value_bytes, ValueType ty
   return e;
 }
 
+// What a key costs the byte budget, as the policy sees it: its allocation, its hash contents and
+// its share of the index, the id table and policy metadata, so that the policy's idea of
+// "full" (S3-FIFO's 10% small queue, W-TinyLFU's window and admission) matches used_bytes().
+uint64_t Keyspace::PolicyWeight(const Entry* e) const {
+  constexpr uint64_t kPerKeyOverhead = 48;
+  uint64_t w = malloc_usable_size(const_cast<Entry*>(e)) + kPerKeyOverhead;
+  if (e->type == ValueType::kHash) w += e->hash()->MemoryBytes();
+  return w;
+}
+
 void Keyspace::PolicyAdd(Entry* e) {
   if (!policy_ || e->in_policy || (config_.volatile_only && e->expire_ms == 0)) return;
-  policy_->OnInsert(e->id, HashOf(e), malloc_usable_size(e));
+  policy_->OnInsert(e->id, HashOf(e), PolicyWeight(e));
   e->in_policy = 1;
 }
 
@@ -191,7 +201,7 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
       PolicyAdd(e);
     }
     if (expire_ms >= 0) SetExpire(e, expire_ms);
-    if (e->in_policy) policy_->OnReweigh(e->id, malloc_usable_size(e));
+    if (e->in_policy) policy_->OnReweigh(e->id, PolicyWeight(e));
     return e;
   }
   e = Allocate(key, value.size(), ValueType::kString);
@@ -214,7 +224,7 @@ Entry* Keyspace::ResizeString(Entry* e, size_t new_len) {
   n->val_len = static_cast<uint32_t>(new_len);
   entries_[id] = n;
   TrackEntryBytes(n, true);
-  if (n->in_policy) policy_->OnReweigh(id, malloc_usable_size(n));
+  if (n->in_policy) policy_->OnReweigh(id, PolicyWeight(n));
   return n;
 }
 
@@ -231,7 +241,7 @@ Entry* Keyspace::CreateHash(std::string_view key, uint64_t hash) {
 void Keyspace::HashChanged(Entry* e, size_t old_bytes) {
   entry_bytes_ += e->hash()->MemoryBytes();
   entry_bytes_ -= old_bytes;
-  if (e->in_policy) policy_->OnReweigh(e->id, malloc_usable_size(e) + e->hash()->MemoryBytes());
+  if (e->in_policy) policy_->OnReweigh(e->id, PolicyWeight(e));
 }
 
 void Keyspace::Delete(Entry* e, Reason reason) {

@@ -90,6 +90,7 @@ class Keyspace {
   size_t SlotOf(std::string_view key, uint64_t hash) const;  // index of key's slot or npos
   void EraseSlot(size_t slot);
   void Grow();
+  uint64_t PolicyWeight(const Entry* e) const;
   void PolicyAdd(Entry* e);
   void PolicyRemove(Entry* e);
   void TrackEntryBytes(Entry* e, bool add);
