@@ -9,22 +9,22 @@ bool S3FifoPolicy::InGhost(uint64_t key_hash) const { return ghost_.Contains(key
 void S3FifoPolicy::OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) {
   detail::EnsureLink(links_, id);
   Meta& m = meta_[id];
-  m = Meta{key_hash, weight, 0, false};
+  m = Meta{static_cast<uint32_t>(key_hash ^ (key_hash >> 32)), Clamp(weight), 0, false};
   if (ghost_.Contains(key_hash)) {
     ghost_.Erase(key_hash);
     m.in_main = true;
     main_.PushFront(id);
-    main_weight_ += weight;
+    main_weight_ += m.weight;
   } else {
     small_.PushFront(id);
-    small_weight_ += weight;
+    small_weight_ += m.weight;
   }
 }
 
 void S3FifoPolicy::OnReweigh(EntryId id, uint64_t new_weight) {
   Meta& m = meta_[id];
-  (m.in_main ? main_weight_ : small_weight_) += new_weight - m.weight;
-  m.weight = new_weight;
+  (m.in_main ? main_weight_ : small_weight_) += uint64_t{Clamp(new_weight)} - m.weight;
+  m.weight = Clamp(new_weight);
   OnAccess(id);
 }
 

@@ -37,12 +37,13 @@ class S3FifoPolicy final : public EvictionPolicy {
   size_t main_size() const { return main_.size(); }
 
  private:
-  struct Meta {
-    uint64_t hash = 0;
-    uint64_t weight = 0;
+  struct Meta {  // 12 bytes: metadata competes with data for the same memory
+    uint32_t hash = 0;    // a fingerprint is enough for the ghost
+    uint32_t weight = 0;  // weights are clamped to 2^32-1
     uint8_t freq = 0;
     bool in_main = false;
   };
+  static uint32_t Clamp(uint64_t w) { return w > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(w); }
   void RememberGhost(uint64_t hash);
 
   int threshold_;

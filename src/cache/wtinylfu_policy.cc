@@ -25,14 +25,14 @@ void WTinyLfuPolicy::MoveTo(EntryId id, Region to) {
 
 void WTinyLfuPolicy::OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) {
   detail::EnsureLink(links_, id);
-  meta_[id] = Meta{key_hash, weight, Region::kWindow};
+  meta_[id] = Meta{Fingerprint(key_hash), Clamp(weight), Region::kWindow};
   window_.PushFront(id);
-  window_weight_ += weight;
-  // Grow the sketch (which restarts its counts) to twice the entries once they outgrow it by a
+  window_weight_ += meta_[id].weight;
+  // Grow the sketch (which restarts its counts) to 1.5x the entries once they outgrow it by a
   // quarter: not for the one extra entry a full cache holds just before its eviction.
   const uint64_t entries = window_.size() + probation_.size() + protected_.size();
-  if (entries > sketch_.expected() + sketch_.expected() / 4) sketch_.EnsureCapacity(2 * entries);
-  sketch_.Increment(key_hash);
+  if (entries > sketch_.expected() + sketch_.expected() / 4) sketch_.EnsureCapacity(entries + entries / 2);
+  sketch_.Increment(meta_[id].hash);
   // While main has room, the window's overflow simply moves there; once main is full the
   // overflow waits in the window and Victim() runs the admission contest.
   const uint64_t main_max = capacity_ > window_max_ ? capacity_ - window_max_ : 0;
@@ -64,8 +64,8 @@ void WTinyLfuPolicy::OnAccess(EntryId id) {
 
 void WTinyLfuPolicy::OnReweigh(EntryId id, uint64_t new_weight) {
   Meta& m = meta_[id];
-  WeightOf(m.region) += new_weight - m.weight;
-  m.weight = new_weight;
+  WeightOf(m.region) += uint64_t{Clamp(new_weight)} - m.weight;
+  m.weight = Clamp(new_weight);
   OnAccess(id);
 }
 

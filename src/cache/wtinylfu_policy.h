@@ -28,14 +28,16 @@ class WTinyLfuPolicy final : public EvictionPolicy {
 
   enum class Region : uint8_t { kWindow, kProbation, kProtected };
   Region RegionOf(EntryId id) { return meta_[id].region; }
-  int Frequency(uint64_t key_hash) const { return sketch_.Frequency(key_hash); }
+  int Frequency(uint64_t key_hash) const { return sketch_.Frequency(Fingerprint(key_hash)); }
+  static uint32_t Fingerprint(uint64_t h) { return static_cast<uint32_t>(h ^ (h >> 32)); }
 
  private:
-  struct Meta {
-    uint64_t hash = 0;
-    uint64_t weight = 0;
+  struct Meta {  // 12 bytes: metadata competes with data for the same memory
+    uint32_t hash = 0;    // a fingerprint: the sketch only needs to tell keys apart
+    uint32_t weight = 0;  // weights are clamped to 2^32-1
     Region region = Region::kWindow;
   };
+  static uint32_t Clamp(uint64_t w) { return w > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(w); }
   detail::IdList& ListOf(Region r) {
     return r == Region::kWindow ? window_ : r == Region::kProbation ? probation_ : protected_;
   }

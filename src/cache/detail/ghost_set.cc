@@ -4,29 +4,29 @@
 
 namespace pier::cache::detail {
 
-size_t HashSet64::Find(uint64_t k) const {
+size_t HashSet32::Find(uint32_t k) const {
   const size_t mask = slots_.size() - 1;
   size_t i = k & mask;
   while (slots_[i] != 0 && slots_[i] != k) i = (i + 1) & mask;
   return i;
 }
 
-bool HashSet64::Contains(uint64_t h) const {
+bool HashSet32::Contains(uint64_t h) const {
   if (size_ == 0) return false;
   return slots_[Find(Key(h))] != 0;
 }
 
-void HashSet64::Grow() {
-  std::vector<uint64_t> old = std::move(slots_);
+void HashSet32::Grow() {
+  std::vector<uint32_t> old = std::move(slots_);
   slots_.assign(old.empty() ? 16 : old.size() * 2, 0);
-  for (uint64_t k : old) {
+  for (uint32_t k : old) {
     if (k != 0) slots_[Find(k)] = k;
   }
 }
 
-void HashSet64::Insert(uint64_t h) {
-  if ((size_ + 1) * 2 > slots_.size()) Grow();
-  uint64_t k = Key(h);
+void HashSet32::Insert(uint64_t h) {
+  if ((size_ + 1) * 4 > slots_.size() * 3) Grow();  // load <= 3/4
+  uint32_t k = Key(h);
   size_t i = Find(k);
   if (slots_[i] == 0) {
     slots_[i] = k;
@@ -34,7 +34,7 @@ void HashSet64::Insert(uint64_t h) {
   }
 }
 
-bool HashSet64::Erase(uint64_t h) {
+bool HashSet32::Erase(uint64_t h) {
   if (size_ == 0) return false;
   const size_t mask = slots_.size() - 1;
   size_t hole = Find(Key(h));
@@ -55,7 +55,7 @@ bool HashSet64::Erase(uint64_t h) {
 void GhostSet::Insert(uint64_t h) {
   if (current_.size() >= capacity_ / 2) {
     previous_ = std::move(current_);
-    current_ = HashSet64();
+    current_ = HashSet32();
   }
   current_.Insert(h);
 }

@@ -1,6 +1,7 @@
 // File: ghost_set.h
-// GhostSet: remembers roughly the last `capacity` key hashes inserted (S3-FIFO's ghost queue)
-// in 8-16 bytes per hash. Two generations of open-addressing sets: inserts go to the current
+// GhostSet: remembers roughly the last `capacity` key fingerprints inserted (S3-FIFO's ghost
+// queue) in 5-11 bytes each: 32-bit fingerprints, so a false "was evicted recently" answer
+// happens for about one key in 2^32 / capacity. Two generations of open-addressing sets: inserts go to the current
 // one; when it holds capacity/2 hashes it becomes the previous one and the old previous one is
 // dropped. So between capacity/2 and capacity of the most recent hashes are remembered, which is
 // the FIFO-with-bounded-memory behaviour the ghost needs, without a queue of its own.
@@ -12,9 +13,9 @@
 
 namespace pier::cache::detail {
 
-// Open addressing over 64-bit hashes (0 is mapped to 1), linear probing, load <= 1/2,
-// backward-shift deletion. Not thread-safe.
-class HashSet64 {
+// Open addressing over 32-bit fingerprints of 64-bit hashes (0 is mapped to 1), linear
+// probing, load <= 3/4, backward-shift deletion. Not thread-safe.
+class HashSet32 {
  public:
   bool Contains(uint64_t h) const;
   void Insert(uint64_t h);
@@ -24,13 +25,16 @@ class HashSet64 {
     slots_.clear();
     size_ = 0;
   }
-  size_t MemoryBytes() const { return slots_.capacity() * sizeof(uint64_t); }
+  size_t MemoryBytes() const { return slots_.capacity() * sizeof(uint32_t); }
 
  private:
-  static uint64_t Key(uint64_t h) { return h == 0 ? 1 : h; }
-  size_t Find(uint64_t k) const;  // slot of k, or of the empty slot where it would go
+  static uint32_t Key(uint64_t h) {
+    auto k = static_cast<uint32_t>(h ^ (h >> 32));
+    return k == 0 ? 1 : k;
+  }
+  size_t Find(uint32_t k) const;  // slot of k, or of the empty slot where it would go
   void Grow();
-  std::vector<uint64_t> slots_;
+  std::vector<uint32_t> slots_;
   size_t size_ = 0;
 };
 
@@ -48,7 +52,7 @@ class GhostSet {
 
  private:
   size_t capacity_ = 2;
-  HashSet64 current_, previous_;
+  HashSet32 current_, previous_;
 };
 
 }  // namespace pier::cache::detail

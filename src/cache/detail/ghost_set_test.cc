@@ -7,8 +7,8 @@
 namespace pier::cache::detail {
 namespace {
 
-TEST(HashSet64, InsertContainsEraseUnderChurn) {
-  HashSet64 s;
+TEST(HashSet32, InsertContainsEraseUnderChurn) {
+  HashSet32 s;
   for (uint64_t i = 1; i <= 5000; ++i) s.Insert(Mix64(i));
   s.Insert(0);  // zero is a valid hash (Mix64(i) is non-zero for i > 0)
   EXPECT_EQ(s.size(), 5001u);

@@ -133,7 +133,6 @@ Entry* Keyspace::Allocate(std::string_view key, size_t value_bytes, ValueType ty
 // its share of the index, the id table and policy metadata, so that the policy's idea of
 // "full" (S3-FIFO's 10% small queue, W-TinyLFU's window and admission) matches used_bytes().
 uint64_t Keyspace::PolicyWeight(const Entry* e) const {
-  constexpr uint64_t kPerKeyOverhead = 48;
   uint64_t w = malloc_usable_size(const_cast<Entry*>(e)) + kPerKeyOverhead;
   if (e->type == ValueType::kHash) w += e->hash()->MemoryBytes();
   return w;
@@ -336,6 +335,10 @@ bool Keyspace::EvictOne(int64_t now_ms) {
   // The policy tracks exactly the candidates; none means nothing may be evicted.
   bool any = config_.volatile_only ? volatile_count_ > 0 : count_ > 0;
   if (!any) return false;
+  // Being asked to evict means the shard is full now: tell the policy the total weight of its
+  // entries, so its own idea of full (S3-FIFO's small queue, W-TinyLFU's window and admission)
+  // matches the budget after the fixed structures (index, id table) took their share.
+  if (!config_.volatile_only) policy_->SetCapacity(entry_bytes_ + count_ * kPerKeyOverhead);
   EntryId victim = policy_->Victim();
   Entry* e = entries_[victim];
   Delete(e, e->expire_ms != 0 && e->expire_ms <= now_ms ? Reason::kExpired : Reason::kEvicted);

@@ -97,6 +97,7 @@ class Keyspace {
   uint64_t HashOf(const Entry* e) const;
 
   static constexpr size_t npos = SIZE_MAX;
+  static constexpr uint64_t kPerKeyOverhead = 48;  // index slot, id table, policy metadata
   std::vector<uint64_t> slots_;  // (tag << 32) | (id + 1); 0 = empty
   std::vector<Entry*> entries_;  // by id
   std::vector<uint32_t> free_ids_;
