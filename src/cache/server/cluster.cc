@@ -13,15 +13,6 @@ namespace pier::cache::server {
 
 namespace {
 
-uint16_t Crc16(std::string_view s) {
-  uint16_t crc = 0;
-  for (unsigned char c : s) {
-    crc ^= static_cast<uint16_t>(c) << 8;
-    for (int i = 0; i < 8; ++i) crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021) : static_cast<uint16_t>(crc << 1);
-  }
-  return crc;
-}
-
 // "0-5460,6000" -> ranges; false on bad syntax.
 bool ParseRanges(const std::string& text, std::vector<std::pair<int, int>>* out) {
   std::stringstream ss(text);
@@ -46,15 +37,6 @@ bool ParseRanges(const std::string& text, std::vector<std::pair<int, int>>* out)
 }
 
 }  // namespace
-
-int KeySlot(std::string_view key) {
-  auto open = key.find('{');
-  if (open != std::string_view::npos) {
-    auto close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close != open + 1) key = key.substr(open + 1, close - open - 1);
-  }
-  return Crc16(key) & (kClusterSlots - 1);
-}
 
 Result<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::string& name,
                                          const std::string& listen) {

@@ -15,14 +15,12 @@
 #include <vector>
 
 #include "pier/base/status.h"
+#include "pier/cache/key_slot.h"
 
 namespace pier::cache::server {
 
-inline constexpr int kClusterSlots = 16384;
-
-// CRC16/XMODEM of the key's hash tag (the part between the first '{' and the next '}', if not
-// empty) or of the whole key, modulo 16384: Redis's keyHashSlot.
-int KeySlot(std::string_view key);
+using cache::kClusterSlots;
+using cache::KeySlot;
 
 struct ClusterNode {
   std::string id;    // 40 hex characters, derived from the address

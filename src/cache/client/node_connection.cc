@@ -1,0 +1,121 @@
+#include "cache/client/node_connection.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace pier::cache::client {
+
+namespace {
+
+int MillisLeft(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::string& host, uint16_t port,
+                                                                std::chrono::milliseconds timeout) {
+  const std::string where = host + ":" + std::to_string(port);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1) {
+    return Status::InvalidArgument(where + ": not an IPv4 address");
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Unavailable(where + ": socket: " + std::strerror(errno));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+    std::string err = std::strerror(errno);
+    close(fd);
+    return Status::Unavailable(where + ": connect: " + err);
+  }
+  pollfd p{fd, POLLOUT, 0};
+  int r = poll(&p, 1, static_cast<int>(timeout.count()));
+  int soerr = 0;
+  socklen_t len = sizeof soerr;
+  if (r == 1) getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+  if (r != 1 || soerr != 0) {
+    close(fd);
+    return Status::Unavailable(where + ": connect: " + (r == 0 ? std::string("timed out") : std::strerror(soerr ? soerr : errno)));
+  }
+  return std::unique_ptr<NodeConnection>(new NodeConnection(fd, where));
+}
+
+NodeConnection::~NodeConnection() { close(fd_); }
+
+Status NodeConnection::WriteAll(const std::string& data, std::chrono::steady_clock::time_point deadline) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return Status::Unavailable(where_ + ": send: " + std::strerror(errno));
+    pollfd p{fd_, POLLOUT, 0};
+    if (poll(&p, 1, MillisLeft(deadline)) != 1) return Status::Unavailable(where_ + ": send timed out");
+  }
+  return Status::Ok();
+}
+
+Status NodeConnection::ReadMore(std::chrono::steady_clock::time_point deadline) {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      in_.append(buf, static_cast<size_t>(n));
+      return Status::Ok();
+    }
+    if (n == 0) return Status::Unavailable(where_ + ": connection closed by the server");
+    if (errno != EAGAIN && errno != EINTR) return Status::Unavailable(where_ + ": recv: " + std::strerror(errno));
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, MillisLeft(deadline)) != 1) return Status::Unavailable(where_ + ": reply timed out");
+  }
+}
+
+Result<std::vector<net::RespValue>> NodeConnection::Run(
+    const std::vector<std::vector<std::string_view>>& commands, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out;
+  for (const auto& c : commands) net::AppendCommand(&out, c);
+  if (Status s = WriteAll(out, deadline); !s.ok()) {
+    broken_ = true;
+    return s;
+  }
+  std::vector<net::RespValue> replies;
+  replies.reserve(commands.size());
+  net::RespReplyParser parser;
+  size_t pos = 0;
+  while (replies.size() < commands.size()) {
+    net::RespValue v;
+    auto r = parser.Parse(std::string_view(in_).substr(pos), &v);
+    if (r == net::RespReplyParser::Result::kComplete) {
+      pos += parser.consumed();
+      replies.push_back(std::move(v));
+      continue;
+    }
+    if (r == net::RespReplyParser::Result::kError) {
+      broken_ = true;
+      return Status::Unavailable(where_ + ": bad reply: " + parser.error());
+    }
+    if (Status s = ReadMore(deadline); !s.ok()) {
+      broken_ = true;
+      return s;
+    }
+  }
+  in_.erase(0, pos);
+  return replies;
+}
+
+}  // namespace pier::cache::client
