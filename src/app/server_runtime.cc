@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "pier/perf/metrics.h"
@@ -66,8 +68,14 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
     spdlog::warn("{} connections still open after the deadline; closing them", left);
     for (auto& fn : on_force_close_) fn();
   }
-  pool_.Stop(true);
-  pool_.Join();
+  // Let every coroutine finish on its own thread (closed sockets end their reads), so nothing
+  // pending outlives the servers it points to.
+  pool_.Stop(false);
+  if (!pool_.JoinFor(std::chrono::seconds(5))) {
+    spdlog::error("I/O threads did not finish within 5 s of shutdown; exiting without cleanup");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   spdlog::info("stopped");
 }
 

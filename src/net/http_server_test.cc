@@ -42,7 +42,7 @@ class HttpServerTest : public ::testing::Test {
   void TearDown() override {
     server_->Shutdown();
     server_->CloseAll();
-    pool_.Stop(true);
+    pool_.Stop(false);
     pool_.Join();
   }
   IoPool pool_{2};

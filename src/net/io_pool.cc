@@ -23,19 +23,34 @@ boost::asio::io_context& IoPool::Next() {
 }
 
 void IoPool::Start() {
+  {
+    std::lock_guard lock(done_mu_);
+    running_ = contexts_.size();
+  }
   for (size_t i = 0; i < contexts_.size(); ++i) {
-    threads_.emplace_back([ctx = contexts_[i].get()] {
+    threads_.emplace_back([this, ctx = contexts_[i].get()] {
       for (;;) {
         try {
           ctx->run();
-          return;
+          break;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep the thread serving the others.
           spdlog::error("unhandled exception on an I/O thread: {}", e.what());
         }
       }
+      std::lock_guard lock(done_mu_);
+      --running_;
+      done_cv_.notify_all();
     });
   }
+}
+
+bool IoPool::JoinFor(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(done_mu_);
+  if (!done_cv_.wait_for(lock, timeout, [this] { return running_ == 0; })) return false;
+  lock.unlock();
+  Join();
+  return true;
 }
 
 void IoPool::Stop(bool abandon) {

@@ -8,6 +8,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -30,9 +33,12 @@ class IoPool {
   boost::asio::io_context& Next();
 
   void Start();
-  // Lets run() return once the queued work is done; Stop(true) abandons queued work.
+  // Lets run() return once the queued work is done; Stop(true) abandons queued work (whose
+  // handlers are then destroyed with the io_contexts, so objects they use must outlive the pool).
   void Stop(bool abandon = false);
   void Join();
+  // Join with a deadline: false if some thread is still running when it passes.
+  bool JoinFor(std::chrono::milliseconds timeout);
 
  private:
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
@@ -40,6 +46,9 @@ class IoPool {
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> next_{0};
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  size_t running_ = 0;
 };
 
 }  // namespace pier::net

@@ -56,7 +56,7 @@ class Nodes {
       s->Shutdown();
       s->CloseAll();
     }
-    pool_.Stop(true);
+    pool_.Stop(false);  // drain: every connection coroutine ends while its server still exists
     pool_.Join();
   }
   std::vector<std::string> addresses() const {
