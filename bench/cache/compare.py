@@ -11,6 +11,7 @@
 2. Memory: bytes per key for 1M keys with 16-byte values (INFO used_memory and RSS growth).
 3. Hit ratio: the same Zipf(1.0) cache-aside trace (GET, SET on miss) against redis-server
    allkeys-lru and pier with each policy at the same maxmemory; hits from INFO stats.
+4. Overflow: writing 4x maxmemory of 1 KB values under allkeys-lru; RSS and used_memory after.
 
 Uses Debian's redis-server, redis-benchmark and python3-redis. Only loopback traffic.
 """
@@ -189,6 +190,29 @@ def hits(args):
             stop(p)
 
 
+def overflow(args):
+    limit_mb = 64
+    n = 4 * limit_mb * 1024  # 1 KB values: 4x the limit
+    print(f"== overflow: {n} SETs of 1 KB values with maxmemory {limit_mb}mb allkeys-lru")
+    for name in ("redis", "pier"):
+        extra = ["--maxmemory", f"{limit_mb}mb", "--maxmemory-policy", "allkeys-lru"]
+        p, port, r = start_redis(extra) if name == "redis" else start_pier(args.pier, args.pier_threads, extra)
+        try:
+            value = b"x" * 1024
+            pipe = r.pipeline(transaction=False)
+            for i in range(n):
+                pipe.set(f"ov:{i}", value)
+                if i % 2000 == 1999:
+                    pipe.execute()
+            pipe.execute()
+            info = r.info("memory")
+            rss = rss_of(p.pid)
+            print(f"{name:<6} RSS {rss / 2**20:7.1f} MB ({rss / (limit_mb * 2**20):.2f}x maxmemory)   "
+                  f"used_memory {info['used_memory'] / 2**20:6.1f} MB   keys {r.dbsize()}")
+        finally:
+            stop(p)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
@@ -202,6 +226,7 @@ def main():
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-hits", action="store_true")
+    ap.add_argument("--skip-overflow", action="store_true")
     args = ap.parse_args()
     if not args.skip_throughput:
         throughput(args)
@@ -209,6 +234,8 @@ def main():
         memory(args)
     if not args.skip_hits:
         hits(args)
+    if not args.skip_overflow:
+        overflow(args)
 
 
 if __name__ == "__main__":
