@@ -36,32 +36,34 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   auto doc = ConfigDocument::LoadFile(f.config);
   if (!doc.ok()) return doc.status();
   auto root = (*doc)->Root();
-  auto given = [&](const char* flag) { return sub.count(flag) > 0; };
-  if (!given("--threads")) {
-    uint64_t t = f.threads;
-    root.Read("threads", &t, 0, 1024);
-    f.threads = t;
-  }
-  if (!given("--log-level")) root.Read("log-level", &f.log_level);
   auto c = root.Section("cache");
-  if (!given("--listen")) c.Read("listen", &f.listen);
-  if (!given("--http")) c.Read("http", &f.http);
-  if (!given("--maxmemory")) c.Read("maxmemory", &f.maxmemory);
-  if (!given("--maxmemory-policy")) c.Read("maxmemory-policy", &f.policy);
-  if (!given("--requirepass")) c.Read("requirepass", &f.requirepass);
-  if (!given("--protected-mode")) {
-    bool pm = f.protected_mode == "yes";
-    c.Read("protected-mode", &pm);
-    f.protected_mode = pm ? "yes" : "no";
-  }
-  if (!given("--timeout")) c.Read("timeout", &f.timeout, 0, 365ull * 86400);
-  if (!given("--maxclients")) c.Read("maxclients", &f.maxclients, 1, 1000000);
-  if (!given("--cluster")) c.Read("cluster", &f.cluster);
+  // Every key is read (so none is reported unknown); the file's value is used only when the
+  // matching flag was not given.
+  auto take = [&](ConfigSection& sec, const char* key, const char* flag, auto* field, auto... range) {
+    auto value = *field;
+    sec.Read(key, &value, range...);
+    if (sub.count(flag) == 0) *field = value;
+  };
+  uint64_t threads = f.threads;
+  take(root, "threads", "--threads", &threads, uint64_t{0}, uint64_t{1024});
+  f.threads = threads;
+  take(root, "log-level", "--log-level", &f.log_level);
+  take(c, "listen", "--listen", &f.listen);
+  take(c, "http", "--http", &f.http);
+  take(c, "maxmemory", "--maxmemory", &f.maxmemory);
+  take(c, "maxmemory-policy", "--maxmemory-policy", &f.policy);
+  take(c, "requirepass", "--requirepass", &f.requirepass);
+  bool protected_mode = f.protected_mode == "yes";
+  take(c, "protected-mode", "--protected-mode", &protected_mode);
+  if (sub.count("--protected-mode") == 0) f.protected_mode = protected_mode ? "yes" : "no";
+  take(c, "timeout", "--timeout", &f.timeout, uint64_t{0}, uint64_t{365ull * 86400});
+  take(c, "maxclients", "--maxclients", &f.maxclients, uint64_t{1}, uint64_t{1000000});
+  take(c, "cluster", "--cluster", &f.cluster);
   // Validate values here so errors point at the file.
-  if (c.Has("maxmemory") && !given("--maxmemory") && !cache::server::ParseMemory(f.maxmemory).ok()) {
+  if (c.Has("maxmemory") && sub.count("--maxmemory") == 0 && !cache::server::ParseMemory(f.maxmemory).ok()) {
     c.Error("maxmemory", "'" + f.maxmemory + "' is not a memory value (e.g. 100mb)");
   }
-  if (c.Has("maxmemory-policy") && !given("--maxmemory-policy") &&
+  if (c.Has("maxmemory-policy") && sub.count("--maxmemory-policy") == 0 &&
       !cache::server::ParseEvictionPolicy(f.policy).ok()) {
     c.Error("maxmemory-policy", "unknown policy '" + f.policy + "'");
   }

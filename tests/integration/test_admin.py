@@ -53,3 +53,31 @@ def test_bad_listen_address_is_an_input_error():
     r = run_pier("cache", "--http", "localhost:notaport", timeout=20)
     assert r.returncode == 1
     assert "--http" in r.stderr
+
+
+def test_protected_mode_refuses_open_bind_without_password():
+    # Refused before binding: no traffic leaves loopback.
+    r = run_pier("cache", "--listen", "0.0.0.0:0", "--http", "127.0.0.1:0", timeout=20)
+    assert r.returncode == 1
+    assert "protected mode" in r.stderr and "--requirepass" in r.stderr
+
+
+def test_config_file_flags_win_and_unknown_keys_are_errors(tmp_path, start_pier):
+    import redis
+    cfg = tmp_path / "pier.yaml"
+    cfg.write_text("log-level: warn\ncache:\n  maxmemory: 10mb\n  maxmemory-policy: allkeys-sieve\n"
+                   "  listen: 127.0.0.1:1\n")
+    s = start_pier("cache", "--config", str(cfg), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+    r = redis.Redis(*s.addr("resp"))
+    assert r.config_get("maxmemory")["maxmemory"] == str(10 * 1024 * 1024)
+    assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-sieve"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cache:\n  maxmemory: 10mb\n  maxmemry-policy: allkeys-lru\n")
+    out = run_pier("cache", "--config", str(bad), "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                   timeout=20)
+    assert out.returncode == 1
+    assert f"{bad}:3:3: unknown key 'cache.maxmemry-policy'" in out.stderr
+    worse = tmp_path / "worse.yaml"
+    worse.write_text("cache:\n  maxmemory: lots\n")
+    out = run_pier("cache", "--config", str(worse), timeout=20)
+    assert out.returncode == 1 and f"{worse}:2:14: cache.maxmemory" in out.stderr

@@ -123,42 +123,23 @@ std::string Database::policy_name() const {
 }
 
 uint64_t Database::UsedBytes() {
-  uint64_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += s.ks.used_bytes();
-  }
-  return n;
+  return SumShards([](Keyspace& ks) { return ks.used_bytes(); });
 }
 
 size_t Database::KeyCount() {
-  size_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += s.ks.size();
-  }
-  return n;
+  return SumShards([](Keyspace& ks) { return ks.size(); });
 }
 
 size_t Database::VolatileCount() {
-  size_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
-    n += s.ks.volatile_count();
-  }
-  return n;
+  return SumShards([](Keyspace& ks) { return ks.volatile_count(); });
 }
 
 KeyspaceStats Database::Stats() {
   KeyspaceStats t;
-  for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
-    const KeyspaceStats& x = s.ks.stats();
-    t.hits += x.hits;
-    t.misses += x.misses;
-    t.expired += x.expired;
-    t.evicted += x.evicted;
-  }
+  t.hits = SumShards([](Keyspace& ks) { return ks.stats().hits; });
+  t.misses = SumShards([](Keyspace& ks) { return ks.stats().misses; });
+  t.expired = SumShards([](Keyspace& ks) { return ks.stats().expired; });
+  t.evicted = SumShards([](Keyspace& ks) { return ks.stats().evicted; });
   return t;
 }
 

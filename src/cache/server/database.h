@@ -87,6 +87,16 @@ class Database {
     Keyspace ks;
   };
   void Reconfigure();
+  // Adds fn(keyspace) over the shards, each under its lock in turn.
+  template <typename Fn>
+  uint64_t SumShards(Fn&& fn) {
+    uint64_t n = 0;
+    for (auto& s : shards_) {
+      std::lock_guard lock(s.mu);
+      n += fn(s.ks);
+    }
+    return n;
+  }
 
   std::vector<Shard> shards_;
   const Clock* clock_;
