@@ -119,7 +119,7 @@ void BM_NaiveLru(benchmark::State& state) {
 }
 
 // range(0): cache size in per mille of the objects: 100 (hit-heavy) and 1 (miss-heavy).
-#define PIER_POLICY_BENCH(name)                                                             \
+#define PIER_POLICY_BENCH(name) \
   BENCHMARK_CAPTURE(BM_Policy, name, #name)->Arg(100)->Arg(1)->Threads(1)->Threads(2)->UseRealTime()
 PIER_POLICY_BENCH(lru);
 PIER_POLICY_BENCH(lfu);

@@ -38,6 +38,7 @@ int main() {
     std::cerr << "expected 100 loads, got " << loads.Value() << "\n";
     return 1;
   }
-  std::cout << "ok: 4000 lookups, " << loads.Value() << " loads, hit ratio " << s.HitRatio() << "\n";
+  std::cout << "ok: 4000 lookups, " << loads.Value() << " loads, hit ratio " << s.HitRatio()
+            << "\n";
   return 0;
 }

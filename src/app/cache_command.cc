@@ -39,7 +39,8 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   auto c = root.Section("cache");
   // Every key is read (so none is reported unknown); the file's value is used only when the
   // matching flag was not given.
-  auto take = [&](ConfigSection& sec, const char* key, const char* flag, auto* field, auto... range) {
+  auto take = [&](ConfigSection& sec, const char* key, const char* flag, auto* field,
+                  auto... range) {
     auto value = *field;
     sec.Read(key, &value, range...);
     if (sub.count(flag) == 0) *field = value;
@@ -60,7 +61,8 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   take(c, "maxclients", "--maxclients", &f.maxclients, uint64_t{1}, uint64_t{1000000});
   take(c, "cluster", "--cluster", &f.cluster);
   // Validate values here so errors point at the file.
-  if (c.Has("maxmemory") && sub.count("--maxmemory") == 0 && !cache::server::ParseMemory(f.maxmemory).ok()) {
+  if (c.Has("maxmemory") && sub.count("--maxmemory") == 0 &&
+      !cache::server::ParseMemory(f.maxmemory).ok()) {
     c.Error("maxmemory", "'" + f.maxmemory + "' is not a memory value (e.g. 100mb)");
   }
   if (c.Has("maxmemory-policy") && sub.count("--maxmemory-policy") == 0 &&
@@ -81,9 +83,11 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   auto listen = net::ParseHostPort(f.listen, "--listen");
   if (!listen.ok()) return Fail(listen.status());
   auto maxmemory = cache::server::ParseMemory(f.maxmemory);
-  if (!maxmemory.ok()) return Fail(Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
+  if (!maxmemory.ok())
+    return Fail(Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
   if (f.protected_mode != "yes" && f.protected_mode != "no") {
-    return Fail(Status::InvalidArgument("--protected-mode: use yes or no, got '" + f.protected_mode + "'"));
+    return Fail(
+        Status::InvalidArgument("--protected-mode: use yes or no, got '" + f.protected_mode + "'"));
   }
   ServerRuntime rt(f.threads);
   cache::CacheServerOptions o;
@@ -104,9 +108,10 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   rt.OnForceClose([&] { server.CloseAll(); });
   rt.CountConnections([&] { return server.active_connections(); });
   rt.Start();
-  std::cout << "listening resp=" << server.address() << " http=" << rt.http().address() << std::endl;
-  spdlog::info("pier cache ready: resp={} http={} threads={} maxmemory={} policy={}", server.address(),
-               rt.http().address(), rt.pool().size(), *maxmemory, f.policy);
+  std::cout << "listening resp=" << server.address() << " http=" << rt.http().address()
+            << std::endl;
+  spdlog::info("pier cache ready: resp={} http={} threads={} maxmemory={} policy={}",
+               server.address(), rt.http().address(), rt.pool().size(), *maxmemory, f.policy);
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }
@@ -116,13 +121,18 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
 void AddCacheCommand(CLI::App& app, SetAction set_action) {
   auto f = std::make_shared<CacheFlags>();
   CLI::App* sub = app.add_subcommand("cache", "Run the Redis-compatible cache server");
-  sub->add_option("--listen", f->listen, "RESP listener HOST:PORT (port 0 picks a free one)")->capture_default_str();
-  sub->add_option("--http", f->http, "HTTP admin listener HOST:PORT (/metrics, /health)")->capture_default_str();
+  sub->add_option("--listen", f->listen, "RESP listener HOST:PORT (port 0 picks a free one)")
+      ->capture_default_str();
+  sub->add_option("--http", f->http, "HTTP admin listener HOST:PORT (/metrics, /health)")
+      ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  sub->add_option("--config", f->config, "YAML config file (its `cache:` section); flags override it");
-  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")->capture_default_str();
+  sub->add_option("--config", f->config,
+                  "YAML config file (its `cache:` section); flags override it");
+  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str();
   sub->add_option("--data-dir", f->data_dir, "Accepted for uniformity; the cache keeps no files");
-  sub->add_option("--maxmemory", f->maxmemory, "Memory limit for keys, e.g. 100mb, 2gb (0: none)")->capture_default_str();
+  sub->add_option("--maxmemory", f->maxmemory, "Memory limit for keys, e.g. 100mb, 2gb (0: none)")
+      ->capture_default_str();
   sub->add_option("--maxmemory-policy", f->policy,
                   "noeviction, allkeys-{lru,lfu,random,fifo,s3fifo,sieve,wtinylfu}, "
                   "volatile-{lru,lfu,random,ttl}")
@@ -132,11 +142,13 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
                   "yes: refuse to listen on a non-loopback address without --requirepass")
       ->capture_default_str();
   sub->add_option("--timeout", f->timeout, "Close clients idle this many seconds (0: never)");
-  sub->add_option("--maxclients", f->maxclients, "Maximum client connections")->capture_default_str();
+  sub->add_option("--maxclients", f->maxclients, "Maximum client connections")
+      ->capture_default_str();
   sub->add_option("--cluster", f->cluster,
                   "Cluster mode: a nodes file listing every node (HOST:PORT [SLOTS]); this node is "
                   "the one whose address is --listen");
-  sub->add_option("--shutdown-timeout", f->shutdown_seconds, "Seconds in-flight requests get on SIGTERM")
+  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
+                  "Seconds in-flight requests get on SIGTERM")
       ->capture_default_str();
   sub->callback([f, sub, set_action] { set_action([f, sub] { return RunCache(*f, *sub); }); });
 }

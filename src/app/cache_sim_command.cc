@@ -1,9 +1,9 @@
 // `pier cache-sim`: replay traces through eviction policies and print miss ratios.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -44,10 +44,9 @@ Result<std::vector<cache::SimulationRow>> RunSim(const SimFlags& f) {
   unsigned threads = f.threads ? f.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<cache::SimulationRow> all;
   for (const auto& name : f.traces) {
-    Result<cache::Trace> trace =
-        name.rfind("file:", 0) == 0
-            ? cache::ReadTraceFile(name.substr(5))
-            : cache::GenerateTrace(name, {f.objects, f.requests, f.seed});
+    Result<cache::Trace> trace = name.rfind("file:", 0) == 0
+                                     ? cache::ReadTraceFile(name.substr(5))
+                                     : cache::GenerateTrace(name, {f.objects, f.requests, f.seed});
     if (!trace.ok()) return Status::InvalidArgument("--trace: " + trace.status().message());
     auto rows = cache::Simulate(*trace, policies, sizes, threads, f.by_bytes);
     if (!rows.ok()) return rows.status();
@@ -60,9 +59,13 @@ void Print(const std::vector<cache::SimulationRow>& rows, const SimFlags& f) {
   if (f.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) {
-      out.push_back({{"trace", r.trace}, {"policy", r.policy}, {"size", r.size_label},
-                     {"cache_size", r.cache_size}, {"requests", r.requests},
-                     {"misses", r.misses}, {"miss_ratio", r.miss_ratio()}});
+      out.push_back({{"trace", r.trace},
+                     {"policy", r.policy},
+                     {"size", r.size_label},
+                     {"cache_size", r.cache_size},
+                     {"requests", r.requests},
+                     {"misses", r.misses},
+                     {"miss_ratio", r.miss_ratio()}});
     }
     std::cout << out.dump(2) << "\n";
     return;
@@ -96,9 +99,11 @@ void Print(const std::vector<cache::SimulationRow>& rows, const SimFlags& f) {
           const auto& r = rows[j + k];
           double best = 2;
           for (const auto& o : rows) {
-            if (o.trace == trace && o.size_label == r.size_label) best = std::min(best, o.miss_ratio());
+            if (o.trace == trace && o.size_label == r.size_label)
+              best = std::min(best, o.miss_ratio());
           }
-          std::cout << fmt::format("{:>11.4f}{}", r.miss_ratio(), r.miss_ratio() == best ? '*' : ' ');
+          std::cout << fmt::format("{:>11.4f}{}", r.miss_ratio(),
+                                   r.miss_ratio() == best ? '*' : ' ');
         }
         std::cout << "\n";
       }
@@ -110,16 +115,20 @@ void Print(const std::vector<cache::SimulationRow>& rows, const SimFlags& f) {
 
 void AddCacheSimCommand(CLI::App& app, std::function<void(std::function<int()>)> set_action) {
   auto f = std::make_shared<SimFlags>();
-  CLI::App* sub = app.add_subcommand("cache-sim", "Replay a trace through eviction policies and print miss ratios");
+  CLI::App* sub = app.add_subcommand(
+      "cache-sim", "Replay a trace through eviction policies and print miss ratios");
   sub->add_option("--trace", f->traces,
                   "Trace generators or files, repeatable: zipf:ALPHA, uniform, scan:F, onehit:F, "
                   "loop, file:PATH (one key per line, optional size)")
       ->capture_default_str();
-  sub->add_option("--policies", f->policies, "Comma-separated policies (default: all)")->delimiter(',');
-  sub->add_option("--sizes", f->sizes, "Comma-separated cache sizes: 1% of unique keys, 0.01, or 5000 entries")
+  sub->add_option("--policies", f->policies, "Comma-separated policies (default: all)")
+      ->delimiter(',');
+  sub->add_option("--sizes", f->sizes,
+                  "Comma-separated cache sizes: 1% of unique keys, 0.01, or 5000 entries")
       ->delimiter(',')
       ->capture_default_str();
-  sub->add_option("--objects", f->objects, "Distinct objects in generated traces")->capture_default_str();
+  sub->add_option("--objects", f->objects, "Distinct objects in generated traces")
+      ->capture_default_str();
   sub->add_option("--requests", f->requests, "Requests in generated traces")->capture_default_str();
   sub->add_option("--seed", f->seed, "Random seed for generated traces")->capture_default_str();
   sub->add_option("--threads", f->threads, "Simulations run in parallel (0: one per core)");

@@ -30,7 +30,8 @@ Status ServerRuntime::ListenHttp(const std::string& host_port) {
     return net::HttpResponse::Json(200, "{\"status\":\"ok\"}\n");
   });
   http_->Route("GET", "/metrics", [](const net::HttpRequest&) {
-    net::HttpResponse r = net::HttpResponse::Text(200, perf::MetricsRegistry::Global().RenderPrometheus());
+    net::HttpResponse r =
+        net::HttpResponse::Text(200, perf::MetricsRegistry::Global().RenderPrometheus());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   });
@@ -62,7 +63,8 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
   };
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (open() > 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a drain, not a timer test
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(10));  // polling a drain, not a timer test
   }
   if (size_t left = open(); left > 0) {
     spdlog::warn("{} connections still open after the deadline; closing them", left);

@@ -58,7 +58,8 @@ TEST(Config, BadValuesAreReportedWithFileLineAndField) {
 
   auto range = ConfigDocument::LoadString("threads: 1000\n", "p.yaml");
   (*range)->Root().Read("threads", &threads, 1, 256);
-  EXPECT_EQ((*range)->Finish().message(), "p.yaml:1:10: threads: value 1000 is out of range [1, 256]");
+  EXPECT_EQ((*range)->Finish().message(),
+            "p.yaml:1:10: threads: value 1000 is out of range [1, 256]");
 
   auto notmap = ConfigDocument::LoadString("cache: 3\n", "p.yaml");
   (*notmap)->Root().Section("cache");

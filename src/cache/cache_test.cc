@@ -57,9 +57,10 @@ TEST(Cache, EvictsAtEntryCapacityThroughThePolicy) {
 }
 
 TEST(Cache, WeightAccountingEvictsUntilItFits) {
-  auto c = Make({.policy = "fifo",
-                 .max_weight = 10,
-                 .weigher = [](const std::string& k, const std::string& v) { return k.size() + v.size(); }});
+  auto c = Make(
+      {.policy = "fifo",
+       .max_weight = 10,
+       .weigher = [](const std::string& k, const std::string& v) { return k.size() + v.size(); }});
   c->Put("a", "1234");  // 5
   c->Put("b", "123");   // 4 -> 9
   EXPECT_EQ(c->weight(), 9u);
@@ -129,7 +130,8 @@ TEST(Cache, ManualExpireAndPersist) {
 TEST(Cache, ActiveExpiryDoesBoundedWorkPerTick) {
   FakeClock clock;
   auto c = Make({.policy = "lru", .max_entries = 1000, .clock = &clock});
-  for (int i = 0; i < 100; ++i) c->Put("k" + std::to_string(i), "v", std::chrono::seconds(1 + i % 2));
+  for (int i = 0; i < 100; ++i)
+    c->Put("k" + std::to_string(i), "v", std::chrono::seconds(1 + i % 2));
   c->Put("forever", "v");
   EXPECT_EQ(c->ExpireTick(10), 0u);  // nothing due yet
   clock.Advance(1s);                 // the 50 with a 1 s TTL are due
@@ -182,20 +184,28 @@ class EveryPolicy : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryPolicy, StaysWithinCapacityUnderChurn) {
   FakeClock clock;
-  auto c = Cache<int, int>::Create({.policy = GetParam(),
-                                    .max_entries = 64,
-                                    .max_weight = 300,
-                                    .weigher = [](const int&, const int& v) { return uint64_t(v % 9 + 1); },
-                                    .clock = &clock});
+  auto c = Cache<int, int>::Create(
+      {.policy = GetParam(),
+       .max_entries = 64,
+       .max_weight = 300,
+       .weigher = [](const int&, const int& v) { return uint64_t(v % 9 + 1); },
+       .clock = &clock});
   ASSERT_TRUE(c.ok());
   uint64_t x = 12345;
   for (int i = 0; i < 20000; ++i) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     int key = static_cast<int>((x >> 33) % 500);
     switch ((x >> 20) % 6) {
-      case 0: (*c)->Erase(key); break;
-      case 1: (*c)->Put(key, i, std::chrono::milliseconds(x % 50)); break;
-      case 2: clock.Advance(std::chrono::milliseconds(1)); (*c)->ExpireTick(8); break;
+      case 0:
+        (*c)->Erase(key);
+        break;
+      case 1:
+        (*c)->Put(key, i, std::chrono::milliseconds(x % 50));
+        break;
+      case 2:
+        clock.Advance(std::chrono::milliseconds(1));
+        (*c)->ExpireTick(8);
+        break;
       default:
         if (const int* v = (*c)->Get(key); v == nullptr) (*c)->Put(key, i);
     }
@@ -204,7 +214,10 @@ TEST_P(EveryPolicy, StaysWithinCapacityUnderChurn) {
   }
   uint64_t weight = 0;
   size_t n = 0;
-  (*c)->ForEach([&](const int&, const int& v) { weight += v % 9 + 1; ++n; });
+  (*c)->ForEach([&](const int&, const int& v) {
+    weight += v % 9 + 1;
+    ++n;
+  });
   EXPECT_LE(weight, (*c)->weight());  // ForEach skips expired-but-not-yet-removed entries
   EXPECT_LE(n, (*c)->size());
 }

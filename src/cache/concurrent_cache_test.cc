@@ -58,7 +58,8 @@ TEST(ConcurrentCache, GetOrLoadIsSingleFlight) {
 TEST(ConcurrentCache, FailedLoadReachesWaitersAndIsNotCached) {
   auto c = ConcurrentCache<int, int>::Create({.policy = "lru", .max_entries = 100}, 2);
   ASSERT_TRUE(c.ok());
-  auto r = (*c)->GetOrLoad(1, [](const int&) -> Result<int> { return Status::Unavailable("db down"); });
+  auto r =
+      (*c)->GetOrLoad(1, [](const int&) -> Result<int> { return Status::Unavailable("db down"); });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "db down");
   EXPECT_FALSE((*c)->Contains(1));
@@ -71,7 +72,8 @@ TEST(ConcurrentCache, FailedLoadReachesWaitersAndIsNotCached) {
 class ConcurrentStress : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConcurrentStress, MixedOperationsFromFourThreads) {
-  auto c = ConcurrentCache<uint64_t, uint64_t>::Create({.policy = GetParam(), .max_entries = 512}, 8);
+  auto c =
+      ConcurrentCache<uint64_t, uint64_t>::Create({.policy = GetParam(), .max_entries = 512}, 8);
   ASSERT_TRUE(c.ok());
   auto& cache = **c;
   std::vector<std::thread> threads;
@@ -83,10 +85,15 @@ TEST_P(ConcurrentStress, MixedOperationsFromFourThreads) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         uint64_t key = (x >> 33) % 2048;
         switch ((x >> 13) % 8) {
-          case 0: cache.Erase(key); break;
-          case 1: cache.ExpireTick(4); break;
+          case 0:
+            cache.Erase(key);
+            break;
+          case 1:
+            cache.ExpireTick(4);
+            break;
           case 2: {
-            auto v = cache.GetOrLoad(key, [](const uint64_t& k) -> Result<uint64_t> { return k * 3; });
+            auto v =
+                cache.GetOrLoad(key, [](const uint64_t& k) -> Result<uint64_t> { return k * 3; });
             if (!v.ok() || *v != key * 3) ++wrong;
             break;
           }

@@ -20,7 +20,9 @@ class LfuPolicy final : public EvictionPolicy {
   void OnAccess(EntryId id) override;
   void OnRemove(EntryId id) override;
   EntryId Victim() override { return victim_ = heap_.front(); }
-  size_t MemoryBytes() const override { return heap_.capacity() * sizeof(EntryId) + meta_.MemoryBytes(); }
+  size_t MemoryBytes() const override {
+    return heap_.capacity() * sizeof(EntryId) + meta_.MemoryBytes();
+  }
 
   uint64_t age() const { return age_; }
   uint64_t priority(EntryId id) { return meta_[id].priority; }
@@ -29,8 +31,8 @@ class LfuPolicy final : public EvictionPolicy {
   struct Meta {
     uint64_t priority = 0;  // frequency + age at last access
     uint64_t freq = 0;
-    uint64_t seq = 0;       // last access, for LRU tie-breaking
-    size_t pos = 0;         // index in heap_
+    uint64_t seq = 0;  // last access, for LRU tie-breaking
+    size_t pos = 0;    // index in heap_
   };
   bool Less(EntryId a, EntryId b) {
     const Meta& x = meta_[a];

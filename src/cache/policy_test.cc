@@ -30,7 +30,7 @@ EntryId Evict(EvictionPolicy& p) {
 
 TEST(LruPolicy, EvictsLeastRecentlyUsed) {
   LruPolicy p;
-  Fill(p, 3);  // recency: 2 1 0
+  Fill(p, 3);     // recency: 2 1 0
   p.OnAccess(0);  // 0 2 1
   EXPECT_EQ(Evict(p), 1u);
   EXPECT_EQ(Evict(p), 2u);
@@ -201,7 +201,7 @@ TEST(WTinyLfuPolicy, RejectsOneHitCandidateAgainstPopularVictim) {
 TEST(WTinyLfuPolicy, AdmitsCandidateMoreFrequentThanVictim) {
   WTinyLfuPolicy p(1);
   p.SetCapacity(100);
-  p.SetExpectedEntries(100);  // as a count-bounded Cache does
+  p.SetExpectedEntries(100);                                 // as a count-bounded Cache does
   for (EntryId i = 0; i < 100; ++i) p.OnInsert(i, H(i), 1);  // all seen once
   p.OnInsert(100, H(100), 1);
   for (int k = 0; k < 5; ++k) p.OnAccess(100);  // hot while in the window

@@ -19,7 +19,9 @@ class RandomPolicy final : public EvictionPolicy {
   void OnAccess(EntryId) override {}
   void OnRemove(EntryId id) override;
   EntryId Victim() override;
-  size_t MemoryBytes() const override { return members_.capacity() * sizeof(EntryId) + pos_.MemoryBytes(); }
+  size_t MemoryBytes() const override {
+    return members_.capacity() * sizeof(EntryId) + pos_.MemoryBytes();
+  }
 
  private:
   std::vector<EntryId> members_;

@@ -6,7 +6,7 @@ EntryId SievePolicy::Victim() {
   EntryId o = hand_ != kNoEntry ? hand_ : list_.back();
   while (visited_[o]) {
     visited_[o] = false;
-    o = list_.Prev(o);                   // towards the newer end
+    o = list_.Prev(o);                    // towards the newer end
     if (o == kNoEntry) o = list_.back();  // wrap around to the oldest
   }
   hand_ = o;  // OnRemove(o) moves the hand on to the next newer entry

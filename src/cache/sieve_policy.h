@@ -20,7 +20,9 @@ class SievePolicy final : public EvictionPolicy {
   void OnAccess(EntryId id) override { visited_[id] = true; }
   void OnRemove(EntryId id) override;
   EntryId Victim() override;
-  size_t MemoryBytes() const override { return links_.capacity() * sizeof(detail::Link) + visited_.MemoryBytes(); }
+  size_t MemoryBytes() const override {
+    return links_.capacity() * sizeof(detail::Link) + visited_.MemoryBytes();
+  }
 
   // For tests: where the hand points (kNoEntry: it starts at the oldest entry).
   EntryId hand() const { return hand_; }

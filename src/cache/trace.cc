@@ -91,8 +91,9 @@ Result<Trace> GenerateTrace(const std::string& generator, const TraceSpec& spec)
     const uint64_t scan_len = std::max<uint64_t>(1, spec.objects / 10);
     // A scan lasts scan_len requests, so it starts with the probability p that makes the
     // expected share of scan requests F: p*L / (p*L + 1 - p) = F.
-    const double start = kind == "scan" ? fraction / (static_cast<double>(scan_len) * (1 - fraction) + fraction)
-                                        : fraction;
+    const double start =
+        kind == "scan" ? fraction / (static_cast<double>(scan_len) * (1 - fraction) + fraction)
+                       : fraction;
     std::bernoulli_distribution special(start);
     for (uint64_t i = 0; i < spec.requests; ++i) {
       if (kind == "scan" && (scan_left > 0 || special(rng))) {
@@ -164,7 +165,8 @@ Result<Trace> ReadTrace(std::istream& in, const std::string& name, uint64_t max_
       while (se < line.size() && !is_sep(line[se])) ++se;
       auto [p, ec] = std::from_chars(line.data() + s, line.data() + se, size);
       if (ec != std::errc() || p != line.data() + se || size == 0) {
-        return Status::InvalidArgument(where() + "size must be an integer in [1, 4294967295], got '" +
+        return Status::InvalidArgument(where() +
+                                       "size must be an integer in [1, 4294967295], got '" +
                                        line.substr(s, se - s) + "'");
       }
       size_t rest = se;

@@ -31,7 +31,8 @@ void WTinyLfuPolicy::OnInsert(EntryId id, uint64_t key_hash, uint64_t weight) {
   // Grow the sketch (which restarts its counts) to 1.5x the entries once they outgrow it by a
   // quarter: not for the one extra entry a full cache holds just before its eviction.
   const uint64_t entries = window_.size() + probation_.size() + protected_.size();
-  if (entries > sketch_.expected() + sketch_.expected() / 4) sketch_.EnsureCapacity(entries + entries / 2);
+  if (entries > sketch_.expected() + sketch_.expected() / 4)
+    sketch_.EnsureCapacity(entries + entries / 2);
   sketch_.Increment(meta_[id].hash);
   // While main has room, the window's overflow simply moves there; once main is full the
   // overflow waits in the window and Victim() runs the admission contest.

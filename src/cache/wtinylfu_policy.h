@@ -23,8 +23,9 @@ class WTinyLfuPolicy final : public EvictionPolicy {
   void OnReweigh(EntryId id, uint64_t new_weight) override;
   void OnRemove(EntryId id) override;
   EntryId Victim() override;
-  size_t MemoryBytes() const override { return links_.capacity() * sizeof(detail::Link) + meta_.MemoryBytes() +
-           sketch_.width() / 2; }
+  size_t MemoryBytes() const override {
+    return links_.capacity() * sizeof(detail::Link) + meta_.MemoryBytes() + sketch_.width() / 2;
+  }
 
   enum class Region : uint8_t { kWindow, kProbation, kProtected };
   Region RegionOf(EntryId id) { return meta_[id].region; }
@@ -32,18 +33,21 @@ class WTinyLfuPolicy final : public EvictionPolicy {
   static uint32_t Fingerprint(uint64_t h) { return static_cast<uint32_t>(h ^ (h >> 32)); }
 
  private:
-  struct Meta {  // 12 bytes: metadata competes with data for the same memory
+  struct Meta {           // 12 bytes: metadata competes with data for the same memory
     uint32_t hash = 0;    // a fingerprint: the sketch only needs to tell keys apart
     uint32_t weight = 0;  // weights are clamped to 2^32-1
     Region region = Region::kWindow;
   };
-  static uint32_t Clamp(uint64_t w) { return w > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(w); }
+  static uint32_t Clamp(uint64_t w) {
+    return w > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(w);
+  }
   detail::IdList& ListOf(Region r) {
     return r == Region::kWindow ? window_ : r == Region::kProbation ? probation_ : protected_;
   }
   uint64_t& WeightOf(Region r) {
-    return r == Region::kWindow ? window_weight_
-                                : r == Region::kProbation ? probation_weight_ : protected_weight_;
+    return r == Region::kWindow      ? window_weight_
+           : r == Region::kProbation ? probation_weight_
+                                     : protected_weight_;
   }
   void MoveTo(EntryId id, Region to);
   // Caffeine's admit(): the candidate must be more frequent than the victim; a warm candidate

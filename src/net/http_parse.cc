@@ -24,8 +24,8 @@ HttpResponse ResponseForParseError(const boost::system::error_code& ec,
                                         std::to_string(options.max_header_bytes) + " bytes");
   }
   if (ec == http::error::body_limit) {
-    return HttpResponse::Error(413, "request body larger than " +
-                                        std::to_string(options.max_body_bytes) + " bytes");
+    return HttpResponse::Error(
+        413, "request body larger than " + std::to_string(options.max_body_bytes) + " bytes");
   }
   return HttpResponse::Error(400, "malformed HTTP request: " + ec.message());
 }
@@ -46,9 +46,11 @@ std::optional<std::variant<HttpRequest, HttpResponse>> ParseHttpRequest(
   }
   if (!parser.is_done()) {
     parser.put_eof(ec);
-    if (ec) return ec == http::error::partial_message ? std::nullopt
-                                                     : std::optional<std::variant<HttpRequest, HttpResponse>>(
-                                                           ResponseForParseError(ec, options));
+    if (ec)
+      return ec == http::error::partial_message
+                 ? std::nullopt
+                 : std::optional<std::variant<HttpRequest, HttpResponse>>(
+                       ResponseForParseError(ec, options));
   }
   return parser.release();
 }

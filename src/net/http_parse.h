@@ -5,7 +5,6 @@
 
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <optional>
 #include <string_view>
 #include <variant>

@@ -1,7 +1,5 @@
 #include "pier/net/http_server.h"
 
-#include "net/http_parse.h"
-
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -9,6 +7,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+
+#include "net/http_parse.h"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -25,8 +25,7 @@ void HttpServer::Route(const std::string& method, const std::string& path, HttpH
 }
 
 Status HttpServer::Start() {
-  auto l = TcpListener::Bind(pool_, options_.listen,
-                             [this](Connection& c) { return Serve(c); });
+  auto l = TcpListener::Bind(pool_, options_.listen, [this](Connection& c) { return Serve(c); });
   if (!l.ok()) return l.status();
   listener_ = *l;
   listener_->Start();

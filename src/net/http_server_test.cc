@@ -32,10 +32,12 @@ std::string RoundTrip(const std::string& address, const std::string& raw) {
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<HttpServer>(pool_, HttpServerOptions{.max_header_bytes = 1024,
-                                                                    .max_body_bytes = 64});
-    server_->Route("GET", "/health", [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n"); });
-    server_->Route("POST", "/echo", [](const HttpRequest& r) { return HttpResponse::Text(200, r.body()); });
+    server_ = std::make_unique<HttpServer>(
+        pool_, HttpServerOptions{.max_header_bytes = 1024, .max_body_bytes = 64});
+    server_->Route("GET", "/health",
+                   [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n"); });
+    server_->Route("POST", "/echo",
+                   [](const HttpRequest& r) { return HttpResponse::Text(200, r.body()); });
     ASSERT_TRUE(server_->Start().ok());
     pool_.Start();
   }
@@ -50,28 +52,34 @@ class HttpServerTest : public ::testing::Test {
 };
 
 TEST_F(HttpServerTest, ServesRoutes) {
-  std::string r = RoundTrip(server_->address(), "GET /health?x=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  std::string r = RoundTrip(server_->address(),
+                            "GET /health?x=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 200 OK", 0), 0u) << r;
   EXPECT_NE(r.find("\r\n\r\nok\n"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequests) {
-  std::string r = RoundTrip(server_->address(),
-                            "GET /health HTTP/1.1\r\nHost: a\r\n\r\n"
-                            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+  std::string r = RoundTrip(
+      server_->address(),
+      "GET /health HTTP/1.1\r\nHost: a\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
   EXPECT_NE(r.find("ok\n"), std::string::npos);
   EXPECT_NE(r.find("hello"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, UnknownPathAndMethod) {
-  EXPECT_EQ(RoundTrip(server_->address(), "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
-  std::string r = RoundTrip(server_->address(), "DELETE /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(RoundTrip(server_->address(), "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 404", 0),
+            0u);
+  std::string r =
+      RoundTrip(server_->address(), "DELETE /health HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 405", 0), 0u);
   EXPECT_NE(r.find("method DELETE not allowed on /health"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, LimitsAnswer413And431) {
-  std::string big_body = "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
+  std::string big_body =
+      "POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
   EXPECT_EQ(RoundTrip(server_->address(), big_body).rfind("HTTP/1.1 413", 0), 0u);
   std::string big_header = "GET /health HTTP/1.1\r\nX-Big: " + std::string(2000, 'y') + "\r\n\r\n";
   EXPECT_EQ(RoundTrip(server_->address(), big_header).rfind("HTTP/1.1 431", 0), 0u);

@@ -25,7 +25,8 @@ RespParser::Result RespParser::Parse(std::string_view buf, std::vector<std::stri
     // The multibulk header: *<count>\r\n
     const char* nl = static_cast<const char*>(std::memchr(buf.data(), '\r', buf.size()));
     if (nl == nullptr) {
-      if (buf.size() > limits_.max_inline_len) return Fail("Protocol error: too big mbulk count string");
+      if (buf.size() > limits_.max_inline_len)
+        return Fail("Protocol error: too big mbulk count string");
       return Result::kIncomplete;
     }
     size_t line_end = static_cast<size_t>(nl - buf.data());
@@ -50,9 +51,11 @@ RespParser::Result RespParser::Parse(std::string_view buf, std::vector<std::stri
     if (buf[pos_] != '$') {
       return Fail(std::string("Protocol error: expected '$', got '") + buf[pos_] + "'");
     }
-    const char* nl = static_cast<const char*>(std::memchr(buf.data() + pos_, '\r', buf.size() - pos_));
+    const char* nl =
+        static_cast<const char*>(std::memchr(buf.data() + pos_, '\r', buf.size() - pos_));
     if (nl == nullptr) {
-      if (buf.size() - pos_ > limits_.max_inline_len) return Fail("Protocol error: too big bulk count string");
+      if (buf.size() - pos_ > limits_.max_inline_len)
+        return Fail("Protocol error: too big bulk count string");
       return Result::kIncomplete;
     }
     size_t line_end = static_cast<size_t>(nl - buf.data());
@@ -80,7 +83,8 @@ RespParser::Result RespParser::Parse(std::string_view buf, std::vector<std::stri
   return Result::kComplete;
 }
 
-RespParser::Result RespParser::ParseInline(std::string_view buf, std::vector<std::string_view>* args) {
+RespParser::Result RespParser::ParseInline(std::string_view buf,
+                                           std::vector<std::string_view>* args) {
   const char* nl = static_cast<const char*>(std::memchr(buf.data(), '\n', buf.size()));
   if (nl == nullptr) {
     if (buf.size() > limits_.max_inline_len) return Fail("Protocol error: too big inline request");
@@ -102,7 +106,8 @@ RespParser::Result RespParser::ParseInline(std::string_view buf, std::vector<std
       char q = line[i++];
       size_t start = i;
       while (i < line.size() && line[i] != q) {
-        if (line[i] == '\\' && q == '"') return Fail("Protocol error: unbalanced quotes in request");
+        if (line[i] == '\\' && q == '"')
+          return Fail("Protocol error: unbalanced quotes in request");
         ++i;
       }
       if (i == line.size()) return Fail("Protocol error: unbalanced quotes in request");

@@ -24,12 +24,15 @@ RespReplyParser::Result RespReplyParser::Parse(std::string_view buf, RespValue* 
 
 RespReplyParser::Result RespReplyParser::ParseAt(std::string_view buf, size_t* pos, RespValue* out,
                                                  int depth) {
-  if (depth > limits_.max_depth) return Fail("reply nested deeper than " + std::to_string(limits_.max_depth));
+  if (depth > limits_.max_depth)
+    return Fail("reply nested deeper than " + std::to_string(limits_.max_depth));
   if (*pos >= buf.size()) return Result::kIncomplete;
   const char type = buf[*pos];
-  const char* cr = static_cast<const char*>(std::memchr(buf.data() + *pos, '\r', buf.size() - *pos));
+  const char* cr =
+      static_cast<const char*>(std::memchr(buf.data() + *pos, '\r', buf.size() - *pos));
   if (cr == nullptr || static_cast<size_t>(cr - buf.data()) + 1 >= buf.size()) {
-    if (buf.size() - *pos > limits_.max_line) return Fail("reply line longer than " + std::to_string(limits_.max_line));
+    if (buf.size() - *pos > limits_.max_line)
+      return Fail("reply line longer than " + std::to_string(limits_.max_line));
     return Result::kIncomplete;
   }
   const size_t end = static_cast<size_t>(cr - buf.data());
@@ -39,10 +42,21 @@ RespReplyParser::Result RespReplyParser::ParseAt(std::string_view buf, size_t* p
   int64_t n = 0;
   using T = RespValue::Type;
   switch (type) {
-    case '+': out->type = T::kSimple; out->str.assign(line); return Result::kComplete;
-    case '-': out->type = T::kError; out->str.assign(line); return Result::kComplete;
-    case ',': out->type = T::kDouble; out->str.assign(line); return Result::kComplete;
-    case '_': out->type = T::kNull; return Result::kComplete;
+    case '+':
+      out->type = T::kSimple;
+      out->str.assign(line);
+      return Result::kComplete;
+    case '-':
+      out->type = T::kError;
+      out->str.assign(line);
+      return Result::kComplete;
+    case ',':
+      out->type = T::kDouble;
+      out->str.assign(line);
+      return Result::kComplete;
+    case '_':
+      out->type = T::kNull;
+      return Result::kComplete;
     case '#':
       if (line != "t" && line != "f") return Fail("bad boolean reply");
       out->type = T::kBool;
@@ -61,7 +75,8 @@ RespReplyParser::Result RespReplyParser::ParseAt(std::string_view buf, size_t* p
         out->type = T::kNull;
         return Result::kComplete;
       }
-      if (static_cast<uint64_t>(n) > limits_.max_bulk_len) return Fail("bulk reply larger than the limit");
+      if (static_cast<uint64_t>(n) > limits_.max_bulk_len)
+        return Fail("bulk reply larger than the limit");
       if (buf.size() - *pos < static_cast<size_t>(n) + 2) return Result::kIncomplete;
       std::string_view body = buf.substr(*pos, static_cast<size_t>(n));
       if (type == '=' && body.size() >= 4) body.remove_prefix(4);  // "txt:"

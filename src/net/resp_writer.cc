@@ -36,19 +36,25 @@ void RespWriter::Bulk(std::string_view s) {
 }
 
 void RespWriter::Null() {
-  if (protocol_ >= 3) out_->append("_\r\n", 3);
-  else out_->append("$-1\r\n", 5);
+  if (protocol_ >= 3)
+    out_->append("_\r\n", 3);
+  else
+    out_->append("$-1\r\n", 5);
 }
 
 void RespWriter::NullArray() {
-  if (protocol_ >= 3) out_->append("_\r\n", 3);
-  else out_->append("*-1\r\n", 5);
+  if (protocol_ >= 3)
+    out_->append("_\r\n", 3);
+  else
+    out_->append("*-1\r\n", 5);
 }
 
 void RespWriter::ArrayHeader(int64_t n) { Header('*', n); }
 void RespWriter::MapHeader(int64_t pairs) {
-  if (protocol_ >= 3) Header('%', pairs);
-  else Header('*', 2 * pairs);
+  if (protocol_ >= 3)
+    Header('%', pairs);
+  else
+    Header('*', 2 * pairs);
 }
 void RespWriter::SetHeader(int64_t n) { Header(protocol_ >= 3 ? '~' : '*', n); }
 
@@ -73,8 +79,10 @@ void RespWriter::Double(double v) {
 }
 
 void RespWriter::Bool(bool v) {
-  if (protocol_ >= 3) out_->append(v ? "#t\r\n" : "#f\r\n", 4);
-  else Integer(v ? 1 : 0);
+  if (protocol_ >= 3)
+    out_->append(v ? "#t\r\n" : "#f\r\n", 4);
+  else
+    Integer(v ? 1 : 0);
 }
 
 void RespWriter::Verbatim(std::string_view s) {

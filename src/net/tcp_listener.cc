@@ -28,7 +28,9 @@ void Connection::Close() {
 }
 
 TcpListener::TcpListener(IoPool& pool, ListenerOptions options, ConnectionHandler handler)
-    : pool_(pool), options_(std::move(options)), handler_(std::move(handler)),
+    : pool_(pool),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
       acceptor_(pool.At(0)) {}
 
 TcpListener::~TcpListener() = default;
@@ -55,15 +57,17 @@ std::string TcpListener::address() const {
 }
 
 void TcpListener::Start() {
-  asio::co_spawn(acceptor_.get_executor(), [self = shared_from_this()] { return self->AcceptLoop(); },
-                 asio::detached);
+  asio::co_spawn(
+      acceptor_.get_executor(), [self = shared_from_this()] { return self->AcceptLoop(); },
+      asio::detached);
 }
 
 asio::awaitable<void> TcpListener::AcceptLoop() {
   for (;;) {
     asio::io_context& ctx = pool_.Next();
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(ctx, asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor_.async_accept(ctx, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: log, back off briefly, keep serving.
@@ -149,13 +153,15 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text,
     return Status::InvalidArgument(what + ": expected HOST:PORT, got '" + text + "'");
   }
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   unsigned port = 0;
   const char* b = text.data() + colon + 1;
   const char* e = text.data() + text.size();
   auto [p, ec] = std::from_chars(b, e, port);
   if (b == e || ec != std::errc() || p != e || port > 65535) {
-    return Status::InvalidArgument(what + ": port must be 0-65535, got '" + text.substr(colon + 1) + "'");
+    return Status::InvalidArgument(what + ": port must be 0-65535, got '" + text.substr(colon + 1) +
+                                   "'");
   }
   return std::make_pair(host, static_cast<uint16_t>(port));
 }

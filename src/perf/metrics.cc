@@ -1,5 +1,6 @@
 #include "pier/perf/metrics.h"
 
+#include <dirent.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -7,7 +8,6 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <sstream>
 #include <variant>
@@ -97,7 +97,8 @@ uint64_t Histogram::Quantile(double q) const {
   std::array<uint64_t, kBuckets> counts;
   for (int i = 0; i < kBuckets; ++i) total += counts[i] = BucketCount(i);
   if (total == 0) return 0;
-  auto rank = static_cast<uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(total)));
+  auto rank =
+      static_cast<uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(total)));
   if (rank == 0) rank = 1;
   uint64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {
@@ -204,9 +205,12 @@ namespace {
 std::string EscapeHelp(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -221,10 +225,14 @@ std::string LabelText(const Labels& labels, const std::string& extra = {}) {
     out += k;
     out += "=\"";
     for (char c : v) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out += c;
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
     }
     out += '"';
   }

@@ -10,7 +10,10 @@ namespace {
 TEST(Counter, SumsAcrossThreads) {
   Counter c;
   std::vector<std::thread> ts;
-  for (int t = 0; t < 4; ++t) ts.emplace_back([&] { for (int i = 0; i < 10000; ++i) c.Inc(); });
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) c.Inc();
+    });
   for (auto& t : ts) t.join();
   EXPECT_EQ(c.Value(), 40000u);
 }

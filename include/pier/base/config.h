@@ -16,7 +16,7 @@
 
 namespace pier {
 
-inline constexpr size_t kMaxConfigBytes = 1 << 20;   // 1 MiB
+inline constexpr size_t kMaxConfigBytes = 1 << 20;  // 1 MiB
 inline constexpr int kMaxConfigNesting = 64;
 
 class ConfigDocument;
@@ -39,11 +39,12 @@ class ConfigSection {
   // Records an error at this key's position (or the section's when the key is absent).
   void Error(std::string_view key, std::string_view what);
 
- struct Impl;  // opaque
+  struct Impl;  // opaque
 
  private:
   friend class ConfigDocument;
-  ConfigSection(ConfigDocument* doc, std::shared_ptr<Impl> impl) : doc_(doc), impl_(std::move(impl)) {}
+  ConfigSection(ConfigDocument* doc, std::shared_ptr<Impl> impl)
+      : doc_(doc), impl_(std::move(impl)) {}
   ConfigDocument* doc_;
   std::shared_ptr<Impl> impl_;
 };
@@ -60,7 +61,7 @@ class ConfigDocument {
   // The first error recorded, else an error for the first key no one read, else ok.
   Status Finish();
 
- struct Impl;  // opaque
+  struct Impl;  // opaque
 
  private:
   friend class ConfigSection;

@@ -13,13 +13,13 @@ namespace pier {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // the input is wrong (exit code 1)
+  kInvalidArgument,  // the input is wrong (exit code 1)
   kNotFound,
   kAlreadyExists,
   kFailedPrecondition,
   kResourceExhausted,
-  kUnavailable,       // the environment failed (exit code 2)
-  kIoError,           // the environment failed (exit code 2)
+  kUnavailable,  // the environment failed (exit code 2)
+  kIoError,      // the environment failed (exit code 2)
   kInternal,
 };
 
@@ -30,7 +30,9 @@ class Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return {}; }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
@@ -52,8 +54,8 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {     // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (std::get<Status>(v_).ok()) v_ = Status::Internal("Result constructed from an ok Status");
   }
 

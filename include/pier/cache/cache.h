@@ -1,7 +1,8 @@
 // File: cache.h
 // Cache<K, V>: a bounded in-process cache with a pluggable eviction policy, TTLs, weights and
 // stats. Capacity is by entry count, by total weight (a weigher, e.g. bytes), or both.
-//   auto cache = Cache<std::string, std::string>::Create({.policy = "s3fifo", .max_entries = 10000});
+//   auto cache = Cache<std::string, std::string>::Create({.policy = "s3fifo", .max_entries =
+//   10000});
 //   (*cache)->Put("k", "v", std::chrono::seconds(30));
 //   if (const std::string* v = (*cache)->Get("k")) use(*v);
 #pragma once
@@ -32,8 +33,8 @@ class Cache {
 
   struct Options {
     std::string policy = "lru";
-    uint64_t max_entries = 0;  // 0: no limit on count
-    uint64_t max_weight = 0;   // 0: no limit on weight
+    uint64_t max_entries = 0;                             // 0: no limit on count
+    uint64_t max_weight = 0;                              // 0: no limit on weight
     std::function<uint64_t(const K&, const V&)> weigher;  // default: every entry weighs 1
     const Clock* clock = &Clock::Steady();
     uint64_t seed = 1;
@@ -169,8 +170,8 @@ class Cache {
     const K* key = nullptr;  // points into index_ (node-based, so stable)
     V value{};
     uint64_t weight = 0;
-    int64_t expire_ns = 0;   // 0: no TTL
-    uint32_t gen = 0;        // bumped on reuse so stale timers are ignored
+    int64_t expire_ns = 0;  // 0: no TTL
+    uint32_t gen = 0;       // bumped on reuse so stale timers are ignored
     bool live = false;
   };
   struct Timer {
@@ -294,9 +295,15 @@ class Cache {
     ++s.gen;
     free_.push_back(id);
     switch (reason) {
-      case Reason::kCapacity: ++stats_.evictions_capacity; break;
-      case Reason::kExpired: ++stats_.evictions_expired; break;
-      case Reason::kExplicit: ++stats_.removals_explicit; break;
+      case Reason::kCapacity:
+        ++stats_.evictions_capacity;
+        break;
+      case Reason::kExpired:
+        ++stats_.evictions_expired;
+        break;
+      case Reason::kExplicit:
+        ++stats_.removals_explicit;
+        break;
     }
     stats_.entries = index_.size();
     stats_.weight = total_weight_;

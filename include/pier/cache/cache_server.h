@@ -22,7 +22,7 @@
 namespace pier::net {
 class TcpListener;
 class Connection;
-}
+}  // namespace pier::net
 
 namespace pier::net {
 class RespWriter;
@@ -39,17 +39,17 @@ namespace pier::cache {
 struct CacheServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7379;
-  std::string requirepass;          // empty: no AUTH needed
-  bool protected_mode = true;       // refuse non-loopback binds without a password
-  uint64_t maxmemory = 0;           // bytes; 0: unlimited
+  std::string requirepass;            // empty: no AUTH needed
+  bool protected_mode = true;         // refuse non-loopback binds without a password
+  uint64_t maxmemory = 0;             // bytes; 0: unlimited
   std::string policy = "noeviction";  // maxmemory-policy
   net::RespLimits limits;
   size_t maxclients = 10000;
   std::chrono::seconds timeout{0};  // idle client timeout; 0: none
   size_t shards = 0;                // 0: 16 per I/O thread
   const Clock* clock = &Clock::Steady();
-  std::string config_file;          // shown in INFO
-  std::string cluster_file;         // cluster mode: the nodes file (see docs/cache-server.md)
+  std::string config_file;   // shown in INFO
+  std::string cluster_file;  // cluster mode: the nodes file (see docs/cache-server.md)
 };
 
 // Thread-safe. Commands run on the I/O thread of their connection.

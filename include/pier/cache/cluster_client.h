@@ -4,7 +4,8 @@
 // plain nodes it routes by consistent hashing. Connection pools per node, pipelined multi-key
 // calls (one round trip per node), failed nodes skipped until a retry time, and an optional
 // local cache in front whose TTL bounds how stale a read can be.
-//   auto c = ClusterClient::Connect({.seeds = {"127.0.0.1:7001"}, .mode = ClusterClient::Mode::kCluster,
+//   auto c = ClusterClient::Connect({.seeds = {"127.0.0.1:7001"}, .mode =
+//   ClusterClient::Mode::kCluster,
 //                                    .local_cache_entries = 10000});
 //   (*c)->Set("user:1", "alice");  auto v = (*c)->Get("user:1");  // Result<optional<string>>
 #pragma once
@@ -34,13 +35,13 @@ class ClusterClient {
  public:
   enum class Mode { kCluster, kConsistentHash };
   struct Options {
-    std::vector<std::string> seeds;   // HOST:PORT; in kConsistentHash mode, every node
+    std::vector<std::string> seeds;  // HOST:PORT; in kConsistentHash mode, every node
     Mode mode = Mode::kCluster;
-    size_t pool_size = 4;             // idle connections kept per node
+    size_t pool_size = 4;  // idle connections kept per node
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds io_timeout{2000};
     std::chrono::milliseconds retry_after{1000};  // a failed node is skipped this long
-    size_t local_cache_entries = 0;   // 0: no local cache
+    size_t local_cache_entries = 0;               // 0: no local cache
     std::chrono::milliseconds local_ttl{1000};    // the staleness bound of local reads
     std::string local_policy = "s3fifo";
     const Clock* clock = &Clock::Steady();
@@ -61,7 +62,8 @@ class ClusterClient {
   // Any command; routed by its first argument after the name (the key of most commands).
   Result<net::RespValue> Command(const std::vector<std::string>& args);
   // Commands routed one by one, sent as one pipeline per node; replies in command order.
-  Result<std::vector<net::RespValue>> Pipeline(const std::vector<std::vector<std::string>>& commands);
+  Result<std::vector<net::RespValue>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands);
 
   Stats stats() const;
   size_t node_count() const;
@@ -73,7 +75,8 @@ class ClusterClient {
   Node* NodeFor(std::string_view key);
   Node* FindOrAddNode(const std::string& host, uint16_t port);
   // Runs commands on one node with pooled connections; marks the node down on I/O failure.
-  Result<std::vector<net::RespValue>> RunOn(Node& node, const std::vector<std::vector<std::string_view>>& cmds);
+  Result<std::vector<net::RespValue>> RunOn(Node& node,
+                                            const std::vector<std::vector<std::string_view>>& cmds);
   Result<std::vector<net::RespValue>> Route(const std::vector<std::vector<std::string>>& commands);
 
   Options options_;
@@ -82,7 +85,8 @@ class ClusterClient {
   std::vector<uint16_t> slots_;  // slot -> node index (cluster mode)
   std::unique_ptr<client::HashRing> ring_;
   std::unique_ptr<ConcurrentCache<std::string, std::string>> local_;
-  std::atomic<uint64_t> local_hits_{0}, local_misses_{0}, round_trips_{0}, redirects_{0}, failures_{0};
+  std::atomic<uint64_t> local_hits_{0}, local_misses_{0}, round_trips_{0}, redirects_{0},
+      failures_{0};
 };
 
 }  // namespace pier::cache

@@ -13,9 +13,9 @@ namespace pier::cache {
 
 // A cache size: a fraction of the trace's unique keys (or bytes, when by_bytes), or absolute.
 struct CacheSize {
-  double fraction = 0;   // used when > 0
+  double fraction = 0;  // used when > 0
   uint64_t absolute = 0;
-  std::string label;     // as the user wrote it, e.g. "1%" or "5000"
+  std::string label;  // as the user wrote it, e.g. "1%" or "5000"
   static CacheSize Fraction(double f, std::string label = {});
   static CacheSize Absolute(uint64_t n);
 };

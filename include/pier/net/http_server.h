@@ -2,8 +2,8 @@
 // HttpServer: a small HTTP/1.1 server (Boost.Beast) for admin and API endpoints, with header and
 // body size limits, keep-alive and graceful shutdown.
 //   HttpServer http(pool, {.listen = {.port = 0}});
-//   http.Route("GET", "/health", [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n"); });
-//   http.Start();
+//   http.Route("GET", "/health", [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n");
+//   }); http.Start();
 #pragma once
 
 #include <functional>

@@ -5,7 +5,6 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <functional>
 #include <string>
 #include <utility>
@@ -23,8 +22,12 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
-  static HttpResponse Text(int status, std::string body) { return {status, "text/plain; charset=utf-8", std::move(body), {}}; }
-  static HttpResponse Json(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
+  static HttpResponse Text(int status, std::string body) {
+    return {status, "text/plain; charset=utf-8", std::move(body), {}};
+  }
+  static HttpResponse Json(int status, std::string body) {
+    return {status, "application/json", std::move(body), {}};
+  }
   // {"error": message} with the given status.
   static HttpResponse Error(int status, const std::string& message);
 };
@@ -33,8 +36,8 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct HttpServerOptions {
   ListenerOptions listen;
-  size_t max_header_bytes = 16 * 1024;   // beyond: 431
-  size_t max_body_bytes = 1024 * 1024;   // beyond: 413
+  size_t max_header_bytes = 16 * 1024;  // beyond: 431
+  size_t max_body_bytes = 1024 * 1024;  // beyond: 413
 };
 
 }  // namespace pier::net

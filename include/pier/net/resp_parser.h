@@ -15,8 +15,8 @@ namespace pier::net {
 
 struct RespLimits {
   size_t max_bulk_len = 512 * 1024 * 1024;  // proto-max-bulk-len
-  size_t max_inline_len = 64 * 1024;         // PROTO_INLINE_MAX_SIZE
-  size_t max_args = 1024 * 1024;             // elements in one multibulk request
+  size_t max_inline_len = 64 * 1024;        // PROTO_INLINE_MAX_SIZE
+  size_t max_args = 1024 * 1024;            // elements in one multibulk request
 };
 
 // Not thread-safe; one per connection. The parser keeps where it stopped inside a partial
@@ -57,7 +57,7 @@ class RespParser {
   std::string error_;
   // State of a partial multibulk request, relative to the start of `buf`.
   size_t pos_ = 0;
-  int64_t remaining_ = -1;  // args still to read; -1: header not read yet
+  int64_t remaining_ = -1;                          // args still to read; -1: header not read yet
   std::vector<std::pair<size_t, size_t>> offsets_;  // (offset, length) of args read so far
   size_t wanted_ = 0;
 };

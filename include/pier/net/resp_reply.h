@@ -15,8 +15,8 @@ namespace pier::net {
 struct RespValue {
   enum class Type { kSimple, kError, kInteger, kBulk, kNull, kArray, kMap, kSet, kDouble, kBool };
   Type type = Type::kNull;
-  std::string str;                  // simple, error, bulk, double (as text), verbatim (without "txt:")
-  int64_t integer = 0;              // integer, bool (0/1)
+  std::string str;      // simple, error, bulk, double (as text), verbatim (without "txt:")
+  int64_t integer = 0;  // integer, bool (0/1)
   std::vector<RespValue> elements;  // array, set; map as key, value, key, value...
 
   bool is_error() const { return type == Type::kError; }

@@ -2,15 +2,17 @@
 // TcpListener: accepts connections, spreads them over an IoPool, enforces a connection limit and
 // an idle timeout, and runs one coroutine per connection.
 //   auto l = TcpListener::Bind(pool, {.host = "127.0.0.1", .port = 0},
-//       [](Connection& c) -> boost::asio::awaitable<void> { ... co_await c.socket().async_read_some(...) });
+//       [](Connection& c) -> boost::asio::awaitable<void> { ... co_await
+//       c.socket().async_read_some(...) });
 #pragma once
 
-#include <utility>  // before asio: Boost 1.74 awaitable.hpp uses std::exchange
-
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+// clang-format off
+#include <utility>
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -28,8 +28,8 @@ Result<std::pair<std::string, uint16_t>> SplitAddress(const std::string& a) {
   auto colon = a.rfind(':');
   unsigned port = 0;
   if (colon == std::string::npos ||
-      std::from_chars(a.data() + colon + 1, a.data() + a.size(), port).ec != std::errc() || port == 0 ||
-      port > 65535) {
+      std::from_chars(a.data() + colon + 1, a.data() + a.size(), port).ec != std::errc() ||
+      port == 0 || port > 65535) {
     return Status::InvalidArgument("node address '" + a + "': expected HOST:PORT");
   }
   return std::make_pair(a.substr(0, colon), static_cast<uint16_t>(port));
@@ -41,7 +41,8 @@ bool ParseMoved(const std::string& err, int* slot, std::string* host, uint16_t* 
   auto sp = err.find(' ', 6);
   if (sp == std::string::npos) return false;
   auto addr = SplitAddress(err.substr(sp + 1));
-  if (!addr.ok() || std::from_chars(err.data() + 6, err.data() + sp, *slot).ec != std::errc()) return false;
+  if (!addr.ok() || std::from_chars(err.data() + 6, err.data() + sp, *slot).ec != std::errc())
+    return false;
   *host = addr->first;
   *port = addr->second;
   return true;
@@ -64,7 +65,8 @@ Result<std::unique_ptr<ClusterClient>> ClusterClient::Connect(Options options) {
   }
   if (c->options_.local_cache_entries > 0) {
     auto local = ConcurrentCache<std::string, std::string>::Create(
-        {.policy = c->options_.local_policy, .max_entries = c->options_.local_cache_entries,
+        {.policy = c->options_.local_policy,
+         .max_entries = c->options_.local_cache_entries,
          .clock = c->options_.clock});
     if (!local.ok()) return local.status();
     c->local_ = std::move(*local);
@@ -107,10 +109,12 @@ Status ClusterClient::RefreshSlots() {
     for (const auto& range : v.elements) {
       if (range.elements.size() < 3 || range.elements[2].elements.size() < 2) continue;
       const auto& owner = range.elements[2];
-      Node* node = FindOrAddNode(owner.elements[0].str, static_cast<uint16_t>(owner.elements[1].integer));
+      Node* node =
+          FindOrAddNode(owner.elements[0].str, static_cast<uint16_t>(owner.elements[1].integer));
       uint16_t idx = 0;
       while (nodes_[idx].get() != node) ++idx;
-      for (int64_t s = range.elements[0].integer; s <= range.elements[1].integer && s < kClusterSlots; ++s) {
+      for (int64_t s = range.elements[0].integer;
+           s <= range.elements[1].integer && s < kClusterSlots; ++s) {
         if (s >= 0) slots[static_cast<size_t>(s)] = idx;
       }
     }
@@ -135,8 +139,8 @@ ClusterClient::Node* ClusterClient::NodeFor(std::string_view key) {
   return nodes_[walk.front()].get();  // all down: try the owner anyway
 }
 
-Result<std::vector<net::RespValue>> ClusterClient::RunOn(Node& node,
-                                                         const std::vector<std::vector<std::string_view>>& cmds) {
+Result<std::vector<net::RespValue>> ClusterClient::RunOn(
+    Node& node, const std::vector<std::vector<std::string_view>>& cmds) {
   const int64_t now = options_.clock->Now().time_since_epoch().count();
   if (node.down_until_ns.load() > now) {
     return Status::Unavailable(node.name() + ": marked down after a failure; retrying later");
@@ -172,7 +176,8 @@ Result<std::vector<net::RespValue>> ClusterClient::RunOn(Node& node,
   return r;
 }
 
-Result<std::vector<net::RespValue>> ClusterClient::Route(const std::vector<std::vector<std::string>>& commands) {
+Result<std::vector<net::RespValue>> ClusterClient::Route(
+    const std::vector<std::vector<std::string>>& commands) {
   std::vector<net::RespValue> replies(commands.size());
   std::vector<size_t> pending(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) pending[i] = i;
@@ -226,7 +231,8 @@ Result<net::RespValue> ClusterClient::Command(const std::vector<std::string>& ar
   return std::move((*r)[0]);
 }
 
-Result<std::vector<net::RespValue>> ClusterClient::Pipeline(const std::vector<std::vector<std::string>>& commands) {
+Result<std::vector<net::RespValue>> ClusterClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
   return Route(commands);
 }
 
@@ -268,7 +274,8 @@ Result<int64_t> ClusterClient::Del(const std::string& key) {
   return r->integer;
 }
 
-Result<std::vector<std::optional<std::string>>> ClusterClient::MGet(const std::vector<std::string>& keys) {
+Result<std::vector<std::optional<std::string>>> ClusterClient::MGet(
+    const std::vector<std::string>& keys) {
   std::vector<std::optional<std::string>> out(keys.size());
   std::vector<std::vector<std::string>> cmds;
   std::vector<size_t> where;
@@ -298,7 +305,8 @@ Result<std::vector<std::optional<std::string>>> ClusterClient::MGet(const std::v
 }
 
 ClusterClient::Stats ClusterClient::stats() const {
-  return {local_hits_.load(), local_misses_.load(), round_trips_.load(), redirects_.load(), failures_.load()};
+  return {local_hits_.load(), local_misses_.load(), round_trips_.load(), redirects_.load(),
+          failures_.load()};
 }
 
 size_t ClusterClient::node_count() const {

@@ -46,7 +46,8 @@ class Nodes {
       for (int i = 0; i < 3; ++i) ports_.push_back(FreePort());
     }
     for (uint16_t p : ports_) {
-      servers_.push_back(std::make_unique<CacheServer>(pool_, CacheServerOptions{.port = p, .cluster_file = file}));
+      servers_.push_back(std::make_unique<CacheServer>(
+          pool_, CacheServerOptions{.port = p, .cluster_file = file}));
       PIER_CHECK(servers_.back()->Start().ok());
     }
     pool_.Start();
@@ -78,10 +79,12 @@ class Nodes {
 
 TEST(ClusterClient, ClusterModeLearnsSlotsFromOneSeedAndRoutesEveryKey) {
   Nodes nodes(true);
-  auto c = ClusterClient::Connect({.seeds = {nodes.addresses()[1]}, .mode = ClusterClient::Mode::kCluster});
+  auto c = ClusterClient::Connect(
+      {.seeds = {nodes.addresses()[1]}, .mode = ClusterClient::Mode::kCluster});
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ((*c)->node_count(), 3u);
-  for (int i = 0; i < 300; ++i) ASSERT_TRUE((*c)->Set("key:" + std::to_string(i), "v" + std::to_string(i)).ok());
+  for (int i = 0; i < 300; ++i)
+    ASSERT_TRUE((*c)->Set("key:" + std::to_string(i), "v" + std::to_string(i)).ok());
   for (int i = 0; i < 300; ++i) {
     auto v = (*c)->Get("key:" + std::to_string(i));
     ASSERT_TRUE(v.ok() && v->has_value()) << i;
@@ -97,7 +100,8 @@ TEST(ClusterClient, ClusterModeLearnsSlotsFromOneSeedAndRoutesEveryKey) {
 
 TEST(ClusterClient, MGetIsOneRoundTripPerNode) {
   Nodes nodes(true);
-  auto c = ClusterClient::Connect({.seeds = nodes.addresses(), .mode = ClusterClient::Mode::kCluster});
+  auto c =
+      ClusterClient::Connect({.seeds = nodes.addresses(), .mode = ClusterClient::Mode::kCluster});
   ASSERT_TRUE(c.ok());
   std::vector<std::string> keys;
   for (int i = 0; i < 100; ++i) {
@@ -124,8 +128,11 @@ TEST(ClusterClient, MGetIsOneRoundTripPerNode) {
 TEST(ClusterClient, FailedNodeIsSkippedUntilRetryTime) {
   Nodes nodes(true);
   FakeClock clock;
-  auto c = ClusterClient::Connect({.seeds = nodes.addresses(), .mode = ClusterClient::Mode::kCluster,
-                                   .connect_timeout = 500ms, .io_timeout = 500ms, .retry_after = 5s,
+  auto c = ClusterClient::Connect({.seeds = nodes.addresses(),
+                                   .mode = ClusterClient::Mode::kCluster,
+                                   .connect_timeout = 500ms,
+                                   .io_timeout = 500ms,
+                                   .retry_after = 5s,
                                    .clock = &clock});
   ASSERT_TRUE(c.ok());
   // A key owned by node 0 and one owned by node 1.
@@ -156,8 +163,11 @@ TEST(ClusterClient, FailedNodeIsSkippedUntilRetryTime) {
 TEST(ClusterClient, ConsistentHashingOverPlainNodesFailsOver) {
   Nodes nodes(false);
   FakeClock clock;
-  auto c = ClusterClient::Connect({.seeds = nodes.addresses(), .mode = ClusterClient::Mode::kConsistentHash,
-                                   .connect_timeout = 500ms, .io_timeout = 500ms, .retry_after = 5s,
+  auto c = ClusterClient::Connect({.seeds = nodes.addresses(),
+                                   .mode = ClusterClient::Mode::kConsistentHash,
+                                   .connect_timeout = 500ms,
+                                   .io_timeout = 500ms,
+                                   .retry_after = 5s,
                                    .clock = &clock});
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 300; ++i) ASSERT_TRUE((*c)->Set("h" + std::to_string(i), "v").ok());
@@ -182,8 +192,8 @@ TEST(ClusterClient, ConsistentHashingOverPlainNodesFailsOver) {
 TEST(ClusterClient, LocalCacheBoundsStalenessByItsTtl) {
   Nodes nodes(true);
   FakeClock clock;
-  auto reader = ClusterClient::Connect({.seeds = nodes.addresses(), .local_cache_entries = 100,
-                                        .local_ttl = 2s, .clock = &clock});
+  auto reader = ClusterClient::Connect(
+      {.seeds = nodes.addresses(), .local_cache_entries = 100, .local_ttl = 2s, .clock = &clock});
   auto writer = ClusterClient::Connect({.seeds = nodes.addresses()});
   ASSERT_TRUE(reader.ok() && writer.ok());
   ASSERT_TRUE((*writer)->Set("cfg", "v1").ok());

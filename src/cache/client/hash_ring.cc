@@ -6,7 +6,8 @@
 
 namespace pier::cache::client {
 
-HashRing::HashRing(const std::vector<std::string>& names, int points_per_node) : nodes_(names.size()) {
+HashRing::HashRing(const std::vector<std::string>& names, int points_per_node)
+    : nodes_(names.size()) {
   for (size_t n = 0; n < names.size(); ++n) {
     for (int i = 0; i < points_per_node; ++i) {
       points_.emplace_back(HashBytes(names[n] + "#" + std::to_string(i)), n);

@@ -16,13 +16,15 @@ namespace pier::cache::client {
 namespace {
 
 int MillisLeft(std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
 }  // namespace
 
-Result<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::string& host, uint16_t port,
+Result<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::string& host,
+                                                                uint16_t port,
                                                                 std::chrono::milliseconds timeout) {
   const std::string where = host + ":" + std::to_string(port);
   sockaddr_in addr{};
@@ -47,14 +49,17 @@ Result<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::strin
   if (r == 1) getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
   if (r != 1 || soerr != 0) {
     close(fd);
-    return Status::Unavailable(where + ": connect: " + (r == 0 ? std::string("timed out") : std::strerror(soerr ? soerr : errno)));
+    return Status::Unavailable(
+        where +
+        ": connect: " + (r == 0 ? std::string("timed out") : std::strerror(soerr ? soerr : errno)));
   }
   return std::unique_ptr<NodeConnection>(new NodeConnection(fd, where));
 }
 
 NodeConnection::~NodeConnection() { close(fd_); }
 
-Status NodeConnection::WriteAll(const std::string& data, std::chrono::steady_clock::time_point deadline) {
+Status NodeConnection::WriteAll(const std::string& data,
+                                std::chrono::steady_clock::time_point deadline) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
@@ -62,9 +67,11 @@ Status NodeConnection::WriteAll(const std::string& data, std::chrono::steady_clo
       off += static_cast<size_t>(n);
       continue;
     }
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return Status::Unavailable(where_ + ": send: " + std::strerror(errno));
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+      return Status::Unavailable(where_ + ": send: " + std::strerror(errno));
     pollfd p{fd_, POLLOUT, 0};
-    if (poll(&p, 1, MillisLeft(deadline)) != 1) return Status::Unavailable(where_ + ": send timed out");
+    if (poll(&p, 1, MillisLeft(deadline)) != 1)
+      return Status::Unavailable(where_ + ": send timed out");
   }
   return Status::Ok();
 }
@@ -78,9 +85,11 @@ Status NodeConnection::ReadMore(std::chrono::steady_clock::time_point deadline) 
       return Status::Ok();
     }
     if (n == 0) return Status::Unavailable(where_ + ": connection closed by the server");
-    if (errno != EAGAIN && errno != EINTR) return Status::Unavailable(where_ + ": recv: " + std::strerror(errno));
+    if (errno != EAGAIN && errno != EINTR)
+      return Status::Unavailable(where_ + ": recv: " + std::strerror(errno));
     pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, MillisLeft(deadline)) != 1) return Status::Unavailable(where_ + ": reply timed out");
+    if (poll(&p, 1, MillisLeft(deadline)) != 1)
+      return Status::Unavailable(where_ + ": reply timed out");
   }
 }
 

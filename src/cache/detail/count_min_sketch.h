@@ -2,7 +2,8 @@
 // CountMinSketch: approximate access frequencies with 4-bit counters and periodic halving, the
 // "TinyLFU" frequency sketch (Einziger, Friedman, Manes: "TinyLFU: A Highly Efficient Cache
 // Admission Policy", ACM TOS 2017), laid out as Caffeine's FrequencySketch: 16 counters per
-// 64-bit word, one word per cached entry, 4 hashed positions per key, and a reset that halves every counter after 10 * width increments.
+// 64-bit word, one word per cached entry, 4 hashed positions per key, and a reset that halves every
+// counter after 10 * width increments.
 #pragma once
 
 #include <cstddef>
@@ -32,7 +33,7 @@ class CountMinSketch {
 
   std::vector<uint64_t> table_;  // 16 counters of 4 bits per word
   uint64_t expected_ = 1;
-  uint64_t size_ = 0;            // increments since the last reset
+  uint64_t size_ = 0;  // increments since the last reset
   uint64_t sample_size_ = 0;
 };
 

@@ -1,10 +1,11 @@
 // File: ghost_set.h
 // GhostSet: remembers roughly the last `capacity` key fingerprints inserted (S3-FIFO's ghost
 // queue) in 5-11 bytes each: 32-bit fingerprints, so a false "was evicted recently" answer
-// happens for about one key in 2^32 / capacity. Two generations of open-addressing sets: inserts go to the current
-// one; when it holds capacity/2 hashes it becomes the previous one and the old previous one is
-// dropped. So between capacity/2 and capacity of the most recent hashes are remembered, which is
-// the FIFO-with-bounded-memory behaviour the ghost needs, without a queue of its own.
+// happens for about one key in 2^32 / capacity. Two generations of open-addressing sets: inserts go
+// to the current one; when it holds capacity/2 hashes it becomes the previous one and the old
+// previous one is dropped. So between capacity/2 and capacity of the most recent hashes are
+// remembered, which is the FIFO-with-bounded-memory behaviour the ghost needs, without a queue of
+// its own.
 #pragma once
 
 #include <cstddef>

@@ -45,8 +45,14 @@ class IdList {
   void Remove(EntryId id) {
     PIER_DCHECK(size_ > 0);
     Link& l = (*links_)[id];
-    if (l.prev != kNoEntry) (*links_)[l.prev].next = l.next; else front_ = l.next;
-    if (l.next != kNoEntry) (*links_)[l.next].prev = l.prev; else back_ = l.prev;
+    if (l.prev != kNoEntry)
+      (*links_)[l.prev].next = l.next;
+    else
+      front_ = l.next;
+    if (l.next != kNoEntry)
+      (*links_)[l.next].prev = l.prev;
+    else
+      back_ = l.prev;
     l = Link{};
     --size_;
   }

@@ -36,11 +36,12 @@ struct CommandMetrics {
       CommandMetrics x;
       auto& r = perf::MetricsRegistry::Global();
       for (const auto& s : CommandTable::Get().all()) {
-        x.calls.push_back(&r.GetCounter("pier_cache_commands_total", "Commands executed, by command.",
-                                        {{"cmd", s.name}}));
+        x.calls.push_back(&r.GetCounter("pier_cache_commands_total",
+                                        "Commands executed, by command.", {{"cmd", s.name}}));
       }
-      x.latency = &r.GetHistogram("pier_cache_command_duration_seconds",
-                                  "Time to execute a command, excluding network I/O.", {}, 1e-9, 7, 30);
+      x.latency =
+          &r.GetHistogram("pier_cache_command_duration_seconds",
+                          "Time to execute a command, excluding network I/O.", {}, 1e-9, 7, 30);
       return x;
     }();
     return m;
@@ -68,7 +69,8 @@ CacheServer::~CacheServer() = default;
 
 Status CacheServer::Start() {
   const std::string where = options_.host + ":" + std::to_string(options_.port);
-  if (options_.protected_mode && options_.requirepass.empty() && !net::IsLoopbackHost(options_.host)) {
+  if (options_.protected_mode && options_.requirepass.empty() &&
+      !net::IsLoopbackHost(options_.host)) {
     return Status::InvalidArgument(
         "refusing to listen on " + where +
         " without a password (protected mode): set --requirepass, or --protected-mode no to "
@@ -85,19 +87,20 @@ Status CacheServer::Start() {
   db_->SetMaxMemory(options_.maxmemory);
   CommandMetrics::Get();
   auto& r = perf::MetricsRegistry::Global();
-  r.AddCallback("pier_cache_keys", "Keys in the cache.", "gauge", {}, [this] { return double(db_->KeyCount()); });
-  r.AddCallback("pier_cache_used_memory_bytes", "Bytes held by the keyspace (INFO used_memory).", "gauge", {},
-                [this] { return double(db_->UsedBytes()); });
+  r.AddCallback("pier_cache_keys", "Keys in the cache.", "gauge", {},
+                [this] { return double(db_->KeyCount()); });
+  r.AddCallback("pier_cache_used_memory_bytes", "Bytes held by the keyspace (INFO used_memory).",
+                "gauge", {}, [this] { return double(db_->UsedBytes()); });
   r.AddCallback("pier_cache_maxmemory_bytes", "The maxmemory limit (0: none).", "gauge", {},
                 [this] { return double(db_->maxmemory()); });
   r.AddCallback("pier_cache_keyspace_hits_total", "Lookups that found their key.", "counter", {},
                 [this] { return double(db_->Stats().hits); });
-  r.AddCallback("pier_cache_keyspace_misses_total", "Lookups that did not find their key.", "counter", {},
-                [this] { return double(db_->Stats().misses); });
+  r.AddCallback("pier_cache_keyspace_misses_total", "Lookups that did not find their key.",
+                "counter", {}, [this] { return double(db_->Stats().misses); });
   r.AddCallback("pier_cache_evicted_keys_total", "Keys evicted by maxmemory-policy.", "counter", {},
                 [this] { return double(db_->Stats().evicted); });
-  r.AddCallback("pier_cache_expired_keys_total", "Keys removed because their TTL passed.", "counter", {},
-                [this] { return double(db_->Stats().expired); });
+  r.AddCallback("pier_cache_expired_keys_total", "Keys removed because their TTL passed.",
+                "counter", {}, [this] { return double(db_->Stats().expired); });
   r.AddCallback("pier_cache_connected_clients", "Open client connections.", "gauge", {},
                 [this] { return double(client_count()); });
 
@@ -115,7 +118,9 @@ Status CacheServer::Start() {
 }
 
 std::string CacheServer::address() const { return listener_ ? listener_->address() : ""; }
-uint16_t CacheServer::port() const { return listener_ ? listener_->local_endpoint().port() : options_.port; }
+uint16_t CacheServer::port() const {
+  return listener_ ? listener_->local_endpoint().port() : options_.port;
+}
 
 void CacheServer::Shutdown() {
   stopping_ = true;
@@ -134,7 +139,9 @@ void CacheServer::CloseAll() {
   if (listener_) listener_->CloseAll();
 }
 
-size_t CacheServer::active_connections() const { return listener_ ? listener_->active_connections() : 0; }
+size_t CacheServer::active_connections() const {
+  return listener_ ? listener_->active_connections() : 0;
+}
 
 std::string CacheServer::requirepass() const {
   std::lock_guard lock(config_mu_);
@@ -213,7 +220,8 @@ void CacheServer::Execute(ClientState& client, const std::vector<std::string_vie
   CommandContext ctx{args, w, client, *this, *db_};
   spec->handler(ctx);
   const auto dt = std::chrono::steady_clock::now() - t0;
-  metrics.latency->Record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()));
+  metrics.latency->Record(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()));
   metrics.calls[static_cast<size_t>(spec - CommandTable::Get().all().data())]->Inc();
   client.commands.fetch_add(1, std::memory_order_relaxed);
 }
@@ -281,8 +289,9 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
     }
     size_t need = std::max<size_t>(parser.wanted(), 4096);
     if (buf.size() - end < need) buf.resize(std::max(buf.size() * 2, end + need));
-    size_t n = co_await conn.socket().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
-                                                      asio::redirect_error(asio::use_awaitable, ec));
+    size_t n =
+        co_await conn.socket().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
+                                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     end += n;
     conn.Touch();
@@ -310,7 +319,8 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
       client.last_active_ms.store(UnixMsNow(), std::memory_order_relaxed);
     }
     if (!out.empty()) {
-      co_await asio::async_write(conn.socket(), asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(conn.socket(), asio::buffer(out),
+                                 asio::redirect_error(asio::use_awaitable, ec));
       stats_.net_output_bytes.fetch_add(out.size(), std::memory_order_relaxed);
       // Keep a modest buffer between batches; drop a huge one (KEYS *, big MGET).
       if (out.capacity() > 1024 * 1024) std::string().swap(out);
@@ -331,18 +341,21 @@ size_t CacheServer::Cron() {
 void CacheServer::ScheduleCron() {
   auto timer = std::make_shared<asio::steady_timer>(pool_.At(0));
   cron_timer_ = timer;
-  asio::co_spawn(pool_.At(0), [this, timer]() -> asio::awaitable<void> {
-    for (;;) {
-      // Redis's active expiry runs at hz 10; when a pass hit its bound, run again soon.
-      size_t removed = Cron();
-      auto wait = removed >= db_->shard_count() * 32 ? std::chrono::milliseconds(1)
-                                                     : std::chrono::milliseconds(100);
-      timer->expires_after(wait);
-      boost::system::error_code ec;
-      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || stopping_) co_return;
-    }
-  }, asio::detached);
+  asio::co_spawn(
+      pool_.At(0),
+      [this, timer]() -> asio::awaitable<void> {
+        for (;;) {
+          // Redis's active expiry runs at hz 10; when a pass hit its bound, run again soon.
+          size_t removed = Cron();
+          auto wait = removed >= db_->shard_count() * 32 ? std::chrono::milliseconds(1)
+                                                         : std::chrono::milliseconds(100);
+          timer->expires_after(wait);
+          boost::system::error_code ec;
+          co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec || stopping_) co_return;
+        }
+      },
+      asio::detached);
 }
 
 }  // namespace pier::cache

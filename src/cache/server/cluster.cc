@@ -55,7 +55,8 @@ Result<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::strin
     auto colon = addr.rfind(':');
     unsigned port = 0;
     if (colon == std::string::npos ||
-        std::from_chars(addr.data() + colon + 1, addr.data() + addr.size(), port).ec != std::errc() ||
+        std::from_chars(addr.data() + colon + 1, addr.data() + addr.size(), port).ec !=
+            std::errc() ||
         port == 0 || port > 65535) {
       return Status::InvalidArgument(name + ": node '" + entry + "': expected HOST:PORT [SLOTS]");
     }
@@ -83,9 +84,10 @@ Result<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::strin
     for (auto [lo, hi] : c.nodes[i].ranges) {
       for (int s = lo; s <= hi; ++s) {
         if (seen[s] >= 0) {
-          return Status::InvalidArgument(name + ": slot " + std::to_string(s) + " is assigned to both " +
-                                         c.nodes[seen[s]].host + ":" + std::to_string(c.nodes[seen[s]].port) +
-                                         " and " + c.nodes[i].host + ":" + std::to_string(c.nodes[i].port));
+          return Status::InvalidArgument(name + ": slot " + std::to_string(s) +
+                                         " is assigned to both " + c.nodes[seen[s]].host + ":" +
+                                         std::to_string(c.nodes[seen[s]].port) + " and " +
+                                         c.nodes[i].host + ":" + std::to_string(c.nodes[i].port));
         }
         seen[s] = static_cast<int>(i);
         c.owner[s] = static_cast<uint16_t>(i);
@@ -93,7 +95,9 @@ Result<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::strin
     }
   }
   for (int s = 0; s < kClusterSlots; ++s) {
-    if (seen[s] < 0) return Status::InvalidArgument(name + ": slot " + std::to_string(s) + " is not assigned to any node");
+    if (seen[s] < 0)
+      return Status::InvalidArgument(name + ": slot " + std::to_string(s) +
+                                     " is not assigned to any node");
   }
   std::vector<std::string> known;
   bool found = false;
@@ -108,7 +112,8 @@ Result<ClusterConfig> ParseClusterConfig(std::string_view yaml, const std::strin
   if (!found) {
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    return Status::InvalidArgument(name + ": --listen " + listen + " is not one of the cluster's nodes (" + list + ")");
+    return Status::InvalidArgument(name + ": --listen " + listen +
+                                   " is not one of the cluster's nodes (" + list + ")");
   }
   return c;
 }

@@ -23,7 +23,7 @@ using cache::kClusterSlots;
 using cache::KeySlot;
 
 struct ClusterNode {
-  std::string id;    // 40 hex characters, derived from the address
+  std::string id;  // 40 hex characters, derived from the address
   std::string host;
   uint16_t port = 0;
   std::vector<std::pair<int, int>> ranges;  // inclusive slot ranges

@@ -18,7 +18,8 @@ std::string NodesText(const ClusterConfig& cfg) {
     const ClusterNode& n = cfg.nodes[i];
     out += fmt::format("{} {}:{}@{} {} - 0 0 {} connected", n.id, n.host, n.port, n.port + 10000,
                        i == cfg.self ? "myself,master" : "master", i + 1);
-    for (auto [lo, hi] : n.ranges) out += lo == hi ? fmt::format(" {}", lo) : fmt::format(" {}-{}", lo, hi);
+    for (auto [lo, hi] : n.ranges)
+      out += lo == hi ? fmt::format(" {}", lo) : fmt::format(" {}-{}", lo, hi);
     out += "\n";
   }
   return out;
@@ -56,7 +57,8 @@ void Cluster(CommandContext& c) {
   const ClusterConfig* cfg = c.server.cluster();
   const std::string sub = Lower(c.args[1]);
   if (sub == "keyslot") {  // works without cluster mode too, as in Redis
-    if (c.argc() != 3) return c.out.Error("ERR wrong number of arguments for 'cluster|keyslot' command");
+    if (c.argc() != 3)
+      return c.out.Error("ERR wrong number of arguments for 'cluster|keyslot' command");
     return c.out.Integer(KeySlot(c.args[2]));
   }
   if (!cfg) return c.out.Error(kDisabled);
@@ -109,24 +111,27 @@ void Cluster(CommandContext& c) {
     }
   } else if (sub == "info") {
     const size_t n = cfg->nodes.size();
-    c.out.Verbatim(fmt::format(
-        "cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\n"
-        "cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{}\r\n"
-        "cluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n"
-        "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n"
-        "total_cluster_links_buffer_limit_exceeded:0\r\n",
-        n, n, n, cfg->self + 1));
+    c.out.Verbatim(
+        fmt::format("cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\n"
+                    "cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{}\r\n"
+                    "cluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n"
+                    "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n"
+                    "total_cluster_links_buffer_limit_exceeded:0\r\n",
+                    n, n, n, cfg->self + 1));
   } else if (sub == "countkeysinslot") {
     int slot;
-    if (c.argc() != 3) return c.out.Error("ERR wrong number of arguments for 'cluster|countkeysinslot' command");
+    if (c.argc() != 3)
+      return c.out.Error("ERR wrong number of arguments for 'cluster|countkeysinslot' command");
     if (!ParseSlot(c, c.args[2], &slot)) return;
     c.out.Integer(static_cast<int64_t>(KeysInSlot(c, slot, SIZE_MAX).size()));
   } else if (sub == "getkeysinslot") {
     int slot;
     int64_t count;
-    if (c.argc() != 4) return c.out.Error("ERR wrong number of arguments for 'cluster|getkeysinslot' command");
+    if (c.argc() != 4)
+      return c.out.Error("ERR wrong number of arguments for 'cluster|getkeysinslot' command");
     if (!ParseSlot(c, c.args[2], &slot)) return;
-    if (!ParseInt64(c.args[3], &count) || count < 0) return c.out.Error("ERR Invalid number of keys");
+    if (!ParseInt64(c.args[3], &count) || count < 0)
+      return c.out.Error("ERR Invalid number of keys");
     auto keys = KeysInSlot(c, slot, static_cast<size_t>(count));
     c.out.ArrayHeader(static_cast<int64_t>(keys.size()));
     for (const auto& k : keys) c.out.Bulk(k);
@@ -143,10 +148,14 @@ void ClusterOk(CommandContext& c) {
 }  // namespace
 
 void RegisterClusterCommands(CommandTable& t) {
-  t.Add({"cluster", -2, kStale, 0, 0, 0, Cluster, "cluster", "A container for Redis Cluster commands.", "3.0.0"});
-  t.Add({"readonly", 1, kFast | kLoading | kStale, 0, 0, 0, ClusterOk, "cluster", "Enables read-only queries for a connection to a Redis Cluster replica node.", "3.0.0"});
-  t.Add({"readwrite", 1, kFast | kLoading | kStale, 0, 0, 0, ClusterOk, "cluster", "Enables read-write queries for a connection to a Reids Cluster replica node.", "3.0.0"});
-  t.Add({"asking", 1, kFast, 0, 0, 0, ClusterOk, "cluster", "Signals that a cluster client is following an -ASK redirect.", "3.0.0"});
+  t.Add({"cluster", -2, kStale, 0, 0, 0, Cluster, "cluster",
+         "A container for Redis Cluster commands.", "3.0.0"});
+  t.Add({"readonly", 1, kFast | kLoading | kStale, 0, 0, 0, ClusterOk, "cluster",
+         "Enables read-only queries for a connection to a Redis Cluster replica node.", "3.0.0"});
+  t.Add({"readwrite", 1, kFast | kLoading | kStale, 0, 0, 0, ClusterOk, "cluster",
+         "Enables read-write queries for a connection to a Reids Cluster replica node.", "3.0.0"});
+  t.Add({"asking", 1, kFast, 0, 0, 0, ClusterOk, "cluster",
+         "Signals that a cluster client is following an -ASK redirect.", "3.0.0"});
 }
 
 }  // namespace pier::cache::server

@@ -15,8 +15,9 @@ TEST(KeySlot, MatchesRedisCrc16AndHashTags) {
 }
 
 TEST(ClusterConfig, EvenSplitAndSelf) {
-  auto c = ParseClusterConfig("nodes:\n  - 127.0.0.1:7001\n  - 127.0.0.1:7002\n  - 127.0.0.1:7003\n",
-                              "nodes.yaml", "127.0.0.1:7002");
+  auto c =
+      ParseClusterConfig("nodes:\n  - 127.0.0.1:7001\n  - 127.0.0.1:7002\n  - 127.0.0.1:7003\n",
+                         "nodes.yaml", "127.0.0.1:7002");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->self, 1u);
   EXPECT_EQ(c->nodes[0].ranges[0], std::make_pair(0, 5460));
@@ -29,13 +30,14 @@ TEST(ClusterConfig, EvenSplitAndSelf) {
 }
 
 TEST(ClusterConfig, ExplicitSlotsAndErrors) {
-  auto ok = ParseClusterConfig("nodes: ['127.0.0.1:1 0-100,200-16383', '127.0.0.1:2 101-199']\n", "n.yaml",
-                               "127.0.0.1:2");
+  auto ok = ParseClusterConfig("nodes: ['127.0.0.1:1 0-100,200-16383', '127.0.0.1:2 101-199']\n",
+                               "n.yaml", "127.0.0.1:2");
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_TRUE(ok->Owns(150));
   auto gap = ParseClusterConfig("nodes: ['127.0.0.1:1 0-100']\n", "n.yaml", "127.0.0.1:1");
   EXPECT_EQ(gap.status().message(), "n.yaml: slot 101 is not assigned to any node");
-  auto overlap = ParseClusterConfig("nodes: ['127.0.0.1:1 0-16383', '127.0.0.1:2 5']\n", "n.yaml", "127.0.0.1:1");
+  auto overlap = ParseClusterConfig("nodes: ['127.0.0.1:1 0-16383', '127.0.0.1:2 5']\n", "n.yaml",
+                                    "127.0.0.1:1");
   EXPECT_NE(overlap.status().message().find("slot 5 is assigned to both"), std::string::npos);
   auto notme = ParseClusterConfig("nodes: ['127.0.0.1:1']\n", "n.yaml", "127.0.0.1:9");
   EXPECT_NE(notme.status().message().find("--listen 127.0.0.1:9 is not one of"), std::string::npos);

@@ -43,7 +43,8 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
 
 bool ParseInt64(std::string_view s, int64_t* out) {
   if (s.empty() || s.size() > 20) return false;
-  if (s[0] == '+' || (s.size() > 1 && s[0] == '0') || (s.size() > 2 && s[0] == '-' && s[1] == '0')) {
+  if (s[0] == '+' || (s.size() > 1 && s[0] == '0') ||
+      (s.size() > 2 && s[0] == '-' && s[1] == '0')) {
     return false;  // Redis rejects leading '+' and zeros
   }
   if (s == "-0" || s == "-") return false;
@@ -78,7 +79,8 @@ std::string FormatLongDouble(long double v) {
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }

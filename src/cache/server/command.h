@@ -21,9 +21,9 @@ namespace pier::cache::server {
 enum CommandFlags : uint32_t {
   kWrite = 1 << 0,
   kReadonly = 1 << 1,
-  kDenyOom = 1 << 2,    // may grow memory: refused with -OOM when nothing can be evicted
+  kDenyOom = 1 << 2,  // may grow memory: refused with -OOM when nothing can be evicted
   kAdmin = 1 << 3,
-  kNoAuth = 1 << 4,     // allowed before AUTH
+  kNoAuth = 1 << 4,  // allowed before AUTH
   kFast = 1 << 5,
   kLoading = 1 << 6,
   kStale = 1 << 7,
@@ -46,8 +46,8 @@ struct CommandContext {
 using CommandHandler = void (*)(CommandContext&);
 
 struct CommandSpec {
-  std::string name;   // lowercase
-  int arity;          // > 0: exactly; < 0: at least -arity
+  std::string name;  // lowercase
+  int arity;         // > 0: exactly; < 0: at least -arity
   uint32_t flags;
   int first_key, last_key, step;
   CommandHandler handler;

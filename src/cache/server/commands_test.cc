@@ -113,7 +113,8 @@ TEST_F(Harness, RenameAcrossShardsKeepsTtl) {
     std::string k = "src" + std::to_string(i), d = "dst" + std::to_string(i);
     Run({"SET", k, "v" + std::to_string(i), "EX", "100"});
     ASSERT_EQ(Run({"RENAME", k, d}), "+OK\r\n");
-    ASSERT_EQ(Run({"GET", d}), "$" + std::to_string(("v" + std::to_string(i)).size()) + "\r\nv" + std::to_string(i) + "\r\n");
+    ASSERT_EQ(Run({"GET", d}), "$" + std::to_string(("v" + std::to_string(i)).size()) + "\r\nv" +
+                                   std::to_string(i) + "\r\n");
     ASSERT_EQ(Run({"TTL", d}), ":100\r\n");
     ASSERT_EQ(Run({"EXISTS", k}), ":0\r\n");
   }
@@ -148,7 +149,8 @@ TEST_F(Harness, Resp3Hello) {
 }
 
 TEST_F(Harness, ErrorsMatchRedis) {
-  EXPECT_EQ(Run({"NOSUCH", "a", "b"}), "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n");
+  EXPECT_EQ(Run({"NOSUCH", "a", "b"}),
+            "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n");
   EXPECT_EQ(Run({"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
   EXPECT_EQ(Run({"SELECT", "1"}), "-ERR DB index is out of range\r\n");
   EXPECT_EQ(Run({"SELECT", "0"}), "+OK\r\n");
@@ -181,12 +183,13 @@ TEST_F(Harness, MaxmemoryNoevictionAnswersOom) {
   EXPECT_EQ(Run({"CONFIG", "SET", "maxmemory", "200kb"}), "+OK\r\n");
   std::string value(1000, 'x');
   std::string last;
-  for (int i = 0; i < 1000 && last != "-OOM command not allowed when used memory > 'maxmemory'.\r\n"; ++i) {
+  for (int i = 0;
+       i < 1000 && last != "-OOM command not allowed when used memory > 'maxmemory'.\r\n"; ++i) {
     last = Run({"SET", "k" + std::to_string(i), value});
   }
   EXPECT_EQ(last, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
   EXPECT_EQ(Run({"GET", "k0"}).substr(0, 6), "$1000\r");  // reads still work
-  EXPECT_EQ(Run({"DEL", "k0"}), ":1\r\n");                 // and deletes
+  EXPECT_EQ(Run({"DEL", "k0"}), ":1\r\n");                // and deletes
 }
 
 TEST_F(Harness, MaxmemoryEvictsWithEveryPolicy) {
@@ -196,7 +199,8 @@ TEST_F(Harness, MaxmemoryEvictsWithEveryPolicy) {
     ASSERT_EQ(Run({"CONFIG", "SET", "maxmemory-policy", policy}), "+OK\r\n");
     ASSERT_EQ(Run({"CONFIG", "SET", "maxmemory", "1mb"}), "+OK\r\n");
     std::string value(100, 'x');
-    for (int i = 0; i < 30000; ++i) ASSERT_EQ(Run({"SET", "k" + std::to_string(i), value}), "+OK\r\n") << policy;
+    for (int i = 0; i < 30000; ++i)
+      ASSERT_EQ(Run({"SET", "k" + std::to_string(i), value}), "+OK\r\n") << policy;
     EXPECT_LE(server_.db().UsedBytes(), 1024u * 1024u + 64 * 1024u) << policy;
     EXPECT_GT(server_.db().Stats().evicted, 10000u) << policy;
   }

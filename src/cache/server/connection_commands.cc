@@ -13,8 +13,10 @@ constexpr std::string_view kWrongPass =
 
 void Ping(CommandContext& c) {
   if (c.argc() > 2) return c.WrongArity();
-  if (c.argc() == 2) c.out.Bulk(c.args[1]);
-  else c.out.Simple("PONG");
+  if (c.argc() == 2)
+    c.out.Bulk(c.args[1]);
+  else
+    c.out.Simple("PONG");
 }
 
 void Echo(CommandContext& c) { c.out.Bulk(c.args[1]); }
@@ -73,7 +75,8 @@ void Hello(CommandContext& c) {
       setname = c.args[++i];
       has_setname = true;
       if (!ValidClientName(setname)) {
-        return c.out.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return c.out.Error(
+            "ERR Client names cannot contain spaces, newlines or special characters.");
       }
     } else {
       return c.out.Error("ERR Syntax error in HELLO option '" + std::string(c.args[i]) + "'");
@@ -157,8 +160,10 @@ void Client(CommandContext& c) {
   } else if (sub == "getname") {
     if (!arity(2)) return;
     std::lock_guard lock(c.server.clients_mutex());
-    if (c.client.name.empty()) c.out.Null();
-    else c.out.Bulk(c.client.name);
+    if (c.client.name.empty())
+      c.out.Null();
+    else
+      c.out.Bulk(c.client.name);
   } else if (sub == "info") {
     if (!arity(2)) return;
     std::lock_guard lock(c.server.clients_mutex());
@@ -197,7 +202,8 @@ void Client(CommandContext& c) {
       for (size_t i = 2; i < c.argc(); i += 2) {
         if (i + 1 >= c.argc()) return c.out.Error(kErrSyntax);
         if (EqualsIgnoreCase(c.args[i], "ID")) {
-          if (!ParseInt64(c.args[i + 1], &id) || id <= 0) return c.out.Error("ERR client-id should be greater than 0");
+          if (!ParseInt64(c.args[i + 1], &id) || id <= 0)
+            return c.out.Error("ERR client-id should be greater than 0");
         } else if (EqualsIgnoreCase(c.args[i], "ADDR")) {
           addr = std::string(c.args[i + 1]);
         } else if (EqualsIgnoreCase(c.args[i], "SKIPME") || EqualsIgnoreCase(c.args[i], "TYPE") ||
@@ -210,7 +216,8 @@ void Client(CommandContext& c) {
     }
     int64_t killed = 0;
     c.server.ForEachClient([&](ClientState& cl) {
-      bool match = (id == 0 || cl.id == static_cast<uint64_t>(id)) && (addr.empty() || cl.addr == addr);
+      bool match =
+          (id == 0 || cl.id == static_cast<uint64_t>(id)) && (addr.empty() || cl.addr == addr);
       if (!match || (id == 0 && addr.empty())) return;
       if (&cl == &c.client) {
         c.client.close_after_reply = true;
@@ -234,14 +241,22 @@ void Client(CommandContext& c) {
 }  // namespace
 
 void RegisterConnectionCommands(CommandTable& t) {
-  t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, "connection", "Returns the server's liveliness response.", "1.0.0"});
-  t.Add({"echo", 2, kFast | kStale | kLoading, 0, 0, 0, Echo, "connection", "Returns the given string.", "1.0.0"});
-  t.Add({"hello", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Hello, "connection", "Handshakes with the Redis server.", "6.0.0"});
-  t.Add({"auth", -2, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Auth, "connection", "Authenticates the connection.", "1.0.0"});
-  t.Add({"select", 2, kFast | kStale | kLoading, 0, 0, 0, Select, "connection", "Changes the selected database.", "2.0.0"});
-  t.Add({"quit", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Quit, "connection", "Closes the connection.", "1.0.0"});
-  t.Add({"reset", 1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Reset, "connection", "Resets the connection.", "6.2.0"});
-  t.Add({"client", -2, kAdmin | kStale | kLoading, 0, 0, 0, Client, "connection", "A container for client connection commands.", "2.4.0"});
+  t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, "connection",
+         "Returns the server's liveliness response.", "1.0.0"});
+  t.Add({"echo", 2, kFast | kStale | kLoading, 0, 0, 0, Echo, "connection",
+         "Returns the given string.", "1.0.0"});
+  t.Add({"hello", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Hello, "connection",
+         "Handshakes with the Redis server.", "6.0.0"});
+  t.Add({"auth", -2, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Auth, "connection",
+         "Authenticates the connection.", "1.0.0"});
+  t.Add({"select", 2, kFast | kStale | kLoading, 0, 0, 0, Select, "connection",
+         "Changes the selected database.", "2.0.0"});
+  t.Add({"quit", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Quit, "connection",
+         "Closes the connection.", "1.0.0"});
+  t.Add({"reset", 1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Reset, "connection",
+         "Resets the connection.", "6.2.0"});
+  t.Add({"client", -2, kAdmin | kStale | kLoading, 0, 0, 0, Client, "connection",
+         "A container for client connection commands.", "2.4.0"});
 }
 
 }  // namespace pier::cache::server

@@ -60,7 +60,8 @@ class Database {
   bool MakeRoom(const KeyRef* keys, size_t n);
 
   int64_t NowMs() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now().time_since_epoch())
+        .count();
   }
   // Wall-clock ms (EXPIREAT/EXPIRETIME use unix time); steady clock for relative TTLs would
   // drift from the user's clock, so keys store unix-epoch ms.

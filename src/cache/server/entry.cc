@@ -3,7 +3,9 @@
 namespace pier::cache::server {
 
 namespace {
-size_t PairBytes(std::string_view f, std::string_view v) { return f.size() + v.size() + 2 * sizeof(std::string) + 16; }
+size_t PairBytes(std::string_view f, std::string_view v) {
+  return f.size() + v.size() + 2 * sizeof(std::string) + 16;
+}
 }  // namespace
 
 const std::string* HashValue::Get(std::string_view field) const {

@@ -8,9 +8,12 @@ namespace {
 
 // Recursion only at '*', bounded by the pattern length; `skip` stops exponential retries on a
 // long run of stars (Redis 7's fix for the same problem).
-bool Match(const char* p, size_t plen, const char* s, size_t slen, bool nocase, int depth, bool* skip) {
+bool Match(const char* p, size_t plen, const char* s, size_t slen, bool nocase, int depth,
+           bool* skip) {
   if (depth > 1000) return false;
-  auto lower = [&](char c) { return nocase ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c; };
+  auto lower = [&](char c) {
+    return nocase ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
+  };
   while (plen > 0 && slen > 0) {
     switch (p[0]) {
       case '*':

@@ -45,8 +45,10 @@ void HSetGeneric(CommandContext& c, bool reply_ok) {
   int64_t added = 0;
   for (size_t i = 2; i < c.argc(); i += 2) added += e->hash()->Set(c.args[i], c.args[i + 1]);
   c.db.ShardFor(k).HashChanged(e, before);
-  if (reply_ok) c.out.Ok();
-  else c.out.Integer(added);
+  if (reply_ok)
+    c.out.Ok();
+  else
+    c.out.Integer(added);
 }
 void HSet(CommandContext& c) { HSetGeneric(c, false); }
 void HMSet(CommandContext& c) { HSetGeneric(c, true); }
@@ -70,8 +72,10 @@ void HGet(CommandContext& c) {
   HashValue* h = ReadHash(c, k, &wrong);
   if (wrong) return;
   const std::string* v = h ? h->Get(c.args[2]) : nullptr;
-  if (v) c.out.Bulk(*v);
-  else c.out.Null();
+  if (v)
+    c.out.Bulk(*v);
+  else
+    c.out.Null();
 }
 
 void HMGet(CommandContext& c) {
@@ -83,8 +87,10 @@ void HMGet(CommandContext& c) {
   c.out.ArrayHeader(static_cast<int64_t>(c.argc() - 2));
   for (size_t i = 2; i < c.argc(); ++i) {
     const std::string* v = h ? h->Get(c.args[i]) : nullptr;
-    if (v) c.out.Bulk(*v);
-    else c.out.Null();
+    if (v)
+      c.out.Bulk(*v);
+    else
+      c.out.Null();
   }
 }
 
@@ -112,8 +118,10 @@ void HGetAllGeneric(CommandContext& c, Part part) {
   HashValue* h = ReadHash(c, k, &wrong);
   if (wrong) return;
   const int64_t n = h ? static_cast<int64_t>(h->size()) : 0;
-  if (part == Part::kBoth) c.out.MapHeader(n);
-  else c.out.ArrayHeader(n);
+  if (part == Part::kBoth)
+    c.out.MapHeader(n);
+  else
+    c.out.ArrayHeader(n);
   if (!h) return;
   h->ForEach([&](const std::string& f, const std::string& v) {
     if (part != Part::kValues) c.out.Bulk(f);
@@ -185,7 +193,8 @@ void HIncrByFloat(CommandContext& c) {
     if (!ParseLongDouble(*cur, &v)) return c.out.Error("ERR hash value is not a float");
   }
   v += incr;
-  if (std::isnan(v) || std::isinf(v)) return c.out.Error("ERR increment would produce NaN or Infinity");
+  if (std::isnan(v) || std::isinf(v))
+    return c.out.Error("ERR increment would produce NaN or Infinity");
   std::string s = FormatLongDouble(v);
   size_t before = e->hash()->MemoryBytes();
   e->hash()->Set(c.args[2], s);
@@ -199,7 +208,8 @@ void HScan(CommandContext& c) {
   uint64_t cursor;
   std::string_view cs = c.args[2];
   auto [p, ec] = std::from_chars(cs.data(), cs.data() + cs.size(), cursor);
-  if (cs.empty() || ec != std::errc() || p != cs.data() + cs.size()) return c.out.Error("ERR invalid cursor");
+  if (cs.empty() || ec != std::errc() || p != cs.data() + cs.size())
+    return c.out.Error("ERR invalid cursor");
   std::string_view pattern;
   for (size_t i = 3; i < c.argc(); i += 2) {
     if (i + 1 >= c.argc()) return c.out.Error(kErrSyntax);
@@ -237,21 +247,40 @@ void HScan(CommandContext& c) {
 
 void RegisterHashCommands(CommandTable& t) {
   const uint32_t w = kWrite | kDenyOom;
-  t.Add({"hset", -4, w | kFast, 1, 1, 1, HSet, "hash", "Creates or modifies the value of a field in a hash.", "2.0.0"});
-  t.Add({"hmset", -4, w | kFast, 1, 1, 1, HMSet, "hash", "Sets the values of multiple fields.", "2.0.0"});
-  t.Add({"hsetnx", 4, w | kFast, 1, 1, 1, HSetNx, "hash", "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0"});
-  t.Add({"hget", 3, kReadonly | kFast, 1, 1, 1, HGet, "hash", "Returns the value of a field in a hash.", "2.0.0"});
-  t.Add({"hmget", -3, kReadonly | kFast, 1, 1, 1, HMGet, "hash", "Returns the values of all fields in a hash.", "2.0.0"});
-  t.Add({"hdel", -3, kWrite | kFast, 1, 1, 1, HDel, "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", "2.0.0"});
-  t.Add({"hgetall", 2, kReadonly, 1, 1, 1, HGetAll, "hash", "Returns all fields and values in a hash.", "2.0.0"});
+  t.Add({"hset", -4, w | kFast, 1, 1, 1, HSet, "hash",
+         "Creates or modifies the value of a field in a hash.", "2.0.0"});
+  t.Add({"hmset", -4, w | kFast, 1, 1, 1, HMSet, "hash", "Sets the values of multiple fields.",
+         "2.0.0"});
+  t.Add({"hsetnx", 4, w | kFast, 1, 1, 1, HSetNx, "hash",
+         "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0"});
+  t.Add({"hget", 3, kReadonly | kFast, 1, 1, 1, HGet, "hash",
+         "Returns the value of a field in a hash.", "2.0.0"});
+  t.Add({"hmget", -3, kReadonly | kFast, 1, 1, 1, HMGet, "hash",
+         "Returns the values of all fields in a hash.", "2.0.0"});
+  t.Add({"hdel", -3, kWrite | kFast, 1, 1, 1, HDel, "hash",
+         "Deletes one or more fields and their values from a hash. Deletes the hash if no fields "
+         "remain.",
+         "2.0.0"});
+  t.Add({"hgetall", 2, kReadonly, 1, 1, 1, HGetAll, "hash",
+         "Returns all fields and values in a hash.", "2.0.0"});
   t.Add({"hkeys", 2, kReadonly, 1, 1, 1, HKeys, "hash", "Returns all fields in a hash.", "2.0.0"});
   t.Add({"hvals", 2, kReadonly, 1, 1, 1, HVals, "hash", "Returns all values in a hash.", "2.0.0"});
-  t.Add({"hlen", 2, kReadonly | kFast, 1, 1, 1, HLen, "hash", "Returns the number of fields in a hash.", "2.0.0"});
-  t.Add({"hexists", 3, kReadonly | kFast, 1, 1, 1, HExists, "hash", "Determines whether a field exists in a hash.", "2.0.0"});
-  t.Add({"hstrlen", 3, kReadonly | kFast, 1, 1, 1, HStrLen, "hash", "Returns the length of the value of a field.", "3.2.0"});
-  t.Add({"hincrby", 4, w | kFast, 1, 1, 1, HIncrBy, "hash", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", "2.0.0"});
-  t.Add({"hincrbyfloat", 4, w | kFast, 1, 1, 1, HIncrByFloat, "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", "2.6.0"});
-  t.Add({"hscan", -3, kReadonly, 1, 1, 1, HScan, "hash", "Iterates over fields and values of a hash.", "2.8.0"});
+  t.Add({"hlen", 2, kReadonly | kFast, 1, 1, 1, HLen, "hash",
+         "Returns the number of fields in a hash.", "2.0.0"});
+  t.Add({"hexists", 3, kReadonly | kFast, 1, 1, 1, HExists, "hash",
+         "Determines whether a field exists in a hash.", "2.0.0"});
+  t.Add({"hstrlen", 3, kReadonly | kFast, 1, 1, 1, HStrLen, "hash",
+         "Returns the length of the value of a field.", "3.2.0"});
+  t.Add({"hincrby", 4, w | kFast, 1, 1, 1, HIncrBy, "hash",
+         "Increments the integer value of a field in a hash by a number. Uses 0 as initial value "
+         "if the field doesn't exist.",
+         "2.0.0"});
+  t.Add({"hincrbyfloat", 4, w | kFast, 1, 1, 1, HIncrByFloat, "hash",
+         "Increments the floating point value of a field by a number. Uses 0 as initial value if "
+         "the field doesn't exist.",
+         "2.6.0"});
+  t.Add({"hscan", -3, kReadonly, 1, 1, 1, HScan, "hash",
+         "Iterates over fields and values of a hash.", "2.8.0"});
 }
 
 }  // namespace pier::cache::server

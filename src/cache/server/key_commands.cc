@@ -53,11 +53,16 @@ void ExpireGeneric(CommandContext& c, bool millis, bool absolute) {
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < c.argc(); ++i) {
     std::string_view a = c.args[i];
-    if (EqualsIgnoreCase(a, "NX")) nx = true;
-    else if (EqualsIgnoreCase(a, "XX")) xx = true;
-    else if (EqualsIgnoreCase(a, "GT")) gt = true;
-    else if (EqualsIgnoreCase(a, "LT")) lt = true;
-    else return c.out.Error("ERR Unsupported option " + std::string(a));
+    if (EqualsIgnoreCase(a, "NX"))
+      nx = true;
+    else if (EqualsIgnoreCase(a, "XX"))
+      xx = true;
+    else if (EqualsIgnoreCase(a, "GT"))
+      gt = true;
+    else if (EqualsIgnoreCase(a, "LT"))
+      lt = true;
+    else
+      return c.out.Error("ERR Unsupported option " + std::string(a));
   }
   if (nx && (xx || gt || lt)) {
     return c.out.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
@@ -85,8 +90,10 @@ void ExpireGeneric(CommandContext& c, bool millis, bool absolute) {
       (lt && cur != 0 && when >= cur)) {
     return c.out.Integer(0);
   }
-  if (when <= now) ks.Delete(e);
-  else ks.SetExpire(e, when);
+  if (when <= now)
+    ks.Delete(e);
+  else
+    ks.SetExpire(e, when);
   c.out.Integer(1);
 }
 void Expire(CommandContext& c) { ExpireGeneric(c, false, false); }
@@ -115,10 +122,14 @@ void TtlGeneric(CommandContext& c, TtlKind kind) {
   if (e->expire_ms == 0) return c.out.Integer(-1);
   int64_t left = std::max<int64_t>(0, e->expire_ms - now);
   switch (kind) {
-    case TtlKind::kTtl: return c.out.Integer((left + 500) / 1000);
-    case TtlKind::kPTtl: return c.out.Integer(left);
-    case TtlKind::kExpireTime: return c.out.Integer((e->expire_ms + 500) / 1000);  // as Redis, rounded
-    case TtlKind::kPExpireTime: return c.out.Integer(e->expire_ms);
+    case TtlKind::kTtl:
+      return c.out.Integer((left + 500) / 1000);
+    case TtlKind::kPTtl:
+      return c.out.Integer(left);
+    case TtlKind::kExpireTime:
+      return c.out.Integer((e->expire_ms + 500) / 1000);  // as Redis, rounded
+    case TtlKind::kPExpireTime:
+      return c.out.Integer(e->expire_ms);
   }
 }
 void Ttl(CommandContext& c) { TtlGeneric(c, TtlKind::kTtl); }
@@ -261,8 +272,10 @@ void RenameGeneric(CommandContext& c, bool nx) {
     dst.SetExpire(n, e->expire_ms);
     src.Delete(e);
   }
-  if (nx) c.out.Integer(1);
-  else c.out.Ok();
+  if (nx)
+    c.out.Integer(1);
+  else
+    c.out.Ok();
 }
 void Rename(CommandContext& c) { RenameGeneric(c, false); }
 void RenameNx(CommandContext& c) { RenameGeneric(c, true); }
@@ -271,24 +284,44 @@ void RenameNx(CommandContext& c) { RenameGeneric(c, true); }
 
 void RegisterKeyCommands(CommandTable& t) {
   t.Add({"del", -2, kWrite, 1, -1, 1, Del, "generic", "Deletes one or more keys.", "1.0.0"});
-  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Del, "generic", "Asynchronously deletes one or more keys.", "4.0.0"});
-  t.Add({"exists", -2, kReadonly | kFast, 1, -1, 1, Exists, "generic", "Determines whether one or more keys exist.", "1.0.0"});
-  t.Add({"touch", -2, kReadonly | kFast, 1, -1, 1, Touch, "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1"});
-  t.Add({"expire", -3, kWrite | kFast, 1, 1, 1, Expire, "generic", "Sets the expiration time of a key in seconds.", "1.0.0"});
-  t.Add({"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpire, "generic", "Sets the expiration time of a key in milliseconds.", "2.6.0"});
-  t.Add({"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAt, "generic", "Sets the expiration time of a key to a Unix timestamp.", "1.2.0"});
-  t.Add({"pexpireat", -3, kWrite | kFast, 1, 1, 1, PExpireAt, "generic", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0"});
-  t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, Persist, "generic", "Removes the expiration time of a key.", "2.2.0"});
-  t.Add({"ttl", 2, kReadonly | kFast, 1, 1, 1, Ttl, "generic", "Returns the expiration time in seconds of a key.", "1.0.0"});
-  t.Add({"pttl", 2, kReadonly | kFast, 1, 1, 1, PTtl, "generic", "Returns the expiration time in milliseconds of a key.", "2.6.0"});
-  t.Add({"expiretime", 2, kReadonly | kFast, 1, 1, 1, ExpireTime, "generic", "Returns the expiration time of a key as a Unix timestamp.", "7.0.0"});
-  t.Add({"pexpiretime", 2, kReadonly | kFast, 1, 1, 1, PExpireTime, "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0"});
-  t.Add({"type", 2, kReadonly | kFast, 1, 1, 1, Type, "generic", "Determines the type of value stored at a key.", "1.0.0"});
-  t.Add({"keys", 2, kReadonly, 0, 0, 0, Keys, "generic", "Returns all key names that match a pattern.", "1.0.0"});
-  t.Add({"scan", -2, kReadonly, 0, 0, 0, Scan, "generic", "Iterates over the key names in the database.", "2.8.0"});
-  t.Add({"randomkey", 1, kReadonly, 0, 0, 0, RandomKey, "generic", "Returns a random key name from the database.", "1.0.0"});
-  t.Add({"rename", 3, kWrite, 1, 2, 1, Rename, "generic", "Renames a key and overwrites the destination.", "1.0.0"});
-  t.Add({"renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNx, "generic", "Renames a key only when the target key name doesn't exist.", "1.0.0"});
+  t.Add({"unlink", -2, kWrite | kFast, 1, -1, 1, Del, "generic",
+         "Asynchronously deletes one or more keys.", "4.0.0"});
+  t.Add({"exists", -2, kReadonly | kFast, 1, -1, 1, Exists, "generic",
+         "Determines whether one or more keys exist.", "1.0.0"});
+  t.Add({"touch", -2, kReadonly | kFast, 1, -1, 1, Touch, "generic",
+         "Returns the number of existing keys out of those specified after updating the time they "
+         "were last accessed.",
+         "3.2.1"});
+  t.Add({"expire", -3, kWrite | kFast, 1, 1, 1, Expire, "generic",
+         "Sets the expiration time of a key in seconds.", "1.0.0"});
+  t.Add({"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpire, "generic",
+         "Sets the expiration time of a key in milliseconds.", "2.6.0"});
+  t.Add({"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAt, "generic",
+         "Sets the expiration time of a key to a Unix timestamp.", "1.2.0"});
+  t.Add({"pexpireat", -3, kWrite | kFast, 1, 1, 1, PExpireAt, "generic",
+         "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0"});
+  t.Add({"persist", 2, kWrite | kFast, 1, 1, 1, Persist, "generic",
+         "Removes the expiration time of a key.", "2.2.0"});
+  t.Add({"ttl", 2, kReadonly | kFast, 1, 1, 1, Ttl, "generic",
+         "Returns the expiration time in seconds of a key.", "1.0.0"});
+  t.Add({"pttl", 2, kReadonly | kFast, 1, 1, 1, PTtl, "generic",
+         "Returns the expiration time in milliseconds of a key.", "2.6.0"});
+  t.Add({"expiretime", 2, kReadonly | kFast, 1, 1, 1, ExpireTime, "generic",
+         "Returns the expiration time of a key as a Unix timestamp.", "7.0.0"});
+  t.Add({"pexpiretime", 2, kReadonly | kFast, 1, 1, 1, PExpireTime, "generic",
+         "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0"});
+  t.Add({"type", 2, kReadonly | kFast, 1, 1, 1, Type, "generic",
+         "Determines the type of value stored at a key.", "1.0.0"});
+  t.Add({"keys", 2, kReadonly, 0, 0, 0, Keys, "generic",
+         "Returns all key names that match a pattern.", "1.0.0"});
+  t.Add({"scan", -2, kReadonly, 0, 0, 0, Scan, "generic",
+         "Iterates over the key names in the database.", "2.8.0"});
+  t.Add({"randomkey", 1, kReadonly, 0, 0, 0, RandomKey, "generic",
+         "Returns a random key name from the database.", "1.0.0"});
+  t.Add({"rename", 3, kWrite, 1, 2, 1, Rename, "generic",
+         "Renames a key and overwrites the destination.", "1.0.0"});
+  t.Add({"renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNx, "generic",
+         "Renames a key only when the target key name doesn't exist.", "1.0.0"});
 }
 
 }  // namespace pier::cache::server

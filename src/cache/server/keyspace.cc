@@ -23,8 +23,9 @@ Result<EvictionConfig> ParseEvictionPolicy(std::string_view name) {
     std::string_view suffix;
     std::string_view policy;
     bool volatile_ok;
-  } kMap[] = {{"lru", "lru", true},      {"lfu", "lfu", true},         {"random", "random", true},
-              {"fifo", "fifo", false},   {"s3fifo", "s3fifo", false},  {"sieve", "sieve", false},
+  } kMap[] = {{"lru", "lru", true},           {"lfu", "lfu", true},
+              {"random", "random", true},     {"fifo", "fifo", false},
+              {"s3fifo", "s3fifo", false},    {"sieve", "sieve", false},
               {"wtinylfu", "wtinylfu", false}};
   for (std::string_view prefix : {"allkeys-", "volatile-"}) {
     if (name.substr(0, prefix.size()) != prefix) continue;
@@ -107,8 +108,10 @@ void Keyspace::EraseSlot(size_t slot) {
 void Keyspace::TrackEntryBytes(Entry* e, bool add) {
   uint64_t b = malloc_usable_size(e);
   if (e->type == ValueType::kHash) b += e->hash()->MemoryBytes();
-  if (add) entry_bytes_ += b;
-  else entry_bytes_ -= b;
+  if (add)
+    entry_bytes_ += b;
+  else
+    entry_bytes_ -= b;
 }
 
 Entry* Keyspace::Allocate(std::string_view key, size_t value_bytes, ValueType type) {
@@ -277,8 +280,10 @@ void Keyspace::SetExpire(Entry* e, int64_t expire_ms) {
   if (!was_volatile && expire_ms != 0) ++volatile_count_;
   if (was_volatile && expire_ms == 0) --volatile_count_;
   if (config_.volatile_only && policy_) {
-    if (expire_ms != 0) PolicyAdd(e);
-    else PolicyRemove(e);
+    if (expire_ms != 0)
+      PolicyAdd(e);
+    else
+      PolicyRemove(e);
   }
 }
 

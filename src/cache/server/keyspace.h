@@ -19,9 +19,9 @@ namespace pier::cache::server {
 // Redis's maxmemory-policy, resolved: which keys may be evicted and by which policy.
 struct EvictionConfig {
   std::string redis_name = "noeviction";  // as CONFIG GET shows it
-  std::string policy;                      // pier policy name; empty for noeviction/volatile-ttl
-  bool volatile_only = false;              // volatile-*: only keys with a TTL are candidates
-  bool by_ttl = false;                     // volatile-ttl: the nearest expiry goes first
+  std::string policy;                     // pier policy name; empty for noeviction/volatile-ttl
+  bool volatile_only = false;             // volatile-*: only keys with a TTL are candidates
+  bool by_ttl = false;                    // volatile-ttl: the nearest expiry goes first
   bool evicts() const { return !policy.empty() || by_ttl; }
 };
 // Parses a maxmemory-policy name (Redis's and pier's allkeys-s3fifo etc.).
@@ -79,8 +79,9 @@ class Keyspace {
   uint32_t id_limit() const { return static_cast<uint32_t>(entries_.size()); }
   Entry* entry(uint32_t id) const { return entries_[id]; }
   // SCAN by entry id: appends the live entries with ids in [from, from + count) and returns the
-  // first id not visited (id_limit() when the shard is done). A key keeps its id for its whole life, so a key present for the
-  // whole scan is returned exactly once, however the index grows meanwhile.
+  // first id not visited (id_limit() when the shard is done). A key keeps its id for its whole
+  // life, so a key present for the whole scan is returned exactly once, however the index grows
+  // meanwhile.
   uint32_t ScanIds(uint32_t from, size_t count, int64_t now_ms, std::vector<Entry*>* out);
   Entry* Random(uint64_t r) const;
 
@@ -98,12 +99,12 @@ class Keyspace {
 
   static constexpr size_t npos = SIZE_MAX;
   static constexpr uint64_t kPerKeyOverhead = 48;  // index slot, id table, policy metadata
-  std::vector<uint64_t> slots_;  // (tag << 32) | (id + 1); 0 = empty
-  std::vector<Entry*> entries_;  // by id
+  std::vector<uint64_t> slots_;                    // (tag << 32) | (id + 1); 0 = empty
+  std::vector<Entry*> entries_;                    // by id
   std::vector<uint32_t> free_ids_;
   size_t count_ = 0;
   size_t volatile_count_ = 0;
-  uint64_t entry_bytes_ = 0;     // malloc_usable_size of entries + hash contents
+  uint64_t entry_bytes_ = 0;  // malloc_usable_size of entries + hash contents
 
   struct Timer {
     int64_t expire_ms;

@@ -13,7 +13,9 @@ namespace {
 Entry* Put(Keyspace& ks, const std::string& k, const std::string& v, int64_t exp = 0) {
   return ks.SetString(k, HashBytes(k), v, exp);
 }
-Entry* Get(Keyspace& ks, const std::string& k, int64_t now = 1) { return ks.Find(k, HashBytes(k), now); }
+Entry* Get(Keyspace& ks, const std::string& k, int64_t now = 1) {
+  return ks.Find(k, HashBytes(k), now);
+}
 
 TEST(Keyspace, SetFindDeleteThroughGrowth) {
   Keyspace ks;
@@ -77,7 +79,9 @@ TEST(Keyspace, EvictsByPolicyWithinBudget) {
     const uint64_t budget = 200 * 1024;
     ks.Configure(*ParseEvictionPolicy(policy), budget);
     for (int i = 0; i < 20000; ++i) {
-      while (ks.used_bytes() > budget) ASSERT_TRUE(ks.EvictOne(1)) << policy << " at " << i << " size " << ks.size() << " used " << ks.used_bytes();
+      while (ks.used_bytes() > budget)
+        ASSERT_TRUE(ks.EvictOne(1))
+            << policy << " at " << i << " size " << ks.size() << " used " << ks.used_bytes();
       Put(ks, "key:" + std::to_string(i), std::string(50, 'v'));
     }
     EXPECT_LE(ks.used_bytes(), budget + 1024) << policy;

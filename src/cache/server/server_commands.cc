@@ -33,8 +33,9 @@ std::string InfoText(CommandContext& c, const std::vector<std::string>& sections
   CacheServer& srv = c.server;
   std::string out;
   const auto now = std::chrono::system_clock::now();
-  const int64_t uptime = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() -
-                         srv.start_time().count();
+  const int64_t uptime =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() -
+      srv.start_time().count();
   if (want("server")) {
     utsname u{};
     uname(&u);
@@ -43,12 +44,14 @@ std::string InfoText(CommandContext& c, const std::vector<std::string>& sections
         "os:{} {} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\n"
         "tcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\n"
         "io_threads_active:{}\r\nconfig_file:{}\r\n\r\n",
-        PIER_VERSION_STRING, srv.cluster() ? "cluster" : "standalone", u.sysname, u.release, u.machine, getpid(), srv.port(), uptime,
-        uptime / 86400, srv.io_threads() > 1 ? 1 : 0, srv.options().config_file);
+        PIER_VERSION_STRING, srv.cluster() ? "cluster" : "standalone", u.sysname, u.release,
+        u.machine, getpid(), srv.port(), uptime, uptime / 86400, srv.io_threads() > 1 ? 1 : 0,
+        srv.options().config_file);
   }
   if (want("clients")) {
-    out += fmt::format("# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n\r\n",
-                       srv.client_count(), srv.options().maxclients);
+    out += fmt::format(
+        "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n\r\n",
+        srv.client_count(), srv.options().maxclients);
   }
   if (want("memory")) {
     uint64_t used = c.db.UsedBytes();
@@ -75,7 +78,8 @@ std::string InfoText(CommandContext& c, const std::vector<std::string>& sections
         s.net_output_bytes.load(), s.rejected_connections.load(), ks.expired, ks.evicted, ks.hits,
         ks.misses);
   }
-  if (want("cluster")) out += fmt::format("# Cluster\r\ncluster_enabled:{}\r\n\r\n", srv.cluster() ? 1 : 0);
+  if (want("cluster"))
+    out += fmt::format("# Cluster\r\ncluster_enabled:{}\r\n\r\n", srv.cluster() ? 1 : 0);
   if (want("keyspace")) {
     out += "# Keyspace\r\n";
     if (size_t n = c.db.KeyCount(); n > 0) {
@@ -111,7 +115,12 @@ const std::vector<Param>& Params() {
       {"maxmemory-policy", [](CommandContext& c) { return c.db.policy_name(); },
        [](CommandContext& c, std::string_view v) {
          Status s = c.db.SetPolicy(Lower(v));
-         return s.ok() ? s : Status::InvalidArgument("argument(s) must be one of the following: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-fifo, allkeys-s3fifo, allkeys-sieve, allkeys-wtinylfu");
+         return s.ok() ? s
+                       : Status::InvalidArgument(
+                             "argument(s) must be one of the following: noeviction, allkeys-lru, "
+                             "allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, "
+                             "volatile-random, volatile-ttl, allkeys-fifo, allkeys-s3fifo, "
+                             "allkeys-sieve, allkeys-wtinylfu");
        }},
       {"maxmemory-samples", [](CommandContext&) { return std::string("5"); }, nullptr},
       {"requirepass", [](CommandContext& c) { return c.server.requirepass(); },
@@ -119,25 +128,35 @@ const std::vector<Param>& Params() {
          c.server.set_requirepass(std::string(v));
          return Status::Ok();
        }},
-      {"proto-max-bulk-len", [](CommandContext& c) { return std::to_string(c.server.limits().max_bulk_len); },
+      {"proto-max-bulk-len",
+       [](CommandContext& c) { return std::to_string(c.server.limits().max_bulk_len); },
        [](CommandContext& c, std::string_view v) {
          auto bytes = ParseMemory(v);
-         if (!bytes.ok() || *bytes < 1024 * 1024) return Status::InvalidArgument("argument must be a memory value of at least 1mb");
+         if (!bytes.ok() || *bytes < 1024 * 1024)
+           return Status::InvalidArgument("argument must be a memory value of at least 1mb");
          net::RespLimits l = c.server.limits();
          l.max_bulk_len = *bytes;
          c.server.set_limits(l);
          return Status::Ok();
        }},
-      {"maxclients", [](CommandContext& c) { return std::to_string(c.server.options().maxclients); }, nullptr},
-      {"timeout", [](CommandContext& c) { return std::to_string(c.server.options().timeout.count()); }, nullptr},
+      {"maxclients",
+       [](CommandContext& c) { return std::to_string(c.server.options().maxclients); }, nullptr},
+      {"timeout",
+       [](CommandContext& c) { return std::to_string(c.server.options().timeout.count()); },
+       nullptr},
       {"port", [](CommandContext& c) { return std::to_string(c.server.port()); }, nullptr},
       {"bind", [](CommandContext& c) { return c.server.options().host; }, nullptr},
-      {"protected-mode", [](CommandContext& c) { return std::string(c.server.options().protected_mode ? "yes" : "no"); }, nullptr},
+      {"protected-mode",
+       [](CommandContext& c) {
+         return std::string(c.server.options().protected_mode ? "yes" : "no");
+       },
+       nullptr},
       {"databases", [](CommandContext&) { return std::string("1"); }, nullptr},
       {"save", [](CommandContext&) { return std::string(); }, nullptr},
       {"appendonly", [](CommandContext&) { return std::string("no"); }, nullptr},
       {"hz", [](CommandContext&) { return std::string("10"); }, nullptr},
-      {"io-threads", [](CommandContext& c) { return std::to_string(c.server.io_threads()); }, nullptr},
+      {"io-threads", [](CommandContext& c) { return std::to_string(c.server.io_threads()); },
+       nullptr},
   };
   return params;
 }
@@ -171,20 +190,22 @@ void Config(CommandContext& c) {
         if (name == p.name) param = &p;
       }
       if (!param) {
-        return c.out.Error("ERR Unknown option or number of arguments for CONFIG SET - '" + name + "'");
+        return c.out.Error("ERR Unknown option or number of arguments for CONFIG SET - '" + name +
+                           "'");
       }
       if (!param->set) {
         return c.out.Error("ERR CONFIG SET failed (possibly related to argument '" + name +
                            "') - can't set immutable config");
       }
       if (Status s = param->set(c, c.args[i + 1]); !s.ok()) {
-        return c.out.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " +
-                           s.message());
+        return c.out.Error("ERR CONFIG SET failed (possibly related to argument '" + name +
+                           "') - " + s.message());
       }
     }
     c.out.Ok();
   } else if (sub == "resetstat") {
-    if (c.argc() != 2) return c.out.Error("ERR wrong number of arguments for 'config|resetstat' command");
+    if (c.argc() != 2)
+      return c.out.Error("ERR wrong number of arguments for 'config|resetstat' command");
     c.db.ResetStats();
     auto& s = c.server.stats();
     s.connections_received = 0;
@@ -242,8 +263,10 @@ void CommandInfo(CommandContext& c, const CommandSpec& s) {
   std::vector<std::string> cats = {"@" + s.group};
   if (s.flags & kWrite) cats.push_back("@write");
   if (s.flags & kReadonly) cats.push_back("@read");
-  if (s.flags & kFast) cats.push_back("@fast");
-  else cats.push_back("@slow");
+  if (s.flags & kFast)
+    cats.push_back("@fast");
+  else
+    cats.push_back("@slow");
   c.out.SetHeader(static_cast<int64_t>(cats.size()));
   for (const auto& cat : cats) c.out.Simple(cat);
   c.out.SetHeader(0);    // tips
@@ -269,8 +292,10 @@ void Command(CommandContext& c) {
     }
     c.out.ArrayHeader(static_cast<int64_t>(c.argc() - 2));
     for (size_t i = 2; i < c.argc(); ++i) {
-      if (const CommandSpec* s = table.Find(c.args[i])) CommandInfo(c, *s);
-      else c.out.NullArray();
+      if (const CommandSpec* s = table.Find(c.args[i]))
+        CommandInfo(c, *s);
+      else
+        c.out.NullArray();
     }
   } else if (sub == "docs") {
     std::vector<const CommandSpec*> specs;
@@ -303,13 +328,20 @@ void Command(CommandContext& c) {
 }  // namespace
 
 void RegisterServerCommands(CommandTable& t) {
-  t.Add({"info", -1, kLoading | kStale, 0, 0, 0, Info, "server", "Returns information and statistics about the server.", "1.0.0"});
-  t.Add({"config", -2, kAdmin | kLoading | kStale, 0, 0, 0, Config, "server", "A container for server configuration commands.", "2.0.0"});
-  t.Add({"dbsize", 1, kReadonly | kFast, 0, 0, 0, DbSize, "server", "Returns the number of keys in the database.", "1.0.0"});
-  t.Add({"flushdb", -1, kWrite, 0, 0, 0, Flush, "server", "Removes all keys from the current database.", "1.0.0"});
-  t.Add({"flushall", -1, kWrite, 0, 0, 0, Flush, "server", "Removes all keys from all databases.", "1.0.0"});
-  t.Add({"time", 1, kLoading | kStale | kFast, 0, 0, 0, Time, "server", "Returns the server time.", "2.6.0"});
-  t.Add({"command", -1, kLoading | kStale, 0, 0, 0, Command, "server", "Returns detailed information about all commands.", "2.8.13"});
+  t.Add({"info", -1, kLoading | kStale, 0, 0, 0, Info, "server",
+         "Returns information and statistics about the server.", "1.0.0"});
+  t.Add({"config", -2, kAdmin | kLoading | kStale, 0, 0, 0, Config, "server",
+         "A container for server configuration commands.", "2.0.0"});
+  t.Add({"dbsize", 1, kReadonly | kFast, 0, 0, 0, DbSize, "server",
+         "Returns the number of keys in the database.", "1.0.0"});
+  t.Add({"flushdb", -1, kWrite, 0, 0, 0, Flush, "server",
+         "Removes all keys from the current database.", "1.0.0"});
+  t.Add({"flushall", -1, kWrite, 0, 0, 0, Flush, "server", "Removes all keys from all databases.",
+         "1.0.0"});
+  t.Add({"time", 1, kLoading | kStale | kFast, 0, 0, 0, Time, "server", "Returns the server time.",
+         "2.6.0"});
+  t.Add({"command", -1, kLoading | kStale, 0, 0, 0, Command, "server",
+         "Returns detailed information about all commands.", "2.8.13"});
 }
 
 }  // namespace pier::cache::server

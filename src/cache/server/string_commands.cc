@@ -26,8 +26,10 @@ void Get(CommandContext& c) {
   bool wrong;
   Entry* e = ReadString(c, c.db.ShardFor(k), k, &wrong);
   if (wrong) return;
-  if (e) c.out.Bulk(e->str());
-  else c.out.Null();
+  if (e)
+    c.out.Bulk(e->str());
+  else
+    c.out.Null();
 }
 
 // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
@@ -76,8 +78,10 @@ void Set(CommandContext& c) {
     ks.SetString(k.key, k.hash, c.args[2], expire_ms);
   }
   if (!get) return c.out.Ok();
-  if (had) c.out.Bulk(prev);
-  else c.out.Null();
+  if (had)
+    c.out.Bulk(prev);
+  else
+    c.out.Null();
 }
 
 void SetNx(CommandContext& c) {
@@ -111,8 +115,10 @@ void GetSet(CommandContext& c) {
   Keyspace& ks = c.db.ShardFor(k);
   Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
   if (e && e->type != ValueType::kString) return c.out.Error(kErrWrongType);
-  if (e) c.out.Bulk(e->str());
-  else c.out.Null();
+  if (e)
+    c.out.Bulk(e->str());
+  else
+    c.out.Null();
   ks.SetString(k.key, k.hash, c.args[2], 0);
 }
 
@@ -173,8 +179,10 @@ void MGet(CommandContext& c) {
   const int64_t now = c.db.UnixMs();
   for (const KeyRef& k : keys) {
     Entry* e = c.db.ShardFor(k).Lookup(k.key, k.hash, now);
-    if (e && e->type == ValueType::kString) c.out.Bulk(e->str());
-    else c.out.Null();
+    if (e && e->type == ValueType::kString)
+      c.out.Bulk(e->str());
+    else
+      c.out.Null();
   }
 }
 
@@ -193,8 +201,10 @@ void MSetGeneric(CommandContext& c, bool nx) {
   for (size_t i = 0; i < keys.size(); ++i) {
     c.db.ShardFor(keys[i]).SetString(keys[i].key, keys[i].hash, c.args[2 * i + 2], 0);
   }
-  if (nx) c.out.Integer(1);
-  else c.out.Ok();
+  if (nx)
+    c.out.Integer(1);
+  else
+    c.out.Ok();
 }
 void MSet(CommandContext& c) { MSetGeneric(c, false); }
 void MSetNx(CommandContext& c) { MSetGeneric(c, true); }
@@ -210,7 +220,8 @@ void IncrGeneric(CommandContext& c, int64_t delta) {
     if (e->type != ValueType::kString) return c.out.Error(kErrWrongType);
     if (!ParseInt64(e->str(), &v)) return c.out.Error(kErrNotInteger);
   }
-  if ((delta < 0 && v < 0 && delta < LLONG_MIN - v) || (delta > 0 && v > 0 && delta > LLONG_MAX - v)) {
+  if ((delta < 0 && v < 0 && delta < LLONG_MIN - v) ||
+      (delta > 0 && v > 0 && delta > LLONG_MAX - v)) {
     return c.out.Error(kErrOverflow);
   }
   v += delta;
@@ -247,7 +258,8 @@ void IncrByFloat(CommandContext& c) {
     if (!ParseLongDouble(e->str(), &v)) return c.out.Error(kErrNotFloat);
   }
   v += incr;
-  if (std::isnan(v) || std::isinf(v)) return c.out.Error("ERR increment would produce NaN or Infinity");
+  if (std::isnan(v) || std::isinf(v))
+    return c.out.Error("ERR increment would produce NaN or Infinity");
   std::string s = FormatLongDouble(v);
   ks.SetString(k.key, k.hash, s, -1);
   c.out.Bulk(s);
@@ -283,7 +295,8 @@ void StrLen(CommandContext& c) {
 
 void GetRange(CommandContext& c) {
   int64_t start, end;
-  if (!ParseInt64(c.args[2], &start) || !ParseInt64(c.args[3], &end)) return c.out.Error(kErrNotInteger);
+  if (!ParseInt64(c.args[2], &start) || !ParseInt64(c.args[3], &end))
+    return c.out.Error(kErrNotInteger);
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
   bool wrong;
@@ -314,12 +327,15 @@ void SetRange(CommandContext& c) {
   if (e && e->type != ValueType::kString) return c.out.Error(kErrWrongType);
   const size_t cur = e ? e->val_len : 0;
   if (v.empty()) return c.out.Integer(static_cast<int64_t>(cur));
-  if (static_cast<uint64_t>(offset) + v.size() > c.server.limits().max_bulk_len) return c.out.Error(kErrTooBig);
+  if (static_cast<uint64_t>(offset) + v.size() > c.server.limits().max_bulk_len)
+    return c.out.Error(kErrTooBig);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
   e = ks.Find(k.key, k.hash, c.db.UnixMs());  // MakeRoom may have evicted it
   const size_t need = static_cast<size_t>(offset) + v.size();
-  if (!e) e = ks.SetString(k.key, k.hash, std::string(need, '\0'), 0);
-  else if (need > e->val_len) e = ks.ResizeString(e, need);
+  if (!e)
+    e = ks.SetString(k.key, k.hash, std::string(need, '\0'), 0);
+  else if (need > e->val_len)
+    e = ks.ResizeString(e, need);
   std::memcpy(e->mutable_str() + offset, v.data(), v.size());
   c.out.Integer(static_cast<int64_t>(e->val_len));
 }
@@ -328,26 +344,65 @@ void SetRange(CommandContext& c) {
 
 void RegisterStringCommands(CommandTable& t) {
   const uint32_t w = kWrite | kDenyOom;
-  t.Add({"get", 2, kReadonly | kFast, 1, 1, 1, Get, "string", "Returns the string value of a key.", "1.0.0"});
-  t.Add({"set", -3, w, 1, 1, 1, Set, "string", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "1.0.0"});
-  t.Add({"setnx", 3, w | kFast, 1, 1, 1, SetNx, "string", "Set the string value of a key only when the key doesn't exist.", "1.0.0"});
-  t.Add({"setex", 4, w, 1, 1, 1, SetEx, "string", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "2.0.0"});
-  t.Add({"psetex", 4, w, 1, 1, 1, PSetEx, "string", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "2.6.0"});
-  t.Add({"getset", 3, w | kFast, 1, 1, 1, GetSet, "string", "Returns the previous string value of a key after setting it to a new value.", "1.0.0"});
-  t.Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, "string", "Returns the string value of a key after deleting the key.", "6.2.0"});
-  t.Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, "string", "Returns the string value of a key after setting its expiration time.", "6.2.0"});
-  t.Add({"mget", -2, kReadonly | kFast, 1, -1, 1, MGet, "string", "Atomically returns the string values of one or more keys.", "1.0.0"});
-  t.Add({"mset", -3, w, 1, -1, 2, MSet, "string", "Atomically creates or modifies the string values of one or more keys.", "1.0.1"});
-  t.Add({"msetnx", -3, w, 1, -1, 2, MSetNx, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "1.0.1"});
-  t.Add({"incr", 2, w | kFast, 1, 1, 1, Incr, "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0"});
-  t.Add({"decr", 2, w | kFast, 1, 1, 1, Decr, "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0"});
-  t.Add({"incrby", 3, w | kFast, 1, 1, 1, IncrBy, "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "1.0.0"});
-  t.Add({"decrby", 3, w | kFast, 1, 1, 1, DecrBy, "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "1.0.0"});
-  t.Add({"incrbyfloat", 3, w | kFast, 1, 1, 1, IncrByFloat, "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "2.6.0"});
-  t.Add({"append", 3, w | kFast, 1, 1, 1, Append, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0"});
-  t.Add({"strlen", 2, kReadonly | kFast, 1, 1, 1, StrLen, "string", "Returns the length of a string value.", "2.2.0"});
-  t.Add({"getrange", 4, kReadonly, 1, 1, 1, GetRange, "string", "Returns a substring of the string stored at a key.", "2.4.0"});
-  t.Add({"setrange", 4, w, 1, 1, 1, SetRange, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "2.2.0"});
+  t.Add({"get", 2, kReadonly | kFast, 1, 1, 1, Get, "string", "Returns the string value of a key.",
+         "1.0.0"});
+  t.Add(
+      {"set", -3, w, 1, 1, 1, Set, "string",
+       "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+       "1.0.0"});
+  t.Add({"setnx", 3, w | kFast, 1, 1, 1, SetNx, "string",
+         "Set the string value of a key only when the key doesn't exist.", "1.0.0"});
+  t.Add({"setex", 4, w, 1, 1, 1, SetEx, "string",
+         "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
+         "2.0.0"});
+  t.Add({"psetex", 4, w, 1, 1, 1, PSetEx, "string",
+         "Sets both string value and expiration time in milliseconds of a key. The key is created "
+         "if it doesn't exist.",
+         "2.6.0"});
+  t.Add({"getset", 3, w | kFast, 1, 1, 1, GetSet, "string",
+         "Returns the previous string value of a key after setting it to a new value.", "1.0.0"});
+  t.Add({"getdel", 2, kWrite | kFast, 1, 1, 1, GetDel, "string",
+         "Returns the string value of a key after deleting the key.", "6.2.0"});
+  t.Add({"getex", -2, kWrite | kFast, 1, 1, 1, GetEx, "string",
+         "Returns the string value of a key after setting its expiration time.", "6.2.0"});
+  t.Add({"mget", -2, kReadonly | kFast, 1, -1, 1, MGet, "string",
+         "Atomically returns the string values of one or more keys.", "1.0.0"});
+  t.Add({"mset", -3, w, 1, -1, 2, MSet, "string",
+         "Atomically creates or modifies the string values of one or more keys.", "1.0.1"});
+  t.Add(
+      {"msetnx", -3, w, 1, -1, 2, MSetNx, "string",
+       "Atomically modifies the string values of one or more keys only when all keys don't exist.",
+       "1.0.1"});
+  t.Add({"incr", 2, w | kFast, 1, 1, 1, Incr, "string",
+         "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+         "exist.",
+         "1.0.0"});
+  t.Add({"decr", 2, w | kFast, 1, 1, 1, Decr, "string",
+         "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't "
+         "exist.",
+         "1.0.0"});
+  t.Add({"incrby", 3, w | kFast, 1, 1, 1, IncrBy, "string",
+         "Increments the integer value of a key by a number. Uses 0 as initial value if the key "
+         "doesn't exist.",
+         "1.0.0"});
+  t.Add({"decrby", 3, w | kFast, 1, 1, 1, DecrBy, "string",
+         "Decrements a number from the integer value of a key. Uses 0 as initial value if the key "
+         "doesn't exist.",
+         "1.0.0"});
+  t.Add({"incrbyfloat", 3, w | kFast, 1, 1, 1, IncrByFloat, "string",
+         "Increment the floating point value of a key by a number. Uses 0 as initial value if the "
+         "key doesn't exist.",
+         "2.6.0"});
+  t.Add({"append", 3, w | kFast, 1, 1, 1, Append, "string",
+         "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0"});
+  t.Add({"strlen", 2, kReadonly | kFast, 1, 1, 1, StrLen, "string",
+         "Returns the length of a string value.", "2.2.0"});
+  t.Add({"getrange", 4, kReadonly, 1, 1, 1, GetRange, "string",
+         "Returns a substring of the string stored at a key.", "2.4.0"});
+  t.Add({"setrange", 4, w, 1, 1, 1, SetRange, "string",
+         "Overwrites a part of a string value with another by an offset. Creates the key if it "
+         "doesn't exist.",
+         "2.2.0"});
 }
 
 }  // namespace pier::cache::server
