@@ -6,6 +6,7 @@
 
 #include "cache/server/command.h"
 #include "cache/server/glob.h"
+#include "cache/server/scan_args.h"
 #include "pier/cache/cache_server.h"
 
 namespace pier::cache::server {
@@ -205,24 +206,10 @@ void HIncrByFloat(CommandContext& c) {
 // HSCAN key cursor [MATCH p] [COUNT n]: like Redis for small (listpack) hashes, the whole hash
 // comes back in one call with cursor 0.
 void HScan(CommandContext& c) {
-  uint64_t cursor;
-  std::string_view cs = c.args[2];
-  auto [p, ec] = std::from_chars(cs.data(), cs.data() + cs.size(), cursor);
-  if (cs.empty() || ec != std::errc() || p != cs.data() + cs.size())
-    return c.out.Error("ERR invalid cursor");
-  std::string_view pattern;
-  for (size_t i = 3; i < c.argc(); i += 2) {
-    if (i + 1 >= c.argc()) return c.out.Error(kErrSyntax);
-    if (EqualsIgnoreCase(c.args[i], "MATCH")) {
-      pattern = c.args[i + 1];
-    } else if (EqualsIgnoreCase(c.args[i], "COUNT")) {
-      int64_t n;
-      if (!ParseInt64(c.args[i + 1], &n)) return c.out.Error(kErrNotInteger);
-      if (n < 1) return c.out.Error(kErrSyntax);
-    } else {
-      return c.out.Error(kErrSyntax);
-    }
-  }
+  ScanArgs a;
+  if (!ParseScanArgs(c, 2, /*allow_type=*/false, &a)) return;
+  const uint64_t cursor = a.cursor;
+  const std::string_view pattern = a.pattern;
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
   bool wrong;

@@ -6,6 +6,7 @@
 
 #include "cache/server/command.h"
 #include "cache/server/glob.h"
+#include "cache/server/scan_args.h"
 #include "pier/cache/cache_server.h"
 
 namespace pier::cache::server {
@@ -170,31 +171,11 @@ void Keys(CommandContext& c) {
 
 // Cursor: (next id << 8) | shard. Shards are at most 256.
 void Scan(CommandContext& c) {
-  uint64_t cursor;
-  {
-    std::string_view s = c.args[1];
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), cursor);
-    if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
-      return c.out.Error("ERR invalid cursor");
-    }
-  }
-  std::string_view pattern;
-  std::string_view type;
-  int64_t count = 10;
-  for (size_t i = 2; i < c.argc(); i += 2) {
-    if (i + 1 >= c.argc()) return c.out.Error(kErrSyntax);
-    std::string_view opt = c.args[i];
-    if (EqualsIgnoreCase(opt, "MATCH")) {
-      pattern = c.args[i + 1];
-    } else if (EqualsIgnoreCase(opt, "COUNT")) {
-      if (!ParseInt64(c.args[i + 1], &count)) return c.out.Error(kErrNotInteger);
-      if (count < 1) return c.out.Error(kErrSyntax);
-    } else if (EqualsIgnoreCase(opt, "TYPE")) {
-      type = c.args[i + 1];
-    } else {
-      return c.out.Error(kErrSyntax);
-    }
-  }
+  ScanArgs a;
+  if (!ParseScanArgs(c, 1, /*allow_type=*/true, &a)) return;
+  const uint64_t cursor = a.cursor;
+  const std::string_view pattern = a.pattern, type = a.type;
+  const int64_t count = a.count;
   size_t shard = cursor & 0xff;
   uint32_t id = static_cast<uint32_t>(cursor >> 8);
   std::vector<std::string> keys;
