@@ -145,35 +145,42 @@ Result<std::vector<net::RespValue>> ClusterClient::RunOn(
   if (node.down_until_ns.load() > now) {
     return Status::Unavailable(node.name() + ": marked down after a failure; retrying later");
   }
-  std::unique_ptr<NodeConnection> conn;
-  {
-    std::lock_guard lock(node.mu);
-    if (!node.idle.empty()) {
-      conn = std::move(node.idle.back());
-      node.idle.pop_back();
-    }
-  }
-  if (!conn) {
-    auto c = NodeConnection::Connect(node.host, node.port, options_.connect_timeout);
-    if (!c.ok()) {
-      failures_++;
-      node.down_until_ns = now + std::chrono::nanoseconds(options_.retry_after).count();
-      return c.status();
-    }
-    conn = std::move(*c);
-  }
-  round_trips_++;
-  auto r = conn->Run(cmds, options_.io_timeout);
-  if (!r.ok()) {
+  auto mark_down = [&](Status s) {
     failures_++;
     node.down_until_ns = now + std::chrono::nanoseconds(options_.retry_after).count();
     std::lock_guard lock(node.mu);
-    node.idle.clear();  // the others were opened before the failure; reconnect fresh
-    return r.status();
+    node.idle.clear();  // opened before the failure: reconnect fresh later
+    return s;
+  };
+  // An idle pooled connection may have died meanwhile (server restart, idle timeout): that says
+  // nothing about the node, so a failure on one is retried once on a fresh connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<NodeConnection> conn;
+    {
+      std::lock_guard lock(node.mu);
+      if (!node.idle.empty()) {
+        conn = std::move(node.idle.back());
+        node.idle.pop_back();
+      }
+    }
+    const bool pooled = conn != nullptr;
+    if (!conn) {
+      auto c = NodeConnection::Connect(node.host, node.port, options_.connect_timeout);
+      if (!c.ok()) return mark_down(c.status());
+      conn = std::move(*c);
+    }
+    round_trips_++;
+    auto r = conn->Run(cmds, options_.io_timeout);
+    if (r.ok()) {
+      std::lock_guard lock(node.mu);
+      if (node.idle.size() < options_.pool_size) node.idle.push_back(std::move(conn));
+      return r;
+    }
+    if (!pooled || attempt == 1) return mark_down(r.status());
+    std::lock_guard lock(node.mu);
+    node.idle.clear();  // its siblings are as old: drop them too
   }
-  std::lock_guard lock(node.mu);
-  if (node.idle.size() < options_.pool_size) node.idle.push_back(std::move(conn));
-  return r;
+  return Status::Internal("unreachable");
 }
 
 Result<std::vector<net::RespValue>> ClusterClient::Route(

@@ -32,18 +32,19 @@ uint16_t FreePort() {
 // Three pier servers on one I/O pool, in cluster mode or as plain nodes.
 class Nodes {
  public:
-  explicit Nodes(bool cluster) {
+  // `ports` reuses earlier ports (a restart); `slots`, when given, assigns each node its ranges.
+  explicit Nodes(bool cluster, std::vector<uint16_t> ports = {},
+                 std::vector<std::string> slots = {}) {
+    ports_ = ports;
+    while (ports_.size() < 3) ports_.push_back(FreePort());
     std::string file;
     if (cluster) {
       file = ::testing::TempDir() + "/nodes-" + std::to_string(getpid()) + ".yaml";
       std::ofstream out(file);
       out << "nodes:\n";
-      for (int i = 0; i < 3; ++i) {
-        ports_.push_back(FreePort());
-        out << "  - 127.0.0.1:" << ports_.back() << "\n";
+      for (size_t i = 0; i < 3; ++i) {
+        out << "  - '127.0.0.1:" << ports_[i] << (slots.empty() ? "" : " " + slots[i]) << "'\n";
       }
-    } else {
-      for (int i = 0; i < 3; ++i) ports_.push_back(FreePort());
     }
     for (uint16_t p : ports_) {
       servers_.push_back(std::make_unique<CacheServer>(
@@ -66,6 +67,7 @@ class Nodes {
     return a;
   }
   CacheServer& server(size_t i) { return *servers_[i]; }
+  const std::vector<uint16_t>& ports() const { return ports_; }
   void Stop(size_t i) {
     servers_[i]->Shutdown();
     servers_[i]->CloseAll();
@@ -208,6 +210,36 @@ TEST(ClusterClient, LocalCacheBoundsStalenessByItsTtl) {
   EXPECT_EQ(**(*reader)->Get("cfg"), "v2");  // the bound passed
   ASSERT_TRUE((*reader)->Set("cfg", "v3").ok());
   EXPECT_EQ(**(*reader)->Get("cfg"), "v3");  // its own writes invalidate
+}
+
+TEST(ClusterClient, MovedAfterReshardingRefreshesTheSlotMap) {
+  FakeClock clock;
+  std::vector<uint16_t> ports;
+  std::unique_ptr<ClusterClient> c;
+  {
+    Nodes before(true);
+    ports = before.ports();
+    auto made = ClusterClient::Connect({.seeds = before.addresses(),
+                                        .mode = ClusterClient::Mode::kCluster,
+                                        .retry_after = 1s,
+                                        .clock = &clock});
+    ASSERT_TRUE(made.ok());
+    c = std::move(*made);
+    ASSERT_TRUE(c->Set("foo", "1").ok());  // slot 12182: the third node
+  }
+  // The same three nodes come back with the slots rotated: 12182 now belongs to the first.
+  Nodes after(true, ports, {"10923-16383", "0-5460", "5461-10922"});
+  clock.Advance(2s);    // past the retry time of nodes marked down
+  (void)c->Get("foo");  // may fail once: pooled connections died
+  clock.Advance(2s);
+  auto r = c->Command({"SET", "foo", "2"});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->str, "OK");
+  EXPECT_GE(c->stats().redirects, 1u);
+  EXPECT_EQ(after.server(0).db().KeyCount(), 1u);  // the write went to the new owner
+  auto v = c->Get("foo");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(**v, "2");
 }
 
 TEST(ClusterClient, BadSeedsAreErrors) {
