@@ -27,8 +27,6 @@ enum CommandFlags : uint32_t {
   kFast = 1 << 5,
   kLoading = 1 << 6,
   kStale = 1 << 7,
-  kNoScript = 1 << 8,
-  kSortForScript = 1 << 9,
 };
 
 struct CommandContext {
