@@ -124,11 +124,11 @@ def throughput(args):
             stop(p)
 
 
-def fill(r, n, value):
+def fill(r, n, value, prefix="key:"):
     p = r.pipeline(transaction=False)
     for i in range(n):
-        p.set(f"key:{i:012d}", value)
-        if i % 10000 == 9999:
+        p.set(f"{prefix}{i:012d}", value)
+        if i % 2000 == 1999:
             p.execute()
     p.execute()
 
@@ -198,13 +198,7 @@ def overflow(args):
         extra = ["--maxmemory", f"{limit_mb}mb", "--maxmemory-policy", "allkeys-lru"]
         p, port, r = start_redis(extra) if name == "redis" else start_pier(args.pier, args.pier_threads, extra)
         try:
-            value = b"x" * 1024
-            pipe = r.pipeline(transaction=False)
-            for i in range(n):
-                pipe.set(f"ov:{i}", value)
-                if i % 2000 == 1999:
-                    pipe.execute()
-            pipe.execute()
+            fill(r, n, b"x" * 1024, prefix="ov:")
             info = r.info("memory")
             rss = rss_of(p.pid)
             print(f"{name:<6} RSS {rss / 2**20:7.1f} MB ({rss / (limit_mb * 2**20):.2f}x maxmemory)   "
