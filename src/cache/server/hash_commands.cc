@@ -13,12 +13,23 @@ namespace pier::cache::server {
 
 namespace {
 
-// The hash under the key for reading: nullptr if absent; WRONGTYPE replied when not a hash.
-HashValue* ReadHash(CommandContext& c, const KeyRef& k, bool* wrong) {
+// Runs fn(hash) under the lock of the key in args[1], with nullptr when the key is absent;
+// answers WRONGTYPE instead when the key holds something else.
+template <typename Fn>
+void ReadHash(CommandContext& c, Fn&& fn) {
+  KeyRef k(c.args[1]);
+  auto lock = c.db.Lock(k);
   Entry* e = c.db.ShardFor(k).Lookup(k.key, k.hash, c.db.UnixMs());
-  *wrong = e && e->type != ValueType::kHash;
-  if (*wrong) c.out.Error(kErrWrongType);
-  return e && !*wrong ? e->hash() : nullptr;
+  if (e && e->type != ValueType::kHash) return c.out.Error(kErrWrongType);
+  fn(e ? e->hash() : nullptr);
+}
+
+void BulkOrNull(CommandContext& c, const std::string* v) {
+  if (v) {
+    c.out.Bulk(*v);
+  } else {
+    c.out.Null();
+  }
 }
 
 // The hash for writing, created when absent; nullptr after replying WRONGTYPE or OOM.
@@ -67,32 +78,16 @@ void HSetNx(CommandContext& c) {
 }
 
 void HGet(CommandContext& c) {
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  HashValue* h = ReadHash(c, k, &wrong);
-  if (wrong) return;
-  const std::string* v = h ? h->Get(c.args[2]) : nullptr;
-  if (v)
-    c.out.Bulk(*v);
-  else
-    c.out.Null();
+  ReadHash(c, [&](HashValue* h) { BulkOrNull(c, h ? h->Get(c.args[2]) : nullptr); });
 }
 
 void HMGet(CommandContext& c) {
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  HashValue* h = ReadHash(c, k, &wrong);
-  if (wrong) return;
-  c.out.ArrayHeader(static_cast<int64_t>(c.argc() - 2));
-  for (size_t i = 2; i < c.argc(); ++i) {
-    const std::string* v = h ? h->Get(c.args[i]) : nullptr;
-    if (v)
-      c.out.Bulk(*v);
-    else
-      c.out.Null();
-  }
+  ReadHash(c, [&](HashValue* h) {
+    c.out.ArrayHeader(static_cast<int64_t>(c.argc() - 2));
+    for (size_t i = 2; i < c.argc(); ++i) {
+      BulkOrNull(c, h ? h->Get(c.args[i]) : nullptr);
+    }
+  });
 }
 
 void HDel(CommandContext& c) {
@@ -113,20 +108,17 @@ void HDel(CommandContext& c) {
 enum class Part { kBoth, kKeys, kValues };
 
 void HGetAllGeneric(CommandContext& c, Part part) {
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  HashValue* h = ReadHash(c, k, &wrong);
-  if (wrong) return;
-  const int64_t n = h ? static_cast<int64_t>(h->size()) : 0;
-  if (part == Part::kBoth)
-    c.out.MapHeader(n);
-  else
-    c.out.ArrayHeader(n);
-  if (!h) return;
-  h->ForEach([&](const std::string& f, const std::string& v) {
-    if (part != Part::kValues) c.out.Bulk(f);
-    if (part != Part::kKeys) c.out.Bulk(v);
+  ReadHash(c, [&](HashValue* h) {
+    const int64_t n = h ? static_cast<int64_t>(h->size()) : 0;
+    if (part == Part::kBoth)
+      c.out.MapHeader(n);
+    else
+      c.out.ArrayHeader(n);
+    if (!h) return;
+    h->ForEach([&](const std::string& f, const std::string& v) {
+      if (part != Part::kValues) c.out.Bulk(f);
+      if (part != Part::kKeys) c.out.Bulk(v);
+    });
   });
 }
 void HGetAll(CommandContext& c) { HGetAllGeneric(c, Part::kBoth); }
@@ -134,31 +126,18 @@ void HKeys(CommandContext& c) { HGetAllGeneric(c, Part::kKeys); }
 void HVals(CommandContext& c) { HGetAllGeneric(c, Part::kValues); }
 
 void HLen(CommandContext& c) {
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  HashValue* h = ReadHash(c, k, &wrong);
-  if (wrong) return;
-  c.out.Integer(h ? static_cast<int64_t>(h->size()) : 0);
+  ReadHash(c, [&](HashValue* h) { c.out.Integer(h ? static_cast<int64_t>(h->size()) : 0); });
 }
 
 void HExists(CommandContext& c) {
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  HashValue* h = ReadHash(c, k, &wrong);
-  if (wrong) return;
-  c.out.Integer(h && h->Get(c.args[2]) ? 1 : 0);
+  ReadHash(c, [&](HashValue* h) { c.out.Integer(h && h->Get(c.args[2]) ? 1 : 0); });
 }
 
 void HStrLen(CommandContext& c) {
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  HashValue* h = ReadHash(c, k, &wrong);
-  if (wrong) return;
-  const std::string* v = h ? h->Get(c.args[2]) : nullptr;
-  c.out.Integer(v ? static_cast<int64_t>(v->size()) : 0);
+  ReadHash(c, [&](HashValue* h) {
+    const std::string* v = h ? h->Get(c.args[2]) : nullptr;
+    c.out.Integer(v ? static_cast<int64_t>(v->size()) : 0);
+  });
 }
 
 void HIncrBy(CommandContext& c) {
@@ -210,24 +189,21 @@ void HScan(CommandContext& c) {
   if (!ParseScanArgs(c, 2, /*allow_type=*/false, &a)) return;
   const uint64_t cursor = a.cursor;
   const std::string_view pattern = a.pattern;
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  HashValue* h = ReadHash(c, k, &wrong);
-  if (wrong) return;
-  std::vector<std::pair<std::string_view, std::string_view>> items;
-  if (h && cursor == 0) {
-    h->ForEach([&](const std::string& f, const std::string& v) {
-      if (pattern.empty() || GlobMatch(pattern, f)) items.emplace_back(f, v);
-    });
-  }
-  c.out.ArrayHeader(2);
-  c.out.Bulk("0");
-  c.out.ArrayHeader(static_cast<int64_t>(items.size() * 2));
-  for (const auto& [f, v] : items) {
-    c.out.Bulk(f);
-    c.out.Bulk(v);
-  }
+  ReadHash(c, [&](HashValue* h) {
+    std::vector<std::pair<std::string_view, std::string_view>> items;
+    if (h && cursor == 0) {
+      h->ForEach([&](const std::string& f, const std::string& v) {
+        if (pattern.empty() || GlobMatch(pattern, f)) items.emplace_back(f, v);
+      });
+    }
+    c.out.ArrayHeader(2);
+    c.out.Bulk("0");
+    c.out.ArrayHeader(static_cast<int64_t>(items.size() * 2));
+    for (const auto& [f, v] : items) {
+      c.out.Bulk(f);
+      c.out.Bulk(v);
+    }
+  });
 }
 
 }  // namespace
