@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "cache/detail/linear_probing.h"
+
 namespace pier::cache::detail {
 
 size_t HashSet32::Find(uint32_t k) const {
@@ -36,18 +38,9 @@ void HashSet32::Insert(uint64_t h) {
 
 bool HashSet32::Erase(uint64_t h) {
   if (size_ == 0) return false;
-  const size_t mask = slots_.size() - 1;
   size_t hole = Find(Key(h));
   if (slots_[hole] == 0) return false;
-  for (size_t i = (hole + 1) & mask; slots_[i] != 0; i = (i + 1) & mask) {
-    size_t home = slots_[i] & mask;
-    bool between = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
-    if (!between) {
-      slots_[hole] = slots_[i];
-      hole = i;
-    }
-  }
-  slots_[hole] = 0;
+  BackwardShiftErase(slots_, hole, [](uint32_t k) { return static_cast<size_t>(k); });
   --size_;
   return true;
 }

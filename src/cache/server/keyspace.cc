@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "cache/detail/linear_probing.h"
 #include "pier/base/hash.h"
 #include "pier/base/status.h"
 
@@ -90,18 +91,9 @@ void Keyspace::Insert(Entry* e, uint64_t hash) {
 
 // Backward-shift deletion keeps linear probing free of tombstones.
 void Keyspace::EraseSlot(size_t slot) {
-  const size_t mask = slots_.size() - 1;
-  size_t hole = slot;
-  for (size_t i = (slot + 1) & mask; slots_[i] != 0; i = (i + 1) & mask) {
-    size_t home = HashOf(entries_[(slots_[i] & 0xffffffffu) - 1]) & mask;
-    // Move slot i into the hole if its home is not within (hole, i] cyclically.
-    bool between = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
-    if (!between) {
-      slots_[hole] = slots_[i];
-      hole = i;
-    }
-  }
-  slots_[hole] = 0;
+  detail::BackwardShiftErase(slots_, slot, [this](uint64_t s) {
+    return static_cast<size_t>(HashOf(entries_[(s & 0xffffffffu) - 1]));
+  });
   --count_;
 }
 
