@@ -21,7 +21,33 @@ HttpServer::HttpServer(IoPool& pool, HttpServerOptions options)
 HttpServer::~HttpServer() = default;
 
 void HttpServer::Route(const std::string& method, const std::string& path, HttpHandler handler) {
+  routes_[path][method] =
+      [h = std::move(handler)](const HttpRequest& r) -> asio::awaitable<HttpResponse> {
+    co_return h(r);
+  };
+}
+
+void HttpServer::RouteAsync(const std::string& method, const std::string& path,
+                            AsyncHttpHandler handler) {
   routes_[path][method] = std::move(handler);
+}
+
+void HttpServer::RoutePrefix(const std::string& method, const std::string& prefix,
+                             AsyncHttpHandler handler) {
+  prefixes_[prefix][method] = std::move(handler);
+}
+
+const HttpServer::Methods* HttpServer::Find(const std::string& path) const {
+  if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
+  const Methods* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, methods] : prefixes_) {  // a handful of routes: a scan is enough
+    if (prefix.size() > best_len && path.compare(0, prefix.size(), prefix) == 0) {
+      best = &methods;
+      best_len = prefix.size();
+    }
+  }
+  return best;
 }
 
 Status HttpServer::Start() {
@@ -47,18 +73,18 @@ size_t HttpServer::active_connections() const {
   return listener_ ? listener_->active_connections() : 0;
 }
 
-HttpResponse HttpServer::Dispatch(const HttpRequest& req) const {
+asio::awaitable<HttpResponse> HttpServer::Dispatch(const HttpRequest& req) const {
   std::string_view target(req.target().data(), req.target().size());
   std::string path(target.substr(0, target.find('?')));
-  auto it = routes_.find(path);
-  if (it == routes_.end()) return HttpResponse::Error(404, "no such endpoint: " + path);
+  const Methods* methods = Find(path);
+  if (!methods) co_return HttpResponse::Error(404, "no such endpoint: " + path);
   std::string method(req.method_string());
-  auto m = it->second.find(method);
-  if (m == it->second.end() && method == "HEAD") m = it->second.find("GET");
-  if (m == it->second.end()) {
-    return HttpResponse::Error(405, "method " + method + " not allowed on " + path);
+  auto m = methods->find(method);
+  if (m == methods->end() && method == "HEAD") m = methods->find("GET");
+  if (m == methods->end()) {
+    co_return HttpResponse::Error(405, "method " + method + " not allowed on " + path);
   }
-  return m->second(req);
+  co_return co_await m->second(req);
 }
 
 namespace {
@@ -103,7 +129,7 @@ asio::awaitable<void> HttpServer::Serve(Connection& conn) {
       version = req.version();
       head = req.method() == http::verb::head;
       keep_alive = req.keep_alive() && !shutting_down_;
-      response = Dispatch(req);
+      response = co_await Dispatch(req);
     }
     auto res = ToBeast(response, version, keep_alive, head);
     co_await http::async_write(conn.socket(), res, asio::redirect_error(asio::use_awaitable, ec));

@@ -4,7 +4,11 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include "pier/net/http_query.h"
 
 namespace pier::net {
 namespace {
@@ -38,6 +42,17 @@ class HttpServerTest : public ::testing::Test {
                    [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n"); });
     server_->Route("POST", "/echo",
                    [](const HttpRequest& r) { return HttpResponse::Text(200, r.body()); });
+    server_->RoutePrefix(
+        "PUT", "/v1/item/", [](const HttpRequest& r) -> asio::awaitable<HttpResponse> {
+          // Waits on a timer without holding the I/O thread.
+          asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(5));
+          co_await t.async_wait(asio::use_awaitable);
+          co_return HttpResponse::Text(200, "item " + std::string(r.target()));
+        });
+    server_->RoutePrefix("PUT", "/v1/item/special/",
+                         [](const HttpRequest&) -> asio::awaitable<HttpResponse> {
+                           co_return HttpResponse::Text(200, "special");
+                         });
     ASSERT_TRUE(server_->Start().ok());
     pool_.Start();
   }
@@ -65,6 +80,33 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequests) {
       "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
   EXPECT_NE(r.find("ok\n"), std::string::npos);
   EXPECT_NE(r.find("hello"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, PrefixRoutesPickTheLongestAndMayWait) {
+  std::string r = RoundTrip(
+      server_->address(), "PUT /v1/item/abc?x=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(r.find("\r\n\r\nitem /v1/item/abc?x=1"), std::string::npos) << r;
+  r = RoundTrip(server_->address(),
+                "PUT /v1/item/special/9 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(r.find("\r\n\r\nspecial"), std::string::npos) << r;
+  r = RoundTrip(server_->address(),
+                "GET /v1/item/abc HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 405", 0), 0u) << r;
+  r = RoundTrip(server_->address(), "PUT /v1/ite HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 404", 0), 0u) << r;
+}
+
+TEST(HttpQueryTest, SplitsAndDecodes) {
+  auto q = ParseQuery("/v1/x?passing&tag=a%20b&index=12&tag=c+d&bad=%zz");
+  EXPECT_EQ(q.path, "/v1/x");
+  EXPECT_TRUE(q.Has("passing"));
+  EXPECT_EQ(q.Get("passing"), "");
+  EXPECT_EQ(q.Get("tag"), "a b");
+  EXPECT_EQ(q.All("tag"), (std::vector<std::string>{"a b", "c d"}));
+  EXPECT_EQ(q.Get("index"), "12");
+  EXPECT_EQ(q.Get("bad"), "%zz");
+  EXPECT_FALSE(q.Has("missing"));
+  EXPECT_EQ(UrlDecode("%2Fa%2fb"), "/a/b");
 }
 
 TEST_F(HttpServerTest, UnknownPathAndMethod) {

@@ -6,6 +6,11 @@
 //   }); http.Start();
 #pragma once
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+// clang-format off
+#include <utility>
+// clang-format on
+#include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +23,9 @@
 
 namespace pier::net {
 
+// A handler that may wait (for a timer, a disk pool, a change) without blocking its I/O thread.
+using AsyncHttpHandler = std::function<boost::asio::awaitable<HttpResponse>(const HttpRequest&)>;
+
 // Routes are registered before Start() and are read-only afterwards; handlers run on I/O threads
 // and must not block. Thread-safe after Start().
 class HttpServer {
@@ -28,6 +36,10 @@ class HttpServer {
   // Exact path match; the query string is ignored for routing. A path with a route but not this
   // method gets 405.
   void Route(const std::string& method, const std::string& path, HttpHandler handler);
+  void RouteAsync(const std::string& method, const std::string& path, AsyncHttpHandler handler);
+  // A path ending in '/' given to RoutePrefix matches every path under it (the handler reads the
+  // rest, e.g. an id, from the target); the longest matching prefix wins, exact routes first.
+  void RoutePrefix(const std::string& method, const std::string& prefix, AsyncHttpHandler handler);
   Status Start();
   std::string address() const;
   // Stops accepting; requests in flight finish and their connections close.
@@ -38,11 +50,14 @@ class HttpServer {
 
  private:
   boost::asio::awaitable<void> Serve(Connection& conn);
-  HttpResponse Dispatch(const HttpRequest& req) const;
+  boost::asio::awaitable<HttpResponse> Dispatch(const HttpRequest& req) const;
+  using Methods = std::map<std::string, AsyncHttpHandler>;
+  const Methods* Find(const std::string& path) const;
 
   IoPool& pool_;
   HttpServerOptions options_;
-  std::map<std::string, std::map<std::string, HttpHandler>> routes_;  // path -> method -> handler
+  std::map<std::string, Methods> routes_;    // path -> method -> handler
+  std::map<std::string, Methods> prefixes_;  // prefix -> method -> handler
   std::shared_ptr<TcpListener> listener_;
   std::atomic<bool> shutting_down_{false};
 };
