@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   auto set_action = [&action](std::function<int()> a) { action = std::move(a); };
   pier::app::AddCacheCommand(app, set_action);
   pier::app::AddCacheSimCommand(app, set_action);
+  pier::app::AddRegistryCommand(app, set_action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

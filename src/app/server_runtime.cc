@@ -18,7 +18,8 @@ ServerRuntime::~ServerRuntime() {
   pool_.Join();
 }
 
-Status ServerRuntime::ListenHttp(const std::string& host_port) {
+Status ServerRuntime::ListenHttp(const std::string& host_port,
+                                 const std::function<void(net::HttpServer&)>& add_routes) {
   auto hp = net::ParseHostPort(host_port, "--http");
   if (!hp.ok()) return hp.status();
   net::HttpServerOptions o;
@@ -35,6 +36,7 @@ Status ServerRuntime::ListenHttp(const std::string& host_port) {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   });
+  if (add_routes) add_routes(*http_);
   Status s = http_->Start();
   if (!s.ok()) return s;
   OnShutdown([this] { http_->Shutdown(); });

@@ -34,8 +34,10 @@ class ServerRuntime {
 
   net::IoPool& pool() { return pool_; }
   net::HttpServer& http() { return *http_; }
-  // Binds the admin listener (/health, /metrics are already routed). Call before Start().
-  Status ListenHttp(const std::string& host_port);
+  // Binds the HTTP listener with /health and /metrics, plus the routes `add_routes` adds (a
+  // module's API). Call before Start().
+  Status ListenHttp(const std::string& host_port,
+                    const std::function<void(net::HttpServer&)>& add_routes = {});
   // Called on shutdown before the drain: stop accepting, stop timers.
   void OnShutdown(std::function<void()> fn) { on_shutdown_.push_back(std::move(fn)); }
   // Called when the drain deadline passes: close whatever is left.

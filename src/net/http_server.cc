@@ -129,7 +129,9 @@ asio::awaitable<void> HttpServer::Serve(Connection& conn) {
       version = req.version();
       head = req.method() == http::verb::head;
       keep_alive = req.keep_alive() && !shutting_down_;
+      conn.SetBusy(true);
       response = co_await Dispatch(req);
+      conn.SetBusy(false);
     }
     auto res = ToBeast(response, version, keep_alive, head);
     co_await http::async_write(conn.socket(), res, asio::redirect_error(asio::use_awaitable, ec));

@@ -119,7 +119,7 @@ asio::awaitable<void> TcpListener::Watchdog(std::shared_ptr<Connection> conn,
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) co_return;  // the connection ended
-    if (std::chrono::steady_clock::now() >= conn->last_activity() + idle) {
+    if (!conn->busy() && std::chrono::steady_clock::now() >= conn->last_activity() + idle) {
       conn->Close();
       co_return;
     }

@@ -292,6 +292,17 @@ void ServiceRegistry::ReportProbe(const std::string& check_id, uint64_t generati
   Emit(change);
 }
 
+std::vector<std::pair<std::string, uint64_t>> ServiceRegistry::ProbeTargets() const {
+  std::shared_lock l(mu_);
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto& [id, s] : services_) {
+    for (const auto& c : s.checks) {
+      if (c.def.type != CheckType::kTtl) out.emplace_back(c.def.id, c.generation);
+    }
+  }
+  return out;
+}
+
 void ServiceRegistry::Tick() {
   TimePoint now = clock_.Now();
   Change change;

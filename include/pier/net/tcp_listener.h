@@ -34,6 +34,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Marks activity: the idle timeout restarts from now.
   void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
+  // While busy (a request is being answered, e.g. a blocking query), the idle timeout waits.
+  void SetBusy(bool busy) {
+    busy_ = busy;
+    Touch();
+  }
+  bool busy() const { return busy_; }
   // Closes the socket; pending reads and writes finish with an error.
   void Close();
   std::string RemoteAddress() const { return remote_; }
@@ -41,6 +47,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   boost::asio::ip::tcp::socket socket_;
   std::chrono::steady_clock::time_point last_activity_;
+  bool busy_ = false;
   std::string remote_;
 };
 

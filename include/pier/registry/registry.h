@@ -67,6 +67,8 @@ class ServiceRegistry {
                                              uint64_t generation) const;
   void ReportProbe(const std::string& check_id, uint64_t generation, HealthStatus result,
                    std::string output);
+  // Every HTTP and TCP check as (check id, generation), for starting probe loops after Load().
+  std::vector<std::pair<std::string, uint64_t>> ProbeTargets() const;
   // TTL expiry, flap-hold release, DeregisterCriticalServiceAfter. Call periodically.
   void Tick();
 

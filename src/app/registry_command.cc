@@ -1,0 +1,134 @@
+// `pier registry`: the service registry with Consul's HTTP API.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/server_runtime.h"
+#include "pier/base/config.h"
+#include "pier/base/logging.h"
+#include "pier/net/tcp_listener.h"
+#include "pier/registry/registry_server.h"
+
+namespace pier::app {
+
+namespace {
+
+struct RegistryFlags : ServerFlags {
+  RegistryFlags() {
+    http = "127.0.0.1:7900";
+    data_dir = "pier-data";
+  }
+  std::string token;
+  std::string protected_mode = "yes";
+  std::string node_name = "pier";
+  std::string datacenter = "dc1";
+};
+
+Status ApplyConfig(RegistryFlags& f, const CLI::App& sub) {
+  if (f.config.empty()) return Status::Ok();
+  auto doc = ConfigDocument::LoadFile(f.config);
+  if (!doc.ok()) return doc.status();
+  auto root = (*doc)->Root();
+  auto r = root.Section("registry");
+  auto take = [&](ConfigSection& sec, const char* key, const char* flag, auto* field,
+                  auto... range) {
+    auto value = *field;
+    sec.Read(key, &value, range...);
+    if (sub.count(flag) == 0) *field = value;
+  };
+  uint64_t threads = f.threads;
+  take(root, "threads", "--threads", &threads, uint64_t{0}, uint64_t{1024});
+  f.threads = threads;
+  take(root, "log-level", "--log-level", &f.log_level);
+  take(root, "data-dir", "--data-dir", &f.data_dir);
+  take(r, "http", "--http", &f.http);
+  take(r, "token", "--token", &f.token);
+  bool protected_mode = f.protected_mode == "yes";
+  take(r, "protected-mode", "--protected-mode", &protected_mode);
+  if (sub.count("--protected-mode") == 0) f.protected_mode = protected_mode ? "yes" : "no";
+  take(r, "node-name", "--node-name", &f.node_name);
+  take(r, "datacenter", "--datacenter", &f.datacenter);
+  return (*doc)->Finish();
+}
+
+int Fail(const Status& s) {
+  std::cerr << "pier registry: " << s.message() << "\n";
+  return s.ExitCode();
+}
+
+int RunRegistry(RegistryFlags f, const CLI::App& sub) {
+  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail(s);
+  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail(s);
+  if (sub.count("--listen")) f.http = f.listen;  // one listener: the API is the HTTP port
+  auto hp = net::ParseHostPort(f.http, "--http");
+  if (!hp.ok()) return Fail(hp.status());
+  if (f.protected_mode != "yes" && f.protected_mode != "no") {
+    return Fail(
+        Status::InvalidArgument("--protected-mode: use yes or no, got '" + f.protected_mode + "'"));
+  }
+  if (f.protected_mode == "yes" && f.token.empty() && !net::IsLoopbackHost(hp->first)) {
+    return Fail(Status::InvalidArgument(
+        "refusing to serve the registry API on non-loopback address " + hp->first +
+        " without a token: set --token (clients send X-Consul-Token), or --protected-mode no"));
+  }
+  ServerRuntime rt(f.threads);
+  registry::RegistryServerOptions o;
+  o.data_dir = f.data_dir;
+  o.token = f.token;
+  o.node_name = f.node_name;
+  o.datacenter = f.datacenter;
+  o.node_address = hp->first == "0.0.0.0" ? "127.0.0.1" : hp->first;
+  registry::RegistryServer server(rt.pool(), o);
+  if (Status s = server.Open(); !s.ok()) return Fail(s);
+  if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& http) { server.AddRoutes(http); });
+      !s.ok()) {
+    return Fail(s);
+  }
+  rt.OnShutdown([&] { server.Shutdown(); });
+  rt.Start();
+  server.Start();
+  std::cout << "listening http=" << rt.http().address() << std::endl;
+  spdlog::info("pier registry ready: http={} data-dir={} threads={}", rt.http().address(),
+               f.data_dir.empty() ? "(memory)" : f.data_dir, rt.pool().size());
+  rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
+  return 0;
+}
+
+}  // namespace
+
+void AddRegistryCommand(CLI::App& app, SetAction set_action) {
+  auto f = std::make_shared<RegistryFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "registry", "Run the service registry (Consul-compatible HTTP API, health checks)");
+  sub->add_option("--http", f->http,
+                  "HTTP listener HOST:PORT for the Consul API, /metrics and /health (port 0 "
+                  "picks a free one)")
+      ->capture_default_str();
+  sub->add_option("--listen", f->listen, "Same as --http (the registry has one listener)");
+  sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
+  sub->add_option("--config", f->config,
+                  "YAML config file (its `registry:` section); flags override it");
+  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str();
+  sub->add_option("--data-dir", f->data_dir,
+                  "Directory for registry.db (registrations survive restarts); '' keeps them "
+                  "in memory only")
+      ->capture_default_str();
+  sub->add_option("--token", f->token,
+                  "ACL token every /v1 request must carry (X-Consul-Token, ?token= or "
+                  "Authorization: Bearer)");
+  sub->add_option("--protected-mode", f->protected_mode,
+                  "yes: refuse a non-loopback --http without --token")
+      ->capture_default_str();
+  sub->add_option("--node-name", f->node_name, "The node name the API reports")
+      ->capture_default_str();
+  sub->add_option("--datacenter", f->datacenter, "The datacenter the API reports")
+      ->capture_default_str();
+  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
+                  "Seconds in-flight requests get on SIGTERM")
+      ->capture_default_str();
+  sub->callback([f, sub, set_action] { set_action([f, sub] { return RunRegistry(*f, *sub); }); });
+}
+
+}  // namespace pier::app

@@ -1,0 +1,136 @@
+#include "pier/registry/registry_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+
+#include "pier/perf/metrics.h"
+#include "registry/server/consul_api.h"
+#include "registry/server/health_checker.h"
+#include "registry/server/watch_hub.h"
+
+namespace asio = boost::asio;
+
+namespace pier::registry {
+
+struct RegistryServer::Impl {
+  Impl(net::IoPool& p, RegistryServerOptions o)
+      : pool(p),
+        options(std::move(o)),
+        clock(options.clock ? *options.clock : Clock::Steady()),
+        disk(1) {}
+
+  net::IoPool& pool;
+  RegistryServerOptions options;
+  Clock& clock;
+  asio::thread_pool disk;  // store writes: off the I/O threads, in order
+  std::unique_ptr<RegistryStore> store;
+  std::unique_ptr<ServiceRegistry> registry;
+  std::unique_ptr<WatchHub> hub;
+  std::unique_ptr<HealthChecker> checker;
+  std::unique_ptr<ConsulApi> api;
+  std::shared_ptr<asio::steady_timer> ticker;
+  perf::Gauge* instances = nullptr;
+  std::array<perf::Gauge*, 4> checks_by_status{};
+  perf::Counter* changes = nullptr;
+
+  void UpdateGauges() {
+    std::array<double, 4> counts{};
+    auto all = registry->AllInstances();
+    for (const auto& v : all) {
+      for (const auto& c : v.checks) counts[static_cast<int>(c.status)] += 1;
+    }
+    instances->Set(double(all.size()));
+    for (int i = 0; i < 4; ++i) checks_by_status[i]->Set(counts[i]);
+  }
+
+  asio::awaitable<void> Tick(std::shared_ptr<asio::steady_timer> timer) {
+    for (;;) {
+      timer->expires_after(options.tick);
+      boost::system::error_code ec;
+      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      registry->Tick();
+    }
+  }
+};
+
+RegistryServer::RegistryServer(net::IoPool& pool, RegistryServerOptions options)
+    : impl_(std::make_unique<Impl>(pool, std::move(options))) {}
+
+RegistryServer::~RegistryServer() {
+  Shutdown();
+  impl_->disk.join();
+}
+
+ServiceRegistry& RegistryServer::registry() { return *impl_->registry; }
+
+Status RegistryServer::Open() {
+  Impl& m = *impl_;
+  if (!m.options.data_dir.empty()) {
+    std::string path = (std::filesystem::path(m.options.data_dir) / "registry.db").string();
+    auto store = OpenSqliteStore(path);
+    if (!store.ok()) return store.status();
+    m.store = std::move(*store);
+  }
+  RegistryOptions ro = m.options.registry;
+  ro.node_name = m.options.node_name;
+  m.registry = std::make_unique<ServiceRegistry>(m.clock, m.store.get(), ro);
+  m.hub = std::make_unique<WatchHub>();
+  m.checker = std::make_unique<HealthChecker>(m.pool, *m.registry);
+  auto& metrics = perf::MetricsRegistry::Global();
+  m.instances = &metrics.GetGauge("pier_registry_instances", "Registered service instances.");
+  for (auto s : {HealthStatus::kPassing, HealthStatus::kWarning, HealthStatus::kCritical,
+                 HealthStatus::kMaintenance}) {
+    m.checks_by_status[static_cast<int>(s)] = &metrics.GetGauge(
+        "pier_registry_checks", "Health checks by status.", {{"status", HealthStatusName(s)}});
+  }
+  m.changes = &metrics.GetCounter("pier_registry_changes_total",
+                                  "Changes to the catalog or to health (index increments).");
+  m.registry->OnChange([&m](const Change& c) {
+    m.hub->Notify(c);
+    m.changes->Inc();
+    m.UpdateGauges();
+  });
+  // Probe loops start once Start() runs; until then Load() only records them.
+  Status s = m.registry->Load();
+  if (!s.ok()) return s;
+  spdlog::info("registry: {} instances loaded from {}", m.registry->AllInstances().size(),
+               m.store ? m.options.data_dir : "memory");
+  m.api = std::make_unique<ConsulApi>(
+      *m.registry, *m.hub, m.disk.get_executor(),
+      MakeNodeInfo(m.options.node_name, m.options.node_address, m.options.datacenter),
+      m.options.token);
+  return Status::Ok();
+}
+
+void RegistryServer::AddRoutes(net::HttpServer& http) { impl_->api->AddRoutes(http); }
+
+void RegistryServer::Start() {
+  Impl& m = *impl_;
+  m.registry->OnProbe(
+      [&m](const std::string& id, uint64_t generation) { m.checker->Start(id, generation); });
+  // Checks loaded before the checker was attached.
+  for (const auto& [id, generation] : m.registry->ProbeTargets()) m.checker->Start(id, generation);
+  m.UpdateGauges();
+  m.ticker = std::make_shared<asio::steady_timer>(m.pool.At(0));
+  asio::co_spawn(m.pool.At(0), m.Tick(m.ticker), asio::detached);
+}
+
+void RegistryServer::Shutdown() {
+  Impl& m = *impl_;
+  if (m.checker) m.checker->Stop();
+  if (m.hub) m.hub->Close();
+  if (m.ticker) {
+    auto t = m.ticker;
+    asio::post(t->get_executor(), [t] { t->cancel(); });
+  }
+}
+
+}  // namespace pier::registry
