@@ -62,7 +62,10 @@ std::string HttpServer::address() const { return listener_ ? listener_->address(
 
 void HttpServer::Shutdown() {
   shutting_down_ = true;
-  if (listener_) listener_->Close();
+  if (listener_) {
+    listener_->Close();
+    listener_->CloseIdle();  // requests in flight finish and then close
+  }
 }
 
 void HttpServer::CloseAll() {

@@ -141,6 +141,15 @@ void TcpListener::CloseAll() {
   }
 }
 
+void TcpListener::CloseIdle() {
+  std::lock_guard lock(mu_);
+  for (const auto& c : connections_) {
+    asio::post(c->socket().get_executor(), [c] {
+      if (!c->busy()) c->Close();
+    });
+  }
+}
+
 size_t TcpListener::active_connections() const {
   std::lock_guard lock(mu_);
   return connections_.size();

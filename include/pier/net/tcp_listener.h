@@ -66,6 +66,8 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
   void Start();
   // Stops accepting; existing connections go on.
   void Close();
+  // Closes the connections that are not busy (idle keep-alive ones), for a graceful shutdown.
+  void CloseIdle();
   // Closes every open connection (the shutdown deadline passed).
   void CloseAll();
   size_t active_connections() const;

@@ -121,12 +121,16 @@ net::AsyncHttpHandler ConsulApi::Guard(Handler h) {
 
 void ConsulApi::AddRoutes(net::HttpServer& http) {
   http.RouteAsync("PUT", "/v1/agent/service/register", Guard(&ConsulApi::Register));
-  http.RoutePrefix("PUT", "/v1/agent/service/deregister/", Guard(&ConsulApi::Deregister));
+  // Consul before 1.0 took GET for deregistration and TTL updates, and clients still send it
+  // (python-consul 0.7 does): both methods are accepted.
+  for (const char* method : {"PUT", "GET"}) {
+    http.RoutePrefix(method, "/v1/agent/service/deregister/", Guard(&ConsulApi::Deregister));
+    http.RoutePrefix(method, "/v1/agent/check/pass/", Guard(&ConsulApi::CheckPass));
+    http.RoutePrefix(method, "/v1/agent/check/warn/", Guard(&ConsulApi::CheckWarn));
+    http.RoutePrefix(method, "/v1/agent/check/fail/", Guard(&ConsulApi::CheckFail));
+  }
   http.RoutePrefix("PUT", "/v1/agent/service/maintenance/", Guard(&ConsulApi::Maintenance));
   http.RoutePrefix("GET", "/v1/agent/service/", Guard(&ConsulApi::AgentService));
-  http.RoutePrefix("PUT", "/v1/agent/check/pass/", Guard(&ConsulApi::CheckPass));
-  http.RoutePrefix("PUT", "/v1/agent/check/warn/", Guard(&ConsulApi::CheckWarn));
-  http.RoutePrefix("PUT", "/v1/agent/check/fail/", Guard(&ConsulApi::CheckFail));
   http.RoutePrefix("PUT", "/v1/agent/check/update/", Guard(&ConsulApi::CheckUpdate));
   http.RouteAsync("GET", "/v1/agent/services", Guard(&ConsulApi::AgentServices));
   http.RouteAsync("GET", "/v1/agent/checks", Guard(&ConsulApi::AgentChecks));
