@@ -12,5 +12,6 @@ using SetAction = std::function<void(std::function<int()>)>;
 void AddCacheCommand(CLI::App& app, SetAction set_action);
 void AddCacheSimCommand(CLI::App& app, SetAction set_action);
 void AddRegistryCommand(CLI::App& app, SetAction set_action);
+void AddRegistryListCommands(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

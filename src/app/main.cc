@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   pier::app::AddCacheCommand(app, set_action);
   pier::app::AddCacheSimCommand(app, set_action);
   pier::app::AddRegistryCommand(app, set_action);
+  pier::app::AddRegistryListCommands(app, set_action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
