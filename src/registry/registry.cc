@@ -80,6 +80,9 @@ void ServiceRegistry::ApplyLocked(ServiceDefinition def, Change& change,
   auto old_it = services_.find(def.id);
   ServiceEntry* old = old_it == services_.end() ? nullptr : &old_it->second;
   bool catalog = !old || old->def.name != def.name || old->def.tags != def.tags;
+  if (old) {
+    for (auto& oc : old->checks) Unschedule(oc);
+  }
   ServiceEntry entry;
   entry.create_index = old ? old->create_index : 0;
   for (const CheckDefinition& c : def.checks) {
@@ -98,12 +101,17 @@ void ServiceRegistry::ApplyLocked(ServiceDefinition def, Change& change,
   }
   if (old) {
     for (const auto& oc : old->checks) check_owner_.erase(oc.def.id);
-    if (old->def.name != def.name) BumpLocked(change, old->def.name, true);
+    if (old->def.name != def.name) {
+      BumpLocked(change, old->def.name, true);
+      Unindex(old->def.name, def.id);
+    }
   }
+  by_name_[def.name].insert(def.id);
   uint64_t index = BumpLocked(change, def.name, catalog);
   for (auto& c : entry.checks) {
     check_owner_[c.def.id] = def.id;
     if (c.create_index == 0) c.create_index = c.modify_index = index;
+    Reschedule(c);
   }
   if (entry.create_index == 0) entry.create_index = index;
   entry.modify_index = index;
@@ -114,10 +122,37 @@ void ServiceRegistry::ApplyLocked(ServiceDefinition def, Change& change,
 void ServiceRegistry::RemoveLocked(const std::string& service_id, Change& change) {
   auto it = services_.find(service_id);
   if (it == services_.end()) return;
-  for (const auto& c : it->second.checks) check_owner_.erase(c.def.id);
+  for (auto& c : it->second.checks) {
+    check_owner_.erase(c.def.id);
+    Unschedule(c);
+  }
   std::string name = it->second.def.name;
   services_.erase(it);
+  Unindex(name, service_id);
   BumpLocked(change, name, true);
+}
+
+void ServiceRegistry::Reschedule(CheckEntry& c) {
+  Unschedule(c);
+  TimePoint t = c.state.NextDeadline();
+  TimePoint critical = c.state.critical_since();
+  if (c.def.deregister_critical_after.count() > 0 && critical != TimePoint::max()) {
+    t = std::min(t, critical + c.def.deregister_critical_after);
+  }
+  c.timer = t;
+  if (t != TimePoint::max()) timers_.emplace(t, c.def.id);
+}
+
+void ServiceRegistry::Unschedule(CheckEntry& c) {
+  if (c.timer != TimePoint::max()) timers_.erase({c.timer, c.def.id});
+  c.timer = TimePoint::max();
+}
+
+void ServiceRegistry::Unindex(const std::string& name, const std::string& service_id) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return;
+  it->second.erase(service_id);
+  if (it->second.empty()) by_name_.erase(it);
 }
 
 Status ServiceRegistry::Load() {
@@ -142,88 +177,127 @@ Status ServiceRegistry::Load() {
 }
 
 Status ServiceRegistry::Register(ServiceDefinition def) {
-  if (Status s = Normalize(def); !s.ok()) return s;
-  std::lock_guard w(write_mu_);
-  {
-    std::shared_lock l(mu_);
-    for (const auto& c : def.checks) {
-      auto owner = check_owner_.find(c.id);
-      if (owner != check_owner_.end() && owner->second != def.id) {
-        return Status::InvalidArgument("Invalid check: CheckID \"" + c.id +
-                                       "\" belongs to service \"" + owner->second + "\"");
-      }
-    }
-    auto it = services_.find(def.id);
-    if (it != services_.end()) {
-      // Maintenance is switched by its own endpoint; a re-registration keeps it.
-      def.maintenance = it->second.def.maintenance;
-      def.maintenance_reason = it->second.def.maintenance_reason;
-      if (it->second.def == def) return Status::Ok();
-    }
-  }
-  if (store_) {
-    if (Status s = store_->Put(def); !s.ok()) return s;
-  }
-  Change change;
-  std::vector<std::pair<std::string, uint64_t>> probes;
-  {
-    std::unique_lock l(mu_);
-    ApplyLocked(std::move(def), change, probes);
-  }
-  Emit(change, probes);
-  return Status::Ok();
+  return ApplyWrites({Write::Register(std::move(def))})[0];
 }
 
 Status ServiceRegistry::Deregister(const std::string& service_id) {
-  std::lock_guard w(write_mu_);
-  {
-    std::shared_lock l(mu_);
-    if (!services_.count(service_id)) {
-      return Status::NotFound("Unknown service ID \"" + service_id +
-                              "\". Ensure that the service ID is passed, not the service name.");
-    }
-  }
-  if (store_) {
-    if (Status s = store_->Delete(service_id); !s.ok()) return s;
-  }
-  Change change;
-  {
-    std::unique_lock l(mu_);
-    RemoveLocked(service_id, change);
-  }
-  Emit(change);
-  return Status::Ok();
+  return ApplyWrites({Write::Deregister(service_id)})[0];
 }
 
 Status ServiceRegistry::SetMaintenance(const std::string& service_id, bool enable,
                                        const std::string& reason) {
+  return ApplyWrites({Write::Maintenance(service_id, enable, reason)})[0];
+}
+
+const ServiceDefinition* ServiceRegistry::CurrentLocked(
+    const std::string& id,
+    const std::map<std::string, std::optional<ServiceDefinition>>& pending) const {
+  if (auto p = pending.find(id); p != pending.end()) return p->second ? &*p->second : nullptr;
+  auto it = services_.find(id);
+  return it == services_.end() ? nullptr : &it->second.def;
+}
+
+// Decides one write against the registry plus the batch's earlier writes (`pending`): its
+// status, and the definition to store (nullopt: delete; no entry: nothing to do).
+Status ServiceRegistry::PlanLocked(Write& w,
+                                   std::map<std::string, std::optional<ServiceDefinition>>& pending,
+                                   std::vector<StoreOp>& ops) const {
+  switch (w.kind) {
+    case Write::kRegister: {
+      ServiceDefinition& def = w.def;
+      if (Status s = Normalize(def); !s.ok()) return s;
+      for (const auto& c : def.checks) {
+        std::string owner;
+        if (auto o = check_owner_.find(c.id); o != check_owner_.end()) owner = o->second;
+        for (const auto& [id, d] : pending) {
+          if (!d) continue;
+          for (const auto& pc : d->checks) {
+            if (pc.id == c.id) owner = id;
+          }
+        }
+        if (!owner.empty() && owner != def.id && CurrentLocked(owner, pending)) {
+          return Status::InvalidArgument("Invalid check: CheckID \"" + c.id +
+                                         "\" belongs to service \"" + owner + "\"");
+        }
+      }
+      if (const ServiceDefinition* cur = CurrentLocked(def.id, pending)) {
+        // Maintenance is switched by its own endpoint; a re-registration keeps it.
+        def.maintenance = cur->maintenance;
+        def.maintenance_reason = cur->maintenance_reason;
+        if (*cur == def) return Status::Ok();  // idempotent: nothing to write
+      }
+      pending[def.id] = def;
+      ops.push_back({def.id, def});
+      return Status::Ok();
+    }
+    case Write::kDeregister: {
+      if (!CurrentLocked(w.id, pending)) {
+        return Status::NotFound("Unknown service ID \"" + w.id +
+                                "\". Ensure that the service ID is passed, not the service name.");
+      }
+      pending[w.id] = std::nullopt;
+      ops.push_back({w.id, std::nullopt});
+      return Status::Ok();
+    }
+    case Write::kMaintenance: {
+      const ServiceDefinition* cur = CurrentLocked(w.id, pending);
+      if (!cur) return Status::NotFound("No service registered with ID \"" + w.id + "\"");
+      std::string text = w.enable ? (w.reason.empty() ? kDefaultMaintenanceReason : w.reason) : "";
+      if (cur->maintenance == w.enable && cur->maintenance_reason == text) return Status::Ok();
+      ServiceDefinition def = *cur;
+      def.maintenance = w.enable;
+      def.maintenance_reason = text;
+      pending[w.id] = def;
+      ops.push_back({w.id, def});
+      return Status::Ok();
+    }
+  }
+  return Status::Internal("unknown write");
+}
+
+std::vector<Status> ServiceRegistry::ApplyWrites(std::vector<Write> writes) {
+  std::vector<Status> results(writes.size());
   std::lock_guard w(write_mu_);
-  ServiceDefinition def;
+  std::map<std::string, std::optional<ServiceDefinition>> pending;
+  std::vector<StoreOp> ops;
   {
     std::shared_lock l(mu_);
-    auto it = services_.find(service_id);
-    if (it == services_.end()) {
-      return Status::NotFound("No service registered with ID \"" + service_id + "\"");
-    }
-    def = it->second.def;
+    for (size_t i = 0; i < writes.size(); ++i) results[i] = PlanLocked(writes[i], pending, ops);
   }
-  std::string text = enable ? (reason.empty() ? kDefaultMaintenanceReason : reason) : "";
-  if (def.maintenance == enable && def.maintenance_reason == text) return Status::Ok();
-  def.maintenance = enable;
-  def.maintenance_reason = text;
+  if (ops.empty()) return results;
+  // One transaction for the batch: one fsync however many writes it carries (group commit).
   if (store_) {
-    if (Status s = store_->Put(def); !s.ok()) return s;
+    if (Status s = store_->Commit(ops); !s.ok()) {
+      for (auto& r : results) {
+        if (r.ok()) r = s;
+      }
+      return results;
+    }
   }
   Change change;
   std::vector<std::pair<std::string, uint64_t>> probes;
   {
     std::unique_lock l(mu_);
-    ApplyLocked(std::move(def), change, probes);
-    change.checks = true;
-    checks_index_ = change.index;
+    for (auto& op : ops) {
+      if (!op.def) {
+        RemoveLocked(op.id, change);
+        continue;
+      }
+      bool maintenance_changed = false;
+      if (auto it = services_.find(op.id); it != services_.end()) {
+        maintenance_changed = it->second.def.maintenance != op.def->maintenance;
+      } else {
+        maintenance_changed = op.def->maintenance;
+      }
+      ApplyLocked(std::move(*op.def), change, probes);
+      if (maintenance_changed) {
+        change.checks = true;
+        checks_index_ = change.index;
+      }
+    }
   }
   Emit(change, probes);
-  return Status::Ok();
+  return results;
 }
 
 ServiceRegistry::CheckEntry* ServiceRegistry::FindCheckLocked(const std::string& check_id,
@@ -260,6 +334,7 @@ Status ServiceRegistry::UpdateTtl(const std::string& check_id, HealthStatus stat
       change.checks = true;
       checks_index_ = change.index;
     }
+    Reschedule(*c);
   }
   Emit(change);
   return Status::Ok();
@@ -288,6 +363,7 @@ void ServiceRegistry::ReportProbe(const std::string& check_id, uint64_t generati
       change.checks = true;
       checks_index_ = change.index;
     }
+    Reschedule(*c);
   }
   Emit(change);
 }
@@ -309,27 +385,46 @@ void ServiceRegistry::Tick() {
   std::vector<std::string> expired;
   {
     std::unique_lock l(mu_);
-    for (auto& [id, s] : services_) {
-      for (auto& c : s.checks) {
-        if (c.state.NextDeadline() <= now && c.state.Tick(now)) {
-          c.modify_index = BumpLocked(change, s.def.name, false);
-          change.checks = true;
-          checks_index_ = change.index;
-        }
-        if (c.def.deregister_critical_after.count() > 0 &&
-            c.state.CriticalFor(c.def.deregister_critical_after, now)) {
-          expired.push_back(id);
-        }
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      std::string check_id = timers_.begin()->second;
+      ServiceEntry* owner = nullptr;
+      CheckEntry* c = FindCheckLocked(check_id, &owner);
+      if (!c) {  // cannot happen: removal unschedules
+        timers_.erase(timers_.begin());
+        continue;
       }
+      Unschedule(*c);
+      if (c->state.Tick(now)) {
+        c->modify_index = BumpLocked(change, owner->def.name, false);
+        change.checks = true;
+        checks_index_ = change.index;
+      }
+      if (c->def.deregister_critical_after.count() > 0 &&
+          c->state.CriticalFor(c->def.deregister_critical_after, now)) {
+        expired.push_back(owner->def.id);
+        continue;  // leaves with its service (or comes due again if that fails)
+      }
+      Reschedule(*c);
     }
   }
   Emit(change);
   for (const auto& id : expired) {
-    if (Deregister(id).ok()) {
+    Status s = Deregister(id);
+    if (s.ok()) {
       spdlog::info(
           "registry: deregistered '{}': critical longer than its "
           "DeregisterCriticalServiceAfter",
           id);
+    } else if (s.code() != StatusCode::kNotFound) {
+      spdlog::error("registry: cannot deregister '{}' (retrying in 1 s): {}", id, s.message());
+      std::unique_lock l(mu_);
+      if (auto it = services_.find(id); it != services_.end()) {
+        for (auto& c : it->second.checks) {
+          Unschedule(c);
+          c.timer = now + std::chrono::seconds(1);
+          timers_.emplace(c.timer, c.def.id);
+        }
+      }
     }
   }
 }
@@ -390,9 +485,10 @@ std::vector<InstanceView> ServiceRegistry::Instances(const std::string& service_
                                                      const InstanceFilter& filter) const {
   std::shared_lock l(mu_);
   std::vector<InstanceView> out;
-  for (const auto& [id, e] : services_) {
-    if (e.def.name != service_name) continue;
-    InstanceView v = View(e);
+  auto ids = by_name_.find(service_name);
+  if (ids == by_name_.end()) return out;
+  for (const auto& id : ids->second) {  // ordered by id: a stable order
+    InstanceView v = View(services_.at(id));
     if (Matches(v, filter)) out.push_back(std::move(v));
   }
   return out;
@@ -436,6 +532,16 @@ std::vector<CheckView> ServiceRegistry::ServiceChecks(const std::string& service
     for (auto& c : v.checks) out.push_back(std::move(c));
   }
   return out;
+}
+
+void ServiceRegistry::Count(size_t* instances, std::array<size_t, 4>* checks) const {
+  std::shared_lock l(mu_);
+  *instances = services_.size();
+  checks->fill(0);
+  for (const auto& [id, e] : services_) {
+    for (const auto& c : e.checks) ++(*checks)[static_cast<int>(c.state.status())];
+    if (e.def.maintenance) ++(*checks)[static_cast<int>(HealthStatus::kCritical)];
+  }
 }
 
 uint64_t ServiceRegistry::index() const {

@@ -185,6 +185,25 @@ TEST_F(RegistryTest, ProbesRunOnlyForTheCurrentGeneration) {
   EXPECT_FALSE(reg_.ProbeTarget(probes_[1].first, probes_[1].second).has_value());
 }
 
+TEST_F(RegistryTest, ABatchAppliesInOrderWithOneIndexAndPerWriteStatus) {
+  using W = ServiceRegistry::Write;
+  ServiceDefinition nameless;
+  changes_.clear();
+  auto results = reg_.ApplyWrites({W::Register(Web("web-1", 8001)), W::Register(nameless),
+                                   W::Maintenance("web-1", true, "drain"), W::Deregister("web-1"),
+                                   W::Register(Web("web-2", 8002)), W::Deregister("web-9")});
+  ASSERT_EQ(results.size(), 6u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].message(), "Missing service name");
+  EXPECT_TRUE(results[2].ok());  // sees web-1 registered earlier in the batch
+  EXPECT_TRUE(results[3].ok());
+  EXPECT_TRUE(results[4].ok());
+  EXPECT_EQ(results[5].code(), StatusCode::kNotFound);
+  EXPECT_FALSE(reg_.Instance("web-1").has_value());
+  EXPECT_TRUE(reg_.Instance("web-2").has_value());
+  ASSERT_EQ(changes_.size(), 1u);  // one index for the whole batch
+}
+
 TEST_F(RegistryTest, ACheckIdBelongsToOneService) {
   ASSERT_TRUE(reg_.Register(Web("web-1", 8001)).ok());
   auto other = Web("web-2", 8002);

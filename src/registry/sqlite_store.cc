@@ -15,18 +15,27 @@ class SqliteStore final : public RegistryStore {
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   ~SqliteStore() override { sqlite3_close(db_); }
 
-  Status Put(const ServiceDefinition& s) override {
-    nlohmann::json row = {{"service", ServiceToJson(s)},
-                          {"maintenance", s.maintenance},
-                          {"maintenance_reason", s.maintenance_reason}};
-    return Exec(
-        "INSERT INTO services(id, body) VALUES(?1, ?2) "
-        "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-        {s.id, row.dump()});
-  }
-
-  Status Delete(const std::string& id) override {
-    return Exec("DELETE FROM services WHERE id = ?1", {id});
+  Status Commit(const std::vector<StoreOp>& ops) override {
+    if (Status s = Exec("BEGIN IMMEDIATE", {}); !s.ok()) return s;
+    for (const auto& op : ops) {
+      Status s;
+      if (op.def) {
+        nlohmann::json row = {{"service", ServiceToJson(*op.def)},
+                              {"maintenance", op.def->maintenance},
+                              {"maintenance_reason", op.def->maintenance_reason}};
+        s = Exec(
+            "INSERT INTO services(id, body) VALUES(?1, ?2) "
+            "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            {op.id, row.dump()});
+      } else {
+        s = Exec("DELETE FROM services WHERE id = ?1", {op.id});
+      }
+      if (!s.ok()) {
+        (void)Exec("ROLLBACK", {});
+        return s;
+      }
+    }
+    return Exec("COMMIT", {});  // the one fsync of the batch
   }
 
   Result<std::vector<ServiceDefinition>> LoadAll() override {

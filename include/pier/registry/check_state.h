@@ -35,6 +35,8 @@ class CheckState {
   TimePoint updated() const { return updated_; }
   // True when the check has been critical for at least `d` (DeregisterCriticalServiceAfter).
   bool CriticalFor(Duration d, TimePoint now) const;
+  // When the current critical spell began, or TimePoint::max() when not critical.
+  TimePoint critical_since() const { return critical_since_; }
   // The next time Tick() may change something, or TimePoint::max().
   TimePoint NextDeadline() const;
 

@@ -6,6 +6,7 @@
 //   reg.Load();  reg.Register(def);  auto healthy = reg.Instances("web", {.passing_only = true});
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -60,6 +61,22 @@ class ServiceRegistry {
   Status Register(ServiceDefinition def);
   Status Deregister(const std::string& service_id);
   Status SetMaintenance(const std::string& service_id, bool enable, const std::string& reason);
+
+  // Several of the writes above, persisted in one store transaction (group commit) and applied
+  // in order; a write sees the effect of the ones before it. Returns each write's status.
+  struct Write {
+    enum Kind { kRegister, kDeregister, kMaintenance } kind = kRegister;
+    ServiceDefinition def;  // kRegister
+    std::string id;         // kDeregister, kMaintenance
+    bool enable = false;    // kMaintenance
+    std::string reason;     // kMaintenance
+    static Write Register(ServiceDefinition d) { return {kRegister, std::move(d), "", false, ""}; }
+    static Write Deregister(std::string id) { return {kDeregister, {}, std::move(id), false, ""}; }
+    static Write Maintenance(std::string id, bool enable, std::string reason) {
+      return {kMaintenance, {}, std::move(id), enable, std::move(reason)};
+    }
+  };
+  std::vector<Status> ApplyWrites(std::vector<Write> writes);
   // A TTL check's heartbeat.
   Status UpdateTtl(const std::string& check_id, HealthStatus status, const std::string& output);
 
@@ -82,6 +99,9 @@ class ServiceRegistry {
   std::vector<CheckView> ServiceChecks(const std::string& service_name) const;
   std::optional<InstanceView> Instance(const std::string& service_id) const;
 
+  // Instances, and checks by status (indexed by HealthStatus), counted without copying.
+  void Count(size_t* instances, std::array<size_t, 4>* checks) const;
+
   // Consul's indexes: the registry's (every change), a service's (its instances and health),
   // the catalog's (service names and tags), and the checks' (any status change).
   uint64_t index() const;
@@ -97,6 +117,7 @@ class ServiceRegistry {
     uint64_t generation;
     uint64_t create_index;
     uint64_t modify_index;
+    TimePoint timer = TimePoint::max();  // its entry in timers_
   };
   struct ServiceEntry {
     ServiceDefinition def;  // def.checks mirrors checks[i].def
@@ -106,12 +127,22 @@ class ServiceRegistry {
   };
 
   Status Normalize(ServiceDefinition& def) const;
+  const ServiceDefinition* CurrentLocked(
+      const std::string& id,
+      const std::map<std::string, std::optional<ServiceDefinition>>& pending) const;
+  Status PlanLocked(Write& w, std::map<std::string, std::optional<ServiceDefinition>>& pending,
+                    std::vector<StoreOp>& ops) const;
   InstanceView View(const ServiceEntry& e) const;
   static bool Matches(const InstanceView& v, const InstanceFilter& f);
   // Applies `def` in memory (the store already has it). Returns what changed; mu_ held.
   void ApplyLocked(ServiceDefinition def, Change& change,
                    std::vector<std::pair<std::string, uint64_t>>& probes);
   void RemoveLocked(const std::string& service_id, Change& change);
+  void Unindex(const std::string& name, const std::string& service_id);
+  // Keeps timers_ holding each check's next time-driven event (TTL expiry, flap-hold release,
+  // DeregisterCriticalServiceAfter), so Tick() touches only the checks that are due.
+  void Reschedule(CheckEntry& c);
+  void Unschedule(CheckEntry& c);
   uint64_t BumpLocked(Change& change, const std::string& service, bool catalog);
   void Emit(const Change& change,
             const std::vector<std::pair<std::string, uint64_t>>& probes = {}) const;
@@ -123,11 +154,13 @@ class ServiceRegistry {
   std::function<void(const Change&)> on_change_;
   std::function<void(const std::string&, uint64_t)> on_probe_;
 
-  std::mutex write_mu_;  // orders store writes with their in-memory application
+  std::mutex write_mu_;  // orders store commits with their in-memory application
   mutable std::shared_mutex mu_;
-  std::map<std::string, ServiceEntry> services_;    // by id: a stable order
-  std::map<std::string, std::string> check_owner_;  // check id -> service id
-  std::map<std::string, uint64_t> service_index_;   // by service name
+  std::map<std::string, ServiceEntry> services_;          // by id: a stable order
+  std::map<std::string, std::string> check_owner_;        // check id -> service id
+  std::map<std::string, std::set<std::string>> by_name_;  // service name -> ids, ordered
+  std::set<std::pair<TimePoint, std::string>> timers_;    // (when, check id)
+  std::map<std::string, uint64_t> service_index_;         // by service name
   uint64_t index_ = 1;
   uint64_t catalog_index_ = 1;
   uint64_t checks_index_ = 1;

@@ -1,10 +1,11 @@
 // File: store.h
-// RegistryStore: where registrations survive restarts. A write returns only once it is durable,
-// and the registry acknowledges a registration only after its write returned.
-//   auto store = OpenSqliteStore("pier-data/registry.db");  (*store)->Put(def);
+// RegistryStore: where registrations survive restarts. A commit returns only once it is durable,
+// and the registry acknowledges a registration only after its commit returned.
+//   auto store = OpenSqliteStore("pier-data/registry.db");  (*store)->Commit({{def.id, def}});
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,11 +14,17 @@
 
 namespace pier::registry {
 
+// One change to the store: put `def` under `id`, or delete `id` (def is nullopt).
+struct StoreOp {
+  std::string id;
+  std::optional<ServiceDefinition> def;
+};
+
 class RegistryStore {
  public:
   virtual ~RegistryStore() = default;
-  virtual Status Put(const ServiceDefinition& service) = 0;
-  virtual Status Delete(const std::string& service_id) = 0;
+  // All of `ops` or none, durable when it returns.
+  virtual Status Commit(const std::vector<StoreOp>& ops) = 0;
   virtual Result<std::vector<ServiceDefinition>> LoadAll() = 0;
 };
 

@@ -91,7 +91,7 @@ ConsulApi::ConsulApi(ServiceRegistry& registry, WatchHub& hub, asio::any_io_exec
                      NodeInfo node, std::string token)
     : registry_(registry),
       hub_(hub),
-      disk_(std::move(disk)),
+      writes_(registry, std::move(disk)),
       node_(std::move(node)),
       token_(std::move(token)) {}
 
@@ -145,16 +145,6 @@ void ConsulApi::AddRoutes(net::HttpServer& http) {
   http.RouteAsync("GET", "/v1/status/peers", Guard(&ConsulApi::StatusPeers));
 }
 
-namespace {
-// A coroutine that owns its function as a parameter (a capturing lambda coroutine would refer to
-// a closure co_spawn has already destroyed).
-asio::awaitable<Status> Call(std::function<Status()> fn) { co_return fn(); }
-}  // namespace
-
-asio::awaitable<Status> ConsulApi::OnDisk(std::function<Status()> fn) {
-  co_return co_await asio::co_spawn(disk_, Call(std::move(fn)), asio::use_awaitable);
-}
-
 asio::awaitable<net::HttpResponse> ConsulApi::Blocking(const Request& req, const std::string& topic,
                                                        const std::function<uint64_t()>& index,
                                                        const std::function<json()>& render) {
@@ -187,17 +177,16 @@ asio::awaitable<net::HttpResponse> ConsulApi::Blocking(const Request& req, const
 asio::awaitable<net::HttpResponse> ConsulApi::Register(const Request& req) {
   auto def = ParseServiceRegistration(req.body());
   if (!def.ok()) co_return ErrorFor(def.status());
-  auto d = std::make_shared<ServiceDefinition>(std::move(*def));
-  std::function<Status()> write = [this, d] { return registry_.Register(std::move(*d)); };
-  Status s = co_await OnDisk(std::move(write));
+  const auto write = ServiceRegistry::Write::Register(std::move(*def));
+  Status s = co_await writes_.Submit(write);
   co_return s.ok() ? Ok() : ErrorFor(s);
 }
 
 asio::awaitable<net::HttpResponse> ConsulApi::Deregister(const Request& req) {
   std::string id = Tail(req, "/v1/agent/service/deregister/");
   if (id.empty()) co_return Text(400, "Missing service ID");
-  std::function<Status()> write = [this, id] { return registry_.Deregister(id); };
-  Status s = co_await OnDisk(std::move(write));
+  const auto write = ServiceRegistry::Write::Deregister(id);
+  Status s = co_await writes_.Submit(write);
   co_return s.ok() ? Ok() : ErrorFor(s);
 }
 
@@ -212,10 +201,8 @@ asio::awaitable<net::HttpResponse> ConsulApi::Maintenance(const Request& req) {
     co_return Text(400, "Invalid value for enable: \"" + raw + "\"");
   }
   std::string reason = q.Get("reason");
-  std::function<Status()> write = [this, id, enable, reason] {
-    return registry_.SetMaintenance(id, enable, reason);
-  };
-  Status s = co_await OnDisk(std::move(write));
+  const auto write = ServiceRegistry::Write::Maintenance(id, enable, reason);
+  Status s = co_await writes_.Submit(write);
   co_return s.ok() ? Ok() : ErrorFor(s);
 }
 

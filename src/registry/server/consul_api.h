@@ -10,12 +10,13 @@
 #include "pier/registry/registry.h"
 #include "registry/server/consul_json.h"
 #include "registry/server/watch_hub.h"
+#include "registry/server/write_queue.h"
 
 namespace pier::registry {
 
 class ConsulApi {
  public:
-  // Writes (which touch the store) run on `disk`, off the I/O threads.
+  // Writes (which touch the store) are committed in groups on `disk`, off the I/O threads.
   ConsulApi(ServiceRegistry& registry, WatchHub& hub, boost::asio::any_io_executor disk,
             NodeInfo node, std::string token);
   void AddRoutes(net::HttpServer& http);
@@ -27,7 +28,6 @@ class ConsulApi {
 
   // Wraps a handler with the token check and the datacenter check.
   net::AsyncHttpHandler Guard(Handler h);
-  boost::asio::awaitable<Status> OnDisk(std::function<Status()> fn);
   // A blocking read: waits on `topic` while `index()` <= ?index, then renders.
   // (GCC 12 destroys some temporaries of a co_await expression twice: callers pass named
   // locals, never temporaries, to coroutines.)
@@ -59,7 +59,7 @@ class ConsulApi {
 
   ServiceRegistry& registry_;
   WatchHub& hub_;
-  boost::asio::any_io_executor disk_;
+  WriteQueue writes_;
   NodeInfo node_;
   std::string token_;
 };
