@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,15 +23,7 @@ import time
 
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from common import DEFAULT_PIER, free_port, start_pier_registry, wait_http
 
 
 def start_nginx(tmp):
@@ -48,13 +39,8 @@ http {{ access_log off;
 """)
     p = subprocess.Popen(["nginx", "-c", conf], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    for _ in range(400):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return p, port
-        except requests.ConnectionError:
-            time.sleep(0.025)  # waiting for nginx to listen
-    raise RuntimeError("nginx did not start")
+    wait_http(f"http://127.0.0.1:{port}/health")
+    return p, port
 
 
 def cpu_seconds(pid):
@@ -87,7 +73,7 @@ def quantile(before, after, q):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
+    ap.add_argument("--pier", default=DEFAULT_PIER)
     ap.add_argument("--instances", type=int, default=10000)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0)
@@ -96,11 +82,8 @@ def main():
         sys.exit("nginx is not installed: run scripts/install-deps bench")
     tmp = tempfile.mkdtemp(prefix="pier-checks-bench-")
     nginx, nport = start_nginx(tmp)
-    pier = subprocess.Popen([args.pier, "registry", "--http", "127.0.0.1:0", "--data-dir", "",
-                             "--threads", str(args.threads), "--log-level", "warn"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    pier, addr = start_pier_registry(args.pier, "", "--threads", str(args.threads))
     try:
-        addr = dict(kv.split("=", 1) for kv in pier.stdout.readline().split()[1:])["http"]
         base = f"http://{addr}"
 
         def register(chunk):

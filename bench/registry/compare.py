@@ -24,7 +24,6 @@ import queue
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,25 +33,7 @@ import time
 
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_http(url):
-    for _ in range(400):
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.025)  # waiting for the server process to listen
-    raise RuntimeError(f"{url} did not answer")
+from common import DEFAULT_PIER, free_port, start_pier_registry, wait_http
 
 
 def start_etcd(tmp):
@@ -70,13 +51,7 @@ def start_etcd(tmp):
 
 
 def start_pier(pier, tmp):
-    data = tempfile.mkdtemp(dir=tmp)
-    p = subprocess.Popen([pier, "registry", "--http", "127.0.0.1:0", "--data-dir", data,
-                          "--log-level", "warn"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = p.stdout.readline()
-    addr = dict(kv.split("=", 1) for kv in line.split()[1:])["http"]
-    return p, addr
+    return start_pier_registry(pier, tempfile.mkdtemp(dir=tmp))
 
 
 def b64(s):
@@ -215,7 +190,7 @@ def pct(xs, q):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
+    ap.add_argument("--pier", default=DEFAULT_PIER)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--watch-writes", type=int, default=300)

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "app/config_flags.h"
 #include "app/server_runtime.h"
 #include "cache/server/keyspace.h"
 #include "cache/server/memory_units.h"
@@ -37,26 +38,14 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   if (!doc.ok()) return doc.status();
   auto root = (*doc)->Root();
   auto c = root.Section("cache");
-  // Every key is read (so none is reported unknown); the file's value is used only when the
-  // matching flag was not given.
-  auto take = [&](ConfigSection& sec, const char* key, const char* flag, auto* field,
-                  auto... range) {
-    auto value = *field;
-    sec.Read(key, &value, range...);
-    if (sub.count(flag) == 0) *field = value;
-  };
-  uint64_t threads = f.threads;
-  take(root, "threads", "--threads", &threads, uint64_t{0}, uint64_t{1024});
-  f.threads = threads;
-  take(root, "log-level", "--log-level", &f.log_level);
+  ConfigFlags take(sub);
+  take.Common(root, f);
   take(c, "listen", "--listen", &f.listen);
   take(c, "http", "--http", &f.http);
   take(c, "maxmemory", "--maxmemory", &f.maxmemory);
   take(c, "maxmemory-policy", "--maxmemory-policy", &f.policy);
   take(c, "requirepass", "--requirepass", &f.requirepass);
-  bool protected_mode = f.protected_mode == "yes";
-  take(c, "protected-mode", "--protected-mode", &protected_mode);
-  if (sub.count("--protected-mode") == 0) f.protected_mode = protected_mode ? "yes" : "no";
+  take.YesNo(c, "protected-mode", "--protected-mode", &f.protected_mode);
   take(c, "timeout", "--timeout", &f.timeout, uint64_t{0}, uint64_t{365ull * 86400});
   take(c, "maxclients", "--maxclients", &f.maxclients, uint64_t{1}, uint64_t{1000000});
   take(c, "cluster", "--cluster", &f.cluster);

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "app/config_flags.h"
 #include "app/server_runtime.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
@@ -31,22 +32,12 @@ Status ApplyConfig(RegistryFlags& f, const CLI::App& sub) {
   if (!doc.ok()) return doc.status();
   auto root = (*doc)->Root();
   auto r = root.Section("registry");
-  auto take = [&](ConfigSection& sec, const char* key, const char* flag, auto* field,
-                  auto... range) {
-    auto value = *field;
-    sec.Read(key, &value, range...);
-    if (sub.count(flag) == 0) *field = value;
-  };
-  uint64_t threads = f.threads;
-  take(root, "threads", "--threads", &threads, uint64_t{0}, uint64_t{1024});
-  f.threads = threads;
-  take(root, "log-level", "--log-level", &f.log_level);
+  ConfigFlags take(sub);
+  take.Common(root, f);
   take(root, "data-dir", "--data-dir", &f.data_dir);
   take(r, "http", "--http", &f.http);
   take(r, "token", "--token", &f.token);
-  bool protected_mode = f.protected_mode == "yes";
-  take(r, "protected-mode", "--protected-mode", &protected_mode);
-  if (sub.count("--protected-mode") == 0) f.protected_mode = protected_mode ? "yes" : "no";
+  take.YesNo(r, "protected-mode", "--protected-mode", &f.protected_mode);
   take(r, "node-name", "--node-name", &f.node_name);
   take(r, "datacenter", "--datacenter", &f.datacenter);
   return (*doc)->Finish();
