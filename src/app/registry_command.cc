@@ -24,6 +24,7 @@ struct RegistryFlags : ServerFlags {
   std::string protected_mode = "yes";
   std::string node_name = "pier";
   std::string datacenter = "dc1";
+  std::string store;
 };
 
 Status ApplyConfig(RegistryFlags& f, const CLI::App& sub) {
@@ -39,6 +40,7 @@ Status ApplyConfig(RegistryFlags& f, const CLI::App& sub) {
   take(r, "token", "--token", &f.token);
   take.YesNo(r, "protected-mode", "--protected-mode", &f.protected_mode);
   take(r, "node-name", "--node-name", &f.node_name);
+  take(r, "store", "--store", &f.store);
   take(r, "datacenter", "--datacenter", &f.datacenter);
   return (*doc)->Finish();
 }
@@ -66,6 +68,7 @@ int RunRegistry(RegistryFlags f, const CLI::App& sub) {
   ServerRuntime rt(f.threads);
   registry::RegistryServerOptions o;
   o.data_dir = f.data_dir;
+  o.store = f.store;
   o.token = f.token;
   o.node_name = f.node_name;
   o.datacenter = f.datacenter;
@@ -80,8 +83,11 @@ int RunRegistry(RegistryFlags f, const CLI::App& sub) {
   rt.Start();
   server.Start();
   std::cout << "listening http=" << rt.http().address() << std::endl;
-  spdlog::info("pier registry ready: http={} data-dir={} threads={}", rt.http().address(),
-               f.data_dir.empty() ? "(memory)" : f.data_dir, rt.pool().size());
+  spdlog::info("pier registry ready: http={} store={} threads={}", rt.http().address(),
+               !f.store.empty()     ? f.store
+               : f.data_dir.empty() ? "(memory)"
+                                    : f.data_dir,
+               rt.pool().size());
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }
@@ -106,6 +112,9 @@ void AddRegistryCommand(CLI::App& app, SetAction set_action) {
                   "Directory for registry.db (registrations survive restarts); '' keeps them "
                   "in memory only")
       ->capture_default_str();
+  sub->add_option("--store", f->store,
+                  "etcd://HOST:PORT[/PREFIX]: keep the catalog in etcd, shared by every registry "
+                  "using it (instead of DATA_DIR/registry.db)");
   sub->add_option("--token", f->token,
                   "ACL token every /v1 request must carry (X-Consul-Token, ?token= or "
                   "Authorization: Bearer)");

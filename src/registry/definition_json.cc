@@ -347,6 +347,25 @@ json ServiceToJson(const ServiceDefinition& d) {
   return j;
 }
 
+std::string StoreRow(const ServiceDefinition& d) {
+  json row = {{"service", ServiceToJson(d)},
+              {"maintenance", d.maintenance},
+              {"maintenance_reason", d.maintenance_reason}};
+  return row.dump();
+}
+
+Result<ServiceDefinition> FromStoreRow(std::string_view text) {
+  json row = json::parse(text, nullptr, false);
+  if (!row.is_object() || !row.contains("service")) {
+    return Status::InvalidArgument("not a stored registration (a JSON object with \"service\")");
+  }
+  auto def = ServiceFromJson(row["service"]);
+  if (!def.ok()) return def.status();
+  def->maintenance = row.value("maintenance", false);
+  def->maintenance_reason = row.value("maintenance_reason", "");
+  return def;
+}
+
 Result<Duration> ParseGoDuration(std::string_view s) {
   auto bad = [&] {
     return Status::InvalidArgument("time: invalid duration \"" + std::string(s) + "\"");

@@ -28,6 +28,9 @@ Result<ServiceDefinition> ServiceFromJson(const nlohmann::json& j);
 // The same form back (ServiceFromJson(ServiceToJson(d)) == d, maintenance aside).
 nlohmann::json ServiceToJson(const ServiceDefinition& d);
 nlohmann::json CheckDefinitionToJson(const CheckDefinition& c);
+// How stores keep a registration: the Consul form plus maintenance state, as one JSON text.
+std::string StoreRow(const ServiceDefinition& d);
+Result<ServiceDefinition> FromStoreRow(std::string_view row);
 
 // Go's time.ParseDuration ("300ms", "1.5h", "2h45m"); a JSON number is nanoseconds.
 Result<Duration> ParseGoDuration(std::string_view s);

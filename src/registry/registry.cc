@@ -278,26 +278,68 @@ std::vector<Status> ServiceRegistry::ApplyWrites(std::vector<Write> writes) {
   std::vector<std::pair<std::string, uint64_t>> probes;
   {
     std::unique_lock l(mu_);
-    for (auto& op : ops) {
+    for (auto& op : ops) ApplyOpLocked(std::move(op), change, probes);
+  }
+  Emit(change, probes);
+  return results;
+}
+
+void ServiceRegistry::ApplyOpLocked(StoreOp op, Change& change,
+                                    std::vector<std::pair<std::string, uint64_t>>& probes) {
+  if (!op.def) {
+    RemoveLocked(op.id, change);  // nothing when absent
+    return;
+  }
+  auto it = services_.find(op.id);
+  bool maintenance_changed = it == services_.end()
+                                 ? op.def->maintenance
+                                 : it->second.def.maintenance != op.def->maintenance;
+  ApplyLocked(std::move(*op.def), change, probes);
+  if (maintenance_changed) {  // the maintenance check came or went
+    change.checks = true;
+    checks_index_ = change.index;
+  }
+}
+
+void ServiceRegistry::ApplyRemote(const std::vector<StoreOp>& ops) {
+  std::lock_guard w(write_mu_);
+  Change change;
+  std::vector<std::pair<std::string, uint64_t>> probes;
+  {
+    std::unique_lock l(mu_);
+    for (const auto& op : ops) {
+      auto it = services_.find(op.id);
       if (!op.def) {
         RemoveLocked(op.id, change);
         continue;
       }
-      bool maintenance_changed = false;
-      if (auto it = services_.find(op.id); it != services_.end()) {
-        maintenance_changed = it->second.def.maintenance != op.def->maintenance;
-      } else {
-        maintenance_changed = op.def->maintenance;
+      ServiceDefinition def = *op.def;
+      if (Status s = Normalize(def); !s.ok() || def.id != op.id) {
+        spdlog::error("registry: ignoring stored service '{}': {}", op.id,
+                      s.ok() ? "its ID differs from its key" : s.message());
+        continue;
       }
-      ApplyLocked(std::move(*op.def), change, probes);
-      if (maintenance_changed) {
-        change.checks = true;
-        checks_index_ = change.index;
-      }
+      if (it != services_.end() && it->second.def == def) continue;
+      ApplyOpLocked({op.id, std::move(def)}, change, probes);
     }
   }
   Emit(change, probes);
-  return results;
+}
+
+void ServiceRegistry::ReplaceAll(const std::vector<ServiceDefinition>& defs) {
+  std::vector<StoreOp> ops;
+  std::set<std::string> keep;
+  for (const auto& d : defs) {
+    keep.insert(d.id);
+    ops.push_back({d.id, d});
+  }
+  {
+    std::shared_lock l(mu_);
+    for (const auto& [id, e] : services_) {
+      if (!keep.count(id)) ops.push_back({id, std::nullopt});
+    }
+  }
+  ApplyRemote(ops);
 }
 
 ServiceRegistry::CheckEntry* ServiceRegistry::FindCheckLocked(const std::string& check_id,

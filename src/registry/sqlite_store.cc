@@ -20,13 +20,10 @@ class SqliteStore final : public RegistryStore {
     for (const auto& op : ops) {
       Status s;
       if (op.def) {
-        nlohmann::json row = {{"service", ServiceToJson(*op.def)},
-                              {"maintenance", op.def->maintenance},
-                              {"maintenance_reason", op.def->maintenance_reason}};
         s = Exec(
             "INSERT INTO services(id, body) VALUES(?1, ?2) "
             "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            {op.id, row.dump()});
+            {op.id, StoreRow(*op.def)});
       } else {
         s = Exec("DELETE FROM services WHERE id = ?1", {op.id});
       }
@@ -49,16 +46,12 @@ class SqliteStore final : public RegistryStore {
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       std::string id = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
       const char* body = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
-      auto row = nlohmann::json::parse(body ? body : "", nullptr, false);
-      Result<ServiceDefinition> def = Status::InvalidArgument("not a JSON object");
-      if (row.is_object() && row.contains("service")) def = ServiceFromJson(row["service"]);
+      auto def = FromStoreRow(body ? body : "");
       if (!def.ok()) {
         sqlite3_finalize(st);
         return Status::InvalidArgument("registry store: service '" + id +
                                        "': " + def.status().message());
       }
-      def->maintenance = row.value("maintenance", false);
-      def->maintenance_reason = row.value("maintenance_reason", "");
       out.push_back(std::move(*def));
     }
     sqlite3_finalize(st);

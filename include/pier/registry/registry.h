@@ -77,6 +77,13 @@ class ServiceRegistry {
     }
   };
   std::vector<Status> ApplyWrites(std::vector<Write> writes);
+
+  // Changes another registry committed to a shared store (etcd): applied in memory only, in
+  // order, skipping what is already so (a node's own writes come back this way too). An op
+  // without a definition removes its id.
+  void ApplyRemote(const std::vector<StoreOp>& ops);
+  // Makes the catalog exactly `defs` (after a shared store's change feed was interrupted).
+  void ReplaceAll(const std::vector<ServiceDefinition>& defs);
   // A TTL check's heartbeat.
   Status UpdateTtl(const std::string& check_id, HealthStatus status, const std::string& output);
 
@@ -138,6 +145,8 @@ class ServiceRegistry {
   void ApplyLocked(ServiceDefinition def, Change& change,
                    std::vector<std::pair<std::string, uint64_t>>& probes);
   void RemoveLocked(const std::string& service_id, Change& change);
+  void ApplyOpLocked(StoreOp op, Change& change,
+                     std::vector<std::pair<std::string, uint64_t>>& probes);
   void Unindex(const std::string& name, const std::string& service_id);
   // Keeps timers_ holding each check's next time-driven event (TTL expiry, flap-hold release,
   // DeregisterCriticalServiceAfter), so Tick() touches only the checks that are due.

@@ -18,6 +18,9 @@ namespace pier::registry {
 struct RegistryServerOptions {
   // Where registrations persist (DATA_DIR/registry.db); empty: in memory only.
   std::string data_dir;
+  // etcd://HOST:PORT[/PREFIX]: keep the catalog in etcd instead, shared by every registry that
+  // names the same etcd and prefix (data_dir is then unused).
+  std::string store;
   // When set, every /v1 request needs it (X-Consul-Token, ?token= or Authorization: Bearer).
   std::string token;
   std::string datacenter = "dc1";

@@ -12,6 +12,7 @@
 
 #include "pier/perf/metrics.h"
 #include "registry/server/consul_api.h"
+#include "registry/server/etcd_store.h"
 #include "registry/server/health_checker.h"
 #include "registry/server/watch_hub.h"
 
@@ -31,6 +32,7 @@ struct RegistryServer::Impl {
   Clock& clock;
   asio::thread_pool disk;  // store writes: off the I/O threads, in order
   std::unique_ptr<RegistryStore> store;
+  EtcdStore* etcd = nullptr;  // the store, when it is etcd
   std::unique_ptr<ServiceRegistry> registry;
   std::unique_ptr<WatchHub> hub;
   std::unique_ptr<HealthChecker> checker;
@@ -73,7 +75,12 @@ ServiceRegistry& RegistryServer::registry() { return *impl_->registry; }
 
 Status RegistryServer::Open() {
   Impl& m = *impl_;
-  if (!m.options.data_dir.empty()) {
+  if (!m.options.store.empty()) {
+    auto etcd = EtcdStore::Open(m.options.store);
+    if (!etcd.ok()) return etcd.status();
+    m.etcd = etcd->get();
+    m.store = std::move(*etcd);
+  } else if (!m.options.data_dir.empty()) {
     std::string path = (std::filesystem::path(m.options.data_dir) / "registry.db").string();
     auto store = OpenSqliteStore(path);
     if (!store.ok()) return store.status();
@@ -101,7 +108,9 @@ Status RegistryServer::Open() {
   Status s = m.registry->Load();
   if (!s.ok()) return s;
   spdlog::info("registry: {} instances loaded from {}", m.registry->AllInstances().size(),
-               m.store ? m.options.data_dir : "memory");
+               m.etcd    ? m.etcd->where()
+               : m.store ? m.options.data_dir
+                         : "memory");
   m.api = std::make_unique<ConsulApi>(
       *m.registry, *m.hub, m.disk.get_executor(),
       MakeNodeInfo(m.options.node_name, m.options.node_address, m.options.datacenter),
@@ -117,6 +126,12 @@ void RegistryServer::Start() {
       [&m](const std::string& id, uint64_t generation) { m.checker->Start(id, generation); });
   // Checks loaded before the checker was attached.
   for (const auto& [id, generation] : m.registry->ProbeTargets()) m.checker->Start(id, generation);
+  if (m.etcd) {
+    // Other registries' writes (and our own, which change nothing) arrive through the watch.
+    m.etcd->Follow(
+        [&m](const std::vector<StoreOp>& ops) { m.registry->ApplyRemote(ops); },
+        [&m](const std::vector<ServiceDefinition>& all) { m.registry->ReplaceAll(all); });
+  }
   m.UpdateGauges();
   m.ticker = std::make_shared<asio::steady_timer>(m.pool.At(0));
   asio::co_spawn(m.pool.At(0), m.Tick(m.ticker), asio::detached);
@@ -124,6 +139,7 @@ void RegistryServer::Start() {
 
 void RegistryServer::Shutdown() {
   Impl& m = *impl_;
+  if (m.etcd) m.etcd->Stop();
   if (m.checker) m.checker->Stop();
   if (m.hub) m.hub->Close();
   if (m.ticker) {
