@@ -359,6 +359,20 @@ ServiceRegistry::CheckEntry* ServiceRegistry::FindCheckLocked(const std::string&
 
 Status ServiceRegistry::UpdateTtl(const std::string& check_id, HealthStatus status,
                                   const std::string& output) {
+  Duration ttl{0};
+  Status s = UpdateTtlLocally(check_id, status, output, &ttl);
+  if (s.ok() && on_ttl_) on_ttl_(check_id, status, output, ttl);
+  return s;
+}
+
+void ServiceRegistry::ApplyRemoteTtl(const std::string& check_id, HealthStatus status,
+                                     const std::string& output) {
+  Duration ttl{0};
+  (void)UpdateTtlLocally(check_id, status, output, &ttl);  // unknown here yet: nothing to do
+}
+
+Status ServiceRegistry::UpdateTtlLocally(const std::string& check_id, HealthStatus status,
+                                         const std::string& output, Duration* ttl) {
   Change change;
   {
     std::unique_lock l(mu_);
@@ -371,6 +385,7 @@ Status ServiceRegistry::UpdateTtl(const std::string& check_id, HealthStatus stat
     if (c->def.type != CheckType::kTtl) {
       return Status::InvalidArgument("CheckID \"" + check_id + "\" does not have associated TTL");
     }
+    *ttl = c->def.ttl;
     if (c->state.Report(status, output, clock_.Now())) {
       c->modify_index = BumpLocked(change, owner->def.name, false);
       change.checks = true;

@@ -1,4 +1,5 @@
 """Two `pier registry` processes sharing one catalog in a real etcd (Debian's etcd-server)."""
+import base64
 import signal
 import subprocess
 import time
@@ -92,3 +93,55 @@ def test_unreachable_etcd_is_an_environment_error():
     assert f"127.0.0.1:{port}" in r.stderr
     r = run_pier("registry", "--http", "127.0.0.1:0", "--store", "redis://x")
     assert r.returncode == 1 and "etcd://HOST:PORT" in r.stderr
+
+
+def wait_passing(c, name, want, timeout=20):
+    deadline = time.monotonic() + timeout
+    index, entries = None, []
+    while time.monotonic() < deadline:
+        index, entries = c.health.service(name, index=index, wait="2s", passing=True)
+        if len(entries) == want:
+            return
+    raise AssertionError(f"{name}: {len(entries)} passing, wanted {want}")
+
+
+def test_ttl_heartbeats_reach_every_registry_under_a_lease(etcd):
+    a, b = registry(etcd), registry(etcd)
+    try:
+        ca, cb = client(a), client(b)
+        assert ca.agent.service.register("api", service_id="api-1", check=consul.Check.ttl("30s"))
+        assert ca.agent.service.register("job", service_id="job-1", check=consul.Check.ttl("1s"))
+        wait_catalog(cb, "api", lambda ids: ids == ["api-1"])
+        # A heartbeat sent to a makes the check pass on b too.
+        assert ca.agent.check.ttl_pass("service:api-1", "alive")
+        wait_passing(cb, "api", 1)
+        checks = cb.agent.checks()
+        assert checks["service:api-1"]["Output"] == "alive"
+        # A registry started now loads the heartbeat from etcd while its lease lives.
+        c = registry(etcd)
+        try:
+            assert len(client(c).health.service("api", passing=True)[1]) == 1
+        finally:
+            c.stop()
+        # job's 1 s lease runs out with no further heartbeat: etcd drops the key, and a registry
+        # started afterwards starts the check critical.
+        assert ca.agent.check.ttl_pass("service:job-1")
+        etcd_url = "http://" + etcd[len("etcd://"):]
+        key = base64.b64encode(b"/pier/registry/health/service:job-1").decode()
+        def stored():
+            return bool(requests.post(etcd_url + "/v3/kv/range", json={"key": key}).json()
+                        .get("kvs"))
+
+        deadline = time.monotonic() + 20
+        for want in (True, False):  # published, then expired
+            while stored() != want:
+                assert time.monotonic() < deadline, f"the heartbeat key never became {want}"
+                time.sleep(0.1)  # etcd's lease timer, which no fake clock can drive
+        d = registry(etcd)
+        try:
+            assert client(d).health.service("job", passing=True)[1] == []
+        finally:
+            d.stop()
+    finally:
+        a.stop()
+        b.stop()

@@ -86,6 +86,14 @@ class ServiceRegistry {
   void ReplaceAll(const std::vector<ServiceDefinition>& defs);
   // A TTL check's heartbeat.
   Status UpdateTtl(const std::string& check_id, HealthStatus status, const std::string& output);
+  // Called after each heartbeat UpdateTtl accepted (to share it with other registries).
+  void OnTtlUpdate(std::function<void(const std::string& check_id, HealthStatus status,
+                                      const std::string& output, Duration ttl)>
+                       fn) {
+    on_ttl_ = std::move(fn);
+  }
+  // A heartbeat another registry received: applied here without calling OnTtlUpdate.
+  void ApplyRemoteTtl(const std::string& check_id, HealthStatus status, const std::string& output);
 
   std::optional<CheckDefinition> ProbeTarget(const std::string& check_id,
                                              uint64_t generation) const;
@@ -148,6 +156,8 @@ class ServiceRegistry {
   void ApplyOpLocked(StoreOp op, Change& change,
                      std::vector<std::pair<std::string, uint64_t>>& probes);
   void Unindex(const std::string& name, const std::string& service_id);
+  Status UpdateTtlLocally(const std::string& check_id, HealthStatus status,
+                          const std::string& output, Duration* ttl);
   // Keeps timers_ holding each check's next time-driven event (TTL expiry, flap-hold release,
   // DeregisterCriticalServiceAfter), so Tick() touches only the checks that are due.
   void Reschedule(CheckEntry& c);
@@ -162,6 +172,7 @@ class ServiceRegistry {
   RegistryOptions options_;
   std::function<void(const Change&)> on_change_;
   std::function<void(const std::string&, uint64_t)> on_probe_;
+  std::function<void(const std::string&, HealthStatus, const std::string&, Duration)> on_ttl_;
 
   std::mutex write_mu_;  // orders store commits with their in-memory application
   mutable std::shared_mutex mu_;

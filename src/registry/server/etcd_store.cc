@@ -43,6 +43,14 @@ std::string PrefixEnd(std::string prefix) {
   return std::string(1, '\0');
 }
 
+std::optional<EtcdStore::Heartbeat> ParseHeartbeat(const std::string& check_id,
+                                                   const std::string& value) {
+  json j = json::parse(value, nullptr, false);
+  HealthStatus status;
+  if (!j.is_object() || !ParseHealthStatus(j.value("Status", ""), &status)) return std::nullopt;
+  return EtcdStore::Heartbeat{check_id, status, j.value("Output", "")};
+}
+
 }  // namespace
 
 std::string Base64Encode(std::string_view in) {
@@ -78,10 +86,12 @@ bool Base64Decode(std::string_view in, std::string* out) {
   return true;
 }
 
-EtcdStore::EtcdStore(std::string host, uint16_t port, std::string prefix)
+EtcdStore::EtcdStore(std::string host, uint16_t port, const std::string& prefix)
     : host_(std::move(host)),
       port_(port),
-      prefix_(std::move(prefix) + "/services/"),
+      root_(prefix + "/"),
+      prefix_(prefix + "/services/"),
+      health_(prefix + "/health/"),
       where_("etcd " + host_ + ":" + std::to_string(port_)) {}
 
 EtcdStore::~EtcdStore() { Stop(); }
@@ -164,11 +174,63 @@ Result<std::vector<ServiceDefinition>> EtcdStore::LoadAll() {
   return out;
 }
 
-void EtcdStore::Follow(std::function<void(const std::vector<StoreOp>&)> apply,
-                       std::function<void(const std::vector<ServiceDefinition>&)> reload) {
-  follower_ = std::thread([this, apply = std::move(apply), reload = std::move(reload)] {
+Result<std::vector<EtcdStore::Heartbeat>> EtcdStore::LoadHeartbeats() {
+  auto r = Post(
+      "/v3/kv/range",
+      json{{"key", Base64Encode(health_)}, {"range_end", Base64Encode(PrefixEnd(health_))}}.dump());
+  if (!r.ok()) return r.status();
+  json j = json::parse(*r, nullptr, false);
+  std::vector<Heartbeat> out;
+  for (const auto& kv : j.is_object() ? j.value("kvs", json::array()) : json::array()) {
+    std::string key, value;
+    Base64Decode(kv.value("key", ""), &key);
+    Base64Decode(kv.value("value", ""), &value);
+    if (auto hb = ParseHeartbeat(key.substr(health_.size()), value)) out.push_back(*hb);
+  }
+  return out;
+}
+
+void EtcdStore::PublishHeartbeat(Heartbeat hb, Duration ttl) {
+  std::lock_guard l(pub_mu_);
+  if (!publisher_.joinable()) publisher_ = std::thread([this] { PublishLoop(); });
+  std::string id = hb.check_id;
+  pending_[id] = {std::move(hb), ttl};
+  pub_cv_.notify_one();
+}
+
+void EtcdStore::PublishLoop() {
+  std::unique_lock l(pub_mu_);
+  while (!stop_) {
+    pub_cv_.wait(l, [&] { return stop_ || !pending_.empty(); });
+    auto batch = std::move(pending_);
+    pending_.clear();
+    l.unlock();
+    for (const auto& [id, entry] : batch) {
+      const auto& [hb, ttl] = entry;
+      // A lease per heartbeat: the key lives one TTL past the last heartbeat, then etcd drops it.
+      int64_t seconds = std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(ttl).count());
+      auto grant = Post("/v3/lease/grant", json{{"TTL", std::to_string(seconds)}}.dump());
+      Status s = grant.status();
+      if (grant.ok()) {
+        json g = json::parse(*grant, nullptr, false);
+        std::string lease = g.is_object() ? g.value("ID", "") : "";
+        json value = {{"Status", HealthStatusName(hb.status)}, {"Output", hb.output}};
+        s = Post("/v3/kv/put", json{{"key", Base64Encode(health_ + id)},
+                                    {"value", Base64Encode(value.dump())},
+                                    {"lease", lease}}
+                                   .dump())
+                .status();
+      }
+      if (!s.ok()) spdlog::warn("registry store: heartbeat of {}: {}", id, s.message());
+    }
+    l.lock();
+  }
+}
+
+void EtcdStore::Follow(Followers followers) {
+  follower_ = std::thread([this, f = std::move(followers)] {
     while (!stop_) {
-      if (WatchOnce(apply) || stop_) continue;
+      if (WatchOnce(f) || stop_) continue;
       // The stream broke: wait a little, then catch up with everything and follow again.
       for (int i = 0; i < 25 && !stop_; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -178,13 +240,18 @@ void EtcdStore::Follow(std::function<void(const std::vector<StoreOp>&)> apply,
         spdlog::warn("registry store: {}", all.status().message());
         continue;
       }
-      reload(*all);
+      f.reload(*all);
     }
   });
 }
 
 void EtcdStore::Stop() {
-  stop_ = true;
+  {
+    std::lock_guard l(pub_mu_);
+    stop_ = true;
+  }
+  pub_cv_.notify_all();
+  if (publisher_.joinable()) publisher_.join();
   {
     std::lock_guard l(fd_mu_);
     if (stream_fd_ >= 0) ::shutdown(stream_fd_, SHUT_RDWR);
@@ -192,7 +259,7 @@ void EtcdStore::Stop() {
   if (follower_.joinable()) follower_.join();
 }
 
-bool EtcdStore::WatchOnce(const std::function<void(const std::vector<StoreOp>&)>& apply) {
+bool EtcdStore::WatchOnce(const Followers& f) {
   asio::io_context io;
   asio::ip::tcp::socket sock(io);
   boost::system::error_code ec;
@@ -215,8 +282,8 @@ bool EtcdStore::WatchOnce(const std::function<void(const std::vector<StoreOp>&)>
       self->stream_fd_ = -1;
     }
   } unpublish{this};
-  json create = {{"key", Base64Encode(prefix_)},
-                 {"range_end", Base64Encode(PrefixEnd(prefix_))},
+  json create = {{"key", Base64Encode(root_)},
+                 {"range_end", Base64Encode(PrefixEnd(root_))},
                  {"start_revision", std::to_string(revision_ + 1)}};
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, host_);
@@ -241,11 +308,19 @@ bool EtcdStore::WatchOnce(const std::function<void(const std::vector<StoreOp>&)>
       std::string key, row;
       const json& kv = e.value("kv", json::object());
       Base64Decode(kv.value("key", ""), &key);
-      if (key.rfind(prefix_, 0) != 0) continue;
-      std::string id = key.substr(prefix_.size());
       int64_t rev = std::stoll(kv.value("mod_revision", "0"));
       if (rev > revision_) revision_ = rev;
-      if (e.value("type", "PUT") == "DELETE") {
+      bool deleted = e.value("type", "PUT") == "DELETE";
+      if (key.rfind(health_, 0) == 0) {
+        // An expired lease needs nothing: every registry runs the same TTL deadline.
+        Base64Decode(kv.value("value", ""), &row);
+        auto hb = deleted ? std::nullopt : ParseHeartbeat(key.substr(health_.size()), row);
+        if (hb && f.heartbeat) f.heartbeat(*hb);
+        continue;
+      }
+      if (key.rfind(prefix_, 0) != 0) continue;
+      std::string id = key.substr(prefix_.size());
+      if (deleted) {
         ops.push_back({id, std::nullopt});
         continue;
       }
@@ -257,7 +332,7 @@ bool EtcdStore::WatchOnce(const std::function<void(const std::vector<StoreOp>&)>
       }
       ops.push_back({id, std::move(*def)});
     }
-    if (!ops.empty()) apply(ops);
+    if (!ops.empty()) f.services(ops);
   };
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);

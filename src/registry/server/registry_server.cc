@@ -107,6 +107,11 @@ Status RegistryServer::Open() {
   // Probe loops start once Start() runs; until then Load() only records them.
   Status s = m.registry->Load();
   if (!s.ok()) return s;
+  if (m.etcd) {  // heartbeats other registries received, still within their TTL
+    auto beats = m.etcd->LoadHeartbeats();
+    if (!beats.ok()) return beats.status();
+    for (const auto& hb : *beats) m.registry->ApplyRemoteTtl(hb.check_id, hb.status, hb.output);
+  }
   spdlog::info("registry: {} instances loaded from {}", m.registry->AllInstances().size(),
                m.etcd    ? m.etcd->where()
                : m.store ? m.options.data_dir
@@ -128,9 +133,18 @@ void RegistryServer::Start() {
   for (const auto& [id, generation] : m.registry->ProbeTargets()) m.checker->Start(id, generation);
   if (m.etcd) {
     // Other registries' writes (and our own, which change nothing) arrive through the watch.
-    m.etcd->Follow(
-        [&m](const std::vector<StoreOp>& ops) { m.registry->ApplyRemote(ops); },
-        [&m](const std::vector<ServiceDefinition>& all) { m.registry->ReplaceAll(all); });
+    EtcdStore::Followers f;
+    f.services = [&m](const std::vector<StoreOp>& ops) { m.registry->ApplyRemote(ops); };
+    f.reload = [&m](const std::vector<ServiceDefinition>& all) { m.registry->ReplaceAll(all); };
+    f.heartbeat = [&m](const EtcdStore::Heartbeat& hb) {
+      m.registry->ApplyRemoteTtl(hb.check_id, hb.status, hb.output);
+    };
+    m.etcd->Follow(std::move(f));
+    // Heartbeats received here go to etcd under a lease, for the other registries.
+    m.registry->OnTtlUpdate(
+        [&m](const std::string& id, HealthStatus status, const std::string& output, Duration ttl) {
+          m.etcd->PublishHeartbeat({id, status, output}, ttl);
+        });
   }
   m.UpdateGauges();
   m.ticker = std::make_shared<asio::steady_timer>(m.pool.At(0));
