@@ -30,7 +30,7 @@ struct RegistryServer::Impl {
   net::IoPool& pool;
   RegistryServerOptions options;
   Clock& clock;
-  asio::thread_pool disk;  // store writes: off the I/O threads, in order
+  asio::thread_pool disk;  // store writes and the tick: off the I/O threads, in order
   std::unique_ptr<RegistryStore> store;
   EtcdStore* etcd = nullptr;  // the store, when it is etcd
   std::unique_ptr<ServiceRegistry> registry;
@@ -147,8 +147,9 @@ void RegistryServer::Start() {
         });
   }
   m.UpdateGauges();
-  m.ticker = std::make_shared<asio::steady_timer>(m.pool.At(0));
-  asio::co_spawn(m.pool.At(0), m.Tick(m.ticker), asio::detached);
+  // The tick runs on the disk thread: reaping a service writes to the store.
+  m.ticker = std::make_shared<asio::steady_timer>(m.disk.get_executor());
+  asio::co_spawn(m.disk.get_executor(), m.Tick(m.ticker), asio::detached);
 }
 
 void RegistryServer::Shutdown() {
