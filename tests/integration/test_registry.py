@@ -275,3 +275,27 @@ def test_cli_lists_services_and_instances(registry):
     assert r.stdout.splitlines()[0] == "id,service,address,port,status,tags"
     r = run_pier("instances", "web", "--registry", "127.0.0.1:1")
     assert r.returncode == 2 and "127.0.0.1:1" in r.stderr
+
+
+def test_curl_registers_and_blocks(registry):
+    need("curl")
+    addr = registry.ports["http"]
+    body = '{"Name": "cache", "ID": "cache-1", "Port": 7379, "Check": {"TTL": "30s"}}'
+    r = subprocess.run(["curl", "-sS", "-X", "PUT", "--data", body, "-w", "%{http_code}",
+                        f"http://{addr}/v1/agent/service/register"],
+                       capture_output=True, text=True)
+    assert r.stdout == "200", r.stdout + r.stderr
+    r = subprocess.run(["curl", "-sS", "-i", f"http://{addr}/v1/health/service/cache"],
+                       capture_output=True, text=True)
+    index = int(next(line.split(":")[1] for line in r.stdout.splitlines()
+                     if line.lower().startswith("x-consul-index")))
+    watcher = subprocess.Popen(
+        ["curl", "-sS", f"http://{addr}/v1/health/service/cache?passing&index={index}&wait=20s"],
+        stdout=subprocess.PIPE, text=True)
+    r = subprocess.run(["curl", "-sS", "-X", "PUT", "-w", "%{http_code}",
+                        f"http://{addr}/v1/agent/check/pass/service:cache-1?note=warm"],
+                       capture_output=True, text=True)
+    assert r.stdout == "200"
+    out, _ = watcher.communicate(timeout=15)
+    entries = json.loads(out)
+    assert [e["Service"]["ID"] for e in entries] == ["cache-1"]
