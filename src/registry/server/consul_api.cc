@@ -161,8 +161,8 @@ asio::awaitable<net::HttpResponse> ConsulApi::Blocking(const Request& req, const
     if (!w.ok() || w->count() < 0) co_return Text(400, "Invalid wait time");
     wait = std::min<std::chrono::steady_clock::duration>(*w, kMaxWait);
   }
-  // Block only while the index is the one the client has: a smaller one (the registry restarted
-  // and its indexes began again) answers at once so the client resets.
+  // Block only while the index is the one the client has: an index the registry has not reached
+  // (it restarted and its indexes began again) answers at once so the client starts over.
   if (seen > 0 && index() == seen) {
     // Consul adds up to wait/16 of jitter so watchers that woke together spread out.
     thread_local std::minstd_rand rng(std::random_device{}());
