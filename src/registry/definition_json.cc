@@ -299,32 +299,30 @@ Result<ServiceDefinition> ParseServiceRegistration(std::string_view body) {
 }
 
 json CheckDefinitionToJson(const CheckDefinition& c) {
+  // Every field that differs from its default is written, whatever the type, so a definition
+  // round-trips exactly (the fuzz target checks it).
+  const CheckDefinition defaults;
   json j = {{"CheckID", c.id}, {"Name", c.name}};
   if (!c.notes.empty()) j["Notes"] = c.notes;
   switch (c.type) {
-    case CheckType::kHttp: {
-      j["HTTP"] = c.http;
-      j["Method"] = c.method;
-      if (!c.headers.empty()) {
-        json h = json::object();
-        for (const auto& [k, v] : c.headers) h[k].push_back(v);
-        j["Header"] = h;
-      }
-      if (c.expected_status) j["ExpectedStatus"] = c.expected_status;
-      break;
-    }
-    case CheckType::kTcp:
-      j["TCP"] = c.tcp;
-      break;
-    case CheckType::kTtl:
-      j["TTL"] = FormatGoDuration(c.ttl);
-      break;
+    case CheckType::kHttp: j["HTTP"] = c.http; break;
+    case CheckType::kTcp: j["TCP"] = c.tcp; break;
+    case CheckType::kTtl: j["TTL"] = FormatGoDuration(c.ttl); break;
   }
-  if (c.type != CheckType::kTtl) {
+  if (c.type == CheckType::kHttp || c.method != defaults.method) j["Method"] = c.method;
+  if (!c.headers.empty()) {
+    json h = json::object();
+    for (const auto& [k, v] : c.headers) h[k].push_back(v);
+    j["Header"] = h;
+  }
+  if (c.expected_status) j["ExpectedStatus"] = c.expected_status;
+  if (c.type != CheckType::kTtl || c.interval != defaults.interval) {
     j["Interval"] = FormatGoDuration(c.interval);
+  }
+  if (c.type != CheckType::kTtl || c.timeout != defaults.timeout) {
     j["Timeout"] = FormatGoDuration(c.timeout);
   }
-  if (c.deregister_critical_after.count() > 0) {
+  if (c.deregister_critical_after != defaults.deregister_critical_after) {
     j["DeregisterCriticalServiceAfter"] = FormatGoDuration(c.deregister_critical_after);
   }
   if (c.success_before_passing) j["SuccessBeforePassing"] = c.success_before_passing;

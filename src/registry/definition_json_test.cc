@@ -86,7 +86,8 @@ TEST(DefinitionJsonTest, RoundTrips) {
       "Checks": [{"HTTP": "http://h:1/x", "Interval": "1m30s", "Header": {"A": ["1", "2"]},
                   "ExpectedStatus": 204},
                  {"TCP": "h:2", "Interval": "250ms", "FailuresBeforeCritical": 2},
-                 {"TTL": "10s", "CheckID": "t"}]})");
+                 {"TTL": "10s", "CheckID": "t"},
+                 {"TTL": "1h30m", "Interval": "1.5s", "Timeout": "3s", "CheckID": "u"}]})");
   ASSERT_TRUE(d.ok()) << d.status().message();
   auto back = ServiceFromJson(ServiceToJson(*d));
   ASSERT_TRUE(back.ok()) << back.status().message();
