@@ -40,8 +40,12 @@ Status WantInt(const json& v, const std::string& field, int64_t lo, int64_t hi, 
   if (!v.is_number_integer() && !v.is_number_unsigned()) {
     return DecodeError(field, std::string("expected an integer, got ") + TypeName(v));
   }
-  if (v.is_number_unsigned() ? v.get<uint64_t>() > static_cast<uint64_t>(hi)
-                             : (v.get<int64_t>() < lo || v.get<int64_t>() > hi)) {
+  // nlohmann reads non-negative numbers as unsigned: compare in the matching type.
+  bool in_range = v.is_number_unsigned()
+                      ? v.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
+                            (lo <= 0 || v.get<uint64_t>() >= static_cast<uint64_t>(lo))
+                      : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+  if (!in_range) {
     return DecodeError(field, "out of range " + std::to_string(lo) + ".." + std::to_string(hi));
   }
   *out = static_cast<int>(v.get<int64_t>());
@@ -305,9 +309,15 @@ json CheckDefinitionToJson(const CheckDefinition& c) {
   json j = {{"CheckID", c.id}, {"Name", c.name}};
   if (!c.notes.empty()) j["Notes"] = c.notes;
   switch (c.type) {
-    case CheckType::kHttp: j["HTTP"] = c.http; break;
-    case CheckType::kTcp: j["TCP"] = c.tcp; break;
-    case CheckType::kTtl: j["TTL"] = FormatGoDuration(c.ttl); break;
+    case CheckType::kHttp:
+      j["HTTP"] = c.http;
+      break;
+    case CheckType::kTcp:
+      j["TCP"] = c.tcp;
+      break;
+    case CheckType::kTtl:
+      j["TTL"] = FormatGoDuration(c.ttl);
+      break;
   }
   if (c.type == CheckType::kHttp || c.method != defaults.method) j["Method"] = c.method;
   if (!c.headers.empty()) {

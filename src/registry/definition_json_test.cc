@@ -57,6 +57,8 @@ TEST(DefinitionJsonTest, ErrorsNameTheField) {
             "Request decode failed: Port: expected an integer, got string");
   EXPECT_EQ(err(R"({"Name": "a", "Port": 70000})"),
             "Request decode failed: Port: out of range 0..65535");
+  EXPECT_EQ(err(R"({"Name": "a", "Weights": {"Passing": 0}})"),
+            "Request decode failed: Weights.Passing: out of range 1..1073741824");
   EXPECT_EQ(err(R"({"Name": "a", "Colour": "red"})"),
             "Request decode failed: Colour: unknown field");
   EXPECT_EQ(err(R"({"Name": "a", "Checks": [{"TTL": "1s"}, {"Interval": "1s"}]})"),
