@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <cmath>
 
 namespace pier::registry {
 
@@ -54,7 +53,11 @@ Status WantInt(const json& v, const std::string& field, int64_t lo, int64_t hi, 
 
 Status WantDuration(const json& v, const std::string& field, Duration* out) {
   if (v.is_null()) return Status::Ok();
-  if (v.is_number_integer()) {
+  if (v.is_number_integer()) {  // nanoseconds
+    if ((v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}) ||
+        (!v.is_number_unsigned() && v.get<int64_t>() == INT64_MIN)) {
+      return DecodeError(field, "duration out of range");
+    }
     *out = Duration(v.get<int64_t>());
     return Status::Ok();
   }
@@ -386,43 +389,56 @@ Result<Duration> ParseGoDuration(std::string_view s) {
   }
   if (rest == "0") return Duration(0);
   if (rest.empty()) return bad();
-  double total_ns = 0;
+  // Exact integer arithmetic, as Go's: a duration written by FormatGoDuration reads back to the
+  // same nanosecond.
+  unsigned __int128 total = 0;
+  constexpr unsigned __int128 kMax = static_cast<uint64_t>(INT64_MAX);
   while (!rest.empty()) {
+    unsigned __int128 whole = 0, frac = 0, frac_scale = 1;
     size_t n = 0;
-    while (n < rest.size() && (std::isdigit(static_cast<unsigned char>(rest[n])) || rest[n] == '.'))
-      ++n;
-    if (n == 0) return bad();
-    double value = 0;
-    auto [p, ec] = std::from_chars(rest.data(), rest.data() + n, value);
-    if (ec != std::errc() || p != rest.data() + n) return bad();
+    for (; n < rest.size() && std::isdigit(static_cast<unsigned char>(rest[n])); ++n) {
+      whole = whole * 10 + (rest[n] - '0');
+      if (whole > kMax) return bad();
+    }
+    size_t digits = n;
+    if (n < rest.size() && rest[n] == '.') {
+      for (++n; n < rest.size() && std::isdigit(static_cast<unsigned char>(rest[n])); ++n) {
+        ++digits;
+        if (frac_scale < 1000000000000000000ull) {  // digits past the 18th cannot matter
+          frac = frac * 10 + (rest[n] - '0');
+          frac_scale *= 10;
+        }
+      }
+    }
+    if (digits == 0) return bad();
     rest.remove_prefix(n);
     size_t u = 0;
     while (u < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[u])) && rest[u] != '.')
       ++u;
     std::string_view unit = rest.substr(0, u);
     rest.remove_prefix(u);
-    double scale;
+    uint64_t scale;
     if (unit == "ns")
       scale = 1;
     else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
-      scale = 1e3;
+      scale = 1000;
     else if (unit == "ms")
-      scale = 1e6;
+      scale = 1000000;
     else if (unit == "s")
-      scale = 1e9;
+      scale = 1000000000;
     else if (unit == "m")
-      scale = 60e9;
+      scale = 60000000000ull;
     else if (unit == "h")
-      scale = 3600e9;
+      scale = 3600000000000ull;
     else if (unit.empty())
       return Status::InvalidArgument("time: missing unit in duration \"" + std::string(s) + "\"");
     else
       return Status::InvalidArgument("time: unknown unit \"" + std::string(unit) +
                                      "\" in duration \"" + std::string(s) + "\"");
-    total_ns += value * scale;
-    if (total_ns > 9.2e18) return bad();
+    total += whole * scale + frac * scale / frac_scale;
+    if (total > kMax) return bad();
   }
-  auto ns = static_cast<int64_t>(std::llround(total_ns));
+  auto ns = static_cast<int64_t>(total);
   return Duration(negative ? -ns : ns);
 }
 
@@ -430,7 +446,7 @@ std::string FormatGoDuration(Duration d) {
   int64_t ns = d.count();
   if (ns == 0) return "0s";
   std::string sign = ns < 0 ? "-" : "";
-  uint64_t u = ns < 0 ? static_cast<uint64_t>(-ns) : static_cast<uint64_t>(ns);
+  uint64_t u = ns < 0 ? uint64_t{0} - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
   auto frac = [](uint64_t v, uint64_t unit) {
     std::string s = std::to_string(v / unit);
     uint64_t f = v % unit;
