@@ -61,22 +61,16 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   return (*doc)->Finish();
 }
 
-int Fail(const Status& s) {
-  std::cerr << "pier cache: " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 int RunCache(CacheFlags f, const CLI::App& sub) {
-  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail(s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail(s);
+  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail("cache", s);
+  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("cache", s);
   auto listen = net::ParseHostPort(f.listen, "--listen");
-  if (!listen.ok()) return Fail(listen.status());
+  if (!listen.ok()) return Fail("cache", listen.status());
   auto maxmemory = cache::server::ParseMemory(f.maxmemory);
   if (!maxmemory.ok())
-    return Fail(Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
-  if (f.protected_mode != "yes" && f.protected_mode != "no") {
-    return Fail(
-        Status::InvalidArgument("--protected-mode: use yes or no, got '" + f.protected_mode + "'"));
+    return Fail("cache", Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
+  if (Status s = ConfigFlags::CheckYesNo("--protected-mode", f.protected_mode); !s.ok()) {
+    return Fail("cache", s);
   }
   ServerRuntime rt(f.threads);
   cache::CacheServerOptions o;
@@ -91,8 +85,8 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.config_file = f.config;
   o.cluster_file = f.cluster;
   cache::CacheServer server(rt.pool(), o);
-  if (Status s = server.Start(); !s.ok()) return Fail(s);
-  if (Status s = rt.ListenHttp(f.http); !s.ok()) return Fail(s);
+  if (Status s = server.Start(); !s.ok()) return Fail("cache", s);
+  if (Status s = rt.ListenHttp(f.http); !s.ok()) return Fail("cache", s);
   rt.OnShutdown([&] { server.Shutdown(); });
   rt.OnForceClose([&] { server.CloseAll(); });
   rt.CountConnections([&] { return server.active_connections(); });

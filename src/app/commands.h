@@ -4,10 +4,21 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <iostream>
+#include <string>
+
+#include "pier/base/status.h"
 
 namespace pier::app {
 
 using SetAction = std::function<void(std::function<int()>)>;
+
+// Prints "pier COMMAND: what is wrong" and returns the exit code for it (1 bad input,
+// 2 environment).
+inline int Fail(const std::string& command, const Status& s) {
+  std::cerr << "pier " << command << ": " << s.message() << "\n";
+  return s.ExitCode();
+}
 
 void AddCacheCommand(CLI::App& app, SetAction set_action);
 void AddCacheSimCommand(CLI::App& app, SetAction set_action);

@@ -31,6 +31,12 @@ class ConfigFlags {
     if (sub_.count(flag) == 0) *field = value ? "yes" : "no";
   }
 
+  // A yes/no flag's value, checked.
+  static Status CheckYesNo(const char* flag, const std::string& value) {
+    if (value == "yes" || value == "no") return Status::Ok();
+    return Status::InvalidArgument(std::string(flag) + ": use yes or no, got '" + value + "'");
+  }
+
   // The top-level keys every server shares: threads, log-level.
   void Common(ConfigSection& root, ServerFlags& f) const {
     uint64_t threads = f.threads;

@@ -71,11 +71,6 @@ void PrintTable(const ListFlags& f, const std::vector<std::string>& header,
   for (const auto& r : rows) line(r);
 }
 
-int Fail(const char* cmd, const Status& s) {
-  std::cerr << "pier " << cmd << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 int RunServices(const ListFlags& f) {
   registry::Client c({.address = f.registry, .token = f.token});
   auto services = c.Services();

@@ -45,25 +45,21 @@ Status ApplyConfig(RegistryFlags& f, const CLI::App& sub) {
   return (*doc)->Finish();
 }
 
-int Fail(const Status& s) {
-  std::cerr << "pier registry: " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 int RunRegistry(RegistryFlags f, const CLI::App& sub) {
-  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail(s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail(s);
+  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail("registry", s);
+  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("registry", s);
   if (sub.count("--listen")) f.http = f.listen;  // one listener: the API is the HTTP port
   auto hp = net::ParseHostPort(f.http, "--http");
-  if (!hp.ok()) return Fail(hp.status());
-  if (f.protected_mode != "yes" && f.protected_mode != "no") {
-    return Fail(
-        Status::InvalidArgument("--protected-mode: use yes or no, got '" + f.protected_mode + "'"));
+  if (!hp.ok()) return Fail("registry", hp.status());
+  if (Status s = ConfigFlags::CheckYesNo("--protected-mode", f.protected_mode); !s.ok()) {
+    return Fail("registry", s);
   }
   if (f.protected_mode == "yes" && f.token.empty() && !net::IsLoopbackHost(hp->first)) {
-    return Fail(Status::InvalidArgument(
-        "refusing to serve the registry API on non-loopback address " + hp->first +
-        " without a token: set --token (clients send X-Consul-Token), or --protected-mode no"));
+    return Fail(
+        "registry",
+        Status::InvalidArgument(
+            "refusing to serve the registry API on non-loopback address " + hp->first +
+            " without a token: set --token (clients send X-Consul-Token), or --protected-mode no"));
   }
   ServerRuntime rt(f.threads);
   registry::RegistryServerOptions o;
@@ -74,10 +70,10 @@ int RunRegistry(RegistryFlags f, const CLI::App& sub) {
   o.datacenter = f.datacenter;
   o.node_address = hp->first == "0.0.0.0" ? "127.0.0.1" : hp->first;
   registry::RegistryServer server(rt.pool(), o);
-  if (Status s = server.Open(); !s.ok()) return Fail(s);
+  if (Status s = server.Open(); !s.ok()) return Fail("registry", s);
   if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& http) { server.AddRoutes(http); });
       !s.ok()) {
-    return Fail(s);
+    return Fail("registry", s);
   }
   rt.OnShutdown([&] { server.Shutdown(); });
   rt.Start();
