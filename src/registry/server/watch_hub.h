@@ -4,20 +4,12 @@
 // wakes only the waiters of the topics it touched.
 #pragma once
 
-// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
-// clang-format off
-#include <utility>
-// clang-format on
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "pier/net/wait_hub.h"
 #include "pier/registry/registry.h"
 
 namespace pier::registry {
@@ -35,21 +27,11 @@ class WatchHub {
   // Wakes the waiters of the change's topics (any thread).
   void Notify(const Change& change);
   // Wakes everyone, for good (shutdown).
-  void Close();
-  size_t waiting() const;
+  void Close() { hub_.Close(); }
+  size_t waiting() const { return hub_.waiting(); }
 
  private:
-  struct Waiter {
-    explicit Waiter(boost::asio::any_io_executor ex) : timer(ex) {}
-    boost::asio::steady_timer timer;
-    bool woken = false;  // guarded by mu_
-  };
-  using Map = std::multimap<std::string, std::shared_ptr<Waiter>>;
-  void WakeLocked(Map::iterator first, Map::iterator last);
-
-  mutable std::mutex mu_;
-  Map waiters_;
-  bool closed_ = false;
+  net::WaitHub hub_;
 };
 
 }  // namespace pier::registry
