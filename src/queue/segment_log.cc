@@ -1,0 +1,290 @@
+#include "queue/segment_log.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "queue/codec.h"
+
+namespace fs = std::filesystem;
+
+namespace pier::queue {
+
+namespace {
+
+Status Errno(const std::string& what) {
+  return Status::IoError(what + ": " + std::strerror(errno));
+}
+
+Status WriteAll(int fd, std::string_view data, uint64_t offset, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write " + path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Errno("open " + dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Errno("fsync " + dir);
+}
+
+}  // namespace
+
+Result<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
+  if (name == "always") return FsyncPolicy::kAlways;
+  if (name == "batch") return FsyncPolicy::kBatch;
+  if (name == "none") return FsyncPolicy::kNone;
+  return Status::InvalidArgument("unknown fsync policy '" + std::string(name) +
+                                 "' (always, batch, none)");
+}
+
+const char* FsyncPolicyName(FsyncPolicy p) {
+  switch (p) {
+    case FsyncPolicy::kAlways: return "always";
+    case FsyncPolicy::kBatch: return "batch";
+    case FsyncPolicy::kNone: return "none";
+  }
+  return "?";
+}
+
+struct SegmentLog::File {
+  int fd = -1;
+  std::string path;
+  ~File() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+SegmentLog::SegmentLog(LogOptions options) : options_(std::move(options)) {}
+
+std::string SegmentLog::PathOf(uint64_t number) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(number));
+  return (fs::path(options_.dir) / name).string();
+}
+
+Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const LogOptions& options,
+                                                     const Replay& replay,
+                                                     std::vector<std::string>* report) {
+  std::error_code ec;
+  fs::create_directories(options.dir, ec);
+  if (ec) return Status::IoError("create " + options.dir + ": " + ec.message());
+  std::unique_ptr<SegmentLog> log(new SegmentLog(options));
+  std::vector<uint64_t> numbers;
+  for (const auto& e : fs::directory_iterator(options.dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() != 24 || name.substr(20) != ".seg") continue;
+    numbers.push_back(std::stoull(name.substr(0, 20)));
+  }
+  if (ec) return Status::IoError("list " + options.dir + ": " + ec.message());
+  std::sort(numbers.begin(), numbers.end());
+  for (uint64_t number : numbers) {
+    auto f = std::make_shared<File>();
+    f->path = log->PathOf(number);
+    f->fd = ::open(f->path.c_str(), O_RDWR | O_CLOEXEC);
+    if (f->fd < 0) return Errno("open " + f->path);
+    std::string data;
+    {
+      const off_t size = ::lseek(f->fd, 0, SEEK_END);
+      if (size < 0) return Errno("seek " + f->path);
+      data.resize(static_cast<size_t>(size));
+      if (::pread(f->fd, data.data(), data.size(), 0) != size) return Errno("read " + f->path);
+    }
+    size_t off = 0;
+    while (off < data.size()) {
+      std::string_view rest(data.data() + off, data.size() - off);
+      std::string problem;
+      auto len = FrameBodyLength(rest);
+      if (!len.ok()) {
+        problem = rest.size() < kFrameHeaderBytes ? "torn frame header" : len.status().message();
+      } else if (rest.size() - kFrameHeaderBytes < *len) {
+        problem = "torn frame (" + std::to_string(rest.size() - kFrameHeaderBytes) + " of " +
+                  std::to_string(*len) + " bytes)";
+      } else if (!ChecksumMatches(rest, rest.substr(kFrameHeaderBytes, *len))) {
+        problem = "checksum mismatch";
+      }
+      if (!problem.empty()) {
+        std::string line = f->path + ": " + problem + " at offset " + std::to_string(off) +
+                           "; dropped the last " + std::to_string(data.size() - off) +
+                           " bytes of the segment";
+        spdlog::warn("queue log: {}", line);
+        if (report) report->push_back(line);
+        ++log->stats_.corrupt_frames;
+        if (::ftruncate(f->fd, static_cast<off_t>(off)) != 0) return Errno("truncate " + f->path);
+        break;
+      }
+      replay(number, off, rest.substr(kFrameHeaderBytes, *len));
+      ++log->stats_.frames;
+      off += kFrameHeaderBytes + *len;
+    }
+    log->stats_.bytes += off;
+    log->files_[number] = std::move(f);
+    log->active_ = number;
+  }
+  log->stats_.segments = log->files_.size();
+  return log;
+}
+
+Status SegmentLog::Start() {
+  if (Status s = StartSegment(active_ + 1); !s.ok()) return s;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+Status SegmentLog::StartSegment(uint64_t number) {
+  auto f = std::make_shared<File>();
+  f->path = PathOf(number);
+  f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f->fd < 0) return Errno("create " + f->path);
+  std::string header = header_ ? header_() : std::string();
+  if (Status s = WriteAll(f->fd, header, 0, f->path); !s.ok()) return s;
+  if (options_.fsync != FsyncPolicy::kNone) {
+    if (::fdatasync(f->fd) != 0) return Errno("fdatasync " + f->path);
+    if (Status s = SyncDir(options_.dir); !s.ok()) return s;
+  }
+  {
+    std::lock_guard l(files_mu_);
+    files_[number] = f;
+    active_ = number;
+  }
+  active_size_ = header.size();
+  std::lock_guard l(stats_mu_);
+  ++stats_.segments;
+  stats_.bytes += header.size();
+  if (!header.empty()) ++stats_.frames;
+  return Status::Ok();
+}
+
+SegmentLog::~SegmentLog() {
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SegmentLog::Append(std::string frame, Done done) {
+  {
+    std::lock_guard l(mu_);
+    pending_bytes_ += frame.size();
+    pending_.push_back({std::move(frame), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void SegmentLog::Run() {
+  constexpr size_t kBatchBytes = 1u << 20;
+  for (;;) {
+    std::vector<Pending> batch;
+    {
+      std::unique_lock l(mu_);
+      cv_.wait(l, [&] { return stop_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopped, nothing left
+      if (options_.fsync == FsyncPolicy::kBatch && !stop_ && pending_bytes_ < kBatchBytes) {
+        cv_.wait_for(l, std::chrono::microseconds(options_.batch_delay_us),
+                     [&] { return stop_ || pending_bytes_ >= kBatchBytes; });
+      }
+      batch.swap(pending_);
+      pending_bytes_ = 0;
+    }
+    std::shared_ptr<File> f;
+    {
+      std::lock_guard l(files_mu_);
+      f = files_[active_];
+    }
+    std::string buf;
+    std::vector<uint64_t> offsets;
+    offsets.reserve(batch.size());
+    for (const auto& p : batch) {
+      offsets.push_back(active_size_ + buf.size());
+      buf += p.frame;
+    }
+    Status s = failed_;
+    if (s.ok()) s = WriteAll(f->fd, buf, active_size_, f->path);
+    if (s.ok() && options_.fsync != FsyncPolicy::kNone && ::fdatasync(f->fd) != 0) {
+      s = Errno("fdatasync " + f->path);
+    }
+    if (s.ok()) {
+      active_size_ += buf.size();
+      std::lock_guard l(stats_mu_);
+      stats_.frames += batch.size();
+      stats_.bytes += buf.size();
+      if (options_.fsync != FsyncPolicy::kNone) ++stats_.fsyncs;
+    } else if (failed_.ok()) {
+      spdlog::error("queue log: {}; the queue refuses writes until it is restarted", s.message());
+      failed_ = s;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(active_, offsets[i], s);
+    if (s.ok() && active_size_ >= options_.segment_bytes) {
+      if (Status r = StartSegment(active_ + 1); !r.ok()) {
+        spdlog::error("queue log: {}; the queue refuses writes until it is restarted",
+                      r.message());
+        failed_ = r;
+      } else if (after_rotate_) {
+        after_rotate_(active_);
+      }
+    }
+  }
+}
+
+void SegmentLog::DropSegmentsBefore(uint64_t segment) {
+  std::lock_guard l(files_mu_);
+  for (auto it = files_.begin(); it != files_.end() && it->first < segment && it->first != active_;) {
+    if (::unlink(it->second->path.c_str()) != 0) {
+      spdlog::warn("queue log: cannot delete {}: {}", it->second->path, std::strerror(errno));
+    }
+    it = files_.erase(it);
+  }
+}
+
+Result<std::string> SegmentLog::Read(uint64_t segment, uint64_t offset, uint32_t len) const {
+  std::shared_ptr<File> f;
+  {
+    std::lock_guard l(files_mu_);
+    auto it = files_.find(segment);
+    if (it == files_.end()) {
+      return Status::NotFound("segment " + std::to_string(segment) + " is gone");
+    }
+    f = it->second;
+  }
+  std::string out(len, '\0');
+  ssize_t n = ::pread(f->fd, out.data(), len, static_cast<off_t>(offset));
+  if (n != static_cast<ssize_t>(len)) return Errno("read " + f->path);
+  return out;
+}
+
+uint64_t SegmentLog::active_segment() const {
+  std::lock_guard l(files_mu_);
+  return active_;
+}
+
+uint64_t SegmentLog::oldest_segment() const {
+  std::lock_guard l(files_mu_);
+  return files_.empty() ? 0 : files_.begin()->first;
+}
+
+LogStats SegmentLog::stats() const {
+  std::lock_guard l(stats_mu_);
+  LogStats s = stats_;
+  std::lock_guard f(files_mu_);
+  s.segments = files_.size();
+  return s;
+}
+
+}  // namespace pier::queue

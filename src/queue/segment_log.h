@@ -1,0 +1,106 @@
+// File: segment_log.h
+// SegmentLog: the queue's write-ahead log. Frames are appended to numbered segment files by one
+// writer thread, which writes everything queued so far with one write() and, by the fsync
+// policy, one fdatasync: concurrent appends share it (group commit). Completions run on the
+// writer thread in append order. Recovery reads every segment; a torn or corrupt frame ends its
+// segment (logged and reported, never loaded). A new segment is started at open and whenever
+// the active one passes its size; the owner deletes old segments once nothing in them is live.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "pier/base/status.h"
+
+namespace pier::queue {
+
+enum class FsyncPolicy { kAlways, kBatch, kNone };
+Result<FsyncPolicy> ParseFsyncPolicy(std::string_view name);
+const char* FsyncPolicyName(FsyncPolicy p);
+
+struct LogOptions {
+  std::string dir;
+  FsyncPolicy fsync = FsyncPolicy::kBatch;
+  int64_t batch_delay_us = 500;     // kBatch: how long the first frame waits for company
+  uint64_t segment_bytes = 64u << 20;
+};
+
+struct LogStats {
+  uint64_t frames = 0, bytes = 0, fsyncs = 0, segments = 0;
+  uint64_t corrupt_frames = 0;  // found at recovery
+};
+
+class SegmentLog {
+ public:
+  using Done = std::function<void(uint64_t segment, uint64_t offset, const Status&)>;
+  using Replay = std::function<void(uint64_t segment, uint64_t offset, std::string_view body)>;
+
+  // Reads every segment in order, calling `replay` for each good frame. `report` gets one line
+  // per problem found (a torn or corrupt tail, which is cut off the file).
+  static Result<std::unique_ptr<SegmentLog>> Open(const LogOptions& options, const Replay& replay,
+                                                  std::vector<std::string>* report);
+  // Opens a new segment (with the header, if set) and starts the writer thread.
+  Status Start();
+  ~SegmentLog();  // writes what is queued, then stops
+
+  // Queues an encoded frame (header and body). `done` runs on the writer thread once the frame
+  // is written and synced by the policy, or with the error that stopped it. Thread-safe.
+  void Append(std::string frame, Done done);
+
+  // Called on the writer thread when it starts a new segment, before anything else goes into
+  // it: returns the frame that opens it (the state that must outlive older segments).
+  void SetSegmentHeader(std::function<std::string()> header) { header_ = std::move(header); }
+  // Called on the writer thread after each rotation (for compaction decisions).
+  void SetAfterRotate(std::function<void(uint64_t new_segment)> fn) { after_rotate_ = std::move(fn); }
+
+  // Deletes every segment numbered below `segment` (never the active one).
+  void DropSegmentsBefore(uint64_t segment);
+  // Reads `len` bytes at `offset` of `segment` (a spilled payload). Thread-safe.
+  Result<std::string> Read(uint64_t segment, uint64_t offset, uint32_t len) const;
+
+  uint64_t active_segment() const;
+  uint64_t oldest_segment() const;
+  LogStats stats() const;
+  FsyncPolicy policy() const { return options_.fsync; }
+
+ private:
+  struct File;
+  explicit SegmentLog(LogOptions options);
+  Status StartSegment(uint64_t number);  // writer thread (or Open)
+  void Run();
+  std::string PathOf(uint64_t number) const;
+
+  LogOptions options_;
+  std::function<std::string()> header_;
+  std::function<void(uint64_t)> after_rotate_;
+
+  mutable std::mutex files_mu_;
+  std::map<uint64_t, std::shared_ptr<File>> files_;  // by segment number
+  uint64_t active_ = 0;
+  uint64_t active_size_ = 0;  // writer thread only
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  struct Pending {
+    std::string frame;
+    Done done;
+  };
+  std::vector<Pending> pending_;
+  size_t pending_bytes_ = 0;
+  bool stop_ = false;
+  Status failed_;  // set by the writer thread when a write or sync fails; later appends fail
+
+  mutable std::mutex stats_mu_;
+  LogStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace pier::queue
