@@ -24,5 +24,6 @@ void AddCacheCommand(CLI::App& app, SetAction set_action);
 void AddCacheSimCommand(CLI::App& app, SetAction set_action);
 void AddRegistryCommand(CLI::App& app, SetAction set_action);
 void AddRegistryListCommands(CLI::App& app, SetAction set_action);
+void AddQueueCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

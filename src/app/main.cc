@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   pier::app::AddCacheSimCommand(app, set_action);
   pier::app::AddRegistryCommand(app, set_action);
   pier::app::AddRegistryListCommands(app, set_action);
+  pier::app::AddQueueCommand(app, set_action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

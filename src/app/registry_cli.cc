@@ -1,8 +1,8 @@
 // `pier services` and `pier instances NAME`: the registry's state as a table (or CSV, JSON).
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "app/commands.h"
+#include "app/table.h"
 #include "pier/registry/client.h"
 
 namespace pier::app {
@@ -17,60 +17,6 @@ struct ListFlags {
   bool json = false;
 };
 
-std::string Join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
-// Prints rows under a header: aligned columns, CSV, or a JSON array of objects.
-void PrintTable(const ListFlags& f, const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
-  if (f.json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : rows) {
-      nlohmann::json o;
-      for (size_t i = 0; i < header.size(); ++i) o[header[i]] = r[i];
-      out.push_back(o);
-    }
-    std::cout << out.dump(2) << "\n";
-    return;
-  }
-  if (f.csv) {
-    auto quote = [](const std::string& s) {
-      if (s.find_first_of(",\"\n") == std::string::npos) return s;
-      std::string q = "\"";
-      for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return q + "\"";
-    };
-    std::cout << Join(header, ",") << "\n";
-    for (const auto& r : rows) {
-      std::vector<std::string> q;
-      for (const auto& c : r) q.push_back(quote(c));
-      std::cout << Join(q, ",") << "\n";
-    }
-    return;
-  }
-  std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      std::cout << r[i];
-      if (i + 1 < r.size()) std::cout << std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    std::cout << "\n";
-  };
-  std::vector<std::string> upper;
-  for (auto h : header) {
-    for (auto& c : h) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    upper.push_back(h);
-  }
-  line(upper);
-  for (const auto& r : rows) line(r);
-}
-
 int RunServices(const ListFlags& f) {
   registry::Client c({.address = f.registry, .token = f.token});
   auto services = c.Services();
@@ -83,7 +29,7 @@ int RunServices(const ListFlags& f) {
     for (const auto& i : *all) passing += i.status == registry::HealthStatus::kPassing;
     rows.push_back({name, std::to_string(all->size()), std::to_string(passing), Join(tags, " ")});
   }
-  PrintTable(f, {"service", "instances", "passing", "tags"}, rows);
+  PrintTable({.csv = f.csv, .json = f.json}, {"service", "instances", "passing", "tags"}, rows);
   return 0;
 }
 
@@ -102,9 +48,9 @@ int RunInstances(const ListFlags& f) {
     }
   }
   if (f.csv || f.json) {
-    PrintTable(f, {"id", "service", "address", "port", "status", "tags"}, rows);
+    PrintTable({.csv = f.csv, .json = f.json}, {"id", "service", "address", "port", "status", "tags"}, rows);
   } else {
-    PrintTable(f, {"id", "address", "status", "tags"}, rows);
+    PrintTable({.csv = f.csv, .json = f.json}, {"id", "address", "status", "tags"}, rows);
   }
   return 0;
 }

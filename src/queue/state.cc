@@ -1,5 +1,6 @@
 #include "queue/state.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace pier::queue {
@@ -129,7 +130,7 @@ SubscriptionStats Subscription::StatsAt(int64_t now_ms) const {
   s.delivery_counts = delivery_counts;
   if (!samples.empty() && now_ms > samples.front().first) {
     const auto& [t0, c0] = samples.front();
-    const double secs = double(now_ms - t0) / 1000.0;
+    const double secs = std::max(1.0, double(now_ms - t0) / 1000.0);
     s.publish_rate = double(counters.published - c0.published) / secs;
     s.ack_rate = double(counters.acked - c0.acked) / secs;
     s.nack_rate = double(counters.nacked - c0.nacked) / secs;

@@ -26,6 +26,7 @@ class Connection;
 
 namespace pier::net {
 class RespWriter;
+class RespExtension;
 }
 namespace pier::cache::server {
 struct CommandSpec;
@@ -50,6 +51,7 @@ struct CacheServerOptions {
   const Clock* clock = &Clock::Steady();
   std::string config_file;   // shown in INFO
   std::string cluster_file;  // cluster mode: the nodes file (see docs/cache-server.md)
+  bool keyspace = true;      // false: only connection and server commands (`pier queue` alone)
 };
 
 // Thread-safe. Commands run on the I/O thread of their connection.
@@ -60,6 +62,8 @@ class CacheServer {
 
   // Validates options (policy name, protected mode) and binds.
   Status Start();
+  // Another module's commands on this listener (before Start; not owned).
+  void SetExtension(net::RespExtension* extension) { extension_ = extension; }
   std::string address() const;
   uint16_t port() const;
   void Shutdown();
@@ -114,7 +118,10 @@ class CacheServer {
   bool RouteToSlot(const server::CommandSpec& spec, const std::vector<std::string_view>& args,
                    net::RespWriter& w);
   boost::asio::awaitable<void> Serve(net::Connection& conn);
+  // NOAUTH for a client that has not authenticated (false after writing it).
+  bool CheckAuth(server::ClientState& client, net::RespWriter& w);
   void ScheduleCron();
+  net::RespExtension* extension_ = nullptr;
 
   net::IoPool& pool_;
   CacheServerOptions options_;

@@ -67,11 +67,13 @@ class Histogram {
   explicit Histogram(double scale = 1.0, int min_pow2 = 0, int max_pow2 = 40)
       : scale_(scale), min_pow2_(min_pow2), max_pow2_(max_pow2) {}
 
-  void Record(uint64_t v) {
+  void Record(uint64_t v) { Record(v, 1); }
+  // `n` samples of value `v`.
+  void Record(uint64_t v, uint64_t n) {
     Stripe& s = stripes_[detail::ThreadStripe()];
-    s.buckets[BucketOf(v)].fetch_add(1, std::memory_order_relaxed);
-    s.count.fetch_add(1, std::memory_order_relaxed);
-    s.sum.fetch_add(v, std::memory_order_relaxed);
+    s.buckets[BucketOf(v)].fetch_add(n, std::memory_order_relaxed);
+    s.count.fetch_add(n, std::memory_order_relaxed);
+    s.sum.fetch_add(v * n, std::memory_order_relaxed);
   }
   void Merge(const Histogram& other);
   void Reset();

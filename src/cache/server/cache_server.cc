@@ -13,6 +13,7 @@
 #include "cache/server/cluster.h"
 #include "cache/server/command.h"
 #include "cache/server/database.h"
+#include "pier/net/resp_extension.h"
 #include "pier/net/resp_writer.h"
 #include "pier/perf/metrics.h"
 
@@ -205,14 +206,12 @@ void CacheServer::Execute(ClientState& client, const std::vector<std::string_vie
     w.Error("ERR wrong number of arguments for '" + spec->name + "' command");
     return;
   }
-  if (!client.authenticated && !(spec->flags & server::kNoAuth)) {
-    if (requirepass().empty()) {
-      client.authenticated = true;  // the password was removed by CONFIG SET
-    } else {
-      w.Error("NOAUTH Authentication required.");
-      return;
-    }
+  if (!options_.keyspace && spec->group != "connection" && spec->group != "server") {
+    w.Error("ERR unknown command '" + std::string(args[0].substr(0, 128)) +
+            "' (this listener serves the queue only: start `pier cache` for keys)");
+    return;
   }
+  if (!(spec->flags & server::kNoAuth) && !CheckAuth(client, w)) return;
   if (cluster_ && spec->first_key > 0 && !RouteToSlot(*spec, args, w)) return;
   client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
   auto& metrics = CommandMetrics::Get();
@@ -224,6 +223,16 @@ void CacheServer::Execute(ClientState& client, const std::vector<std::string_vie
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()));
   metrics.calls[static_cast<size_t>(spec - CommandTable::Get().all().data())]->Inc();
   client.commands.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool CacheServer::CheckAuth(ClientState& client, net::RespWriter& w) {
+  if (client.authenticated) return true;
+  if (requirepass().empty()) {
+    client.authenticated = true;  // the password was removed by CONFIG SET
+    return true;
+  }
+  w.Error("NOAUTH Authentication required.");
+  return false;
 }
 
 bool CacheServer::RouteToSlot(const CommandSpec& spec, const std::vector<std::string_view>& args,
@@ -280,6 +289,8 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
   size_t begin = 0, end = 0;
   std::string out;
   std::vector<std::string_view> args;
+  // Extension commands of this batch: where in `out` each reply goes, and the reply.
+  std::vector<std::pair<size_t, std::shared_ptr<net::PendingReply>>> pending;
   for (;;) {
     // Make room: compact, then grow to what the parser says the current request needs.
     if (begin > 0 && (end == buf.size() || begin == end)) {
@@ -307,7 +318,16 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
         break;
       }
       if (!args.empty()) {
-        Execute(client, args, &out);
+        if (extension_ && extension_->Handles(args[0])) {
+          net::RespWriter w(&out, client.protocol);
+          if (CheckAuth(client, w)) {
+            pending.emplace_back(out.size(), extension_->Start(args, client.protocol,
+                                                               conn.socket().get_executor()));
+          }
+          client.commands.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          Execute(client, args, &out);
+        }
         ++commands;
         close = client.close_after_reply;
       }
@@ -317,6 +337,19 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
     if (commands > 0) {
       stats_.commands_processed.fetch_add(commands, std::memory_order_relaxed);
       client.last_active_ms.store(UnixMsNow(), std::memory_order_relaxed);
+    }
+    if (!pending.empty()) {  // splice the extension's replies in, in request order
+      std::string merged;
+      size_t pos = 0;
+      for (auto& [at, reply] : pending) {
+        merged.append(out, pos, at - pos);
+        co_await reply->Wait();
+        merged += reply->reply();
+        pos = at;
+      }
+      merged.append(out, pos, std::string::npos);
+      out.swap(merged);
+      pending.clear();
     }
     if (!out.empty()) {
       co_await asio::async_write(conn.socket(), asio::buffer(out),

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "pier/base/base64.h"
 #include "pier/registry/store.h"
 
 namespace pier::registry {
@@ -78,9 +79,5 @@ class EtcdStore final : public RegistryStore {
   std::map<std::string, std::pair<Heartbeat, Duration>> pending_;  // by check id
   std::thread publisher_;
 };
-
-std::string Base64Encode(std::string_view in);
-// False on characters outside the alphabet.
-bool Base64Decode(std::string_view in, std::string* out);
 
 }  // namespace pier::registry

@@ -1,0 +1,66 @@
+// File: queue_server.h
+// QueueServer: the broker on the network. Its RESP commands (QPUBLISH, QCONSUME, ...) plug into
+// a RESP listener as an extension (the cache's, or a queue-only one); its HTTP/JSON API is
+// mounted under /v1/queue on the HTTP port. Long polls wait without holding a thread; a ticker
+// makes delayed messages ready and expires leases.
+//   QueueServer q(pool, {.broker = {.data_dir = "pier-data/queue"}});
+//   q.Start(&report);  cache.SetExtension(&q.resp());  q.AddRoutes(http);
+#pragma once
+
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+// clang-format off
+#include <utility>
+// clang-format on
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pier/base/status.h"
+#include "pier/net/io_pool.h"
+#include "pier/queue/broker.h"
+
+namespace pier::net {
+class HttpServer;
+class RespExtension;
+}  // namespace pier::net
+
+namespace pier::queue {
+
+struct QueueServerOptions {
+  BrokerOptions broker;
+  int64_t tick_ms = 10;           // delayed messages and leases are checked this often
+  int64_t max_block_ms = 300000;  // the longest long poll (BLOCK 0 waits this long)
+};
+
+class QueueServer {
+ public:
+  QueueServer(net::IoPool& pool, QueueServerOptions options);
+  ~QueueServer();
+
+  // Opens (recovers) the broker, registers metrics and starts the ticker. `report` gets a line
+  // per problem recovery found.
+  Status Start(std::vector<std::string>* report = nullptr);
+  // Stops the ticker and ends every long poll.
+  void Shutdown();
+
+  Broker& broker() { return *broker_; }
+  net::RespExtension& resp();
+  void AddRoutes(net::HttpServer& http);
+
+  // Consume, waiting up to `block_ms` (< 0: not at all) for a message when there is none.
+  boost::asio::awaitable<Result<std::vector<Delivery>>> ConsumeWait(std::string topic,
+                                                                    std::string sub, size_t count,
+                                                                    int64_t block_ms,
+                                                                    int64_t visibility_ms);
+
+  struct Impl;
+
+ private:
+  net::IoPool& pool_;
+  QueueServerOptions options_;
+  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pier::queue

@@ -1,0 +1,220 @@
+// `pier queue`: the durable message queue (RESP commands and the HTTP API), and
+// `pier queue stats`: its topics and subscriptions as a table.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/commands.h"
+#include "app/config_flags.h"
+#include "app/server_runtime.h"
+#include "app/table.h"
+#include "cache/server/memory_units.h"
+#include "pier/base/config.h"
+#include "pier/base/logging.h"
+#include "pier/cache/cache_server.h"
+#include "pier/net/http_fetch.h"
+#include "pier/net/tcp_listener.h"
+#include "pier/queue/queue_server.h"
+
+namespace pier::app {
+
+namespace {
+
+struct QueueFlags : ServerFlags {
+  QueueFlags() {
+    listen = "127.0.0.1:7379";
+    http = "127.0.0.1:7900";
+    data_dir = "pier-data";
+  }
+  std::string fsync = "batch";
+  int64_t batch_delay_us = 500;
+  std::string segment_size = "64mb";
+  std::string max_memory = "256mb";
+  std::string max_message_size = "8mb";
+  std::string requirepass;
+  std::string protected_mode = "yes";
+};
+
+Status ApplyConfig(QueueFlags& f, const CLI::App& sub) {
+  if (f.config.empty()) return Status::Ok();
+  auto doc = ConfigDocument::LoadFile(f.config);
+  if (!doc.ok()) return doc.status();
+  auto root = (*doc)->Root();
+  auto q = root.Section("queue");
+  ConfigFlags take(sub);
+  take.Common(root, f);
+  take(root, "data-dir", "--data-dir", &f.data_dir);
+  take(q, "listen", "--listen", &f.listen);
+  take(q, "http", "--http", &f.http);
+  take(q, "fsync", "--fsync", &f.fsync);
+  take(q, "batch-delay-us", "--batch-delay-us", &f.batch_delay_us, int64_t{0}, int64_t{100000});
+  take(q, "segment-size", "--segment-size", &f.segment_size);
+  take(q, "max-memory", "--max-memory", &f.max_memory);
+  take(q, "max-message-size", "--max-message-size", &f.max_message_size);
+  take(q, "requirepass", "--requirepass", &f.requirepass);
+  take.YesNo(q, "protected-mode", "--protected-mode", &f.protected_mode);
+  return (*doc)->Finish();
+}
+
+Result<uint64_t> Memory(const char* flag, const std::string& value, uint64_t min, uint64_t max) {
+  auto v = cache::server::ParseMemory(value);
+  if (!v.ok()) return Status::InvalidArgument(std::string(flag) + ": " + v.status().message());
+  if (*v < min || *v > max) {
+    return Status::InvalidArgument(std::string(flag) + ": " + value + " is out of range (" +
+                                   cache::server::HumanBytes(min) + " to " +
+                                   cache::server::HumanBytes(max) + ")");
+  }
+  return *v;
+}
+
+int RunQueue(QueueFlags f, const CLI::App& sub) {
+  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail("queue", s);
+  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("queue", s);
+  auto listen = net::ParseHostPort(f.listen, "--listen");
+  if (!listen.ok()) return Fail("queue", listen.status());
+  if (Status s = ConfigFlags::CheckYesNo("--protected-mode", f.protected_mode); !s.ok()) {
+    return Fail("queue", s);
+  }
+  auto segment = Memory("--segment-size", f.segment_size, 4096, 1ull << 32);
+  auto memory = Memory("--max-memory", f.max_memory, 0, 1ull << 50);
+  auto message = Memory("--max-message-size", f.max_message_size, 1, 64ull << 20);
+  for (const auto* r : {&segment, &memory, &message}) {
+    if (!r->ok()) return Fail("queue", r->status());
+  }
+  ServerRuntime rt(f.threads);
+  queue::QueueServerOptions qo;
+  qo.broker.data_dir = f.data_dir + "/queue";
+  qo.broker.fsync = f.fsync;
+  qo.broker.batch_delay_us = f.batch_delay_us;
+  qo.broker.segment_bytes = *segment;
+  qo.broker.max_resident_bytes = *memory;
+  qo.broker.max_payload_bytes = *message;
+  queue::QueueServer queue(rt.pool(), qo);
+  std::vector<std::string> report;
+  if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);
+  for (const auto& line : report) std::cerr << "pier queue: recovery: " << line << "\n";
+
+  cache::CacheServerOptions co;  // the RESP listener, serving the queue's commands only
+  co.host = listen->first;
+  co.port = listen->second;
+  co.requirepass = f.requirepass;
+  co.protected_mode = f.protected_mode == "yes";
+  co.keyspace = false;
+  cache::CacheServer resp(rt.pool(), co);
+  resp.SetExtension(&queue.resp());
+  if (Status s = resp.Start(); !s.ok()) return Fail("queue", s);
+  if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& h) { queue.AddRoutes(h); }); !s.ok()) {
+    return Fail("queue", s);
+  }
+  rt.OnShutdown([&] {
+    resp.Shutdown();
+    queue.Shutdown();
+  });
+  rt.OnForceClose([&] { resp.CloseAll(); });
+  rt.CountConnections([&] { return resp.active_connections(); });
+  rt.Start();
+  std::cout << "listening resp=" << resp.address() << " http=" << rt.http().address() << std::endl;
+  auto log = queue.broker().LogStats();
+  spdlog::info("pier queue ready: resp={} http={} data={} fsync={} segments={}", resp.address(),
+               rt.http().address(), qo.broker.data_dir, f.fsync, log.segments);
+  rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
+  return 0;
+}
+
+struct StatsFlags {
+  std::string http = "127.0.0.1:7900";
+  bool csv = false;
+  bool json = false;
+};
+
+std::string Rate(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+int RunStats(const StatsFlags& f) {
+  auto hp = net::ParseHostPort(f.http, "--http");
+  if (!hp.ok()) return Fail("queue stats", hp.status());
+  auto r = net::HttpFetch({.host = hp->first, .port = hp->second, .target = "/v1/queue/stats"});
+  if (!r.ok()) return Fail("queue stats", r.status());
+  if (r->status != 200) {
+    return Fail("queue stats", Status::Unavailable("GET /v1/queue/stats on " + f.http + ": HTTP " +
+                                                   std::to_string(r->status)));
+  }
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.contains("topics")) {
+    return Fail("queue stats", Status::Unavailable(f.http + " did not answer with queue stats"));
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : j["topics"]) {
+    for (const auto& s : t["subscriptions"]) {
+      auto n = [&](const char* k) { return std::to_string(s.value(k, uint64_t{0})); };
+      rows.push_back({t.value("name", ""), s.value("subscription", ""), n("ready"),
+                      n("in_flight"), n("delayed"), n("dead"),
+                      Rate(s.value("oldest_ready_age_ms", 0.0) / 1000.0),
+                      Rate(s.value("publish_rate", 0.0)), Rate(s.value("ack_rate", 0.0)),
+                      n("redelivered")});
+    }
+  }
+  PrintTable({.csv = f.csv, .json = f.json},
+             {"topic", "subscription", "ready", "in_flight", "delayed", "dead", "oldest_s",
+              "pub_per_s", "ack_per_s", "redelivered"},
+             rows);
+  return 0;
+}
+
+}  // namespace
+
+void AddQueueCommand(CLI::App& app, SetAction set_action) {
+  auto f = std::make_shared<QueueFlags>();
+  CLI::App* sub = app.add_subcommand("queue", "Run the durable message queue (or: queue stats)");
+  sub->add_option("--listen", f->listen, "RESP listener HOST:PORT (port 0 picks a free one)")
+      ->capture_default_str();
+  sub->add_option("--http", f->http, "HTTP listener HOST:PORT (queue API, /metrics, /health)")
+      ->capture_default_str();
+  sub->add_option("--data-dir", f->data_dir, "Where the log lives (DIR/queue)")
+      ->capture_default_str();
+  sub->add_option("--fsync", f->fsync,
+                  "always: one fdatasync before each reply (shared by concurrent writes); "
+                  "batch: group commit within --batch-delay-us; none: leave it to the OS")
+      ->capture_default_str();
+  sub->add_option("--batch-delay-us", f->batch_delay_us,
+                  "With --fsync batch: how long a write waits for others to share its fsync")
+      ->capture_default_str();
+  sub->add_option("--segment-size", f->segment_size, "Log segment size, e.g. 64mb")
+      ->capture_default_str();
+  sub->add_option("--max-memory", f->max_memory,
+                  "Payload bytes kept in memory; beyond, payloads are read from the log")
+      ->capture_default_str();
+  sub->add_option("--max-message-size", f->max_message_size, "Largest payload accepted")
+      ->capture_default_str();
+  sub->add_option("--requirepass", f->requirepass, "Password RESP clients must AUTH with");
+  sub->add_option("--protected-mode", f->protected_mode,
+                  "yes: refuse to listen on a non-loopback address without --requirepass")
+      ->capture_default_str();
+  sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
+  sub->add_option("--config", f->config,
+                  "YAML config file (its `queue:` section); flags override it");
+  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str();
+  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
+                  "Seconds in-flight requests get on SIGTERM")
+      ->capture_default_str();
+  sub->require_subcommand(0, 1);
+
+  auto s = std::make_shared<StatsFlags>();
+  CLI::App* stats = sub->add_subcommand("stats", "Print the queue's topics and subscriptions");
+  stats->add_option("--http", s->http, "The queue's HTTP API, HOST:PORT")->capture_default_str();
+  stats->add_flag("--csv", s->csv, "Print CSV with a header row");
+  stats->add_flag("--json", s->json, "Print JSON");
+  stats->callback([s, set_action] { set_action([s] { return RunStats(*s); }); });
+
+  sub->callback([f, sub, stats, set_action] {
+    if (stats->parsed()) return;
+    set_action([f, sub] { return RunQueue(*f, *sub); });
+  });
+}
+
+}  // namespace pier::app

@@ -1,0 +1,91 @@
+#include "pier/queue/queue_server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "pier/net/wait_hub.h"
+#include "queue/server/queue_metrics.h"
+#include "queue/server/resp_commands.h"
+
+namespace asio = boost::asio;
+
+namespace pier::queue {
+
+struct QueueServer::Impl {
+  net::WaitHub hub;
+  std::shared_ptr<asio::steady_timer> ticker;
+  std::unique_ptr<RespCommands> resp;
+  bool stopping = false;
+};
+
+namespace {
+std::string HubTopic(const std::string& topic, const std::string& sub) { return topic + "/" + sub; }
+}  // namespace
+
+QueueServer::QueueServer(net::IoPool& pool, QueueServerOptions options)
+    : pool_(pool), options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
+
+QueueServer::~QueueServer() = default;
+
+Status QueueServer::Start(std::vector<std::string>* report) {
+  auto b = Broker::Open(options_.broker, report);
+  if (!b.ok()) return b.status();
+  broker_ = std::move(*b);
+  broker_->SetReadyListener([this](const std::string& topic, const std::string& sub) {
+    impl_->hub.Notify(HubTopic(topic, sub));
+  });
+  impl_->resp = std::make_unique<RespCommands>(*this);
+  RegisterQueueMetrics(*broker_);
+  impl_->ticker = std::make_shared<asio::steady_timer>(pool_.At(0));
+  asio::co_spawn(
+      pool_.At(0),
+      [this, t = impl_->ticker]() -> asio::awaitable<void> {
+        for (int64_t ticks = 1;; ++ticks) {
+          t->expires_after(std::chrono::milliseconds(options_.tick_ms));
+          boost::system::error_code ec;
+          co_await t->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec || impl_->stopping) co_return;
+          broker_->Tick();
+          if (ticks % std::max<int64_t>(1, 1000 / options_.tick_ms) == 0) {
+            RefreshQueueMetrics(*broker_);
+          }
+        }
+      },
+      asio::detached);
+  return Status::Ok();
+}
+
+void QueueServer::Shutdown() {
+  impl_->stopping = true;
+  if (auto t = impl_->ticker) asio::post(t->get_executor(), [t] { t->cancel(); });
+  impl_->hub.Close();
+}
+
+net::RespExtension& QueueServer::resp() { return *impl_->resp; }
+
+asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(std::string topic,
+                                                                        std::string sub,
+                                                                        size_t count,
+                                                                        int64_t block_ms,
+                                                                        int64_t visibility_ms) {
+  auto r = broker_->Consume(topic, sub, count, visibility_ms);
+  if (!r.ok() || !r->empty() || block_ms < 0) co_return r;
+  const int64_t wait_ms = block_ms == 0 ? options_.max_block_ms
+                                        : std::min(block_ms, options_.max_block_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  const std::string key = HubTopic(topic, sub);
+  std::function<bool()> ready = [&] { return broker_->HasReady(topic, sub); };
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) co_return r;
+    if (!co_await impl_->hub.Wait(key, ready, left)) co_return r;  // timed out or closed
+    r = broker_->Consume(topic, sub, count, visibility_ms);
+    if (!r.ok() || !r->empty()) co_return r;  // else another consumer was faster: wait again
+  }
+}
+
+}  // namespace pier::queue
