@@ -26,7 +26,6 @@
 namespace pier::cache {
 
 namespace client {
-class NodeConnection;
 class HashRing;
 }  // namespace client
 

@@ -5,19 +5,19 @@
 #include <map>
 
 #include "cache/client/hash_ring.h"
-#include "cache/client/node_connection.h"
+#include "pier/net/resp_connection.h"
 #include "pier/base/hash.h"
 #include "pier/cache/key_slot.h"
 
 namespace pier::cache {
 
-using client::NodeConnection;
+using net::RespConnection;
 
 struct ClusterClient::Node {
   std::string host;
   uint16_t port;
   std::mutex mu;
-  std::vector<std::unique_ptr<NodeConnection>> idle;
+  std::vector<std::unique_ptr<RespConnection>> idle;
   std::atomic<int64_t> down_until_ns{0};  // clock time before which the node is skipped
   std::string name() const { return host + ":" + std::to_string(port); }
 };
@@ -155,7 +155,7 @@ Result<std::vector<net::RespValue>> ClusterClient::RunOn(
   // An idle pooled connection may have died meanwhile (server restart, idle timeout): that says
   // nothing about the node, so a failure on one is retried once on a fresh connection.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<NodeConnection> conn;
+    std::unique_ptr<RespConnection> conn;
     {
       std::lock_guard lock(node.mu);
       if (!node.idle.empty()) {
@@ -165,7 +165,7 @@ Result<std::vector<net::RespValue>> ClusterClient::RunOn(
     }
     const bool pooled = conn != nullptr;
     if (!conn) {
-      auto c = NodeConnection::Connect(node.host, node.port, options_.connect_timeout);
+      auto c = RespConnection::Connect(node.host, node.port, options_.connect_timeout);
       if (!c.ok()) return mark_down(c.status());
       conn = std::move(*c);
     }

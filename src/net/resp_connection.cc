@@ -1,4 +1,4 @@
-#include "cache/client/node_connection.h"
+#include "pier/net/resp_connection.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace pier::cache::client {
+namespace pier::net {
 
 namespace {
 
@@ -23,7 +23,7 @@ int MillisLeft(std::chrono::steady_clock::time_point deadline) {
 
 }  // namespace
 
-Result<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::string& host,
+Result<std::unique_ptr<RespConnection>> RespConnection::Connect(const std::string& host,
                                                                 uint16_t port,
                                                                 std::chrono::milliseconds timeout) {
   const std::string where = host + ":" + std::to_string(port);
@@ -53,12 +53,12 @@ Result<std::unique_ptr<NodeConnection>> NodeConnection::Connect(const std::strin
         where +
         ": connect: " + (r == 0 ? std::string("timed out") : std::strerror(soerr ? soerr : errno)));
   }
-  return std::unique_ptr<NodeConnection>(new NodeConnection(fd, where));
+  return std::unique_ptr<RespConnection>(new RespConnection(fd, where));
 }
 
-NodeConnection::~NodeConnection() { close(fd_); }
+RespConnection::~RespConnection() { close(fd_); }
 
-Status NodeConnection::WriteAll(const std::string& data,
+Status RespConnection::WriteAll(const std::string& data,
                                 std::chrono::steady_clock::time_point deadline) {
   size_t off = 0;
   while (off < data.size()) {
@@ -76,7 +76,7 @@ Status NodeConnection::WriteAll(const std::string& data,
   return Status::Ok();
 }
 
-Status NodeConnection::ReadMore(std::chrono::steady_clock::time_point deadline) {
+Status RespConnection::ReadMore(std::chrono::steady_clock::time_point deadline) {
   char buf[16384];
   for (;;) {
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
@@ -93,7 +93,7 @@ Status NodeConnection::ReadMore(std::chrono::steady_clock::time_point deadline) 
   }
 }
 
-Result<std::vector<net::RespValue>> NodeConnection::Run(
+Result<std::vector<RespValue>> RespConnection::Run(
     const std::vector<std::vector<std::string_view>>& commands, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string out;
@@ -102,12 +102,12 @@ Result<std::vector<net::RespValue>> NodeConnection::Run(
     broken_ = true;
     return s;
   }
-  std::vector<net::RespValue> replies;
+  std::vector<RespValue> replies;
   replies.reserve(commands.size());
   net::RespReplyParser parser;
   size_t pos = 0;
   while (replies.size() < commands.size()) {
-    net::RespValue v;
+    RespValue v;
     auto r = parser.Parse(std::string_view(in_).substr(pos), &v);
     if (r == net::RespReplyParser::Result::kComplete) {
       pos += parser.consumed();
@@ -127,4 +127,4 @@ Result<std::vector<net::RespValue>> NodeConnection::Run(
   return replies;
 }
 
-}  // namespace pier::cache::client
+}  // namespace pier::net

@@ -1,5 +1,5 @@
-// File: node_connection.h
-// NodeConnection: one blocking connection to a RESP server with connect and I/O timeouts
+// File: resp_connection.h
+// RespConnection: one blocking connection to a RESP server with connect and I/O timeouts
 // (plain POSIX sockets with poll, so every wait is bounded). Not thread-safe: a pool hands it
 // to one caller at a time.
 #pragma once
@@ -12,23 +12,23 @@
 #include "pier/base/status.h"
 #include "pier/net/resp_reply.h"
 
-namespace pier::cache::client {
+namespace pier::net {
 
-class NodeConnection {
+class RespConnection {
  public:
-  static Result<std::unique_ptr<NodeConnection>> Connect(const std::string& host, uint16_t port,
+  static Result<std::unique_ptr<RespConnection>> Connect(const std::string& host, uint16_t port,
                                                          std::chrono::milliseconds timeout);
-  ~NodeConnection();
+  ~RespConnection();
 
   // Sends all commands in one write and reads one reply per command (pipelining). On any I/O
   // or protocol failure the connection is broken and must be dropped.
-  Result<std::vector<net::RespValue>> Run(
+  Result<std::vector<RespValue>> Run(
       const std::vector<std::vector<std::string_view>>& commands,
       std::chrono::milliseconds timeout);
   bool broken() const { return broken_; }
 
  private:
-  explicit NodeConnection(int fd, std::string where) : fd_(fd), where_(std::move(where)) {}
+  explicit RespConnection(int fd, std::string where) : fd_(fd), where_(std::move(where)) {}
   Status WriteAll(const std::string& data, std::chrono::steady_clock::time_point deadline);
   Status ReadMore(std::chrono::steady_clock::time_point deadline);
 
@@ -38,4 +38,4 @@ class NodeConnection {
   bool broken_ = false;
 };
 
-}  // namespace pier::cache::client
+}  // namespace pier::net
