@@ -196,9 +196,21 @@ void SegmentLog::Run() {
       std::unique_lock l(mu_);
       cv_.wait(l, [&] { return stop_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopped, nothing left
-      if (options_.fsync == FsyncPolicy::kBatch && !stop_ && pending_bytes_ < kBatchBytes) {
-        cv_.wait_for(l, std::chrono::microseconds(options_.batch_delay_us),
-                     [&] { return stop_ || pending_bytes_ >= kBatchBytes; });
+      if (options_.fsync == FsyncPolicy::kBatch) {
+        // Group commit: wait for company while it keeps coming (a write in the last slice),
+        // at most batch_delay_us in all; a lone writer is not held back.
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::microseconds(options_.batch_delay_us);
+        const auto slice = std::chrono::microseconds(std::min<int64_t>(options_.batch_delay_us, 50));
+        for (size_t seen = pending_.size(); !stop_ && pending_bytes_ < kBatchBytes;) {
+          const auto now = std::chrono::steady_clock::now();
+          if (now >= deadline) break;
+          cv_.wait_until(l, std::min(deadline, now + slice), [&] {
+            return stop_ || pending_.size() != seen || pending_bytes_ >= kBatchBytes;
+          });
+          if (pending_.size() == seen) break;  // a quiet slice: nobody else is coming
+          seen = pending_.size();
+        }
       }
       batch.swap(pending_);
       pending_bytes_ = 0;

@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""pier queue vs Redis Streams vs RabbitMQ, side by side in one run.
+
+  bench/queue/compare.py [--pier build/release/bin/pier] [--bench build/release/bench/queue_bench]
+                         [--runs 5] [--messages 100000] [--sizes 16,1024] [--window 64]
+                         [--rate 1000] [--latency-messages 3000]
+
+One producer and one consumer (bench/queue/queue_bench.cc, a C++ client for all three):
+- throughput: the producer keeps up to --window messages unconfirmed; the consumer takes and
+  acknowledges batches of up to --window. Messages per second from the first publish to the
+  last message consumed.
+- latency: the producer sends one message at a time at --rate per second, each waiting for its
+  confirm; p50/p99 from send to receipt (so a queue that keeps up, not a backlog).
+- fsyncs per message: fsync + fdatasync calls of the server during a throughput run, counted by
+  `perf stat` on its syscall tracepoints (skipped when perf is missing).
+
+Durability, matched: every system confirms a publish only once it is on disk.
+- pier `--fsync always` (fdatasync before the reply; concurrent writes share it) and
+  `--fsync batch` (group commit: a write waits up to 500 us for company);
+- redis-server 7 with `appendonly yes`, `appendfsync always` (fsync before replies) and, for
+  reference only, `everysec` (confirms before the disk: not matching);
+- RabbitMQ 3.10: durable classic queue, persistent messages, publisher confirms, manual acks.
+
+Runs interleave the systems, medians are printed with ratios. Only loopback traffic.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)  # waiting for a server process to listen
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+class Pier:
+    def __init__(self, pier, tmp, fsync):
+        self.name = f"pier-{fsync}"
+        self.port = free_port()
+        self.http = free_port()
+        self.proc = subprocess.Popen(
+            [pier, "queue", "--listen", f"127.0.0.1:{self.port}", "--http",
+             f"127.0.0.1:{self.http}", "--data-dir", tempfile.mkdtemp(dir=tmp), "--fsync", fsync,
+             "--log-level", "warn"], stdout=subprocess.DEVNULL)
+        wait_port(self.port)
+        self.system = "pier"
+
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+class Redis:
+    def __init__(self, tmp, fsync):
+        self.name = f"redis-{fsync}"
+        self.port = free_port()
+        d = tempfile.mkdtemp(dir=tmp)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", d,
+             "--save", "", "--appendonly", "yes", "--appendfsync", fsync],
+            stdout=subprocess.DEVNULL)
+        wait_port(self.port)
+        self.system = "redis"
+
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+class RabbitMQ:
+    """rabbitmq-server in the foreground with its state in a temporary directory."""
+
+    def __init__(self, tmp):
+        self.name = "rabbitmq"
+        self.port = free_port()
+        base = tempfile.mkdtemp(dir=tmp)
+        os.chmod(base, 0o755)
+        for sub in ("mnesia", "log"):
+            os.makedirs(os.path.join(base, sub))
+        with open(os.path.join(base, "plugins"), "w") as f:
+            f.write("[].\n")
+        shutil.chown(base, "rabbitmq", "rabbitmq")
+        for root, dirs, files in os.walk(base):
+            for n in dirs + files:
+                shutil.chown(os.path.join(root, n), "rabbitmq", "rabbitmq")
+        self.node = f"pierbench{self.port}@localhost"
+        env = dict(os.environ, RABBITMQ_NODE_PORT=str(self.port), RABBITMQ_NODENAME=self.node,
+                   RABBITMQ_DIST_PORT=str(free_port()),
+                   RABBITMQ_MNESIA_BASE=os.path.join(base, "mnesia"),
+                   RABBITMQ_LOG_BASE=os.path.join(base, "log"),
+                   RABBITMQ_ENABLED_PLUGINS_FILE=os.path.join(base, "plugins"),
+                   RABBITMQ_FEATURE_FLAGS_FILE=os.path.join(base, "feature_flags"), HOME=base)
+        self.epmd_before = subprocess.run(["pgrep", "-x", "epmd"],
+                                          capture_output=True).returncode == 0
+        self.proc = subprocess.Popen(["rabbitmq-server"], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_port(self.port, timeout=120)
+        self.system = "rabbitmq"
+
+    def pid(self):
+        """The broker (beam.smp) process: the one whose environment has this node's port."""
+        want = f"RABBITMQ_NODE_PORT={self.port}".encode()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"beam.smp" not in f.read():
+                        continue
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if want in f.read().split(b"\0"):
+                        return int(pid)
+            except OSError:
+                continue
+        raise ProcessLookupError(f"no broker process for {self.node}")
+
+    def stop(self):
+        # rabbitmq-server runs the broker under `su` in a session of its own: stop it by PID.
+        try:
+            pid = self.pid()
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(600):
+                if not os.path.exists(f"/proc/{pid}"):
+                    break
+                time.sleep(0.1)  # waiting for the broker process to exit
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=60)
+        if not self.epmd_before:
+            subprocess.run(["pkill", "-x", "epmd"])
+
+
+def bench(args, server, size, extra):
+    out = subprocess.run([args.bench, "--system", server.system, "--port", str(server.port),
+                          "--size", str(size), "--window", str(args.window), *extra],
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{server.name}: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def count_fsyncs(args, server, size):
+    """fsync + fdatasync calls per message during one throughput run (perf stat)."""
+    if shutil.which("perf") is None:
+        return None
+    perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e",
+                             "syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync",
+                             "-p", str(server.pid())],
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # perf attaches
+    r = bench(args, server, size, ["--messages", str(args.messages)])
+    perf.send_signal(signal.SIGINT)
+    _, err = perf.communicate(timeout=30)
+    calls = 0
+    for line in err.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2].startswith("syscalls:") and fields[0].isdigit():
+            calls += int(fields[0])
+    return calls / r["messages"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
+    ap.add_argument("--bench", default=os.path.join(ROOT, "build", "release", "bench", "queue_bench"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--messages", type=int, default=100000)
+    ap.add_argument("--sizes", default="16,1024")
+    ap.add_argument("--window", type=int, default=64)
+    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--latency-messages", type=int, default=3000)
+    args = ap.parse_args()
+    for tool in (args.pier, args.bench):
+        if not os.path.exists(tool):
+            sys.exit(f"{tool} is missing: cmake --build --preset release")
+    for tool in ("redis-server", "rabbitmq-server"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: scripts/install-deps bench")
+    tmp = tempfile.mkdtemp(prefix="pier-queue-bench-")
+    os.chmod(tmp, 0o755)  # RabbitMQ runs as the rabbitmq user
+    servers = []
+    try:
+        for start in (lambda: Pier(args.pier, tmp, "always"), lambda: Pier(args.pier, tmp, "batch"),
+                      lambda: Redis(tmp, "always"), lambda: Redis(tmp, "everysec"),
+                      lambda: RabbitMQ(tmp)):
+            servers.append(start())
+        results = {}
+        for size in [int(s) for s in args.sizes.split(",")]:
+            for run in range(args.runs):
+                order = servers if run % 2 == 0 else list(reversed(servers))
+                for s in order:
+                    t = bench(args, s, size, ["--messages", str(args.messages)])
+                    l = bench(args, s, size, ["--messages", str(args.latency_messages),
+                                              "--rate", str(args.rate)])
+                    results.setdefault((s.name, size), []).append(
+                        (t["msgs_per_s"], l["p50_us"], l["p99_us"]))
+                    print(f"  size {size} run {run + 1} {s.name:15} {t['msgs_per_s']:>9.0f} msg/s"
+                          f"  p50 {l['p50_us']:>6.0f} us  p99 {l['p99_us']:>6.0f} us",
+                          file=sys.stderr)
+            for s in servers:
+                f = count_fsyncs(args, s, size)
+                results[(s.name, size, "fsync")] = f
+        print(f"\nmedians of {args.runs} interleaved runs, {args.messages} messages, window "
+              f"{args.window}; latency at {args.rate:.0f} msg/s")
+        print(f"{'system':15} {'size':>5} {'msg/s':>9} {'p50 us':>7} {'p99 us':>7} {'fsync/msg':>9}")
+        med = {}
+        for (name, size), rs in sorted((k, v) for k, v in results.items() if len(k) == 2):
+            m = tuple(statistics.median(x[i] for x in rs) for i in range(3))
+            med[(name, size)] = m
+            f = results.get((name, size, "fsync"))
+            fs = f"{f:.3f}" if f is not None else "-"
+            print(f"{name:15} {size:>5} {m[0]:>9.0f} {m[1]:>7.0f} {m[2]:>7.0f} {fs:>9}")
+        print()
+        for size in sorted({k[1] for k in med}):
+            for a, b in (("pier-always", "redis-always"), ("pier-batch", "redis-always"),
+                         ("pier-always", "rabbitmq"), ("pier-batch", "rabbitmq")):
+                print(f"size {size:>5}: {a} / {b}: throughput "
+                      f"{med[(a, size)][0] / med[(b, size)][0]:.2f}x, p99 latency "
+                      f"{med[(a, size)][2] / med[(b, size)][2]:.2f}x")
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
