@@ -29,7 +29,7 @@ struct QueueFlags : ServerFlags {
   }
   std::string fsync = "batch";
   int64_t batch_delay_us = 500;
-  std::string segment_size = "64mb";
+  std::string segment_size = "16mb";
   std::string max_memory = "256mb";
   std::string max_message_size = "8mb";
   std::string requirepass;
@@ -183,7 +183,7 @@ void AddQueueCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--batch-delay-us", f->batch_delay_us,
                   "With --fsync batch: how long a write waits for others to share its fsync")
       ->capture_default_str();
-  sub->add_option("--segment-size", f->segment_size, "Log segment size, e.g. 64mb")
+  sub->add_option("--segment-size", f->segment_size, "Log segment size (each is filled with zeros ahead of use)")
       ->capture_default_str();
   sub->add_option("--max-memory", f->max_memory,
                   "Payload bytes kept in memory; beyond, payloads are read from the log")

@@ -196,7 +196,25 @@ Status CheckRequest(const PublishRequest& r, size_t max_payload) {
   if (r.delay_ms < 0) return Status::InvalidArgument("delay must not be negative");
   return Status::Ok();
 }
+
+// The priority range a request's topic allows (a missing topic gets the default options).
+Status CheckPriority(const PublishRequest& r, Topic* t) {
+  const int max_priority = t ? t->options.max_priority : TopicOptions{}.max_priority;
+  if (r.priority < 0 || r.priority > max_priority) {
+    return Status::InvalidArgument("priority " + std::to_string(r.priority) +
+                                   " out of range for topic '" + r.topic + "' (0 to " +
+                                   std::to_string(max_priority) + ")");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status Broker::CheckPublish(const PublishRequest& request) {
+  if (Status st = CheckRequest(request, s_->options.max_payload_bytes); !st.ok()) return st;
+  std::lock_guard l(s_->mu);
+  return CheckPriority(request, s_->FindTopic(request.topic));
+}
 
 void Broker::Publish(std::vector<PublishRequest> batch, Callback<std::vector<PublishResult>> done) {
   if (batch.empty()) return done(Status::InvalidArgument("nothing to publish"));
@@ -214,13 +232,7 @@ void Broker::Publish(std::vector<PublishRequest> batch, Callback<std::vector<Pub
   const int64_t now_ms = s_->now();
   std::vector<Op> ops;
   for (auto& r : batch) {
-    int max_priority = TopicOptions{}.max_priority;
-    if (Topic* t = s_->FindTopic(r.topic)) max_priority = t->options.max_priority;
-    if (r.priority < 0 || r.priority > max_priority) {
-      return done(Status::InvalidArgument("priority " + std::to_string(r.priority) +
-                                          " out of range for topic '" + r.topic + "' (0 to " +
-                                          std::to_string(max_priority) + ")"));
-    }
+    if (Status st = CheckPriority(r, s_->FindTopic(r.topic)); !st.ok()) return done(st);
     bool created = false;
     for (const Op& op : ops) created |= op.type == OpType::kCreateTopic && op.topic == r.topic;
     if (!created) s_->CreateOpsIfMissing(r.topic, &ops);

@@ -78,6 +78,10 @@ std::string SegmentLog::PathOf(uint64_t number) const {
   return (fs::path(options_.dir) / name).string();
 }
 
+std::string SegmentLog::PreparedPath() const {
+  return (fs::path(options_.dir) / "next.zero").string();
+}
+
 Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const LogOptions& options,
                                                      const Replay& replay,
                                                      std::vector<std::string>* report) {
@@ -85,6 +89,7 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const LogOptions& options,
   fs::create_directories(options.dir, ec);
   if (ec) return Status::IoError("create " + options.dir + ": " + ec.message());
   std::unique_ptr<SegmentLog> log(new SegmentLog(options));
+  fs::remove(log->PreparedPath(), ec);  // perhaps half written when the process stopped
   std::vector<uint64_t> numbers;
   for (const auto& e : fs::directory_iterator(options.dir, ec)) {
     const std::string name = e.path().filename().string();
@@ -108,6 +113,7 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const LogOptions& options,
     size_t off = 0;
     while (off < data.size()) {
       std::string_view rest(data.data() + off, data.size() - off);
+      if (std::all_of(rest.begin(), rest.end(), [](char c) { return c == '\0'; })) break;
       std::string problem;
       auto len = FrameBodyLength(rest);
       if (!len.ok()) {
@@ -143,13 +149,55 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const LogOptions& options,
 Status SegmentLog::Start() {
   if (Status s = StartSegment(active_ + 1); !s.ok()) return s;
   thread_ = std::thread([this] { Run(); });
+  if (options_.fsync != FsyncPolicy::kNone) preparer_ = std::thread([this] { Prepare(); });
   return Status::Ok();
+}
+
+void SegmentLog::Prepare() {
+  const std::string path = PreparedPath();
+  const std::string zeros(1u << 20, '\0');
+  for (;;) {
+    {
+      std::unique_lock l(prep_mu_);
+      prep_cv_.wait(l, [&] { return prep_stop_ || prep_wanted_; });
+      if (prep_stop_) return;
+    }
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    Status s = fd < 0 ? Errno("create " + path) : Status::Ok();
+    for (uint64_t off = 0; s.ok() && off < options_.segment_bytes; off += zeros.size()) {
+      {
+        std::lock_guard l(prep_mu_);
+        if (prep_stop_) break;
+      }
+      const uint64_t n = std::min<uint64_t>(zeros.size(), options_.segment_bytes - off);
+      s = WriteAll(fd, std::string_view(zeros.data(), n), off, path);
+    }
+    if (s.ok() && fd >= 0 && ::fdatasync(fd) != 0) s = Errno("fdatasync " + path);
+    if (fd >= 0) ::close(fd);
+    std::lock_guard l(prep_mu_);
+    prep_wanted_ = false;
+    if (s.ok() && !prep_stop_) {
+      prep_ready_ = true;
+    } else if (!s.ok()) {
+      spdlog::warn("queue log: cannot prepare the next segment: {}", s.message());
+      return;  // segments are then created as they are needed
+    }
+  }
 }
 
 Status SegmentLog::StartSegment(uint64_t number) {
   auto f = std::make_shared<File>();
   f->path = PathOf(number);
-  f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool prepared = false;
+  {
+    std::lock_guard l(prep_mu_);
+    std::swap(prepared, prep_ready_);
+  }
+  if (prepared && ::rename(PreparedPath().c_str(), f->path.c_str()) == 0) {
+    f->fd = ::open(f->path.c_str(), O_RDWR | O_CLOEXEC);
+  } else {
+    f->fd = ::open(f->path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
   if (f->fd < 0) return Errno("create " + f->path);
   std::string header = header_ ? header_() : std::string();
   if (Status s = WriteAll(f->fd, header, 0, f->path); !s.ok()) return s;
@@ -163,6 +211,11 @@ Status SegmentLog::StartSegment(uint64_t number) {
     active_ = number;
   }
   active_size_ = header.size();
+  {
+    std::lock_guard l(prep_mu_);
+    prep_wanted_ = true;  // the one after this
+  }
+  prep_cv_.notify_one();
   std::lock_guard l(stats_mu_);
   ++stats_.segments;
   stats_.bytes += header.size();
@@ -177,6 +230,12 @@ SegmentLog::~SegmentLog() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard l(prep_mu_);
+    prep_stop_ = true;
+  }
+  prep_cv_.notify_all();
+  if (preparer_.joinable()) preparer_.join();
 }
 
 void SegmentLog::Append(std::string frame, Done done) {

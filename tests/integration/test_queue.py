@@ -254,9 +254,10 @@ def test_a_corrupt_tail_is_reported_and_dropped(tmp_path):
     r.execute_command("QPUBLISH", "t", "lost-tail")
     s.stop(signal.SIGKILL)
     seg_dir = tmp_path / "data" / "queue"
-    last = sorted(seg_dir.iterdir())[-1]
+    last = sorted(seg_dir.glob("*.seg"))[-1]
     data = bytearray(last.read_bytes())
-    data[-3] ^= 0xFF  # flip a byte of the last frame
+    end = len(data.rstrip(b"\0"))  # segments may be filled with zeros ahead of use
+    data[end - 3] ^= 0xFF  # flip a byte of the last frame
     last.write_bytes(bytes(data))
     s = Server(["queue", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
                 "--data-dir", str(tmp_path / "data")])

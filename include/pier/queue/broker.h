@@ -34,7 +34,7 @@ struct BrokerOptions {
   std::string data_dir;  // "" = in memory, nothing survives a restart
   std::string fsync = "batch";  // always | batch | none
   int64_t batch_delay_us = 500;
-  uint64_t segment_bytes = 64u << 20;
+  uint64_t segment_bytes = 16u << 20;
   uint64_t max_resident_bytes = 256u << 20;  // payload bytes in memory; the rest stay on disk
   size_t max_payload_bytes = 8u << 20;
   std::function<int64_t()> now_ms;  // Unix ms; default: the system clock
@@ -65,6 +65,8 @@ class Broker {
                           const SubscriptionOptions& options, Done done);
   void DeleteSubscription(const std::string& topic, const std::string& name, Done done);
 
+  // Whether Publish would accept the request (names, sizes, headers, the topic's priorities).
+  Status CheckPublish(const PublishRequest& request);
   // Publishes a batch (one frame, one fsync). A missing topic is created with its default
   // subscription and default options.
   void Publish(std::vector<PublishRequest> batch, Callback<std::vector<PublishResult>> done);

@@ -291,6 +291,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
   std::vector<std::string_view> args;
   // Extension commands of this batch: where in `out` each reply goes, and the reply.
   std::vector<std::pair<size_t, std::shared_ptr<net::PendingReply>>> pending;
+  std::unique_ptr<net::RespExtension::Session> session;  // opened at the first such command
   for (;;) {
     // Make room: compact, then grow to what the parser says the current request needs.
     if (begin > 0 && (end == buf.size() || begin == end)) {
@@ -321,8 +322,8 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
         if (extension_ && extension_->Handles(args[0])) {
           net::RespWriter w(&out, client.protocol);
           if (CheckAuth(client, w)) {
-            pending.emplace_back(out.size(), extension_->Start(args, client.protocol,
-                                                               conn.socket().get_executor()));
+            if (!session) session = extension_->NewSession(conn.socket().get_executor());
+            pending.emplace_back(out.size(), session->Start(args, client.protocol));
           }
           client.commands.fetch_add(1, std::memory_order_relaxed);
         } else {
@@ -339,6 +340,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
       client.last_active_ms.store(UnixMsNow(), std::memory_order_relaxed);
     }
     if (!pending.empty()) {  // splice the extension's replies in, in request order
+      session->Flush();
       std::string merged;
       size_t pos = 0;
       for (auto& [at, reply] : pending) {

@@ -125,23 +125,63 @@ asio::awaitable<void> BlockingConsume(QueueServer& server, QueueCommand c, int p
   reply->Complete(r.ok() ? MessagesReply(*r, protocol) : ErrorReply(r.status(), protocol));
 }
 
+class QueueSession final : public net::RespExtension::Session {
+ public:
+  QueueSession(QueueServer& server, asio::any_io_executor ex) : server_(server), ex_(ex) {}
+  ~QueueSession() override { Flush(); }
+
+  std::shared_ptr<net::PendingReply> Start(const std::vector<std::string_view>& args,
+                                           int protocol) override {
+    auto reply = std::make_shared<net::PendingReply>(ex_);
+    auto c = ParseQueueCommand(args);
+    if (!c.ok()) {
+      reply->Complete(ErrorReply(c.status(), protocol));
+    } else if (c->kind == CommandKind::kPublish) {
+      // Checked now so one bad message fails alone, then held for the pipeline's batch.
+      if (Status st = server_.broker().CheckPublish(c->publish[0]); !st.ok()) {
+        reply->Complete(ErrorReply(st, protocol));
+      } else {
+        held_.push_back(std::move(c->publish[0]));
+        held_replies_.emplace_back(reply, protocol);
+      }
+    } else {
+      Flush();  // earlier publishes first: replies and effects keep request order
+      Run(std::move(*c), protocol, reply);
+    }
+    return reply;
+  }
+
+  void Flush() override {
+    if (held_.empty()) return;
+    server_.broker().Publish(std::move(held_), [replies = std::move(held_replies_)](auto r) {
+      for (size_t i = 0; i < replies.size(); ++i) {
+        const auto& [reply, protocol] = replies[i];
+        reply->Complete(r.ok() ? IntegerReply(static_cast<int64_t>((*r)[i].id), protocol)
+                               : ErrorReply(r.status(), protocol));
+      }
+    });
+    held_.clear();
+    held_replies_.clear();
+  }
+
+ private:
+  void Run(QueueCommand c, int protocol, std::shared_ptr<net::PendingReply> reply);
+
+  QueueServer& server_;
+  asio::any_io_executor ex_;
+  std::vector<PublishRequest> held_;
+  std::vector<std::pair<std::shared_ptr<net::PendingReply>, int>> held_replies_;
+};
+
 }  // namespace
 
-std::shared_ptr<net::PendingReply> RespCommands::Start(const std::vector<std::string_view>& args,
-                                                       int protocol, asio::any_io_executor ex) {
-  auto reply = std::make_shared<net::PendingReply>(ex);
-  auto c = ParseQueueCommand(args);
-  if (!c.ok()) {
-    reply->Complete(ErrorReply(c.status(), protocol));
-  } else {
-    Run(std::move(*c), protocol, reply, ex);
-  }
-  return reply;
+std::unique_ptr<net::RespExtension::Session> RespCommands::NewSession(asio::any_io_executor ex) {
+  return std::make_unique<QueueSession>(server_, ex);
 }
 
-void RespCommands::Run(QueueCommand c, int protocol, std::shared_ptr<net::PendingReply> reply,
-                       asio::any_io_executor ex) {
+void QueueSession::Run(QueueCommand c, int protocol, std::shared_ptr<net::PendingReply> reply) {
   Broker& b = server_.broker();
+  auto ex = ex_;
   switch (c.kind) {
     case CommandKind::kPublish:
     case CommandKind::kMultiPublish: {
