@@ -1,7 +1,8 @@
 // One producer and one consumer through a queue, for bench/queue/compare.py:
 //   queue_bench --system pier|redis|rabbitmq --port P --messages N --size S --window W [--rate R]
-// The producer keeps at most W messages unconfirmed (pier: pipelined QPUBLISH, each reply sent
-// once durable; Redis: pipelined XADD; RabbitMQ: persistent basic.publish in confirm mode). The
+// The producer keeps at most W messages unconfirmed, sending more as confirms come back (pier:
+// QPUBLISH, each reply sent once durable; Redis: XADD; RabbitMQ: persistent basic.publish in
+// confirm mode). The
 // consumer takes up to W at a time (QCONSUME / XREADGROUP / basic.consume with prefetch W) and
 // acknowledges each batch (QACK / XACK / basic.ack multiple). Each payload starts with its send
 // time, so the consumer measures publish-to-consume latency. With --rate the producer instead
@@ -10,8 +11,16 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +29,7 @@
 #include <vector>
 
 #include "pier/net/resp_connection.h"
+#include "pier/net/resp_reply.h"
 
 using Clock = std::chrono::steady_clock;
 using pier::net::RespConnection;
@@ -83,21 +93,68 @@ std::vector<RespValue> Run(RespConnection& c, const std::vector<std::vector<std:
 }
 
 // ---- RESP systems: pier and Redis Streams ----
+// A sliding window over one socket: a writer sends what the window allows, a reader counts
+// replies (each a confirm) and reopens the window.
 void RespProducer(const Args& a) {
-  auto c = Dial(a.port);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(a.port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) Die("connect failed");
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t confirmed = 0;
+  std::thread reader([&] {
+    pier::net::RespReplyParser parser;
+    std::string in;
+    char buf[65536];
+    size_t n_confirmed = 0;
+    while (n_confirmed < a.messages) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) Die("producer connection closed");
+      in.append(buf, static_cast<size_t>(n));
+      size_t got = 0;
+      RespValue v;
+      while (parser.Parse(in, &v) == pier::net::RespReplyParser::Result::kComplete) {
+        if (v.is_error()) Die("server error: " + v.str);
+        in.erase(0, parser.consumed());
+        ++got;
+      }
+      n_confirmed += got;
+      std::lock_guard l(mu);
+      confirmed = n_confirmed;
+      cv.notify_one();
+    }
+  });
   const auto start = Clock::now();
   for (size_t sent = 0; sent < a.messages;) {
-    std::vector<std::vector<std::string>> cmds;
-    Pace(a, start, sent);
-    for (size_t i = 0; i < a.window && sent < a.messages; ++i, ++sent) {
+    size_t room;
+    {
+      std::unique_lock l(mu);
+      cv.wait(l, [&] { return sent - confirmed < a.window; });
+      room = a.window - (sent - confirmed);
+    }
+    std::string out;
+    for (size_t i = 0; i < room && sent < a.messages; ++i, ++sent) {
+      Pace(a, start, sent);
+      std::string p = Payload(a.size);
       if (a.system == "pier") {
-        cmds.push_back({"QPUBLISH", "bench", Payload(a.size)});
+        pier::net::AppendCommand(&out, {"QPUBLISH", "bench", p});
       } else {
-        cmds.push_back({"XADD", "bench", "*", "d", Payload(a.size)});
+        pier::net::AppendCommand(&out, {"XADD", "bench", "*", "d", p});
       }
     }
-    Run(*c, cmds);  // every reply is a confirm
+    for (size_t off = 0; off < out.size();) {
+      ssize_t n = ::write(fd, out.data() + off, out.size() - off);
+      if (n <= 0) Die("producer write failed");
+      off += static_cast<size_t>(n);
+    }
   }
+  reader.join();
+  ::close(fd);
 }
 
 void RespConsumer(const Args& a, std::vector<int64_t>* latencies) {

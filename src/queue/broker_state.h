@@ -232,6 +232,9 @@ struct Broker::State {
           if (t && op.expires_ms > now_ms) t->dedup[op.dedup_id] = {op.id, op.expires_ms};
           break;
         }
+        case OpType::kSequence:
+          next_id = std::max(next_id, op.id);
+          break;
         default:
           break;
       }
@@ -472,7 +475,9 @@ struct Broker::State {
   // The first frame of every segment: what must outlive the older segments.
   std::string SegmentHeader() {
     std::lock_guard l(mu);
-    std::vector<Op> ops;
+    std::vector<Op> ops(1);
+    ops[0].type = OpType::kSequence;
+    ops[0].id = next_id;
     const int64_t now_ms = now();
     for (const auto& [name, t] : topics) {
       Op op;
@@ -500,7 +505,7 @@ struct Broker::State {
       }
     }
     std::string frame;
-    if (!ops.empty()) EncodeFrame(ops, &frame);
+    EncodeFrame(ops, &frame);
     return frame;
   }
 

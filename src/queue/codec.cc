@@ -105,6 +105,7 @@ void EncodeOp(const Op& op, Writer& w, size_t frame_start, std::vector<size_t>* 
     case OpType::kDeleteSubscription:
     case OpType::kAck:
     case OpType::kPurge:
+    case OpType::kSequence:
       break;
   }
 }
@@ -153,7 +154,7 @@ Status DecodeBody(std::string_view body, std::vector<Op>* ops) {
     auto bad = [&](const char* field) {
       return Status::InvalidArgument("op " + std::to_string(i) + ": bad " + field);
     };
-    if (!r.U8(&type) || type < 1 || type > static_cast<uint8_t>(OpType::kPurge)) {
+    if (!r.U8(&type) || type < 1 || type > static_cast<uint8_t>(OpType::kSequence)) {
       return bad("type");
     }
     op.type = static_cast<OpType>(type);
@@ -214,6 +215,7 @@ Status DecodeBody(std::string_view body, std::vector<Op>* ops) {
       case OpType::kDeleteSubscription:
       case OpType::kAck:
       case OpType::kPurge:
+      case OpType::kSequence:
         break;
     }
     ops->push_back(std::move(op));

@@ -38,7 +38,8 @@ enum class OpType : uint8_t {
   kRetry = 7,  // a nack or an expired lease: delivery count and when it is ready again
   kDead = 8,   // removed from the subscription; a kPublish to the dead-letter topic follows
   kDedup = 9,  // a remembered dedup id (segment headers carry them forward)
-  kPurge = 10, // every message of the subscription removed
+  kPurge = 10,     // every message of the subscription removed
+  kSequence = 11,  // segment headers: ids below `id` were used (so none is handed out twice)
 };
 
 struct Op {

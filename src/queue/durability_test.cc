@@ -190,6 +190,21 @@ TEST_F(DurabilityTest, SegmentsFilledWithZerosAheadOfUseRecoverCleanly) {
   RecordProperty("zero_tail_seen", zero_tail ? "yes" : "no");
 }
 
+TEST_F(DurabilityTest, IdsAreNotHandedOutTwiceAfterTheirSegmentsAreGone) {
+  options_.segment_bytes = 4096;
+  uint64_t last = 0;
+  {
+    auto b = Open();
+    for (int i = 0; i < 40; ++i) {
+      last = Pub(*b, std::string(200, 'x'));
+      auto d = *b->Consume("jobs", "default", 1);
+      ASSERT_EQ(*b->AckAndWait("jobs", "default", {d[0].id}), 1u);
+    }
+  }
+  auto b = Open();
+  EXPECT_GT(Pub(*b, "after"), last);
+}
+
 TEST_F(DurabilityTest, PayloadsBeyondTheMemoryLimitAreReadFromDisk) {
   options_.max_resident_bytes = 1000;
   auto b = Open();

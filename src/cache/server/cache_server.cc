@@ -339,6 +339,12 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
       stats_.commands_processed.fetch_add(commands, std::memory_order_relaxed);
       client.last_active_ms.store(UnixMsNow(), std::memory_order_relaxed);
     }
+    if (!pending.empty() && !close && pending.size() < 4096 && out.size() < (1u << 20)) {
+      // More of the pipeline is already here: read it before flushing, so its writes go to the
+      // log as one batch (bounded, so a client that never pauses still gets its replies).
+      boost::system::error_code aec;
+      if (conn.socket().available(aec) > 0 && !aec) continue;
+    }
     if (!pending.empty()) {  // splice the extension's replies in, in request order
       session->Flush();
       std::string merged;
