@@ -11,6 +11,8 @@
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/cache/cache_server.h"
+#include "pier/net/http_server.h"
+#include "pier/queue/queue_server.h"
 
 namespace pier::app {
 
@@ -28,6 +30,7 @@ struct CacheFlags : ServerFlags {
   uint64_t timeout = 0;
   uint64_t maxclients = 10000;
   std::string cluster;
+  std::string queue = "no";
 };
 
 // Fills every field whose flag was not given from the config file's `cache:` section (and the
@@ -49,6 +52,8 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   take(c, "timeout", "--timeout", &f.timeout, uint64_t{0}, uint64_t{365ull * 86400});
   take(c, "maxclients", "--maxclients", &f.maxclients, uint64_t{1}, uint64_t{1000000});
   take(c, "cluster", "--cluster", &f.cluster);
+  take.YesNo(c, "queue", "--queue", &f.queue);
+  take(root, "data-dir", "--data-dir", &f.data_dir);
   // Validate values here so errors point at the file.
   if (c.Has("maxmemory") && sub.count("--maxmemory") == 0 &&
       !cache::server::ParseMemory(f.maxmemory).ok()) {
@@ -69,8 +74,8 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   auto maxmemory = cache::server::ParseMemory(f.maxmemory);
   if (!maxmemory.ok())
     return Fail("cache", Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
-  if (Status s = ConfigFlags::CheckYesNo("--protected-mode", f.protected_mode); !s.ok()) {
-    return Fail("cache", s);
+  for (auto [flag, value] : {std::pair{"--protected-mode", &f.protected_mode}, {"--queue", &f.queue}}) {
+    if (Status s = ConfigFlags::CheckYesNo(flag, *value); !s.ok()) return Fail("cache", s);
   }
   ServerRuntime rt(f.threads);
   cache::CacheServerOptions o;
@@ -85,9 +90,28 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.config_file = f.config;
   o.cluster_file = f.cluster;
   cache::CacheServer server(rt.pool(), o);
+  // --queue yes: the queue's commands on this listener and its API on the HTTP port.
+  std::unique_ptr<queue::QueueServer> q;
+  if (f.queue == "yes") {
+    queue::QueueServerOptions qo;
+    qo.broker.data_dir = (f.data_dir.empty() ? std::string("pier-data") : f.data_dir) + "/queue";
+    q = std::make_unique<queue::QueueServer>(rt.pool(), qo);
+    std::vector<std::string> report;
+    if (Status s = q->Start(&report); !s.ok()) return Fail("cache", s);
+    for (const auto& line : report) std::cerr << "pier cache: queue recovery: " << line << "\n";
+    server.SetExtension(&q->resp());
+  }
   if (Status s = server.Start(); !s.ok()) return Fail("cache", s);
-  if (Status s = rt.ListenHttp(f.http); !s.ok()) return Fail("cache", s);
-  rt.OnShutdown([&] { server.Shutdown(); });
+  if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& h) {
+        if (q) q->AddRoutes(h);
+      });
+      !s.ok()) {
+    return Fail("cache", s);
+  }
+  rt.OnShutdown([&] {
+    server.Shutdown();
+    if (q) q->Shutdown();
+  });
   rt.OnForceClose([&] { server.CloseAll(); });
   rt.CountConnections([&] { return server.active_connections(); });
   rt.Start();
@@ -113,7 +137,13 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
                   "YAML config file (its `cache:` section); flags override it");
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
-  sub->add_option("--data-dir", f->data_dir, "Accepted for uniformity; the cache keeps no files");
+  sub->add_option("--data-dir", f->data_dir,
+                  "With --queue yes: where the queue's log lives (DIR/queue; default pier-data); "
+                  "the cache itself keeps no files");
+  sub->add_option("--queue", f->queue,
+                  "yes: also serve the durable queue (QPUBLISH, QCONSUME, ...) on this listener "
+                  "and its HTTP API (see pier queue for its own options)")
+      ->capture_default_str();
   sub->add_option("--maxmemory", f->maxmemory, "Memory limit for keys, e.g. 100mb, 2gb (0: none)")
       ->capture_default_str();
   sub->add_option("--maxmemory-policy", f->policy,

@@ -269,3 +269,38 @@ def test_a_corrupt_tail_is_reported_and_dropped(tmp_path):
         s.stop()
     err = s.proc.stderr.read()
     assert "recovery:" in err and "checksum mismatch" in err, err
+
+
+def test_cache_and_queue_share_one_resp_listener(tmp_path):
+    s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--queue", "yes",
+                "--data-dir", str(tmp_path / "data")])
+    try:
+        r = client(s)
+        assert r.set("k", "v") and r.get("k") == b"v"
+        p = r.pipeline(transaction=False)
+        p.set("n", 1).execute_command("QPUBLISH", "jobs", "x").incr("n")
+        assert p.execute()[1:] == [1, 2]
+        got = r.execute_command("QCONSUME", "jobs")
+        assert as_dict(got[0])["payload"] == b"x"
+        assert requests.get(s.url("/v1/queue/stats")).json()["topics"][0]["name"] == "jobs"
+    finally:
+        s.stop()
+
+
+def test_metrics_pass_promtool(queue):
+    need("promtool")
+    r = client(queue)
+    r.execute_command("QPUBLISH", "jobs", "x")
+    m = as_dict(r.execute_command("QCONSUME", "jobs")[0])
+    r.execute_command("QACK", "jobs", "default", m["id"])
+    # The per-subscription series appear once the queue's ticker has taken a snapshot.
+    import time
+    deadline, text = time.monotonic() + 20, ""
+    series = 'pier_queue_acked_total{topic="jobs",subscription="default"} 1'
+    while series not in text and time.monotonic() < deadline:
+        text = requests.get(queue.url("/metrics")).text
+    assert series in text
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert 'pier_queue_deliveries_per_message_bucket' in text
