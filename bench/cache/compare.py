@@ -20,7 +20,6 @@ import csv
 import io
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,15 +27,8 @@ import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchutil import ROOT, free_port  # noqa: E402
 
 
 def wait_ready(port):

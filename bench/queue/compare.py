@@ -28,36 +28,28 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchutil import DEFAULT_PIER, ROOT, free_port, wait_port  # noqa: E402
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+class Server:
+    """A server process started by this script, stopped by PID."""
+
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
-def wait_port(port, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)  # waiting for a server process to listen
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-class Pier:
+class Pier(Server):
     def __init__(self, pier, tmp, fsync):
         self.name = f"pier-{fsync}"
         self.port = free_port()
@@ -69,15 +61,8 @@ class Pier:
         wait_port(self.port)
         self.system = "pier"
 
-    def pid(self):
-        return self.proc.pid
 
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-
-
-class Redis:
+class Redis(Server):
     def __init__(self, tmp, fsync):
         self.name = f"redis-{fsync}"
         self.port = free_port()
@@ -89,15 +74,21 @@ class Redis:
         wait_port(self.port)
         self.system = "redis"
 
-    def pid(self):
-        return self.proc.pid
 
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+def epmd_running():
+    """Whether Erlang's port mapper runs (a zombie left by an earlier one does not count)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().split()
+        except OSError:
+            continue
+        if fields[1] == "(epmd)" and fields[2] != "Z":
+            return True
+    return False
 
 
-class RabbitMQ:
+class RabbitMQ(Server):
     """rabbitmq-server in the foreground with its state in a temporary directory."""
 
     def __init__(self, tmp):
@@ -120,8 +111,7 @@ class RabbitMQ:
                    RABBITMQ_LOG_BASE=os.path.join(base, "log"),
                    RABBITMQ_ENABLED_PLUGINS_FILE=os.path.join(base, "plugins"),
                    RABBITMQ_FEATURE_FLAGS_FILE=os.path.join(base, "feature_flags"), HOME=base)
-        self.epmd_before = subprocess.run(["pgrep", "-x", "epmd"],
-                                          capture_output=True).returncode == 0
+        self.epmd_before = epmd_running()
         self.proc = subprocess.Popen(["rabbitmq-server"], env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         wait_port(self.port, timeout=120)
@@ -161,7 +151,7 @@ class RabbitMQ:
             pass
         self.proc.wait(timeout=60)
         if not self.epmd_before:
-            subprocess.run(["pkill", "-x", "epmd"])
+            subprocess.run(["pkill", "-KILL", "-x", "epmd"])  # it ignores SIGTERM
 
 
 def bench(args, server, size, extra):
@@ -195,7 +185,7 @@ def count_fsyncs(args, server, size):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
+    ap.add_argument("--pier", default=DEFAULT_PIER)
     ap.add_argument("--bench", default=os.path.join(ROOT, "build", "release", "bench", "queue_bench"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--messages", type=int, default=100000)

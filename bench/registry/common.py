@@ -1,21 +1,13 @@
 """What the registry benchmarks share: ports, waiting for a server, starting pier."""
 import os
-import socket
 import subprocess
+import sys
 import time
 
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_PIER = os.path.join(ROOT, "build", "release", "bin", "pier")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchutil import DEFAULT_PIER, ROOT, free_port  # noqa: E402,F401  (re-exported)
 
 
 def wait_http(url):

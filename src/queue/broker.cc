@@ -390,16 +390,29 @@ Result<Delivery> Broker::InspectDead(const std::string& topic, const std::string
 
 void Broker::Redrive(const std::string& topic, const std::string& sub,
                      const std::vector<uint64_t>& ids, Callback<size_t> done) {
+  ResolveDead(topic, sub, ids, /*redrive=*/true, std::move(done));
+}
+
+void Broker::PurgeDead(const std::string& topic, const std::string& sub, Callback<size_t> done) {
+  ResolveDead(topic, sub, {}, /*redrive=*/false, std::move(done));
+}
+
+void Broker::ResolveDead(const std::string& topic, const std::string& sub,
+                         const std::vector<uint64_t>& ids, bool redrive, Callback<size_t> done) {
   After after;
   std::lock_guard l(s_->mu);
   auto s = s_->SubOrError(topic, sub);
   if (!s.ok()) return done(s.status());
   const std::string dlq_topic = s_->DeadLetterTopic(**s);
   std::vector<Op> ops;
+  size_t n = 0;
   for (const Entry* e :
        DeadEntries(s_->FindSub(dlq_topic, kDefaultSubscription), OriginOf(topic, sub))) {
     if (!ids.empty() && std::find(ids.begin(), ids.end(), e->msg->id) == ids.end()) continue;
+    ++n;
     ops.push_back(SubOp(OpType::kAck, dlq_topic, kDefaultSubscription, e->msg->id));
+    if (!redrive) continue;
+    // Back to the subscription it died in, with its priority and publish time.
     Op pub = SubOp(OpType::kPublish, topic, sub, s_->next_id++);
     pub.origin = PublishOrigin::kRedrive;
     pub.priority = e->msg->priority;
@@ -412,23 +425,6 @@ void Broker::Redrive(const std::string& topic, const std::string& sub,
     }
     ops.push_back(std::move(pub));
   }
-  const size_t n = ops.size() / 2;
-  if (n == 0) return after.fns.push_back([done] { done(size_t{0}); });
-  s_->Submit(std::move(ops), Counted(std::move(done), n), &after.fns);
-}
-
-void Broker::PurgeDead(const std::string& topic, const std::string& sub, Callback<size_t> done) {
-  After after;
-  std::lock_guard l(s_->mu);
-  auto s = s_->SubOrError(topic, sub);
-  if (!s.ok()) return done(s.status());
-  const std::string dlq_topic = s_->DeadLetterTopic(**s);
-  std::vector<Op> ops;
-  for (const Entry* e :
-       DeadEntries(s_->FindSub(dlq_topic, kDefaultSubscription), OriginOf(topic, sub))) {
-    ops.push_back(SubOp(OpType::kAck, dlq_topic, kDefaultSubscription, e->msg->id));
-  }
-  const size_t n = ops.size();
   if (n == 0) return after.fns.push_back([done] { done(size_t{0}); });
   s_->Submit(std::move(ops), Counted(std::move(done), n), &after.fns);
 }

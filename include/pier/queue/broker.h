@@ -115,6 +115,9 @@ class Broker {
 
  private:
   explicit Broker(BrokerOptions options);
+  // Redrive (redrive) or purge dead letters of a subscription (all when `ids` is empty).
+  void ResolveDead(const std::string& topic, const std::string& sub,
+                   const std::vector<uint64_t>& ids, bool redrive, Callback<size_t> done);
   std::unique_ptr<State> s_;
 };
 
