@@ -23,11 +23,12 @@
 #include "pier/cache/concurrent_cache.h"
 #include "pier/net/resp_reply.h"
 
+namespace pier::balance {
+class HashRing;
+}
+
 namespace pier::cache {
 
-namespace client {
-class HashRing;
-}  // namespace client
 
 // Thread-safe: any number of threads may call it; each call borrows a pooled connection.
 class ClusterClient {
@@ -82,7 +83,7 @@ class ClusterClient {
   mutable std::mutex mu_;  // nodes_, slots_, ring_
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<uint16_t> slots_;  // slot -> node index (cluster mode)
-  std::unique_ptr<client::HashRing> ring_;
+  std::unique_ptr<balance::HashRing> ring_;
   std::unique_ptr<ConcurrentCache<std::string, std::string>> local_;
   std::atomic<uint64_t> local_hits_{0}, local_misses_{0}, round_trips_{0}, redirects_{0},
       failures_{0};

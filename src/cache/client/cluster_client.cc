@@ -4,7 +4,7 @@
 #include <future>
 #include <map>
 
-#include "cache/client/hash_ring.h"
+#include "pier/balance/hash_ring.h"
 #include "pier/net/resp_connection.h"
 #include "pier/base/hash.h"
 #include "pier/cache/key_slot.h"
@@ -72,7 +72,7 @@ Result<std::unique_ptr<ClusterClient>> ClusterClient::Connect(Options options) {
     c->local_ = std::move(*local);
   }
   if (c->options_.mode == Mode::kConsistentHash) {
-    c->ring_ = std::make_unique<client::HashRing>(names);
+    c->ring_ = std::make_unique<balance::HashRing>(names);
     return c;
   }
   if (Status s = c->RefreshSlots(); !s.ok()) return s;

@@ -1,4 +1,4 @@
-#include "cache/client/hash_ring.h"
+#include "pier/balance/hash_ring.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "pier/base/hash.h"
 
-namespace pier::cache::client {
+namespace pier::balance {
 namespace {
 
 TEST(HashRing, SpreadsKeysEvenly) {
@@ -42,4 +42,4 @@ TEST(HashRing, WalkVisitsEveryNodeOnceOwnerFirst) {
 }
 
 }  // namespace
-}  // namespace pier::cache::client
+}  // namespace pier::balance
