@@ -120,6 +120,7 @@ void LoadBalancer::Update(const std::vector<HostSpec>& specs) {
     } else {
       auto h = std::make_shared<Host>(s.address, s.weight,
                                       it != by_address.end() ? it->second->added_ms() : now);
+      h->total_ = &total_active_;
       if (it != by_address.end()) {  // a new weight: keep the flags
         h->healthy_ = it->second->healthy();
         h->ejected_ = it->second->ejected();
@@ -139,7 +140,8 @@ const Host* LoadBalancer::Pick(const PickContext& ctx) const {
   auto snap = snapshot_.load();
   if (snap->hosts.empty()) return nullptr;
   PickEnv env{snap->hosts, snap->state.get(), ctx, options_, false,
-              options_.slow_start_ms > 0 ? options_.now_ms() : 0};
+              options_.slow_start_ms > 0 ? options_.now_ms() : 0,
+              total_active_.load(std::memory_order_relaxed)};
   const double available =
       static_cast<double>(snap->hosts.size()) - static_cast<double>(snap->unavailable.load());
   env.panic = available < options_.panic_threshold * static_cast<double>(snap->hosts.size());

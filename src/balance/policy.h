@@ -24,6 +24,7 @@ struct PickEnv {
   const BalancerOptions& options;
   bool panic;
   int64_t now_ms;
+  int64_t total_active;  // requests in flight on every host
 
   bool Excluded(const Host* h) const;
   // Available (or in panic) and not excluded.

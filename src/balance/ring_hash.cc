@@ -36,9 +36,8 @@ class RingHash final : public Policy {
     // The bound: ceil(c * (all in flight + 1) / hosts).
     int64_t limit = INT64_MAX;
     if (env.options.bounded_load > 0) {
-      int64_t total = 1;
-      for (const auto& h : env.hosts) total += h->active();
-      limit = static_cast<int64_t>(std::ceil(env.options.bounded_load * static_cast<double>(total) /
+      limit = static_cast<int64_t>(std::ceil(env.options.bounded_load *
+                                             static_cast<double>(env.total_active + 1) /
                                              static_cast<double>(env.hosts.size())));
     }
     const Host* first_usable = nullptr;

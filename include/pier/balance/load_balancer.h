@@ -21,7 +21,8 @@
 
 namespace pier::balance {
 
-// One upstream host. Shared by every snapshot that lists it; its state is atomic.
+// One upstream host. Shared by every snapshot that lists it; its state is atomic. Its balancer
+// must outlive the requests that Begin() on it (End() updates the balancer's total).
 class Host {
  public:
   Host(std::string address, uint32_t weight, int64_t added_ms)
@@ -37,8 +38,14 @@ class Host {
   bool available() const { return healthy() && !ejected() && !draining(); }
 
   // Requests in flight (least_connections, least_request and ring_hash's bounded load).
-  void Begin() { active_.fetch_add(1, std::memory_order_relaxed); }
-  void End() { active_.fetch_sub(1, std::memory_order_relaxed); }
+  void Begin() {
+    active_.fetch_add(1, std::memory_order_relaxed);
+    if (total_) total_->fetch_add(1, std::memory_order_relaxed);
+  }
+  void End() {
+    active_.fetch_sub(1, std::memory_order_relaxed);
+    if (total_) total_->fetch_sub(1, std::memory_order_relaxed);
+  }
   int64_t active() const { return active_.load(std::memory_order_relaxed); }
 
  private:
@@ -48,6 +55,7 @@ class Host {
   int64_t added_ms_;
   std::atomic<bool> healthy_{true}, ejected_{false}, draining_{false};
   std::atomic<int64_t> active_{0};
+  std::atomic<int64_t>* total_ = nullptr;  // its balancer's requests in flight
 };
 
 struct HostSpec {
@@ -110,6 +118,7 @@ class LoadBalancer {
   BalancerOptions options_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   std::mutex update_mu_;  // Update and flag changes (never a pick)
+  std::atomic<int64_t> total_active_{0};  // every host's requests in flight
 };
 
 }  // namespace pier::balance
