@@ -6,17 +6,17 @@ namespace {
 
 class LeastConnections final : public Policy {
  public:
-  const Host* Pick(const PickEnv& env) const override {
+  const std::shared_ptr<Host>* Pick(const PickEnv& env) const override {
     const size_t n = env.hosts.size();
     const size_t start = RandomU64() % n;
-    const Host* best = nullptr;
+    const std::shared_ptr<Host>* best = nullptr;
     double best_load = 0;
     for (size_t i = 0; i < n; ++i) {
-      const Host* h = env.hosts[(start + i) % n].get();
-      if (!env.Usable(h)) continue;
-      const double load = static_cast<double>(h->active()) / env.EffectiveWeight(h);
+      const auto& h = env.hosts[(start + i) % n];
+      if (!env.Usable(h.get())) continue;
+      const double load = static_cast<double>(h->active()) / env.EffectiveWeight(h.get());
       if (!best || load < best_load) {
-        best = h;
+        best = &h;
         best_load = load;
       }
     }

@@ -23,21 +23,21 @@ size_t RandomUsable(const PickEnv& env, size_t not_this) {
 
 class LeastRequest final : public Policy {
  public:
-  const Host* Pick(const PickEnv& env) const override {
+  const std::shared_ptr<Host>* Pick(const PickEnv& env) const override {
     const size_t n = env.hosts.size();
     const size_t ia = RandomUsable(env, n);
     if (ia == n) return nullptr;
     const Host* a = env.hosts[ia].get();
     const size_t ib = RandomUsable(env, ia);
-    if (ib == n) return a;
+    if (ib == n) return &env.hosts[ia];
     const Host* b = env.hosts[ib].get();
     // Weighted: (active + 1) / weight, so idle hosts split by weight too.
     const double la = static_cast<double>(a->active() + 1) / env.EffectiveWeight(a);
     const double lb = static_cast<double>(b->active() + 1) / env.EffectiveWeight(b);
-    if (la != lb) return la < lb ? a : b;
+    if (la != lb) return la < lb ? &env.hosts[ia] : &env.hosts[ib];
     // Equal load: choose in proportion to weight.
     const double wa = env.EffectiveWeight(a), wb = env.EffectiveWeight(b);
-    return RandomUnit() * (wa + wb) < wa ? a : b;
+    return RandomUnit() * (wa + wb) < wa ? &env.hosts[ia] : &env.hosts[ib];
   }
 };
 

@@ -53,11 +53,11 @@ double PickEnv::EffectiveWeight(const Host* h) const {
   return w * f;
 }
 
-const Host* PickEnv::FirstUsableFrom(size_t start) const {
+const std::shared_ptr<Host>* PickEnv::FirstUsableFrom(size_t start) const {
   const size_t n = hosts.size();
   for (size_t i = 0; i < n; ++i) {
-    const Host* h = hosts[(start + i) % n].get();
-    if (Usable(h)) return h;
+    const auto& h = hosts[(start + i) % n];
+    if (Usable(h.get())) return &h;
   }
   return nullptr;
 }
@@ -101,17 +101,19 @@ Result<std::unique_ptr<LoadBalancer>> LoadBalancer::Create(const std::string& po
 LoadBalancer::LoadBalancer(std::string name, std::unique_ptr<Policy> policy,
                            BalancerOptions options)
     : name_(std::move(name)), policy_(std::move(policy)), options_(std::move(options)) {
-  snapshot_.store(std::make_shared<const Snapshot>());
+  snapshot_ = std::make_unique<SnapshotPtr<Snapshot>>(std::make_unique<const Snapshot>());
 }
 
 LoadBalancer::~LoadBalancer() = default;
 
 void LoadBalancer::Update(const std::vector<HostSpec>& specs) {
   std::lock_guard l(update_mu_);
-  auto old = snapshot_.load();
   std::map<std::string, std::shared_ptr<Host>> by_address;
-  for (const auto& h : old->hosts) by_address[h->address()] = h;
-  auto next = std::make_shared<Snapshot>();
+  {
+    auto old = snapshot_->Read();
+    for (const auto& h : old->hosts) by_address[h->address()] = h;
+  }
+  auto next = std::make_unique<Snapshot>();
   const int64_t now = options_.now_ms();
   for (const auto& s : specs) {
     auto it = by_address.find(s.address);
@@ -133,11 +135,11 @@ void LoadBalancer::Update(const std::vector<HostSpec>& specs) {
   int64_t unavailable = 0;
   for (const auto& h : next->hosts) unavailable += !h->available();
   next->unavailable = unavailable;
-  snapshot_.store(std::move(next));
+  snapshot_->Store(std::move(next));
 }
 
-const Host* LoadBalancer::Pick(const PickContext& ctx) const {
-  auto snap = snapshot_.load();
+std::shared_ptr<Host> LoadBalancer::Pick(const PickContext& ctx) const {
+  auto snap = snapshot_->Read();
   if (snap->hosts.empty()) return nullptr;
   PickEnv env{snap->hosts, snap->state.get(), ctx, options_, false,
               options_.slow_start_ms > 0 ? options_.now_ms() : 0,
@@ -145,11 +147,12 @@ const Host* LoadBalancer::Pick(const PickContext& ctx) const {
   const double available =
       static_cast<double>(snap->hosts.size()) - static_cast<double>(snap->unavailable.load());
   env.panic = available < options_.panic_threshold * static_cast<double>(snap->hosts.size());
-  return policy_->Pick(env);
+  const std::shared_ptr<Host>* h = policy_->Pick(env);
+  return h ? *h : nullptr;
 }
 
 bool LoadBalancer::panic() const {
-  auto snap = snapshot_.load();
+  auto snap = snapshot_->Read();
   const double n = static_cast<double>(snap->hosts.size());
   return n > 0 && n - static_cast<double>(snap->unavailable.load()) < options_.panic_threshold * n;
 }
@@ -157,7 +160,7 @@ bool LoadBalancer::panic() const {
 void LoadBalancer::SetFlag(const std::string& address, std::atomic<bool> Host::*flag,
                            bool value) {
   std::lock_guard l(update_mu_);  // serializes recounts and updates; picks never take it
-  auto snap = snapshot_.load();
+  auto snap = snapshot_->Read();
   int64_t unavailable = 0;
   for (const auto& h : snap->hosts) {
     if (h->address() == address) ((*h).*flag).store(value, std::memory_order_relaxed);
@@ -176,6 +179,6 @@ void LoadBalancer::SetDraining(const std::string& address, bool draining) {
   SetFlag(address, &Host::draining_, draining);
 }
 
-std::vector<std::shared_ptr<Host>> LoadBalancer::hosts() const { return snapshot_.load()->hosts; }
+std::vector<std::shared_ptr<Host>> LoadBalancer::hosts() const { return snapshot_->Read()->hosts; }
 
 }  // namespace pier::balance

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "pier/base/hash.h"
 
@@ -72,14 +73,14 @@ TEST(LoadBalancer, UnknownPolicyNamesTheKnownOnes) {
 TEST(LoadBalancer, RoundRobinTakesTurns) {
   auto lb = Make("round_robin", {1, 5, 1});
   std::vector<int> n(3);
-  for (int i = 0; i < 3000; ++i) ++n[IndexOf(*lb, lb->Pick())];
+  for (int i = 0; i < 3000; ++i) ++n[IndexOf(*lb, lb->Pick().get())];
   EXPECT_EQ(n, (std::vector<int>{1000, 1000, 1000}));
 }
 
 TEST(LoadBalancer, WeightedRoundRobinIsExactAndSmooth) {
   auto lb = Make("weighted_round_robin", {5, 1, 1});
   std::vector<size_t> seq;
-  for (int i = 0; i < 7 * 100; ++i) seq.push_back(IndexOf(*lb, lb->Pick()));
+  for (int i = 0; i < 7 * 100; ++i) seq.push_back(IndexOf(*lb, lb->Pick().get()));
   std::vector<int> n(3);
   for (auto i : seq) ++n[i];
   EXPECT_EQ(n, (std::vector<int>{500, 100, 100}));
@@ -97,7 +98,7 @@ TEST(LoadBalancer, RandomFollowsTheWeights) {
   const std::vector<uint32_t> w = {1, 2, 3, 4};
   auto lb = Make("random", w);
   std::vector<double> n(4);
-  for (int i = 0; i < 100000; ++i) ++n[IndexOf(*lb, lb->Pick())];
+  for (int i = 0; i < 100000; ++i) ++n[IndexOf(*lb, lb->Pick().get())];
   EXPECT_LT(ChiSquare(n, Shares(w)), kChiCritical[3]);
 }
 
@@ -114,7 +115,7 @@ std::vector<double> RunLoaded(LoadBalancer& lb, int picks, int inflight) {
       const_cast<Host*>(running[k])->End();
       running.erase(running.begin() + static_cast<long>(k));
     }
-    const Host* h = lb.Pick();
+    const Host* h = lb.Pick().get();
     const_cast<Host*>(h)->Begin();
     running.push_back(h);
     ++n[IndexOf(lb, h)];
@@ -140,7 +141,7 @@ TEST(LoadBalancer, LeastRequestAvoidsABusyHost) {
   auto hosts = lb->hosts();
   for (int i = 0; i < 100; ++i) hosts[0]->Begin();  // host 0 is stuck with 100 requests
   int to_busy = 0;
-  for (int i = 0; i < 10000; ++i) to_busy += lb->Pick() == hosts[0].get();
+  for (int i = 0; i < 10000; ++i) to_busy += lb->Pick().get() == hosts[0].get();
   EXPECT_EQ(to_busy, 0);  // two choices: it loses every comparison
 }
 
@@ -176,10 +177,10 @@ TEST(LoadBalancer, ARetryGoesToADifferentHost) {
   for (const auto& policy : LoadBalancer::PolicyNames()) {
     auto lb = Make(policy, {1, 1, 1});
     PickContext ctx{.hash = 12345, .has_hash = true};
-    const Host* first = lb->Pick(ctx);
+    const Host* first = lb->Pick(ctx).get();
     std::vector<const Host*> tried = {first};
     ctx.exclude = &tried;
-    for (int i = 0; i < 50; ++i) EXPECT_NE(lb->Pick(ctx), first) << policy;
+    for (int i = 0; i < 50; ++i) EXPECT_NE(lb->Pick(ctx).get(), first) << policy;
   }
 }
 
@@ -224,7 +225,7 @@ TEST(LoadBalancer, HashPoliciesFollowTheWeights) {
     auto lb = Make(policy, w, o);
     std::vector<double> n(4);
     for (int k = 0; k < 100000; ++k) {
-      ++n[IndexOf(*lb, lb->Pick({.hash = Mix64(k + 7), .has_hash = true}))];
+      ++n[IndexOf(*lb, lb->Pick({.hash = Mix64(k + 7), .has_hash = true}).get())];
     }
     auto share = Shares(w);
     for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(n[i] / 100000, share[i], 0.04) << policy << i;
@@ -237,7 +238,7 @@ TEST(LoadBalancer, RingHashBoundedLoadSpillsAHotKey) {
   std::map<std::string, int> got;
   std::vector<const Host*> held;
   for (int i = 0; i < 40; ++i) {  // 40 concurrent requests for one key, none finishing
-    const Host* h = lb->Pick(hot);
+    const Host* h = lb->Pick(hot).get();
     const_cast<Host*>(h)->Begin();
     held.push_back(h);
     ++got[h->address()];
@@ -277,6 +278,41 @@ TEST(LoadBalancer, UpdateKeepsTheStateOfHostsThatStay) {
   EXPECT_TRUE(hosts[0]->ejected());
   EXPECT_EQ(hosts[1]->active(), 1);
   hosts[1]->End();
+}
+
+}  // namespace
+}  // namespace pier::balance
+
+namespace pier::balance {
+namespace {
+
+TEST(LoadBalancerConcurrent, PicksWhileHostsChange) {
+  for (const auto& policy : LoadBalancer::PolicyNames()) {
+    auto lb = Make(policy, {1, 2, 3});
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> picks{0};
+    std::vector<std::thread> pickers;
+    for (int t = 0; t < 2; ++t) {
+      pickers.emplace_back([&] {
+        while (!stop) {
+          std::shared_ptr<Host> h = lb->Pick({.hash = picks.load(), .has_hash = true});
+          if (h) {  // alive for the request even when an update drops it
+            h->Begin();
+            h->End();
+          }
+          ++picks;
+        }
+      });
+    }
+    for (int i = 0; i < 200; ++i) {
+      lb->Update({{"a:1", 1}, {"b:1", uint32_t(1 + i % 3)}, {"c:1", 1}});
+      lb->SetHealthy("a:1", i % 2 == 0);
+    }
+    while (picks < 1000) std::this_thread::yield();
+    stop = true;
+    for (auto& t : pickers) t.join();
+    for (const auto& h : lb->hosts()) EXPECT_EQ(h->active(), 0) << policy;
+  }
 }
 
 }  // namespace

@@ -48,15 +48,15 @@ class Maglev final : public Policy {
     return t;
   }
 
-  const Host* Pick(const PickEnv& env) const override {
+  const std::shared_ptr<Host>* Pick(const PickEnv& env) const override {
     const auto& e = static_cast<const Table&>(*env.state).entries;
     if (e.empty()) return nullptr;
     const uint64_t hash = env.ctx.has_hash ? env.ctx.hash : RandomU64();
     const size_t m = e.size();
     size_t at = hash % m;
     for (size_t i = 0; i < 64; ++i, at = (at + 1) % m) {
-      const Host* h = env.hosts[e[at]].get();
-      if (env.Usable(h)) return h;
+      const auto& h = env.hosts[e[at]];
+      if (env.Usable(h.get())) return &h;
     }
     return env.FirstUsableFrom(e[hash % m]);
   }

@@ -32,7 +32,7 @@ struct PickEnv {
   // The weight with slow start applied: from 10% to 100% over slow_start_ms after it was added.
   double EffectiveWeight(const Host* h) const;
   // The first usable host from index `start` on, wrapping; null when none.
-  const Host* FirstUsableFrom(size_t start) const;
+  const std::shared_ptr<Host>* FirstUsableFrom(size_t start) const;
 };
 
 // A fast per-thread generator for random choices.
@@ -48,7 +48,8 @@ class Policy {
     (void)options;
     return nullptr;
   }
-  virtual const Host* Pick(const PickEnv& env) const = 0;
+  // A pointer into env.hosts (the caller copies the shared_ptr), or null.
+  virtual const std::shared_ptr<Host>* Pick(const PickEnv& env) const = 0;
 };
 
 // Factories, one per policy file.

@@ -19,7 +19,7 @@ class Random final : public Policy {
     for (const auto& h : hosts) c->upto.push_back(total += h->weight());
     return c;
   }
-  const Host* Pick(const PickEnv& env) const override {
+  const std::shared_ptr<Host>* Pick(const PickEnv& env) const override {
     auto& c = static_cast<const Cumulative&>(*env.state);
     for (int t = 0; t < 8; ++t) {
       const uint64_t r = RandomU64() % c.upto.back();
@@ -30,7 +30,7 @@ class Random final : public Policy {
           RandomUnit() * h->weight() >= env.EffectiveWeight(h)) {
         continue;  // still warming up: accepted in proportion to its ramp
       }
-      return h;
+      return &env.hosts[i];
     }
     return env.FirstUsableFrom(RandomU64() % env.hosts.size());
   }

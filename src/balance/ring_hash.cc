@@ -28,7 +28,7 @@ class RingHash final : public Policy {
     return std::make_unique<Ring>(names, options.ring_points_per_weight, weights);
   }
 
-  const Host* Pick(const PickEnv& env) const override {
+  const std::shared_ptr<Host>* Pick(const PickEnv& env) const override {
     const auto& ring = static_cast<const Ring&>(*env.state).ring;
     const auto& points = ring.points();
     if (points.empty()) return nullptr;
@@ -40,13 +40,13 @@ class RingHash final : public Policy {
                                              static_cast<double>(env.total_active + 1) /
                                              static_cast<double>(env.hosts.size())));
     }
-    const Host* first_usable = nullptr;
+    const std::shared_ptr<Host>* first_usable = nullptr;
     size_t at = ring.Find(hash);
     for (size_t i = 0; i < points.size(); ++i, at = (at + 1) % points.size()) {
-      const Host* h = env.hosts[points[at].second].get();
-      if (!env.Usable(h)) continue;
-      if (h->active() < limit) return h;
-      if (!first_usable) first_usable = h;
+      const auto& h = env.hosts[points[at].second];
+      if (!env.Usable(h.get())) continue;
+      if (h->active() < limit) return &h;
+      if (!first_usable) first_usable = &h;
     }
     return first_usable;  // every usable host is at the bound
   }

@@ -17,7 +17,7 @@ class RoundRobin final : public Policy {
     c->next = RandomU64() % 1024;  // balancers started together do not march in step
     return c;
   }
-  const Host* Pick(const PickEnv& env) const override {
+  const std::shared_ptr<Host>* Pick(const PickEnv& env) const override {
     auto& c = static_cast<const Counter&>(*env.state);
     return env.FirstUsableFrom(c.next.fetch_add(1, std::memory_order_relaxed) % env.hosts.size());
   }

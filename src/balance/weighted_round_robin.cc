@@ -47,14 +47,14 @@ class WeightedRoundRobin final : public Policy {
     return s;
   }
 
-  const Host* Pick(const PickEnv& env) const override {
+  const std::shared_ptr<Host>* Pick(const PickEnv& env) const override {
     auto& s = static_cast<const Schedule&>(*env.state);
     const size_t n = s.order.size();
     const uint64_t at = s.next.fetch_add(1, std::memory_order_relaxed);
     // Skipping an unusable host's turns keeps the others' proportions.
     for (size_t i = 0; i < n && i < 64; ++i) {
-      const Host* h = env.hosts[s.order[(at + i) % n]].get();
-      if (env.Usable(h)) return h;
+      const auto& h = env.hosts[s.order[(at + i) % n]];
+      if (env.Usable(h.get())) return &h;
     }
     return env.FirstUsableFrom(s.order[at % n]);
   }

@@ -4,7 +4,7 @@
 // (health, ejection, draining, requests in flight) lives in atomics every policy reads.
 //   auto lb = LoadBalancer::Create("least_request", {});
 //   (*lb)->Update({{"10.0.0.1:80", 1}, {"10.0.0.2:80", 3}});
-//   auto h = (*lb)->Pick({});  h->Begin(); ... h->End();
+//   std::shared_ptr<Host> h = (*lb)->Pick({});  h->Begin(); ... h->End();
 // Policies: round_robin, weighted_round_robin (smooth), least_connections, least_request
 // (power of two choices, weighted), random (weighted), ring_hash (bounded load), maglev.
 #pragma once
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "pier/base/snapshot_ptr.h"
 #include "pier/base/status.h"
 
 namespace pier::balance {
@@ -96,8 +97,9 @@ class LoadBalancer {
 
   // Replaces the host list. Hosts whose address stays keep their state (and slow start).
   void Update(const std::vector<HostSpec>& hosts);
-  // A host for the request, or nullptr when there is none to pick. Lock-free.
-  const Host* Pick(const PickContext& ctx = {}) const;
+  // A host for the request (kept alive for it even if an Update drops it), or nullptr when
+  // there is none to pick. Lock-free.
+  std::shared_ptr<Host> Pick(const PickContext& ctx = {}) const;
 
   void SetHealthy(const std::string& address, bool healthy);
   void SetEjected(const std::string& address, bool ejected);
@@ -116,7 +118,7 @@ class LoadBalancer {
   std::string name_;
   std::unique_ptr<Policy> policy_;
   BalancerOptions options_;
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  std::unique_ptr<SnapshotPtr<Snapshot>> snapshot_;
   std::mutex update_mu_;  // Update and flag changes (never a pick)
   std::atomic<int64_t> total_active_{0};  // every host's requests in flight
 };
