@@ -246,4 +246,41 @@ ConfigSection ConfigSection::Section(std::string_view key) {
   return ConfigSection(doc_, s);
 }
 
+std::vector<ConfigSection> ConfigSection::List(std::string_view key) {
+  auto& d = *doc_->impl_;
+  std::vector<ConfigSection> out;
+  auto n = Take(d, *impl_, key);
+  if (!n) return out;
+  if (!n->IsSequence()) {
+    Error(key, "expected a list");
+    return out;
+  }
+  for (size_t i = 0; i < n->size(); ++i) {
+    YAML::Node item = (*n)[i];
+    auto s = std::make_shared<Impl>();
+    s->path = Dotted(impl_->path, key) + "[" + std::to_string(i) + "]";
+    if (!item.IsMap()) {
+      d.errors.push_back(d.Where(item.Mark()) + ": " + s->path +
+                         ": expected a mapping of keys to values");
+    } else {
+      s->node = item;
+      d.sections[s->path].node = item;
+    }
+    out.push_back(ConfigSection(doc_, s));
+  }
+  return out;
+}
+
+std::vector<std::string> ConfigSection::Keys() const {
+  std::vector<std::string> keys;
+  if (!impl_->node.IsMap()) return keys;
+  for (auto it = impl_->node.begin(); it != impl_->node.end(); ++it) {
+    keys.push_back(it->first.Scalar());
+  }
+  return keys;
+}
+
+std::string ConfigSection::Where() const { return doc_->impl_->Where(impl_->node.Mark()); }
+const std::string& ConfigSection::path() const { return impl_->path; }
+
 }  // namespace pier

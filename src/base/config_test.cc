@@ -90,5 +90,33 @@ TEST(Config, EmptyDocumentIsFine) {
   EXPECT_TRUE((*doc)->Finish().ok());
 }
 
+TEST(Config, ListsOfMappingsAndMapsByNameAreCheckedToo) {
+  auto doc = ConfigDocument::LoadString(
+      "routes:\n  - path: /a\n    cluster: web\n  - path: /b\n    clustr: api\n"
+      "clusters:\n  web: {policy: maglev}\n  api: {}\n",
+      "proxy.yaml");
+  ASSERT_TRUE(doc.ok());
+  auto root = (*doc)->Root();
+  auto routes = root.List("routes");
+  ASSERT_EQ(routes.size(), 2u);
+  std::string path, cluster;
+  for (auto& r : routes) {
+    r.Read("path", &path);
+    r.Read("cluster", &cluster);
+  }
+  EXPECT_EQ(routes[1].path(), "routes[1]");
+  EXPECT_EQ(routes[1].Where(), "proxy.yaml:4:5");
+  auto clusters = root.Section("clusters");
+  EXPECT_EQ(clusters.Keys(), (std::vector<std::string>{"web", "api"}));
+  for (const auto& k : clusters.Keys()) {
+    std::string policy;
+    clusters.Section(k).Read("policy", &policy);
+  }
+  EXPECT_EQ((*doc)->Finish().message(), "proxy.yaml:5:5: unknown key 'routes[1].clustr'");
+  auto bad = ConfigDocument::LoadString("routes: 3\n", "p.yaml");
+  (*bad)->Root().List("routes");
+  EXPECT_EQ((*bad)->Finish().message(), "p.yaml:1:9: routes: expected a list");
+}
+
 }  // namespace
 }  // namespace pier

@@ -34,7 +34,14 @@ class ConfigSection {
   void Read(std::string_view key, std::vector<std::string>* out);
   // A nested mapping; absent keys give an empty section.
   ConfigSection Section(std::string_view key);
+  // A sequence of mappings (`routes: [{...}, {...}]`); each element's keys are checked too.
+  std::vector<ConfigSection> List(std::string_view key);
+  // This mapping's keys in file order (for maps keyed by name, e.g. `clusters: {web: ...}`).
+  std::vector<std::string> Keys() const;
   bool Has(std::string_view key) const;
+  // Where this section is, "file:line:column", and its dotted path.
+  std::string Where() const;
+  const std::string& path() const;
 
   // Records an error at this key's position (or the section's when the key is absent).
   void Error(std::string_view key, std::string_view what);

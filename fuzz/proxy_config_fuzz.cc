@@ -1,0 +1,27 @@
+// The proxy's YAML config: any text parses into a config whose routes all name a cluster that
+// exists, or fails with a message that names the file.
+#include <cstdint>
+#include <string_view>
+
+#include "pier/proxy/config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto c = pier::proxy::ParseProxyConfig(text, "fuzz.yaml");
+  if (!c.ok()) {
+    if (c.status().message().rfind("fuzz.yaml", 0) != 0) __builtin_trap();
+    return 0;
+  }
+  if (c->listeners.empty()) __builtin_trap();
+  for (const auto& l : c->listeners) {
+    for (const auto& r : l.routes) {
+      if (!c->FindCluster(r.cluster) || r.path_prefix.empty() || r.path_prefix[0] != '/') {
+        __builtin_trap();
+      }
+    }
+  }
+  for (const auto& cl : c->clusters) {
+    if (cl.endpoints.empty() == cl.service.empty()) __builtin_trap();
+  }
+  return 0;
+}

@@ -1,0 +1,325 @@
+#include "pier/proxy/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "pier/base/config.h"
+
+namespace pier::proxy {
+
+namespace {
+
+// Splits "HOST:PORT"; false when malformed.
+bool SplitHostPort(std::string_view s, std::string* host, uint16_t* port) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  uint32_t p = 0;
+  auto tail = s.substr(colon + 1);
+  auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), p);
+  if (ec != std::errc() || end != tail.data() + tail.size() || p > 65535) return false;
+  *host = std::string(s.substr(0, colon));
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Reads a duration key ("30s") into milliseconds within [min, max].
+void ReadDuration(ConfigSection& s, const char* key, int64_t* out, int64_t min, int64_t max) {
+  std::string text;
+  s.Read(key, &text);
+  if (text.empty()) return;
+  auto v = ParseDurationMs(text);
+  if (!v.ok()) {
+    s.Error(key, v.status().message());
+  } else if (*v < min || *v > max) {
+    s.Error(key, "'" + text + "' is out of range");
+  } else {
+    *out = *v;
+  }
+}
+
+void ReadPercent(ConfigSection& s, const char* key, double* out, double min) {
+  double v = *out;
+  s.Read(key, &v);
+  if (v < min || v > 100) {
+    s.Error(key, "must be a percentage from " + std::to_string(static_cast<int>(min)) + " to 100");
+  } else {
+    *out = v;
+  }
+}
+
+void ParseBreaker(ConfigSection s, ClusterConfig& c) {
+  if (s.Keys().empty()) return;  // no breaker section: none
+  c.breaker_enabled = true;
+  auto& b = c.breaker;
+  std::string window = "count";
+  s.Read("window", &window);
+  if (window == "time") {
+    b.window = resilience::BreakerOptions::Window::kTime;
+  } else if (window != "count") {
+    s.Error("window", "use count or time, got '" + window + "'");
+  }
+  uint64_t v = b.window_size;
+  s.Read("window_size", &v, 1, 100000);
+  b.window_size = static_cast<uint32_t>(v);
+  v = b.minimum_calls;
+  s.Read("minimum_calls", &v, 1, 100000);
+  b.minimum_calls = static_cast<uint32_t>(v);
+  ReadPercent(s, "failure_rate", &b.failure_rate_threshold, 1);
+  ReadPercent(s, "slow_call_rate", &b.slow_call_rate_threshold, 1);
+  ReadDuration(s, "slow_call", &b.slow_call_ms, 1, 3600000);
+  ReadDuration(s, "wait_in_open", &b.wait_in_open_ms, 1, 3600000);
+  s.Read("open_backoff", &b.open_backoff);
+  ReadDuration(s, "max_wait_in_open", &b.max_wait_in_open_ms, 1, 86400000);
+  v = b.permitted_calls_in_half_open;
+  s.Read("half_open_calls", &v, 1, 10000);
+  b.permitted_calls_in_half_open = static_cast<uint32_t>(v);
+  ReadDuration(s, "max_wait_in_half_open", &b.max_wait_in_half_open_ms, 1, 3600000);
+  b.max_wait_in_open_ms = std::max(b.max_wait_in_open_ms, b.wait_in_open_ms);
+  if (Status st = resilience::CircuitBreaker::Validate(b); !st.ok()) {
+    s.Error(s.Keys().front(), st.message());
+  }
+}
+
+void ParseOutlier(ConfigSection s, ClusterConfig& c) {
+  auto& o = c.outlier;
+  s.Read("enabled", &c.outlier_enabled);
+  uint64_t v = o.consecutive_5xx;
+  s.Read("consecutive_5xx", &v, 0, 100000);
+  o.consecutive_5xx = static_cast<uint32_t>(v);
+  v = o.consecutive_gateway_failures;
+  s.Read("consecutive_gateway_failures", &v, 0, 100000);
+  o.consecutive_gateway_failures = static_cast<uint32_t>(v);
+  ReadDuration(s, "interval", &o.interval_ms, 100, 3600000);
+  ReadDuration(s, "base_ejection", &o.base_ejection_ms, 1, 3600000);
+  ReadDuration(s, "max_ejection", &o.max_ejection_ms, 1, 86400000);
+  ReadPercent(s, "max_ejection_percent", &o.max_ejection_percent, 0);
+  s.Read("success_rate_stdev_factor", &o.success_rate_stdev_factor);
+  v = o.success_rate_minimum_hosts;
+  s.Read("success_rate_minimum_hosts", &v, 1, 100000);
+  o.success_rate_minimum_hosts = static_cast<uint32_t>(v);
+  v = o.success_rate_request_volume;
+  s.Read("success_rate_request_volume", &v, 1, 100000000);
+  o.success_rate_request_volume = static_cast<uint32_t>(v);
+}
+
+void ParseHashKey(ConfigSection& s, ClusterConfig& c) {
+  std::string text;
+  s.Read("hash_key", &text);
+  if (text.empty()) return;
+  auto& k = c.hash_key;
+  if (text == "path") {
+    k.kind = HashKey::Kind::kPath;
+  } else if (text == "client_address") {
+    k.kind = HashKey::Kind::kClientAddress;
+  } else if (text.rfind("header:", 0) == 0 && text.size() > 7) {
+    k = {HashKey::Kind::kHeader, Lower(text.substr(7))};
+  } else if (text.rfind("cookie:", 0) == 0 && text.size() > 7) {
+    k = {HashKey::Kind::kCookie, text.substr(7)};
+  } else {
+    s.Error("hash_key", "use header:NAME, cookie:NAME, path or client_address, got '" + text +
+                            "'");
+    return;
+  }
+  if (c.policy != "ring_hash" && c.policy != "maglev") {
+    s.Error("hash_key", "only ring_hash and maglev use a hash key (policy is " + c.policy + ")");
+  }
+}
+
+ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
+  ClusterConfig c;
+  c.name = name;
+  std::vector<std::string> endpoints;
+  s.Read("endpoints", &endpoints);
+  for (const auto& e : endpoints) {
+    // "HOST:PORT" or "HOST:PORT weight=N"
+    balance::HostSpec h;
+    std::string addr = e;
+    if (size_t sp = e.find(' '); sp != std::string::npos) {
+      addr = e.substr(0, sp);
+      std::string rest = e.substr(sp + 1);
+      uint32_t w = 0;
+      if (rest.rfind("weight=", 0) != 0 ||
+          std::from_chars(rest.data() + 7, rest.data() + rest.size(), w).ec != std::errc() ||
+          w == 0 || w > 1000) {
+        s.Error("endpoints", "'" + e + "': write HOST:PORT or HOST:PORT weight=N (1-1000)");
+        continue;
+      }
+      h.weight = w;
+    }
+    std::string host;
+    uint16_t port = 0;
+    if (!SplitHostPort(addr, &host, &port) || port == 0) {
+      s.Error("endpoints", "'" + addr + "' is not HOST:PORT");
+      continue;
+    }
+    h.address = addr;
+    c.endpoints.push_back(h);
+  }
+  s.Read("service", &c.service);
+  if (c.endpoints.empty() == c.service.empty()) {
+    s.Error(c.service.empty() ? "endpoints" : "service",
+            "a cluster needs endpoints or a registry service (one of them)");
+  }
+  s.Read("policy", &c.policy);
+  const auto& names = balance::LoadBalancer::PolicyNames();
+  if (std::find(names.begin(), names.end(), c.policy) == names.end()) {
+    std::string all;
+    for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+    s.Error("policy", "unknown policy '" + c.policy + "' (" + all + ")");
+  }
+  ParseHashKey(s, c);
+  ReadDuration(s, "connect_timeout", &c.connect_timeout_ms, 1, 600000);
+  ReadDuration(s, "idle_timeout", &c.idle_timeout_ms, 1, 86400000);
+  uint64_t idle = c.max_idle_per_host;
+  s.Read("max_idle_per_host", &idle, 0, 100000);
+  c.max_idle_per_host = static_cast<uint32_t>(idle);
+  ReadPercent(s, "panic_threshold", &c.panic_threshold, 0);
+  c.panic_threshold /= 100;
+  ReadDuration(s, "slow_start", &c.slow_start_ms, 0, 3600000);
+  ParseBreaker(s.Section("breaker"), c);
+  ParseOutlier(s.Section("outlier"), c);
+  return c;
+}
+
+RouteConfig ParseRoute(ConfigSection s) {
+  RouteConfig r;
+  auto m = s.Section("match");
+  m.Read("host", &r.host);
+  r.host = Lower(r.host);
+  m.Read("path_prefix", &r.path_prefix);
+  if (r.path_prefix.empty() || r.path_prefix[0] != '/') {
+    m.Error("path_prefix", "must start with '/'");
+  }
+  auto headers = m.Section("headers");
+  for (const auto& k : headers.Keys()) {
+    std::string v;
+    headers.Read(k, &v);
+    r.headers.emplace_back(Lower(k), v);
+  }
+  s.Read("cluster", &r.cluster);
+  if (r.cluster.empty()) s.Error("cluster", "every route needs a cluster");
+  ReadDuration(s, "timeout", &r.timeout_ms, 1, 86400000);
+  auto rt = s.Section("retries");
+  uint64_t max = r.retries.max_retries;
+  rt.Read("max", &max, 0, 10);
+  r.retries.max_retries = static_cast<uint32_t>(max);
+  if (rt.Has("on")) {
+    std::vector<std::string> on;
+    rt.Read("on", &on);
+    r.retries.retry_on.clear();
+    for (const auto& code : on) {
+      int v = 0;
+      if (std::from_chars(code.data(), code.data() + code.size(), v).ec != std::errc() ||
+          v < 100 || v > 599) {
+        rt.Error("on", "'" + code + "' is not an HTTP status");
+      }
+      r.retries.retry_on.push_back(v);
+    }
+  }
+  rt.Read("non_idempotent", &r.retries.retry_non_idempotent);
+  ReadDuration(rt, "base_backoff", &r.retries.base_backoff_ms, 0, 60000);
+  ReadDuration(rt, "max_backoff", &r.retries.max_backoff_ms, 0, 600000);
+  if (r.retries.max_backoff_ms < r.retries.base_backoff_ms) {
+    rt.Error("max_backoff", "must be at least base_backoff");
+  }
+  ReadPercent(rt, "budget_percent", &r.retry_budget_percent, 0);
+  return r;
+}
+
+}  // namespace
+
+const ClusterConfig* ProxyConfig::FindCluster(const std::string& name) const {
+  for (const auto& c : clusters) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+Result<int64_t> ParseDurationMs(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || v < 0) {
+    return Status::InvalidArgument("'" + std::string(text) + "' is not a duration (e.g. 250ms, 30s, 2m)");
+  }
+  std::string_view unit(p, static_cast<size_t>(text.data() + text.size() - p));
+  int64_t scale = 0;
+  if (unit.empty() || unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60000;
+  else if (unit == "h") scale = 3600000;
+  if (scale == 0 || v > INT64_MAX / scale) {
+    return Status::InvalidArgument("'" + std::string(text) + "' is not a duration (e.g. 250ms, 30s, 2m)");
+  }
+  return v * scale;
+}
+
+Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& name) {
+  auto doc = ConfigDocument::LoadString(text, name);
+  if (!doc.ok()) return doc.status();
+  auto root = (*doc)->Root();
+  ProxyConfig cfg;
+  auto clusters = root.Section("clusters");
+  for (const auto& k : clusters.Keys()) cfg.clusters.push_back(ParseCluster(clusters.Section(k), k));
+  std::set<std::string> names;
+  std::set<std::pair<std::string, uint16_t>> addresses;
+  for (auto l : root.List("listeners")) {
+    ListenerConfig lc;
+    l.Read("name", &lc.name);
+    if (lc.name.empty()) lc.name = "listener" + std::to_string(cfg.listeners.size());
+    if (!names.insert(lc.name).second) l.Error("name", "duplicate listener name '" + lc.name + "'");
+    std::string listen = "127.0.0.1:7080";
+    l.Read("listen", &listen);
+    if (!SplitHostPort(listen, &lc.host, &lc.port)) {
+      l.Error("listen", "'" + listen + "' is not HOST:PORT");
+    } else if (lc.port != 0 && !addresses.insert({lc.host, lc.port}).second) {
+      l.Error("listen", listen + " is used by another listener");
+    }
+    std::string mode = "http";
+    l.Read("mode", &mode);
+    if (mode == "tcp") {
+      lc.mode = ListenerConfig::Mode::kTcp;
+      l.Read("cluster", &lc.cluster);
+      if (!cfg.FindCluster(lc.cluster)) {
+        l.Error("cluster", "unknown cluster '" + lc.cluster + "'");
+      }
+    } else if (mode == "http") {
+      for (auto r : l.List("routes")) {
+        lc.routes.push_back(ParseRoute(r));
+        if (!cfg.FindCluster(lc.routes.back().cluster) && !lc.routes.back().cluster.empty()) {
+          r.Error("cluster", "unknown cluster '" + lc.routes.back().cluster + "'");
+        }
+      }
+      if (lc.routes.empty()) l.Error("routes", "an http listener needs at least one route");
+    } else {
+      l.Error("mode", "use http or tcp, got '" + mode + "'");
+    }
+    uint64_t header_bytes = lc.max_header_bytes;
+    l.Read("max_header_bytes", &header_bytes, 1024, 1 << 20);
+    lc.max_header_bytes = header_bytes;
+    l.Read("max_body_bytes", &lc.max_body_bytes, 0, 1ull << 40);
+    cfg.listeners.push_back(std::move(lc));
+  }
+  if (cfg.listeners.empty()) root.Error("listeners", "the proxy needs at least one listener");
+  if (Status st = (*doc)->Finish(); !st.ok()) return st;
+  return cfg;
+}
+
+Result<ProxyConfig> LoadProxyConfig(const std::string& path) {
+  auto doc = ConfigDocument::LoadFile(path);  // size limit and error text as every config
+  if (!doc.ok()) return doc.status();
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseProxyConfig(text, path);
+}
+
+}  // namespace pier::proxy
