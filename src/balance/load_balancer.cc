@@ -1,3 +1,4 @@
+#include "pier/base/clock.h"
 #include "pier/balance/load_balancer.h"
 
 #include <algorithm>
@@ -17,12 +18,6 @@ struct LoadBalancer::Snapshot {
 };
 
 namespace {
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 struct Entry {
   const char* name;
@@ -90,7 +85,7 @@ Result<std::unique_ptr<LoadBalancer>> LoadBalancer::Create(const std::string& po
     if (options.maglev_table_size < 3) {
       return Status::InvalidArgument("maglev_table_size must be a prime of at least 3");
     }
-    if (!options.now_ms) options.now_ms = SteadyMs;
+    if (!options.now_ms) options.now_ms = SteadyNowMs;
     return std::unique_ptr<LoadBalancer>(new LoadBalancer(policy, e.make(), std::move(options)));
   }
   std::string all;

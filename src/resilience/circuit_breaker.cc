@@ -3,15 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
-namespace pier::resilience {
+#include "pier/base/clock.h"
 
-namespace {
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
+namespace pier::resilience {
 
 const char* BreakerStateName(BreakerState s) {
   switch (s) {
@@ -44,7 +38,7 @@ Status CircuitBreaker::Validate(const BreakerOptions& o) {
 }
 
 CircuitBreaker::CircuitBreaker(BreakerOptions options) : o_(std::move(options)) {
-  if (!o_.now_ms) o_.now_ms = SteadyMs;
+  if (!o_.now_ms) o_.now_ms = SteadyNowMs;
   buckets_.assign(o_.window_size, Bucket{});
   wait_ms_ = o_.wait_in_open_ms;
 }

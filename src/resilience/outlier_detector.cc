@@ -2,21 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+
+#include "pier/base/clock.h"
 #include <cmath>
 
 namespace pier::resilience {
 
-namespace {
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 OutlierDetector::OutlierDetector(OutlierOptions options, OnChange on_change)
     : o_(std::move(options)), on_change_(std::move(on_change)) {
-  if (!o_.now_ms) o_.now_ms = SteadyMs;
+  if (!o_.now_ms) o_.now_ms = SteadyNowMs;
   next_interval_ = o_.now_ms() + o_.interval_ms;
 }
 

@@ -42,4 +42,8 @@ class FakeClock final : public Clock {
   std::atomic<int64_t> now_ns_;
 };
 
+// The steady clock in milliseconds: the default `now_ms` of components that take a clock
+// function (tests give them a fake one).
+int64_t SteadyNowMs();
+
 }  // namespace pier
