@@ -1,4 +1,3 @@
-#include "pier/base/clock.h"
 #include "pier/balance/load_balancer.h"
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 #include <mutex>
 
 #include "balance/policy.h"
+#include "pier/base/clock.h"
 #include "pier/base/hash.h"
 
 namespace pier::balance {

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "pier/base/clock.h"
-#include <cmath>
 
 namespace pier::resilience {
 
