@@ -257,7 +257,7 @@ void SegmentLog::Run() {
       if (pending_.empty()) return;  // stopped, nothing left
       if (options_.fsync == FsyncPolicy::kBatch) {
         // Group commit: wait for company while it keeps coming (a write in the last slice),
-        // at most batch_delay_us in all; a lone writer is not held back.
+        // at most batch_delay_us in all; a lone writer waits one quiet slice (50 us).
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::microseconds(options_.batch_delay_us);
         const auto slice = std::chrono::microseconds(std::min<int64_t>(options_.batch_delay_us, 50));
