@@ -10,7 +10,6 @@
 // queue that keeps up, not of a backlog. Prints one JSON line.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,11 +18,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -252,9 +251,9 @@ void AmqpConsumer(const Args& a, std::vector<int64_t>* latencies) {
     amqp_envelope_t env;
     amqp_maybe_release_buffers(conn);
     Check(amqp_consume_message(conn, &env, nullptr, 0), "consume");
-    latencies->push_back(NowNs() - SentAt(std::string_view(
-                                       static_cast<const char*>(env.message.body.bytes),
-                                       env.message.body.len)));
+    latencies->push_back(NowNs() -
+                         SentAt(std::string_view(static_cast<const char*>(env.message.body.bytes),
+                                                 env.message.body.len)));
     // Ack half a window at a time (multiple), like the RESP consumers ack each batch.
     if (++unacked >= std::max<size_t>(1, a.window / 2) || latencies->size() == a.messages) {
       amqp_basic_ack(conn, 1, env.delivery_tag, /*multiple=*/1);
@@ -272,13 +271,20 @@ int main(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--system") a.system = v;
-    else if (k == "--port") a.port = static_cast<uint16_t>(std::stoi(v));
-    else if (k == "--messages") a.messages = std::stoul(v);
-    else if (k == "--size") a.size = std::stoul(v);
-    else if (k == "--window") a.window = std::stoul(v);
-    else if (k == "--rate") a.rate = std::stod(v);
-    else Die("unknown flag " + k);
+    if (k == "--system")
+      a.system = v;
+    else if (k == "--port")
+      a.port = static_cast<uint16_t>(std::stoi(v));
+    else if (k == "--messages")
+      a.messages = std::stoul(v);
+    else if (k == "--size")
+      a.size = std::stoul(v);
+    else if (k == "--window")
+      a.window = std::stoul(v);
+    else if (k == "--rate")
+      a.rate = std::stod(v);
+    else
+      Die("unknown flag " + k);
   }
   if (a.system == "redis") {
     auto c = Dial(a.port);
@@ -290,11 +296,15 @@ int main(int argc, char** argv) {
   latencies.reserve(a.messages);
   const auto t0 = Clock::now();
   std::thread consumer([&] {
-    if (a.system == "rabbitmq") AmqpConsumer(a, &latencies);
-    else RespConsumer(a, &latencies);
+    if (a.system == "rabbitmq")
+      AmqpConsumer(a, &latencies);
+    else
+      RespConsumer(a, &latencies);
   });
-  if (a.system == "rabbitmq") AmqpProducer(a);
-  else RespProducer(a);
+  if (a.system == "rabbitmq")
+    AmqpProducer(a);
+  else
+    RespProducer(a);
   const double publish_s = std::chrono::duration<double>(Clock::now() - t0).count();
   consumer.join();
   const double total_s = std::chrono::duration<double>(Clock::now() - t0).count();

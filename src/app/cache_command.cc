@@ -74,7 +74,8 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   auto maxmemory = cache::server::ParseMemory(f.maxmemory);
   if (!maxmemory.ok())
     return Fail("cache", Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
-  for (auto [flag, value] : {std::pair{"--protected-mode", &f.protected_mode}, {"--queue", &f.queue}}) {
+  for (auto [flag, value] :
+       {std::pair{"--protected-mode", &f.protected_mode}, {"--queue", &f.queue}}) {
     if (Status s = ConfigFlags::CheckYesNo(flag, *value); !s.ok()) return Fail("cache", s);
   }
   ServerRuntime rt(f.threads);
@@ -102,9 +103,10 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     server.SetExtension(&q->resp());
   }
   if (Status s = server.Start(); !s.ok()) return Fail("cache", s);
-  if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& h) {
-        if (q) q->AddRoutes(h);
-      });
+  if (Status s = rt.ListenHttp(f.http,
+                               [&](net::HttpServer& h) {
+                                 if (q) q->AddRoutes(h);
+                               });
       !s.ok()) {
     return Fail("cache", s);
   }

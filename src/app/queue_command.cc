@@ -151,9 +151,8 @@ int RunStats(const StatsFlags& f) {
   for (const auto& t : j["topics"]) {
     for (const auto& s : t["subscriptions"]) {
       auto n = [&](const char* k) { return std::to_string(s.value(k, uint64_t{0})); };
-      rows.push_back({t.value("name", ""), s.value("subscription", ""), n("ready"),
-                      n("in_flight"), n("delayed"), n("dead"),
-                      Rate(s.value("oldest_ready_age_ms", 0.0) / 1000.0),
+      rows.push_back({t.value("name", ""), s.value("subscription", ""), n("ready"), n("in_flight"),
+                      n("delayed"), n("dead"), Rate(s.value("oldest_ready_age_ms", 0.0) / 1000.0),
                       Rate(s.value("publish_rate", 0.0)), Rate(s.value("ack_rate", 0.0)),
                       n("redelivered")});
     }
@@ -183,7 +182,8 @@ void AddQueueCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--batch-delay-us", f->batch_delay_us,
                   "With --fsync batch: how long a write waits for others to share its fsync")
       ->capture_default_str();
-  sub->add_option("--segment-size", f->segment_size, "Log segment size (each is filled with zeros ahead of use)")
+  sub->add_option("--segment-size", f->segment_size,
+                  "Log segment size (each is filled with zeros ahead of use)")
       ->capture_default_str();
   sub->add_option("--max-memory", f->max_memory,
                   "Payload bytes kept in memory; beyond, payloads are read from the log")

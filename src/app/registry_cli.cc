@@ -48,7 +48,8 @@ int RunInstances(const ListFlags& f) {
     }
   }
   if (f.csv || f.json) {
-    PrintTable({.csv = f.csv, .json = f.json}, {"id", "service", "address", "port", "status", "tags"}, rows);
+    PrintTable({.csv = f.csv, .json = f.json},
+               {"id", "service", "address", "port", "status", "tags"}, rows);
   } else {
     PrintTable({.csv = f.csv, .json = f.json}, {"id", "address", "status", "tags"}, rows);
   }

@@ -58,8 +58,7 @@ const std::shared_ptr<Host>* PickEnv::FirstUsableFrom(size_t start) const {
 }
 
 uint64_t RandomU64() {
-  thread_local uint64_t state = Mix64(std::random_device{}() ^
-                                      reinterpret_cast<uintptr_t>(&state));
+  thread_local uint64_t state = Mix64(std::random_device{}() ^ reinterpret_cast<uintptr_t>(&state));
   state += 0x9e3779b97f4a7c15ULL;  // SplitMix64
   return Mix64(state);
 }
@@ -136,7 +135,11 @@ void LoadBalancer::Update(const std::vector<HostSpec>& specs) {
 std::shared_ptr<Host> LoadBalancer::Pick(const PickContext& ctx) const {
   auto snap = snapshot_->Read();
   if (snap->hosts.empty()) return nullptr;
-  PickEnv env{snap->hosts, snap->state.get(), ctx, options_, false,
+  PickEnv env{snap->hosts,
+              snap->state.get(),
+              ctx,
+              options_,
+              false,
               options_.slow_start_ms > 0 ? options_.now_ms() : 0,
               total_active_.load(std::memory_order_relaxed)};
   const double available =
@@ -152,8 +155,7 @@ bool LoadBalancer::panic() const {
   return n > 0 && n - static_cast<double>(snap->unavailable.load()) < options_.panic_threshold * n;
 }
 
-void LoadBalancer::SetFlag(const std::string& address, std::atomic<bool> Host::*flag,
-                           bool value) {
+void LoadBalancer::SetFlag(const std::string& address, std::atomic<bool> Host::*flag, bool value) {
   std::lock_guard l(update_mu_);  // serializes recounts and updates; picks never take it
   auto snap = snapshot_->Read();
   int64_t unavailable = 0;

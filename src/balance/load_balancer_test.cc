@@ -157,8 +157,7 @@ TEST(LoadBalancer, UnavailableHostsAreSkippedByEveryPolicy) {
       PickContext ctx{.hash = Mix64(i), .has_hash = true};
       seen.insert(lb->Pick(ctx)->address());
     }
-    EXPECT_EQ(seen, (std::set<std::string>{"10.0.0.1:80", "10.0.0.3:80", "10.0.0.5:80"}))
-        << policy;
+    EXPECT_EQ(seen, (std::set<std::string>{"10.0.0.1:80", "10.0.0.3:80", "10.0.0.5:80"})) << policy;
   }
 }
 
@@ -255,7 +254,7 @@ TEST(LoadBalancer, SlowStartRampsANewHostsShare) {
   o.slow_start_ms = 10000;
   o.now_ms = [&] { return now; };
   auto lb = Make("random", {1, 1}, o);
-  now += 20000;  // both warm
+  now += 20000;                                                              // both warm
   lb->Update({{"10.0.0.1:80", 1}, {"10.0.0.2:80", 1}, {"10.0.0.3:80", 1}});  // a new host
   auto share_of_new = [&] {
     int n = 0;

@@ -26,8 +26,7 @@ class Random final : public Policy {
       const size_t i = std::upper_bound(c.upto.begin(), c.upto.end(), r) - c.upto.begin();
       const Host* h = env.hosts[i].get();
       if (!env.Usable(h)) continue;
-      if (env.options.slow_start_ms > 0 &&
-          RandomUnit() * h->weight() >= env.EffectiveWeight(h)) {
+      if (env.options.slow_start_ms > 0 && RandomUnit() * h->weight() >= env.EffectiveWeight(h)) {
         continue;  // still warming up: accepted in proportion to its ramp
       }
       return &env.hosts[i];

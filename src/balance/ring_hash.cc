@@ -36,9 +36,9 @@ class RingHash final : public Policy {
     // The bound: ceil(c * (all in flight + 1) / hosts).
     int64_t limit = INT64_MAX;
     if (env.options.bounded_load > 0) {
-      limit = static_cast<int64_t>(std::ceil(env.options.bounded_load *
-                                             static_cast<double>(env.total_active + 1) /
-                                             static_cast<double>(env.hosts.size())));
+      limit = static_cast<int64_t>(
+          std::ceil(env.options.bounded_load * static_cast<double>(env.total_active + 1) /
+                    static_cast<double>(env.hosts.size())));
     }
     const std::shared_ptr<Host>* first_usable = nullptr;
     size_t at = ring.Find(hash);

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <map>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "pier/base/config.h"
@@ -126,8 +126,7 @@ void ParseHashKey(ConfigSection& s, ClusterConfig& c) {
   } else if (text.rfind("cookie:", 0) == 0 && text.size() > 7) {
     k = {HashKey::Kind::kCookie, text.substr(7)};
   } else {
-    s.Error("hash_key", "use header:NAME, cookie:NAME, path or client_address, got '" + text +
-                            "'");
+    s.Error("hash_key", "use header:NAME, cookie:NAME, path or client_address, got '" + text + "'");
     return;
   }
   if (c.policy != "ring_hash" && c.policy != "maglev") {
@@ -219,8 +218,8 @@ RouteConfig ParseRoute(ConfigSection s) {
     r.retries.retry_on.clear();
     for (const auto& code : on) {
       int v = 0;
-      if (std::from_chars(code.data(), code.data() + code.size(), v).ec != std::errc() ||
-          v < 100 || v > 599) {
+      if (std::from_chars(code.data(), code.data() + code.size(), v).ec != std::errc() || v < 100 ||
+          v > 599) {
         rt.Error("on", "'" + code + "' is not an HTTP status");
       }
       r.retries.retry_on.push_back(v);
@@ -249,16 +248,22 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || v < 0) {
-    return Status::InvalidArgument("'" + std::string(text) + "' is not a duration (e.g. 250ms, 30s, 2m)");
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a duration (e.g. 250ms, 30s, 2m)");
   }
   std::string_view unit(p, static_cast<size_t>(text.data() + text.size() - p));
   int64_t scale = 0;
-  if (unit.empty() || unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60000;
-  else if (unit == "h") scale = 3600000;
+  if (unit.empty() || unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60000;
+  else if (unit == "h")
+    scale = 3600000;
   if (scale == 0 || v > INT64_MAX / scale) {
-    return Status::InvalidArgument("'" + std::string(text) + "' is not a duration (e.g. 250ms, 30s, 2m)");
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a duration (e.g. 250ms, 30s, 2m)");
   }
   return v * scale;
 }
@@ -269,7 +274,8 @@ Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& n
   auto root = (*doc)->Root();
   ProxyConfig cfg;
   auto clusters = root.Section("clusters");
-  for (const auto& k : clusters.Keys()) cfg.clusters.push_back(ParseCluster(clusters.Section(k), k));
+  for (const auto& k : clusters.Keys())
+    cfg.clusters.push_back(ParseCluster(clusters.Section(k), k));
   std::set<std::string> names;
   std::set<std::pair<std::string, uint16_t>> addresses;
   for (auto l : root.List("listeners")) {

@@ -70,8 +70,10 @@ TEST(ProxyConfig, ErrorsNameTheFileLineAndField) {
   const std::string cluster = "clusters:\n  a:\n    endpoints: [\"127.0.0.1:1\"]\n";
   EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes:\n      - cluster: b\n"),
             "p.yaml:6:18: listeners[0].routes[0].cluster: unknown cluster 'b'");
-  EXPECT_EQ(ErrorOf("clusters:\n  a:\n    endpoints: [\"nope\"]\nlisteners:\n  - routes: [{cluster: a}]\n"),
-            "p.yaml:3:16: clusters.a.endpoints: 'nope' is not HOST:PORT");
+  EXPECT_EQ(
+      ErrorOf(
+          "clusters:\n  a:\n    endpoints: [\"nope\"]\nlisteners:\n  - routes: [{cluster: a}]\n"),
+      "p.yaml:3:16: clusters.a.endpoints: 'nope' is not HOST:PORT");
   EXPECT_EQ(ErrorOf(cluster + "    policy: fastest\nlisteners:\n  - routes: [{cluster: a}]\n"),
             "p.yaml:4:13: clusters.a.policy: unknown policy 'fastest' (round_robin, "
             "weighted_round_robin, least_connections, least_request, random, ring_hash, maglev)");

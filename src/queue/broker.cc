@@ -121,7 +121,8 @@ void Broker::CreateTopic(const std::string& name, const TopicOptions& options,
   }
   std::vector<Op> ops = {SubOp(OpType::kCreateTopic, name, "")};
   ops[0].topic_options = options;
-  if (default_subscription) ops.push_back(SubOp(OpType::kCreateSubscription, name, kDefaultSubscription));
+  if (default_subscription)
+    ops.push_back(SubOp(OpType::kCreateSubscription, name, kDefaultSubscription));
   s_->Submit(std::move(ops), Plain(std::move(done)), &after.fns);
 }
 
@@ -155,8 +156,8 @@ void Broker::CreateSubscription(const std::string& topic, const std::string& nam
   std::vector<Op> ops;
   s_->CreateOpsIfMissing(topic, &ops);
   if (s_->FindSub(topic, name) || (!ops.empty() && name == kDefaultSubscription)) {
-    return done(Status(StatusCode::kAlreadyExists,
-                       "subscription '" + OriginOf(topic, name) + "' exists"));
+    return done(
+        Status(StatusCode::kAlreadyExists, "subscription '" + OriginOf(topic, name) + "' exists"));
   }
   ops.push_back(SubOp(OpType::kCreateSubscription, topic, name));
   ops.back().subscription_options = options;
@@ -168,8 +169,7 @@ void Broker::DeleteSubscription(const std::string& topic, const std::string& nam
   std::lock_guard l(s_->mu);
   auto sub = s_->SubOrError(topic, name);
   if (!sub.ok()) return done(sub.status());
-  s_->Submit({SubOp(OpType::kDeleteSubscription, topic, name)}, Plain(std::move(done)),
-             &after.fns);
+  s_->Submit({SubOp(OpType::kDeleteSubscription, topic, name)}, Plain(std::move(done)), &after.fns);
 }
 
 namespace {
@@ -287,8 +287,8 @@ bool Broker::HasReady(const std::string& topic, const std::string& sub) {
   return !s->ready.empty();
 }
 
-void Broker::Ack(const std::string& topic, const std::string& sub,
-                 const std::vector<uint64_t>& ids, Callback<size_t> done) {
+void Broker::Ack(const std::string& topic, const std::string& sub, const std::vector<uint64_t>& ids,
+                 Callback<size_t> done) {
   After after;
   std::lock_guard l(s_->mu);
   auto s = s_->SubOrError(topic, sub);

@@ -6,8 +6,6 @@
 // Internal to broker.cc.
 #pragma once
 
-#include "pier/queue/broker.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include <future>
 #include <random>
 
+#include "pier/queue/broker.h"
 #include "queue/codec.h"
 #include "queue/segment_log.h"
 #include "queue/state.h"
@@ -29,7 +28,9 @@ inline int64_t SystemNowMs() {
       .count();
 }
 
-inline std::string OriginOf(const std::string& topic, const std::string& sub) { return topic + "/" + sub; }
+inline std::string OriginOf(const std::string& topic, const std::string& sub) {
+  return topic + "/" + sub;
+}
 
 inline const std::string* HeaderOf(const Headers& h, std::string_view name) {
   for (const auto& [k, v] : h) {
@@ -517,8 +518,8 @@ struct Broker::State {
     if (segment_messages.empty()) return;
     const auto [oldest, counts] = *segment_messages.begin();
     if (oldest + 1 >= new_segment || counts.first * 4 > counts.second) return;
-    spdlog::debug("queue log: compacting segment {} ({} of {} messages live)", oldest,
-                  counts.first, counts.second);
+    spdlog::debug("queue log: compacting segment {} ({} of {} messages live)", oldest, counts.first,
+                  counts.second);
     std::vector<Op> ops;
     std::vector<std::function<void()>> none;
     size_t bytes = 0;

@@ -1,8 +1,8 @@
+#include "pier/queue/broker.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
-
-#include "pier/queue/broker.h"
 
 namespace pier::queue {
 namespace {
@@ -18,8 +18,11 @@ class BrokerTest : public ::testing::Test {
   }
   uint64_t Pub(const std::string& topic, const std::string& payload, int priority = 0,
                int64_t delay_ms = 0, std::string dedup = "") {
-    PublishRequest r{.topic = topic, .payload = payload, .priority = priority,
-                     .delay_ms = delay_ms, .dedup_id = std::move(dedup)};
+    PublishRequest r{.topic = topic,
+                     .payload = payload,
+                     .priority = priority,
+                     .delay_ms = delay_ms,
+                     .dedup_id = std::move(dedup)};
     auto res = broker_->PublishAndWait({r});
     EXPECT_TRUE(res.ok()) << res.status().message();
     return res.ok() ? (*res)[0].id : 0;
@@ -66,7 +69,8 @@ TEST_F(BrokerTest, PriorityOutOfRangeIsRefused) {
   auto r = broker_->PublishAndWait({{.topic = "jobs", .payload = "x", .priority = 10}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("priority 10 out of range"), std::string::npos);
-  ASSERT_TRUE(Sync([&](auto d) { broker_->CreateTopic("wide", {.max_priority = 255}, true, d); }).ok());
+  ASSERT_TRUE(
+      Sync([&](auto d) { broker_->CreateTopic("wide", {.max_priority = 255}, true, d); }).ok());
   EXPECT_TRUE(broker_->PublishAndWait({{.topic = "wide", .payload = "x", .priority = 255}}).ok());
 }
 
@@ -207,9 +211,9 @@ TEST_F(BrokerTest, DedupWithinTheWindowOnly) {
   EXPECT_EQ(d[0].payload, "a");
   broker_->AckAndWait("jobs", "default", {first});
   Advance(299999);  // the default window is 5 minutes
-  EXPECT_TRUE((*broker_->PublishAndWait(
-                   {{.topic = "jobs", .payload = "a2", .dedup_id = "order-1"}}))[0]
-                  .duplicate);
+  EXPECT_TRUE(
+      (*broker_->PublishAndWait({{.topic = "jobs", .payload = "a2", .dedup_id = "order-1"}}))[0]
+          .duplicate);
   Advance(1);
   auto again = broker_->PublishAndWait({{.topic = "jobs", .payload = "a3", .dedup_id = "order-1"}});
   EXPECT_FALSE((*again)[0].duplicate);
@@ -242,9 +246,8 @@ TEST_F(BrokerTest, PublishingCreatesTheTopicWithItsDefaultSubscription) {
 TEST_F(BrokerTest, BadNamesAndOptionsAreRefusedWithTheReason) {
   auto r = broker_->PublishAndWait({{.topic = "a b", .payload = "x"}});
   EXPECT_NE(r.status().message().find("may not contain spaces"), std::string::npos);
-  Status st = Sync([&](auto d) {
-    broker_->CreateSubscription("t", "s", {.visibility_timeout_ms = 0}, d);
-  });
+  Status st =
+      Sync([&](auto d) { broker_->CreateSubscription("t", "s", {.visibility_timeout_ms = 0}, d); });
   EXPECT_NE(st.message().find("visibility timeout"), std::string::npos);
   std::string big(9u << 20, 'x');
   r = broker_->PublishAndWait({{.topic = "t", .payload = big}});
@@ -278,7 +281,8 @@ TEST_F(BrokerTest, StatsReportAgesAndRates) {
 
 TEST_F(BrokerTest, ReadyListenerHearsPublishesAndRetries) {
   std::vector<std::string> heard;
-  broker_->SetReadyListener([&](const std::string& t, const std::string& s) { heard.push_back(t + "/" + s); });
+  broker_->SetReadyListener(
+      [&](const std::string& t, const std::string& s) { heard.push_back(t + "/" + s); });
   uint64_t id = Pub("jobs", "a");
   EXPECT_EQ(heard, std::vector<std::string>{"jobs/default"});
   Take("jobs", 1);

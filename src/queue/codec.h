@@ -15,7 +15,7 @@
 namespace pier::queue {
 
 inline constexpr size_t kFrameHeaderBytes = 8;
-inline constexpr size_t kMaxFrameBytes = 80u << 20;   // a batch of publishes
+inline constexpr size_t kMaxFrameBytes = 80u << 20;    // a batch of publishes
 inline constexpr size_t kMaxPayloadBytes = 64u << 20;  // one message (default limit: 8 MiB)
 inline constexpr size_t kMaxNameBytes = 200;
 inline constexpr size_t kMaxHeaders = 64;
@@ -35,9 +35,9 @@ enum class OpType : uint8_t {
   kDeleteSubscription = 4,
   kPublish = 5,  // `subscription` empty: every subscription of the topic; else only that one
   kAck = 6,
-  kRetry = 7,  // a nack or an expired lease: delivery count and when it is ready again
-  kDead = 8,   // removed from the subscription; a kPublish to the dead-letter topic follows
-  kDedup = 9,  // a remembered dedup id (segment headers carry them forward)
+  kRetry = 7,      // a nack or an expired lease: delivery count and when it is ready again
+  kDead = 8,       // removed from the subscription; a kPublish to the dead-letter topic follows
+  kDedup = 9,      // a remembered dedup id (segment headers carry them forward)
   kPurge = 10,     // every message of the subscription removed
   kSequence = 11,  // segment headers: ids below `id` were used (so none is handed out twice)
 };

@@ -1,8 +1,8 @@
 #include "queue/command.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 
 namespace pier::queue {
 
@@ -36,8 +36,8 @@ class Args {
     std::string_view s = a_[i];
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
     if (ec != std::errc() || p != s.data() + s.size() || *out < lo || *out > hi) {
-      return Error(std::string(what) + " must be an integer from " + std::to_string(lo) +
-                   " to " + std::to_string(hi) + ", got '" + std::string(s.substr(0, 64)) + "'");
+      return Error(std::string(what) + " must be an integer from " + std::to_string(lo) + " to " +
+                   std::to_string(hi) + ", got '" + std::string(s.substr(0, 64)) + "'");
     }
     return Status::Ok();
   }
@@ -61,10 +61,9 @@ class Args {
   std::string name_;
 };
 
-#define PIER_TRY(expr)                \
-  do {                                \
-    if (Status _s = (expr); !_s.ok()) \
-      return _s;                      \
+#define PIER_TRY(expr)                           \
+  do {                                           \
+    if (Status _s = (expr); !_s.ok()) return _s; \
   } while (0)
 
 Status ParsePublish(const Args& a, QueueCommand& c) {
@@ -106,7 +105,8 @@ Status ParseIds(const Args& a, size_t from, size_t to, QueueCommand& c) {
 }
 
 bool IsIdLike(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
 }
 
 Status ParseNack(const Args& a, QueueCommand& c) {
@@ -171,7 +171,8 @@ Status ParseTopic(const Args& a, QueueCommand& c) {
     c.kind = CommandKind::kTopicDelete;
     return Status::Ok();
   }
-  if (!a.Is(1, "CREATE")) return a.Error("unknown subcommand '" + std::string(a[1].substr(0, 64)) + "'");
+  if (!a.Is(1, "CREATE"))
+    return a.Error("unknown subcommand '" + std::string(a[1].substr(0, 64)) + "'");
   c.kind = CommandKind::kTopicCreate;
   for (size_t i = 3; i < a.size(); ++i) {
     int64_t v = 0;
@@ -204,7 +205,8 @@ Status ParseSub(const Args& a, QueueCommand& c) {
     c.kind = CommandKind::kSubDelete;
     return Status::Ok();
   }
-  if (!a.Is(1, "CREATE")) return a.Error("unknown subcommand '" + std::string(a[1].substr(0, 64)) + "'");
+  if (!a.Is(1, "CREATE"))
+    return a.Error("unknown subcommand '" + std::string(a[1].substr(0, 64)) + "'");
   c.kind = CommandKind::kSubCreate;
   auto& o = c.sub_options;
   for (size_t i = 4; i < a.size(); ++i) {
@@ -249,7 +251,8 @@ Status ParseDead(const Args& a, QueueCommand& c) {
       return a.Error("syntax: QDEAD topic sub LIST [COUNT n]");
     }
   } else {
-    return a.Error("unknown subcommand '" + std::string(a[3].substr(0, 64)) + "' (LIST, GET, PURGE)");
+    return a.Error("unknown subcommand '" + std::string(a[3].substr(0, 64)) +
+                   "' (LIST, GET, PURGE)");
   }
   return Status::Ok();
 }
@@ -278,7 +281,8 @@ Result<QueueCommand> ParseQueueCommand(const std::vector<std::string_view>& args
   } else if (n == "QMPUBLISH") {
     c.kind = CommandKind::kMultiPublish;
     if (a.size() < 3) return a.Arity();
-    if (a.size() - 2 > kMaxBatch) return a.Error("at most " + std::to_string(kMaxBatch) + " messages");
+    if (a.size() - 2 > kMaxBatch)
+      return a.Error("at most " + std::to_string(kMaxBatch) + " messages");
     c.topic = a[1];
     for (size_t i = 2; i < a.size(); ++i) {
       c.publish.push_back({.topic = c.topic, .payload = std::string(a[i])});

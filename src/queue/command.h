@@ -16,24 +16,24 @@
 namespace pier::queue {
 
 enum class CommandKind {
-  kPublish,         // QPUBLISH topic payload [PRIORITY n] [DELAY ms] [DEDUP id] [HEADER k v]...
-  kMultiPublish,    // QMPUBLISH topic payload [payload ...]
-  kConsume,         // QCONSUME topic [SUB s] [COUNT n] [BLOCK ms] [VISIBILITY ms]
-  kAck,             // QACK topic sub id [id ...]
-  kNack,            // QNACK topic sub id [id ...] [RETRY | DELAY ms | DEAD] [ERROR text]
-  kExtend,          // QEXTEND topic sub ms id [id ...]
-  kStats,           // QSTATS [topic]
-  kDeadList,        // QDEAD topic sub LIST [COUNT n]
-  kDeadGet,         // QDEAD topic sub GET id
-  kDeadPurge,       // QDEAD topic sub PURGE
-  kRedrive,         // QREDRIVE topic sub [id ...]
-  kTopicCreate,     // QTOPIC CREATE topic [MAXPRIORITY n] [DEDUPWINDOW ms] [NODEFAULT]
-  kTopicDelete,     // QTOPIC DELETE topic
-  kTopicList,       // QTOPIC LIST
-  kSubCreate,       // QSUB CREATE topic sub [VISIBILITY ms] [MAXDELIVERIES n] [BACKOFF base max]
-                    //   [DEADLETTER topic]
-  kSubDelete,       // QSUB DELETE topic sub
-  kSubList,         // QSUB LIST topic
+  kPublish,       // QPUBLISH topic payload [PRIORITY n] [DELAY ms] [DEDUP id] [HEADER k v]...
+  kMultiPublish,  // QMPUBLISH topic payload [payload ...]
+  kConsume,       // QCONSUME topic [SUB s] [COUNT n] [BLOCK ms] [VISIBILITY ms]
+  kAck,           // QACK topic sub id [id ...]
+  kNack,          // QNACK topic sub id [id ...] [RETRY | DELAY ms | DEAD] [ERROR text]
+  kExtend,        // QEXTEND topic sub ms id [id ...]
+  kStats,         // QSTATS [topic]
+  kDeadList,      // QDEAD topic sub LIST [COUNT n]
+  kDeadGet,       // QDEAD topic sub GET id
+  kDeadPurge,     // QDEAD topic sub PURGE
+  kRedrive,       // QREDRIVE topic sub [id ...]
+  kTopicCreate,   // QTOPIC CREATE topic [MAXPRIORITY n] [DEDUPWINDOW ms] [NODEFAULT]
+  kTopicDelete,   // QTOPIC DELETE topic
+  kTopicList,     // QTOPIC LIST
+  kSubCreate,     // QSUB CREATE topic sub [VISIBILITY ms] [MAXDELIVERIES n] [BACKOFF base max]
+                  //   [DEADLETTER topic]
+  kSubDelete,     // QSUB DELETE topic sub
+  kSubList,       // QSUB LIST topic
 };
 
 struct QueueCommand {

@@ -79,13 +79,15 @@ TEST_F(DurabilityTest, SubscriptionsDeliveryCountsAndDedupSurviveARestart) {
   {
     auto b = Open();
     std::promise<Status> p;
-    b->CreateSubscription("jobs", "audit", {.max_deliveries = 2}, [&](Status s) { p.set_value(s); });
+    b->CreateSubscription("jobs", "audit", {.max_deliveries = 2},
+                          [&](Status s) { p.set_value(s); });
     ASSERT_TRUE(p.get_future().get().ok());
     id = Pub(*b, "a");
     ASSERT_TRUE(b->PublishAndWait({{.topic = "jobs", .payload = "x", .dedup_id = "k"}}).ok());
     b->Consume("jobs", "audit", 1);
     std::promise<Result<size_t>> n;
-    b->Nack("jobs", "audit", {id}, NackOutcome::kRetryAfter, 0, "", [&](auto r) { n.set_value(r); });
+    b->Nack("jobs", "audit", {id}, NackOutcome::kRetryAfter, 0, "",
+            [&](auto r) { n.set_value(r); });
     ASSERT_EQ(*n.get_future().get(), 1u);
   }
   auto b = Open();

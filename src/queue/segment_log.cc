@@ -55,9 +55,12 @@ Result<FsyncPolicy> ParseFsyncPolicy(std::string_view name) {
 
 const char* FsyncPolicyName(FsyncPolicy p) {
   switch (p) {
-    case FsyncPolicy::kAlways: return "always";
-    case FsyncPolicy::kBatch: return "batch";
-    case FsyncPolicy::kNone: return "none";
+    case FsyncPolicy::kAlways:
+      return "always";
+    case FsyncPolicy::kBatch:
+      return "batch";
+    case FsyncPolicy::kNone:
+      return "none";
   }
   return "?";
 }
@@ -260,7 +263,8 @@ void SegmentLog::Run() {
         // at most batch_delay_us in all; a lone writer waits one quiet slice (50 us).
         const auto deadline =
             std::chrono::steady_clock::now() + std::chrono::microseconds(options_.batch_delay_us);
-        const auto slice = std::chrono::microseconds(std::min<int64_t>(options_.batch_delay_us, 50));
+        const auto slice =
+            std::chrono::microseconds(std::min<int64_t>(options_.batch_delay_us, 50));
         for (size_t seen = pending_.size(); !stop_ && pending_bytes_ < kBatchBytes;) {
           const auto now = std::chrono::steady_clock::now();
           if (now >= deadline) break;
@@ -304,8 +308,7 @@ void SegmentLog::Run() {
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(active_, offsets[i], s);
     if (s.ok() && active_size_ >= options_.segment_bytes) {
       if (Status r = StartSegment(active_ + 1); !r.ok()) {
-        spdlog::error("queue log: {}; the queue refuses writes until it is restarted",
-                      r.message());
+        spdlog::error("queue log: {}; the queue refuses writes until it is restarted", r.message());
         failed_ = r;
       } else if (after_rotate_) {
         after_rotate_(active_);
@@ -316,7 +319,8 @@ void SegmentLog::Run() {
 
 void SegmentLog::DropSegmentsBefore(uint64_t segment) {
   std::lock_guard l(files_mu_);
-  for (auto it = files_.begin(); it != files_.end() && it->first < segment && it->first != active_;) {
+  for (auto it = files_.begin();
+       it != files_.end() && it->first < segment && it->first != active_;) {
     if (::unlink(it->second->path.c_str()) != 0) {
       spdlog::warn("queue log: cannot delete {}: {}", it->second->path, std::strerror(errno));
     }

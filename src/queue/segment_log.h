@@ -32,7 +32,7 @@ const char* FsyncPolicyName(FsyncPolicy p);
 struct LogOptions {
   std::string dir;
   FsyncPolicy fsync = FsyncPolicy::kBatch;
-  int64_t batch_delay_us = 500;     // kBatch: how long the first frame waits for company
+  int64_t batch_delay_us = 500;  // kBatch: how long the first frame waits for company
   uint64_t segment_bytes = 16u << 20;
 };
 
@@ -62,7 +62,9 @@ class SegmentLog {
   // it: returns the frame that opens it (the state that must outlive older segments).
   void SetSegmentHeader(std::function<std::string()> header) { header_ = std::move(header); }
   // Called on the writer thread after each rotation (for compaction decisions).
-  void SetAfterRotate(std::function<void(uint64_t new_segment)> fn) { after_rotate_ = std::move(fn); }
+  void SetAfterRotate(std::function<void(uint64_t new_segment)> fn) {
+    after_rotate_ = std::move(fn);
+  }
 
   // Deletes every segment numbered below `segment` (never the active one).
   void DropSegmentsBefore(uint64_t segment);

@@ -121,7 +121,8 @@ SubscriptionStats Subscription::StatsAt(int64_t now_ms) const {
   s.ready = ready.size();
   s.in_flight = leases.size();
   s.delayed = delayed.size();
-  s.oldest_ready_age_ms = ready_age.empty() ? 0 : std::max<int64_t>(0, now_ms - ready_age.begin()->first);
+  s.oldest_ready_age_ms =
+      ready_age.empty() ? 0 : std::max<int64_t>(0, now_ms - ready_age.begin()->first);
   s.published = counters.published;
   s.acked = counters.acked;
   s.nacked = counters.nacked;

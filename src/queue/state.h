@@ -29,8 +29,8 @@ struct MessageData {
   bool spilled = false;
   uint64_t segment = 0, offset = 0;  // where the payload is in the log (0/0: memory only)
   uint32_t length = 0;
-  uint32_t holders = 0;          // subscriptions holding it
-  std::string dead_origin;       // for dead letters: "<topic>/<subscription>" they came from
+  uint32_t holders = 0;     // subscriptions holding it
+  std::string dead_origin;  // for dead letters: "<topic>/<subscription>" they came from
 };
 
 enum class EntryState { kReady, kDelayed, kInFlight };
@@ -52,13 +52,13 @@ struct Subscription {
   std::string topic, name;
   SubscriptionOptions options;
   std::unordered_map<uint64_t, Entry> entries;
-  std::set<std::pair<uint32_t, uint64_t>> ready;      // (255 - priority, id)
-  std::set<std::pair<int64_t, uint64_t>> ready_age;   // (publish ms, id)
-  std::set<std::pair<int64_t, uint64_t>> delayed;     // (not before, id)
-  std::set<std::pair<int64_t, uint64_t>> leases;      // (lease until, id)
-  std::map<std::string, uint64_t> dead_by_origin;     // dead letters held, by origin
+  std::set<std::pair<uint32_t, uint64_t>> ready;     // (255 - priority, id)
+  std::set<std::pair<int64_t, uint64_t>> ready_age;  // (publish ms, id)
+  std::set<std::pair<int64_t, uint64_t>> delayed;    // (not before, id)
+  std::set<std::pair<int64_t, uint64_t>> leases;     // (lease until, id)
+  std::map<std::string, uint64_t> dead_by_origin;    // dead letters held, by origin
   Counters counters;
-  std::deque<std::pair<int64_t, Counters>> samples;   // (ms, counters), the last minute
+  std::deque<std::pair<int64_t, Counters>> samples;  // (ms, counters), the last minute
   std::map<uint32_t, uint64_t> delivery_counts;
 
   // Adds (or replaces) the entry for `msg`; ready unless not_before is in the future.

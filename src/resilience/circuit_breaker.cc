@@ -9,11 +9,16 @@ namespace pier::resilience {
 
 const char* BreakerStateName(BreakerState s) {
   switch (s) {
-    case BreakerState::kClosed: return "closed";
-    case BreakerState::kOpen: return "open";
-    case BreakerState::kHalfOpen: return "half_open";
-    case BreakerState::kForcedOpen: return "forced_open";
-    case BreakerState::kDisabled: return "disabled";
+    case BreakerState::kClosed:
+      return "closed";
+    case BreakerState::kOpen:
+      return "open";
+    case BreakerState::kHalfOpen:
+      return "half_open";
+    case BreakerState::kForcedOpen:
+      return "forced_open";
+    case BreakerState::kDisabled:
+      return "disabled";
   }
   return "?";
 }
@@ -61,9 +66,9 @@ void CircuitBreaker::TransitionLocked(BreakerState to, std::vector<std::function
     // Each trip in a row waits longer (a half-open failure right after a trip counts).
     wait_ms_ = trips_in_a_row_ == 0
                    ? o_.wait_in_open_ms
-                   : std::min<int64_t>(o_.max_wait_in_open_ms,
-                                       static_cast<int64_t>(static_cast<double>(wait_ms_) *
-                                                            o_.open_backoff));
+                   : std::min<int64_t>(
+                         o_.max_wait_in_open_ms,
+                         static_cast<int64_t>(static_cast<double>(wait_ms_) * o_.open_backoff));
     ++trips_in_a_row_;
     opened_at_ = now;
   } else if (to == BreakerState::kHalfOpen) {

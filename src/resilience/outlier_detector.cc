@@ -65,8 +65,8 @@ void OutlierDetector::Report(const std::string& host, Outcome outcome) {
         ++h.consecutive_5xx;
         h.consecutive_gateway = 0;
         if (o_.consecutive_5xx && h.consecutive_5xx >= o_.consecutive_5xx) {
-          EjectLocked(host, h, std::to_string(h.consecutive_5xx) + " consecutive 5xx",
-                      o_.now_ms(), &changes);
+          EjectLocked(host, h, std::to_string(h.consecutive_5xx) + " consecutive 5xx", o_.now_ms(),
+                      &changes);
         }
         break;
       case Outcome::kGatewayFailure:
@@ -78,8 +78,8 @@ void OutlierDetector::Report(const std::string& host, Outcome outcome) {
                       std::to_string(h.consecutive_gateway) + " consecutive gateway failures",
                       o_.now_ms(), &changes);
         } else if (o_.consecutive_5xx && h.consecutive_5xx >= o_.consecutive_5xx) {
-          EjectLocked(host, h, std::to_string(h.consecutive_5xx) + " consecutive 5xx",
-                      o_.now_ms(), &changes);
+          EjectLocked(host, h, std::to_string(h.consecutive_5xx) + " consecutive 5xx", o_.now_ms(),
+                      &changes);
         }
         break;
     }

@@ -117,7 +117,7 @@ TEST(RetryTest, OnlyIdempotentRequestsAndConfiguredStatusesAreRetried) {
 TEST(RetryTest, BackoffIsExponentialWithFullJitterAndCapped) {
   RetryPolicy p({.base_backoff_ms = 25, .max_backoff_ms = 250});
   EXPECT_EQ(p.BackoffMs(0, 0.999), 24);
-  EXPECT_EQ(p.BackoffMs(2, 0.5), 50);   // half of 100
+  EXPECT_EQ(p.BackoffMs(2, 0.5), 50);     // half of 100
   EXPECT_EQ(p.BackoffMs(9, 0.999), 249);  // capped at 250
   EXPECT_EQ(p.BackoffMs(3, 0.0), 0);
 }

@@ -6,8 +6,7 @@
 namespace pier::resilience {
 
 bool IsIdempotentMethod(std::string_view m) {
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
-         m == "DELETE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 
 Status RetryPolicy::Validate(const RetryOptions& o) {
@@ -32,15 +31,16 @@ bool RetryPolicy::ShouldRetry(std::string_view method, int status, uint32_t atte
 }
 
 int64_t RetryPolicy::BackoffMs(uint32_t attempt, double unit) const {
-  const double cap = std::min(static_cast<double>(o_.max_backoff_ms),
-                              static_cast<double>(o_.base_backoff_ms) * std::ldexp(1.0, std::min(attempt, 30u)));
+  const double cap =
+      std::min(static_cast<double>(o_.max_backoff_ms),
+               static_cast<double>(o_.base_backoff_ms) * std::ldexp(1.0, std::min(attempt, 30u)));
   return static_cast<int64_t>(unit * cap);
 }
 
 bool RetryBudget::TryStartRetry() {
   const int64_t active = active_.load(std::memory_order_relaxed);
-  const int64_t limit = std::max<int64_t>(
-      min_, static_cast<int64_t>(percent_ / 100.0 * static_cast<double>(active)));
+  const int64_t limit =
+      std::max<int64_t>(min_, static_cast<int64_t>(percent_ / 100.0 * static_cast<double>(active)));
   int64_t now = retries_.load(std::memory_order_relaxed);
   while (now < limit) {
     if (retries_.compare_exchange_weak(now, now + 1, std::memory_order_relaxed)) return true;

@@ -78,7 +78,7 @@ struct BalancerOptions {
   // least_connections and random honour it.
   int64_t slow_start_ms = 0;
   int ring_points_per_weight = 100;  // ring_hash virtual nodes per unit of weight
-  double bounded_load = 1.25;        // ring_hash: a host takes at most this x the mean load (0: off)
+  double bounded_load = 1.25;  // ring_hash: a host takes at most this x the mean load (0: off)
   uint32_t maglev_table_size = 65537;  // prime
   std::function<int64_t()> now_ms;     // slow start's clock; default: steady clock
   uint64_t seed = 0;                   // random choices; 0: random
@@ -119,7 +119,7 @@ class LoadBalancer {
   std::unique_ptr<Policy> policy_;
   BalancerOptions options_;
   std::unique_ptr<SnapshotPtr<Snapshot>> snapshot_;
-  std::mutex update_mu_;  // Update and flag changes (never a pick)
+  std::mutex update_mu_;                  // Update and flag changes (never a pick)
   std::atomic<int64_t> total_active_{0};  // every host's requests in flight
 };
 

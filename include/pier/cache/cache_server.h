@@ -27,7 +27,7 @@ class Connection;
 namespace pier::net {
 class RespWriter;
 class RespExtension;
-}
+}  // namespace pier::net
 namespace pier::cache::server {
 struct CommandSpec;
 class Database;

@@ -29,7 +29,6 @@ class HashRing;
 
 namespace pier::cache {
 
-
 // Thread-safe: any number of threads may call it; each call borrows a pooled connection.
 class ClusterClient {
  public:

@@ -22,9 +22,8 @@ class RespConnection {
 
   // Sends all commands in one write and reads one reply per command (pipelining). On any I/O
   // or protocol failure the connection is broken and must be dropped.
-  Result<std::vector<RespValue>> Run(
-      const std::vector<std::vector<std::string_view>>& commands,
-      std::chrono::milliseconds timeout);
+  Result<std::vector<RespValue>> Run(const std::vector<std::vector<std::string_view>>& commands,
+                                     std::chrono::milliseconds timeout);
   bool broken() const { return broken_; }
 
  private:

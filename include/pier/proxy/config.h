@@ -55,8 +55,8 @@ struct ClusterConfig {
   std::string policy = "round_robin";
   HashKey hash_key;
   int64_t connect_timeout_ms = 1000;
-  int64_t idle_timeout_ms = 60000;    // pooled keep-alive connections close after this
-  uint32_t max_idle_per_host = 64;    // pooled connections kept per upstream host
+  int64_t idle_timeout_ms = 60000;  // pooled keep-alive connections close after this
+  uint32_t max_idle_per_host = 64;  // pooled connections kept per upstream host
   bool breaker_enabled = false;
   resilience::BreakerOptions breaker;
   bool outlier_enabled = true;
@@ -66,7 +66,7 @@ struct ClusterConfig {
 };
 
 struct RouteConfig {
-  std::string host;         // exact, "*.suffix", or "" for any
+  std::string host;  // exact, "*.suffix", or "" for any
   std::string path_prefix = "/";
   std::vector<std::pair<std::string, std::string>> headers;  // all must match (names lowercase)
   std::string cluster;
@@ -81,8 +81,8 @@ struct ListenerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 7080;
   Mode mode = Mode::kHttp;
-  std::vector<RouteConfig> routes;  // kHttp: first match wins
-  std::string cluster;              // kTcp
+  std::vector<RouteConfig> routes;        // kHttp: first match wins
+  std::string cluster;                    // kTcp
   size_t max_header_bytes = 64 * 1024;    // beyond: 431
   uint64_t max_body_bytes = 64ull << 20;  // beyond: 413
 };

@@ -31,7 +31,7 @@ enum class FsyncPolicy;
 struct LogStats;
 
 struct BrokerOptions {
-  std::string data_dir;  // "" = in memory, nothing survives a restart
+  std::string data_dir;         // "" = in memory, nothing survives a restart
   std::string fsync = "batch";  // always | batch | none
   int64_t batch_delay_us = 500;
   uint64_t segment_bytes = 16u << 20;

@@ -61,8 +61,12 @@ struct HandlerResult {
   bool ack = true;
   int64_t delay_ms = 0;  // with kRetryAfter
   std::string error;     // recorded with the message (dead letters keep the last one)
-  static HandlerResult Retry(std::string error) { return {NackOutcome::kRetry, false, 0, std::move(error)}; }
-  static HandlerResult Dead(std::string error) { return {NackOutcome::kDead, false, 0, std::move(error)}; }
+  static HandlerResult Retry(std::string error) {
+    return {NackOutcome::kRetry, false, 0, std::move(error)};
+  }
+  static HandlerResult Dead(std::string error) {
+    return {NackOutcome::kDead, false, 0, std::move(error)};
+  }
 };
 
 class Consumer {

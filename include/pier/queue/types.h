@@ -17,7 +17,7 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 inline constexpr const char* kDefaultSubscription = "default";
 
 struct TopicOptions {
-  int max_priority = 9;             // priorities 0..max_priority (at most 255)
+  int max_priority = 9;              // priorities 0..max_priority (at most 255)
   int64_t dedup_window_ms = 300000;  // a dedup id is remembered this long
 };
 

@@ -28,10 +28,10 @@ const char* BreakerStateName(BreakerState s);
 struct BreakerOptions {
   enum class Window { kCount, kTime };
   Window window = Window::kCount;
-  uint32_t window_size = 100;            // calls (kCount) or seconds (kTime)
-  uint32_t minimum_calls = 20;           // no verdict on fewer
-  double failure_rate_threshold = 50;    // percent of calls that failed
-  double slow_call_rate_threshold = 100; // percent of calls slower than slow_call_ms
+  uint32_t window_size = 100;             // calls (kCount) or seconds (kTime)
+  uint32_t minimum_calls = 20;            // no verdict on fewer
+  double failure_rate_threshold = 50;     // percent of calls that failed
+  double slow_call_rate_threshold = 100;  // percent of calls slower than slow_call_ms
   int64_t slow_call_ms = 60000;
   int64_t wait_in_open_ms = 30000;
   double open_backoff = 1.0;  // the wait grows by this factor on each trip in a row

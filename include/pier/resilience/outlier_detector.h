@@ -7,8 +7,8 @@
 // the number of times the host was ejected (up to a maximum; the count decays by one for each
 // interval it stays in), and never takes out more than `max_ejection_percent` of the hosts
 // (one host always may be).
-//   OutlierDetector d({}, [&](const std::string& host, bool ejected) { lb.SetEjected(host, ejected); });
-//   d.Report("10.0.0.1:80", Outcome::kGatewayFailure);   d.Tick();  // every interval
+//   OutlierDetector d({}, [&](const std::string& host, bool ejected) { lb.SetEjected(host,
+//   ejected); }); d.Report("10.0.0.1:80", Outcome::kGatewayFailure);   d.Tick();  // every interval
 #pragma once
 
 #include <cstdint>
@@ -23,8 +23,8 @@ namespace pier::resilience {
 enum class Outcome { kSuccess, k5xx, kGatewayFailure };
 
 struct OutlierOptions {
-  uint32_t consecutive_5xx = 5;                // 0: off
-  uint32_t consecutive_gateway_failures = 5;   // 0: off
+  uint32_t consecutive_5xx = 5;               // 0: off
+  uint32_t consecutive_gateway_failures = 5;  // 0: off
   int64_t interval_ms = 10000;
   int64_t base_ejection_ms = 30000;
   int64_t max_ejection_ms = 300000;

@@ -5,9 +5,9 @@
 #include <map>
 
 #include "pier/balance/hash_ring.h"
-#include "pier/net/resp_connection.h"
 #include "pier/base/hash.h"
 #include "pier/cache/key_slot.h"
+#include "pier/net/resp_connection.h"
 
 namespace pier::cache {
 

@@ -52,12 +52,18 @@ Delivery ToDelivery(const RespValue& m, const ConsumerOptions& o) {
   for (size_t i = 0; i + 1 < m.elements.size(); i += 2) {
     const std::string& k = m.elements[i].str;
     const RespValue& v = m.elements[i + 1];
-    if (k == "id") d.id = static_cast<uint64_t>(v.integer);
-    else if (k == "payload") d.payload = v.str;
-    else if (k == "priority") d.priority = static_cast<int>(v.integer);
-    else if (k == "deliveries") d.delivery_count = static_cast<uint32_t>(v.integer);
-    else if (k == "published_ms") d.publish_ms = v.integer;
-    else if (k == "lease_until_ms") d.lease_until_ms = v.integer;
+    if (k == "id")
+      d.id = static_cast<uint64_t>(v.integer);
+    else if (k == "payload")
+      d.payload = v.str;
+    else if (k == "priority")
+      d.priority = static_cast<int>(v.integer);
+    else if (k == "deliveries")
+      d.delivery_count = static_cast<uint32_t>(v.integer);
+    else if (k == "published_ms")
+      d.publish_ms = v.integer;
+    else if (k == "lease_until_ms")
+      d.lease_until_ms = v.integer;
     else if (k == "headers") {
       for (size_t h = 0; h + 1 < v.elements.size(); h += 2) {
         d.headers.emplace_back(v.elements[h].str, v.elements[h + 1].str);
@@ -113,7 +119,8 @@ Result<std::vector<uint64_t>> Producer::PublishBatch(const std::vector<PublishRe
 
 Result<std::unique_ptr<Consumer>> Consumer::Connect(ConsumerOptions options) {
   if (options.topic.empty()) return Status::InvalidArgument("consumer: topic is required");
-  if (options.concurrency == 0) return Status::InvalidArgument("consumer: concurrency must be >= 1");
+  if (options.concurrency == 0)
+    return Status::InvalidArgument("consumer: concurrency must be >= 1");
   std::unique_ptr<Consumer> c(new Consumer());
   c->options_ = std::move(options);
   auto a = Dial(c->options_);
@@ -128,10 +135,11 @@ Result<std::unique_ptr<Consumer>> Consumer::Connect(ConsumerOptions options) {
 Consumer::~Consumer() = default;
 
 Result<std::vector<Delivery>> Consumer::Fetch(size_t max, int64_t block_ms) {
-  std::vector<std::string> a = {"QCONSUME", options_.topic, "SUB", options_.subscription,
-                                "COUNT", std::to_string(max)};
+  std::vector<std::string> a = {"QCONSUME", options_.topic,     "SUB", options_.subscription,
+                                "COUNT",    std::to_string(max)};
   if (block_ms >= 0) a.insert(a.end(), {"BLOCK", std::to_string(std::max<int64_t>(block_ms, 1))});
-  if (options_.visibility_ms > 0) a.insert(a.end(), {"VISIBILITY", std::to_string(options_.visibility_ms)});
+  if (options_.visibility_ms > 0)
+    a.insert(a.end(), {"VISIBILITY", std::to_string(options_.visibility_ms)});
   auto timeout = options_.io_timeout + std::chrono::milliseconds(std::max<int64_t>(block_ms, 0));
   auto v = Call(*fetch_conn_, a, timeout);
   if (!v.ok()) return v.status();
@@ -161,9 +169,8 @@ Result<size_t> Consumer::Nack(const std::vector<uint64_t>& ids, NackOutcome outc
 }
 
 Result<size_t> Consumer::Extend(const std::vector<uint64_t>& ids, int64_t visibility_ms) {
-  return Count(WithIds({"QEXTEND", options_.topic, options_.subscription,
-                        std::to_string(visibility_ms)},
-                       ids));
+  return Count(WithIds(
+      {"QEXTEND", options_.topic, options_.subscription, std::to_string(visibility_ms)}, ids));
 }
 
 Status Consumer::Run(const Handler& handler) {

@@ -3,10 +3,9 @@
 // GCC 12 inlines asio's coroutine frame deallocation into these handlers and then warns that
 // it does not match the allocation (a false positive, GCC bug 109224).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#include <nlohmann/json.hpp>
-
 #include <boost/asio/this_coro.hpp>
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "pier/base/base64.h"
@@ -28,11 +27,20 @@ using net::HttpResponse;
 HttpResponse ErrorFor(const Status& st) {
   int code = 500;
   switch (st.code()) {
-    case StatusCode::kInvalidArgument: code = 400; break;
-    case StatusCode::kNotFound: code = 404; break;
-    case StatusCode::kAlreadyExists: code = 409; break;
-    case StatusCode::kResourceExhausted: code = 413; break;
-    default: break;
+    case StatusCode::kInvalidArgument:
+      code = 400;
+      break;
+    case StatusCode::kNotFound:
+      code = 404;
+      break;
+    case StatusCode::kAlreadyExists:
+      code = 409;
+      break;
+    case StatusCode::kResourceExhausted:
+      code = 413;
+      break;
+    default:
+      break;
   }
   return HttpResponse::Error(code, st.message());
 }
@@ -134,10 +142,9 @@ Status IntField(const json& j, const char* name, int64_t lo, int64_t hi, int64_t
   return Status::Ok();
 }
 
-#define PIER_TRY_HTTP(expr)           \
-  do {                                \
-    if (Status _s = (expr); !_s.ok()) \
-      co_return ErrorFor(_s);         \
+#define PIER_TRY_HTTP(expr)                                   \
+  do {                                                        \
+    if (Status _s = (expr); !_s.ok()) co_return ErrorFor(_s); \
   } while (0)
 
 constexpr int64_t kMaxMs = 365LL * 24 * 3600 * 1000;
@@ -148,7 +155,8 @@ Result<PublishRequest> ParseMessage(const json& m, const std::string& topic, siz
   PublishRequest r;
   r.topic = topic;
   if (m.contains("payload")) {
-    if (!m["payload"].is_string()) return Status::InvalidArgument(where + ".payload must be a string");
+    if (!m["payload"].is_string())
+      return Status::InvalidArgument(where + ".payload must be a string");
     r.payload = m["payload"].get<std::string>();
   } else if (m.contains("payload_base64")) {
     if (!m["payload_base64"].is_string() ||
@@ -167,13 +175,16 @@ Result<PublishRequest> ParseMessage(const json& m, const std::string& topic, siz
     return Status::InvalidArgument(where + ": " + s.message());
   }
   if (m.contains("dedup_id")) {
-    if (!m["dedup_id"].is_string()) return Status::InvalidArgument(where + ".dedup_id must be a string");
+    if (!m["dedup_id"].is_string())
+      return Status::InvalidArgument(where + ".dedup_id must be a string");
     r.dedup_id = m["dedup_id"].get<std::string>();
   }
   if (m.contains("headers")) {
-    if (!m["headers"].is_object()) return Status::InvalidArgument(where + ".headers must be an object");
+    if (!m["headers"].is_object())
+      return Status::InvalidArgument(where + ".headers must be an object");
     for (const auto& [k, hv] : m["headers"].items()) {
-      if (!hv.is_string()) return Status::InvalidArgument(where + ".headers." + k + " must be a string");
+      if (!hv.is_string())
+        return Status::InvalidArgument(where + ".headers." + k + " must be a string");
       r.headers.emplace_back(k, hv.get<std::string>());
     }
   }
@@ -186,7 +197,8 @@ Result<std::vector<uint64_t>> Ids(const json& body) {
     return Status::InvalidArgument("field 'ids' must be an array of message ids");
   }
   for (const auto& v : body["ids"]) {
-    if (!v.is_number_unsigned()) return Status::InvalidArgument("field 'ids' must hold positive integers");
+    if (!v.is_number_unsigned())
+      return Status::InvalidArgument("field 'ids' must hold positive integers");
     ids.push_back(v.get<uint64_t>());
   }
   return ids;
@@ -334,7 +346,8 @@ class HttpApi {
       });
     } else if (seg.size() == 3 && seg[1] == "subscriptions") {
       r = co_await Await<size_t>([&](auto cb) {
-        b_.DeleteSubscription(seg[0], seg[2], [cb](Status s) { cb(s.ok() ? Result<size_t>(1) : s); });
+        b_.DeleteSubscription(seg[0], seg[2],
+                              [cb](Status s) { cb(s.ok() ? Result<size_t>(1) : s); });
       });
     } else if (seg.size() == 4 && seg[1] == "subscriptions" && seg[3] == "dead") {
       r = co_await Await<size_t>([&](auto cb) { b_.PurgeDead(seg[0], seg[2], cb); });

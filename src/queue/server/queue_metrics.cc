@@ -113,7 +113,8 @@ void RefreshQueueMetrics(Broker& broker) {
   // The registry's lock is taken only outside the snapshot's (a scrape takes them the other way).
   auto& r = perf::MetricsRegistry::Global();
   for (const auto& [key, deliveries, n] : samples) {
-    r.GetHistogram("pier_queue_deliveries_per_message", "Deliveries an acknowledged message needed.",
+    r.GetHistogram("pier_queue_deliveries_per_message",
+                   "Deliveries an acknowledged message needed.",
                    {{"topic", key.first}, {"subscription", key.second}}, 1.0, 0, 5)
         .Record(deliveries, n);
   }

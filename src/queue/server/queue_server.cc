@@ -67,15 +67,12 @@ void QueueServer::Shutdown() {
 
 net::RespExtension& QueueServer::resp() { return *impl_->resp; }
 
-asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(std::string topic,
-                                                                        std::string sub,
-                                                                        size_t count,
-                                                                        int64_t block_ms,
-                                                                        int64_t visibility_ms) {
+asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(
+    std::string topic, std::string sub, size_t count, int64_t block_ms, int64_t visibility_ms) {
   auto r = broker_->Consume(topic, sub, count, visibility_ms);
   if (!r.ok() || !r->empty() || block_ms < 0) co_return r;
-  const int64_t wait_ms = block_ms == 0 ? options_.max_block_ms
-                                        : std::min(block_ms, options_.max_block_ms);
+  const int64_t wait_ms =
+      block_ms == 0 ? options_.max_block_ms : std::min(block_ms, options_.max_block_ms);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   const std::string key = HubTopic(topic, sub);
   std::function<bool()> ready = [&] { return broker_->HasReady(topic, sub); };

@@ -42,9 +42,11 @@ class QueueServerTest : public ::testing::Test {
 TEST_F(QueueServerTest, ProducerAndConsumerRoundTrip) {
   auto p = Producer::Connect({.address = address_});
   ASSERT_TRUE(p.ok()) << p.status().message();
-  auto id = (*p)->Publish({.topic = "jobs", .payload = std::string("a\0b", 3), .headers = {{"k", "v"}}, .priority = 2});
+  auto id = (*p)->Publish(
+      {.topic = "jobs", .payload = std::string("a\0b", 3), .headers = {{"k", "v"}}, .priority = 2});
   ASSERT_TRUE(id.ok()) << id.status().message();
-  auto ids = (*p)->PublishBatch({{.topic = "jobs", .payload = "x"}, {.topic = "jobs", .payload = "y"}});
+  auto ids =
+      (*p)->PublishBatch({{.topic = "jobs", .payload = "x"}, {.topic = "jobs", .payload = "y"}});
   ASSERT_TRUE(ids.ok());
   EXPECT_EQ(ids->size(), 2u);
 

@@ -208,7 +208,8 @@ void QueueSession::Run(QueueCommand c, int protocol, std::shared_ptr<net::Pendin
     case CommandKind::kAck:
       return b.Ack(c.topic, c.sub, c.ids, CountTo(reply, protocol));
     case CommandKind::kNack:
-      return b.Nack(c.topic, c.sub, c.ids, c.outcome, c.delay_ms, c.error, CountTo(reply, protocol));
+      return b.Nack(c.topic, c.sub, c.ids, c.outcome, c.delay_ms, c.error,
+                    CountTo(reply, protocol));
     case CommandKind::kExtend: {
       auto r = b.Extend(c.topic, c.sub, c.ids, c.visibility_ms);
       return reply->Complete(r.ok() ? IntegerReply(static_cast<int64_t>(*r), protocol)
@@ -228,9 +229,8 @@ void QueueSession::Run(QueueCommand c, int protocol, std::shared_ptr<net::Pendin
       if (!r.ok()) {
         std::string out;
         net::RespWriter(&out, protocol).Null();
-        return reply->Complete(r.status().code() == StatusCode::kNotFound
-                                   ? out
-                                   : ErrorReply(r.status(), protocol));
+        return reply->Complete(
+            r.status().code() == StatusCode::kNotFound ? out : ErrorReply(r.status(), protocol));
       }
       std::string out;
       net::RespWriter w(&out, protocol);

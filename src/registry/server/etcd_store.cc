@@ -29,7 +29,6 @@ namespace {
 
 constexpr size_t kMaxTxnOps = 128;
 
-
 // The key just past every key that starts with `prefix` (etcd's range_end for a prefix).
 std::string PrefixEnd(std::string prefix) {
   while (!prefix.empty()) {
@@ -51,7 +50,6 @@ std::optional<EtcdStore::Heartbeat> ParseHeartbeat(const std::string& check_id,
 }
 
 }  // namespace
-
 
 EtcdStore::EtcdStore(std::string host, uint16_t port, const std::string& prefix)
     : host_(std::move(host)),
