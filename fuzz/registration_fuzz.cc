@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto back = pier::registry::ServiceFromJson(pier::registry::ServiceToJson(*def));
   if (!back.ok() || !(*back == *def)) std::abort();
   for (const auto& c : def->checks) {
-    (void)pier::registry::FormatGoDuration(c.interval);
+    (void)pier::FormatGoDuration(c.interval);
     if (!c.http.empty()) (void)pier::registry::ParseHttpUrl(c.http);
   }
   return 0;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "pier/base/config.h"
+#include "pier/base/duration.h"
 
 namespace pier::proxy {
 
@@ -37,14 +38,23 @@ void ReadDuration(ConfigSection& s, const char* key, int64_t* out, int64_t min, 
   std::string text;
   s.Read(key, &text);
   if (text.empty()) return;
-  auto v = ParseDurationMs(text);
-  if (!v.ok()) {
-    s.Error(key, v.status().message());
-  } else if (*v < min || *v > max) {
+  auto d = ParseGoDuration(text);
+  const int64_t ms =
+      d.ok() ? std::chrono::duration_cast<std::chrono::milliseconds>(*d).count() : -1;
+  if (!d.ok()) {
+    s.Error(key, d.status().message() + " (write e.g. 250ms, 30s, 1m30s)");
+  } else if (ms < min || ms > max) {
     s.Error(key, "'" + text + "' is out of range");
   } else {
-    *out = *v;
+    *out = ms;
   }
+}
+
+// A count that fits 32 bits, read within [min, max].
+void ReadU32(ConfigSection& s, const char* key, uint32_t* out, uint32_t min, uint32_t max) {
+  uint64_t v = *out;
+  s.Read(key, &v, min, max);
+  *out = static_cast<uint32_t>(v);
 }
 
 void ReadPercent(ConfigSection& s, const char* key, double* out, double min) {
@@ -68,21 +78,15 @@ void ParseBreaker(ConfigSection s, ClusterConfig& c) {
   } else if (window != "count") {
     s.Error("window", "use count or time, got '" + window + "'");
   }
-  uint64_t v = b.window_size;
-  s.Read("window_size", &v, 1, 100000);
-  b.window_size = static_cast<uint32_t>(v);
-  v = b.minimum_calls;
-  s.Read("minimum_calls", &v, 1, 100000);
-  b.minimum_calls = static_cast<uint32_t>(v);
+  ReadU32(s, "window_size", &b.window_size, 1, 100000);
+  ReadU32(s, "minimum_calls", &b.minimum_calls, 1, 100000);
   ReadPercent(s, "failure_rate", &b.failure_rate_threshold, 1);
   ReadPercent(s, "slow_call_rate", &b.slow_call_rate_threshold, 1);
   ReadDuration(s, "slow_call", &b.slow_call_ms, 1, 3600000);
   ReadDuration(s, "wait_in_open", &b.wait_in_open_ms, 1, 3600000);
   s.Read("open_backoff", &b.open_backoff);
   ReadDuration(s, "max_wait_in_open", &b.max_wait_in_open_ms, 1, 86400000);
-  v = b.permitted_calls_in_half_open;
-  s.Read("half_open_calls", &v, 1, 10000);
-  b.permitted_calls_in_half_open = static_cast<uint32_t>(v);
+  ReadU32(s, "half_open_calls", &b.permitted_calls_in_half_open, 1, 10000);
   ReadDuration(s, "max_wait_in_half_open", &b.max_wait_in_half_open_ms, 1, 3600000);
   b.max_wait_in_open_ms = std::max(b.max_wait_in_open_ms, b.wait_in_open_ms);
   if (Status st = resilience::CircuitBreaker::Validate(b); !st.ok()) {
@@ -93,23 +97,15 @@ void ParseBreaker(ConfigSection s, ClusterConfig& c) {
 void ParseOutlier(ConfigSection s, ClusterConfig& c) {
   auto& o = c.outlier;
   s.Read("enabled", &c.outlier_enabled);
-  uint64_t v = o.consecutive_5xx;
-  s.Read("consecutive_5xx", &v, 0, 100000);
-  o.consecutive_5xx = static_cast<uint32_t>(v);
-  v = o.consecutive_gateway_failures;
-  s.Read("consecutive_gateway_failures", &v, 0, 100000);
-  o.consecutive_gateway_failures = static_cast<uint32_t>(v);
+  ReadU32(s, "consecutive_5xx", &o.consecutive_5xx, 0, 100000);
+  ReadU32(s, "consecutive_gateway_failures", &o.consecutive_gateway_failures, 0, 100000);
   ReadDuration(s, "interval", &o.interval_ms, 100, 3600000);
   ReadDuration(s, "base_ejection", &o.base_ejection_ms, 1, 3600000);
   ReadDuration(s, "max_ejection", &o.max_ejection_ms, 1, 86400000);
   ReadPercent(s, "max_ejection_percent", &o.max_ejection_percent, 0);
   s.Read("success_rate_stdev_factor", &o.success_rate_stdev_factor);
-  v = o.success_rate_minimum_hosts;
-  s.Read("success_rate_minimum_hosts", &v, 1, 100000);
-  o.success_rate_minimum_hosts = static_cast<uint32_t>(v);
-  v = o.success_rate_request_volume;
-  s.Read("success_rate_request_volume", &v, 1, 100000000);
-  o.success_rate_request_volume = static_cast<uint32_t>(v);
+  ReadU32(s, "success_rate_minimum_hosts", &o.success_rate_minimum_hosts, 1, 100000);
+  ReadU32(s, "success_rate_request_volume", &o.success_rate_request_volume, 1, 100000000);
 }
 
 void ParseHashKey(ConfigSection& s, ClusterConfig& c) {
@@ -179,9 +175,7 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
   ParseHashKey(s, c);
   ReadDuration(s, "connect_timeout", &c.connect_timeout_ms, 1, 600000);
   ReadDuration(s, "idle_timeout", &c.idle_timeout_ms, 1, 86400000);
-  uint64_t idle = c.max_idle_per_host;
-  s.Read("max_idle_per_host", &idle, 0, 100000);
-  c.max_idle_per_host = static_cast<uint32_t>(idle);
+  ReadU32(s, "max_idle_per_host", &c.max_idle_per_host, 0, 100000);
   ReadPercent(s, "panic_threshold", &c.panic_threshold, 0);
   c.panic_threshold /= 100;
   ReadDuration(s, "slow_start", &c.slow_start_ms, 0, 3600000);
@@ -209,9 +203,7 @@ RouteConfig ParseRoute(ConfigSection s) {
   if (r.cluster.empty()) s.Error("cluster", "every route needs a cluster");
   ReadDuration(s, "timeout", &r.timeout_ms, 1, 86400000);
   auto rt = s.Section("retries");
-  uint64_t max = r.retries.max_retries;
-  rt.Read("max", &max, 0, 10);
-  r.retries.max_retries = static_cast<uint32_t>(max);
+  ReadU32(rt, "max", &r.retries.max_retries, 0, 10);
   if (rt.Has("on")) {
     std::vector<std::string> on;
     rt.Read("on", &on);
@@ -242,30 +234,6 @@ const ClusterConfig* ProxyConfig::FindCluster(const std::string& name) const {
     if (c.name == name) return &c;
   }
   return nullptr;
-}
-
-Result<int64_t> ParseDurationMs(std::string_view text) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || v < 0) {
-    return Status::InvalidArgument("'" + std::string(text) +
-                                   "' is not a duration (e.g. 250ms, 30s, 2m)");
-  }
-  std::string_view unit(p, static_cast<size_t>(text.data() + text.size() - p));
-  int64_t scale = 0;
-  if (unit.empty() || unit == "ms")
-    scale = 1;
-  else if (unit == "s")
-    scale = 1000;
-  else if (unit == "m")
-    scale = 60000;
-  else if (unit == "h")
-    scale = 3600000;
-  if (scale == 0 || v > INT64_MAX / scale) {
-    return Status::InvalidArgument("'" + std::string(text) +
-                                   "' is not a duration (e.g. 250ms, 30s, 2m)");
-  }
-  return v * scale;
 }
 
 Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& name) {

@@ -81,8 +81,8 @@ TEST(ProxyConfig, ErrorsNameTheFileLineAndField) {
             "p.yaml:4:15: clusters.a.hash_key: only ring_hash and maglev use a hash key (policy "
             "is round_robin)");
   EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes: [{cluster: a, timeout: soon}]\n"),
-            "p.yaml:5:36: listeners[0].routes[0].timeout: 'soon' is not a duration (e.g. "
-            "250ms, 30s, 2m)");
+            "p.yaml:5:36: listeners[0].routes[0].timeout: time: invalid duration \"soon\" "
+            "(write e.g. 250ms, 30s, 1m30s)");
   EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes: [{cluster: a, retry: {}}]\n"),
             "p.yaml:5:27: unknown key 'listeners[0].routes[0].retry'");
   EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - {listen: \"127.0.0.1:1\", routes: [{cluster: a}]}\n"
@@ -94,14 +94,15 @@ TEST(ProxyConfig, ErrorsNameTheFileLineAndField) {
   EXPECT_EQ(ErrorOf(cluster), "p.yaml:1:1: listeners: the proxy needs at least one listener");
 }
 
-TEST(ProxyConfig, Durations) {
-  EXPECT_EQ(*ParseDurationMs("250ms"), 250);
-  EXPECT_EQ(*ParseDurationMs("30s"), 30000);
-  EXPECT_EQ(*ParseDurationMs("2m"), 120000);
-  EXPECT_EQ(*ParseDurationMs("15"), 15);
-  EXPECT_FALSE(ParseDurationMs("1d").ok());
-  EXPECT_FALSE(ParseDurationMs("-1s").ok());
-  EXPECT_FALSE(ParseDurationMs("99999999999999999h").ok());
+TEST(ProxyConfig, DurationsAreGoDurations) {
+  const std::string head = "clusters:\n  a:\n    endpoints: [\"127.0.0.1:1\"]\nlisteners:\n";
+  auto c = ParseProxyConfig(head + "  - routes: [{cluster: a, timeout: 1m30s}]\n", "p.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->listeners[0].routes[0].timeout_ms, 90000);
+  EXPECT_NE(ErrorOf(head + "  - routes: [{cluster: a, timeout: 15}]\n").find("missing unit"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(head + "  - routes: [{cluster: a, timeout: 0s}]\n").find("out of range"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "pier/base/duration.h"
 #include "pier/base/status.h"
 #include "pier/registry/types.h"
 
@@ -31,11 +32,6 @@ nlohmann::json CheckDefinitionToJson(const CheckDefinition& c);
 // How stores keep a registration: the Consul form plus maintenance state, as one JSON text.
 std::string StoreRow(const ServiceDefinition& d);
 Result<ServiceDefinition> FromStoreRow(std::string_view row);
-
-// Go's time.ParseDuration ("300ms", "1.5h", "2h45m"); a JSON number is nanoseconds.
-Result<Duration> ParseGoDuration(std::string_view s);
-// The shortest Go form: "10s", "1m30s", "250ms", "0s".
-std::string FormatGoDuration(Duration d);
 
 struct HttpUrl {
   std::string host;

@@ -98,7 +98,4 @@ struct ProxyConfig {
 Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& name);
 Result<ProxyConfig> LoadProxyConfig(const std::string& path);
 
-// "30s", "250ms", "2m", "1h" (a bare number is milliseconds).
-Result<int64_t> ParseDurationMs(std::string_view text);
-
 }  // namespace pier::proxy
