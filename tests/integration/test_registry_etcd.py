@@ -23,12 +23,19 @@ def etcd(tmp_path):
          "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
          "--initial-cluster", f"default=http://127.0.0.1:{peer}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(400):
+    # etcd listens before it has elected itself leader, and /health answers only once
+    # it has (a slow machine can take seconds), so both a refused connection and a
+    # read timeout mean "not yet".
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/health", timeout=5).ok:
                 break
-        except requests.ConnectionError:
-            time.sleep(0.025)  # waiting for etcd to listen
+        except requests.RequestException:
+            pass
+        assert proc.poll() is None, "etcd exited while starting"
+        assert time.monotonic() < deadline, "etcd never became healthy"
+        time.sleep(0.025)  # waiting for etcd to listen and elect itself
     yield f"etcd://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=30)
