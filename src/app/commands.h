@@ -25,5 +25,6 @@ void AddCacheSimCommand(CLI::App& app, SetAction set_action);
 void AddRegistryCommand(CLI::App& app, SetAction set_action);
 void AddRegistryListCommands(CLI::App& app, SetAction set_action);
 void AddQueueCommand(CLI::App& app, SetAction set_action);
+void AddProxyCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

@@ -11,11 +11,13 @@
 #endif
 
 int main(int argc, char** argv) {
-  // Block SIGINT/SIGTERM in every thread; servers take them with sigwait on the main thread.
+  // Block SIGINT/SIGTERM/SIGHUP in every thread; servers take them with sigwait on the main
+  // thread (SIGHUP reloads a server's configuration where it has one).
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   pier::app::AddRegistryCommand(app, set_action);
   pier::app::AddRegistryListCommands(app, set_action);
   pier::app::AddQueueCommand(app, set_action);
+  pier::app::AddProxyCommand(app, set_action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -53,8 +53,17 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   int sig = 0;
-  sigwait(&set, &sig);
+  for (;;) {
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) break;
+    if (on_reload_) {
+      on_reload_();
+    } else {
+      spdlog::info("received SIGHUP: this server has nothing to reload");
+    }
+  }
   spdlog::info("received {}, shutting down (deadline {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                deadline.count());
   for (auto& fn : on_shutdown_) fn();

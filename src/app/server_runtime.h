@@ -42,11 +42,14 @@ class ServerRuntime {
   void OnShutdown(std::function<void()> fn) { on_shutdown_.push_back(std::move(fn)); }
   // Called when the drain deadline passes: close whatever is left.
   void OnForceClose(std::function<void()> fn) { on_force_close_.push_back(std::move(fn)); }
+  // Called on SIGHUP (from the main thread); without it SIGHUP is logged and ignored.
+  void OnReload(std::function<void()> fn) { on_reload_ = std::move(fn); }
   // Connections still open, summed over listeners, for the drain.
   void CountConnections(std::function<size_t()> fn) { counters_.push_back(std::move(fn)); }
 
   void Start();
-  // Blocks until SIGINT or SIGTERM, then shuts down: in-flight requests get `deadline` to finish.
+  // Blocks until SIGINT or SIGTERM (running the reload handler on each SIGHUP), then shuts down:
+  // in-flight requests get `deadline` to finish.
   void Wait(std::chrono::milliseconds deadline);
 
  private:
@@ -55,6 +58,7 @@ class ServerRuntime {
   std::vector<std::function<void()>> on_shutdown_;
   std::vector<std::function<void()>> on_force_close_;
   std::vector<std::function<size_t()>> counters_;
+  std::function<void()> on_reload_;
 };
 
 }  // namespace pier::app

@@ -117,10 +117,13 @@ void LoadBalancer::Update(const std::vector<HostSpec>& specs) {
       auto h = std::make_shared<Host>(s.address, s.weight,
                                       it != by_address.end() ? it->second->added_ms() : now);
       h->total_ = &total_active_;
-      if (it != by_address.end()) {  // a new weight: keep the flags
+      if (it != by_address.end()) {  // a new weight: keep the flags and the attachment
         h->healthy_ = it->second->healthy();
         h->ejected_ = it->second->ejected();
         h->draining_ = it->second->draining();
+        h->attachment_ = it->second->attachment_;
+      } else if (options_.attach) {
+        h->attachment_ = options_.attach(s.address);
       }
       next->hosts.push_back(std::move(h));
     }

@@ -186,6 +186,7 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
 
 RouteConfig ParseRoute(ConfigSection s) {
   RouteConfig r;
+  s.Read("name", &r.name);
   auto m = s.Section("match");
   m.Read("host", &r.host);
   r.host = Lower(r.host);
@@ -241,6 +242,14 @@ Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& n
   if (!doc.ok()) return doc.status();
   auto root = (*doc)->Root();
   ProxyConfig cfg;
+  root.Read("registry", &cfg.registry);
+  {
+    std::string host;
+    uint16_t port = 0;
+    if (!SplitHostPort(cfg.registry, &host, &port)) {
+      root.Error("registry", "'" + cfg.registry + "' is not HOST:PORT");
+    }
+  }
   auto clusters = root.Section("clusters");
   for (const auto& k : clusters.Keys())
     cfg.clusters.push_back(ParseCluster(clusters.Section(k), k));

@@ -49,6 +49,10 @@ class Host {
   }
   int64_t active() const { return active_.load(std::memory_order_relaxed); }
 
+  // What the balancer's user keeps with the host (BalancerOptions::attach made it); it lives as
+  // long as the host does, across weight changes.
+  void* attachment() const { return attachment_.get(); }
+
  private:
   friend class LoadBalancer;
   std::string address_;
@@ -57,6 +61,7 @@ class Host {
   std::atomic<bool> healthy_{true}, ejected_{false}, draining_{false};
   std::atomic<int64_t> active_{0};
   std::atomic<int64_t>* total_ = nullptr;  // its balancer's requests in flight
+  std::shared_ptr<void> attachment_;
 };
 
 struct HostSpec {
@@ -82,6 +87,9 @@ struct BalancerOptions {
   uint32_t maglev_table_size = 65537;  // prime
   std::function<int64_t()> now_ms;     // slow start's clock; default: steady clock
   uint64_t seed = 0;                   // random choices; 0: random
+  // Called once per new host address; the result rides along as Host::attachment() (a proxy's
+  // per-host breaker and counters, found without a lookup).
+  std::function<std::shared_ptr<void>(const std::string& address)> attach;
 };
 
 // The per-snapshot data a policy builds (a ring, a table, a schedule).

@@ -17,6 +17,7 @@
 //       listen: 127.0.0.1:7081
 //       mode: tcp
 //       cluster: postgres
+//   registry: 127.0.0.1:7900   # for clusters given by service name (Consul's HTTP API)
 //   clusters:
 //     api:
 //       endpoints: ["127.0.0.1:8081", "127.0.0.1:8082 weight=3"]
@@ -66,6 +67,7 @@ struct ClusterConfig {
 };
 
 struct RouteConfig {
+  std::string name;  // for metrics; default: host + path_prefix
   std::string host;  // exact, "*.suffix", or "" for any
   std::string path_prefix = "/";
   std::vector<std::pair<std::string, std::string>> headers;  // all must match (names lowercase)
@@ -88,6 +90,7 @@ struct ListenerConfig {
 };
 
 struct ProxyConfig {
+  std::string registry = "127.0.0.1:7900";  // where `service` clusters are looked up
   std::vector<ListenerConfig> listeners;
   std::vector<ClusterConfig> clusters;
   const ClusterConfig* FindCluster(const std::string& name) const;

@@ -1,0 +1,160 @@
+// `pier proxy`: the HTTP/1.1 and TCP reverse proxy, from a YAML file (`--config`) or the
+// one-liner `pier proxy --listen 127.0.0.1:8080 --to 127.0.0.1:9001,127.0.0.1:9002`.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "app/commands.h"
+#include "app/server_runtime.h"
+#include "pier/base/logging.h"
+#include "pier/net/tcp_listener.h"
+#include "pier/proxy/config.h"
+#include "pier/proxy/proxy_server.h"
+
+namespace pier::app {
+
+namespace {
+
+struct ProxyFlags : ServerFlags {
+  ProxyFlags() {
+    listen = "127.0.0.1:7080";
+    http = "127.0.0.1:7901";
+  }
+  std::string to;
+  std::string policy = "round_robin";
+  std::string mode = "http";
+  std::string registry;
+  double idle_timeout_seconds = 60;
+};
+
+// The configuration the one-liner stands for: one listener, one route, one static cluster.
+Result<proxy::ProxyConfig> OneLiner(const ProxyFlags& f) {
+  auto listen = net::ParseHostPort(f.listen, "--listen");
+  if (!listen.ok()) return listen.status();
+  proxy::ClusterConfig c;
+  c.name = "backend";
+  c.policy = f.policy;
+  const auto& names = balance::LoadBalancer::PolicyNames();
+  if (std::find(names.begin(), names.end(), f.policy) == names.end()) {
+    std::string all;
+    for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+    return Status::InvalidArgument("--policy: unknown policy '" + f.policy + "' (use " + all + ")");
+  }
+  std::stringstream ss(f.to);
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (item.empty()) continue;
+    auto hp = net::ParseHostPort(item, "--to");
+    if (!hp.ok()) return hp.status();
+    c.endpoints.push_back({item, 1});
+  }
+  if (c.endpoints.empty()) return Status::InvalidArgument("--to: give at least one HOST:PORT");
+  proxy::ListenerConfig l;
+  l.name = "proxy";
+  l.host = listen->first;
+  l.port = listen->second;
+  if (f.mode == "tcp") {
+    l.mode = proxy::ListenerConfig::Mode::kTcp;
+    l.cluster = c.name;
+  } else if (f.mode == "http") {
+    proxy::RouteConfig r;
+    r.cluster = c.name;
+    l.routes.push_back(r);
+  } else {
+    return Status::InvalidArgument("--mode: use http or tcp, got '" + f.mode + "'");
+  }
+  proxy::ProxyConfig cfg;
+  cfg.listeners.push_back(l);
+  cfg.clusters.push_back(c);
+  return cfg;
+}
+
+Result<proxy::ProxyConfig> Load(const ProxyFlags& f) {
+  if (f.config.empty()) return OneLiner(f);
+  auto cfg = proxy::LoadProxyConfig(f.config);
+  if (cfg.ok() && !f.registry.empty()) cfg->registry = f.registry;
+  return cfg;
+}
+
+int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
+  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("proxy", s);
+  if (!f.config.empty() && (sub.count("--to") || sub.count("--listen"))) {
+    return Fail("proxy", Status::InvalidArgument(
+                             "--config names the listeners and upstreams; drop --listen/--to"));
+  }
+  if (f.config.empty() && f.to.empty()) {
+    return Fail("proxy", Status::InvalidArgument(
+                             "give --to HOST:PORT[,HOST:PORT...] or --config FILE (see --help)"));
+  }
+  auto cfg = Load(f);
+  if (!cfg.ok()) return Fail("proxy", cfg.status());
+  ServerRuntime rt(f.threads);
+  proxy::ProxyServerOptions po;
+  po.client_idle_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));
+  proxy::ProxyServer server(rt.pool(), po);
+  if (Status s = server.Start(*cfg); !s.ok()) return Fail("proxy", s);
+  auto reload = [&f, &server]() -> Status {
+    if (f.config.empty()) {
+      return Status::InvalidArgument("started without --config: nothing to reload");
+    }
+    auto next = Load(f);
+    if (!next.ok()) return next.status();
+    return server.Reload(*next);
+  };
+  if (Status s =
+          rt.ListenHttp(f.http, [&](net::HttpServer& h) { server.AddAdminRoutes(h, reload); });
+      !s.ok()) {
+    return Fail("proxy", s);
+  }
+  rt.OnReload([&] {
+    Status s = reload();
+    if (s.ok()) {
+      spdlog::info("SIGHUP: reloaded {}", f.config);
+    } else {
+      spdlog::error("SIGHUP: reload failed, keeping the running configuration: {}", s.message());
+    }
+  });
+  rt.OnShutdown([&] { server.Shutdown(); });
+  rt.OnForceClose([&] { server.CloseAll(); });
+  rt.CountConnections([&] { return server.active_connections(); });
+  rt.Start();
+  std::string line = "listening";
+  for (const auto& [name, addr] : server.addresses()) line += " " + name + "=" + addr;
+  std::cout << line << " http=" << rt.http().address() << std::endl;
+  spdlog::info("pier proxy ready: {} http={}", line.substr(10), rt.http().address());
+  rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
+  return 0;
+}
+
+}  // namespace
+
+void AddProxyCommand(CLI::App& app, SetAction set_action) {
+  auto f = std::make_shared<ProxyFlags>();
+  CLI::App* sub = app.add_subcommand(
+      "proxy", "Run the HTTP/TCP reverse proxy (--to for one upstream cluster, --config for more)");
+  sub->add_option("--listen", f->listen, "Proxy listener HOST:PORT for --to (port 0: a free one)")
+      ->capture_default_str();
+  sub->add_option("--to", f->to, "Upstreams HOST:PORT[,HOST:PORT...] behind --listen");
+  sub->add_option("--policy", f->policy, "Balancing policy for --to")->capture_default_str();
+  sub->add_option("--mode", f->mode, "http or tcp, for --to")->capture_default_str();
+  sub->add_option("--config", f->config,
+                  "Proxy YAML file (listeners, routes, clusters); SIGHUP or POST "
+                  "/v1/proxy/reload re-reads it");
+  sub->add_option("--registry", f->registry,
+                  "Registry HTTP API HOST:PORT for service clusters (overrides the file's)");
+  sub->add_option("--http", f->http, "Admin HTTP listener HOST:PORT (/v1/proxy, /metrics)")
+      ->capture_default_str();
+  sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
+  sub->add_option("--idle-timeout", f->idle_timeout_seconds,
+                  "Seconds a client connection may stay silent")
+      ->capture_default_str();
+  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str();
+  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
+                  "Seconds in-flight requests get on SIGTERM")
+      ->capture_default_str();
+  sub->callback([f, sub, set_action] { set_action([f, sub] { return RunProxy(*f, *sub); }); });
+}
+
+}  // namespace pier::app

@@ -1,0 +1,68 @@
+// File: cluster.h
+// A cluster at run time: its balancer over the current endpoints, a circuit breaker and
+// counters per host (riding on the balancer's hosts, so the request path does no lookup), and
+// outlier detection feeding ejections back into the balancer.
+//   Cluster c(config, metrics);  c.SetEndpoints({{"127.0.0.1:8081", 1}});
+//   std::string why;  auto host = c.Pick(ctx, &why);   ...   c.Report(*host, 200, 3);
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "pier/balance/load_balancer.h"
+#include "pier/perf/metrics.h"
+#include "pier/proxy/config.h"
+#include "pier/resilience/circuit_breaker.h"
+#include "pier/resilience/outlier_detector.h"
+
+namespace pier::proxy {
+
+// Per host: its breaker and metrics.
+struct HostStats {
+  HostStats(const ClusterConfig& c, const std::string& address, perf::MetricsRegistry& m);
+  std::unique_ptr<resilience::CircuitBreaker> breaker;  // null when the cluster has none
+  perf::Counter* requests;
+  perf::Counter* by_class[5];  // 1xx..5xx
+  perf::Counter* gateway_failures;
+  perf::Histogram* latency;  // microseconds
+};
+
+class Cluster {
+ public:
+  Cluster(ClusterConfig config, perf::MetricsRegistry& metrics);
+  ~Cluster();
+  const ClusterConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  // Replaces the endpoints (static or from the registry); hosts that stay keep their state.
+  void SetEndpoints(const std::vector<balance::HostSpec>& hosts);
+  size_t endpoint_count() const;
+
+  // An available host whose breaker lets a call through, not in `exclude`; or nullptr and *why
+  // (no hosts, none healthy, breakers open). A returned host has Begin() called on it.
+  std::shared_ptr<balance::Host> Pick(const balance::PickContext& ctx, std::string* why);
+  // The outcome of a call to `host` picked above: an HTTP status, or 0 for a gateway failure
+  // (connect error, reset, timeout). Calls End() on the host.
+  void Report(balance::Host& host, int status, int64_t duration_us);
+  static HostStats& StatsOf(const balance::Host& host) {
+    return *static_cast<HostStats*>(host.attachment());
+  }
+
+  // Expires ejections and evaluates success rates (a timer calls it).
+  void Tick();
+  nlohmann::json Describe() const;
+  // Equal for configs that build the same cluster (a reload keeps such a cluster and its state).
+  static std::string Fingerprint(const ClusterConfig& c);
+
+ private:
+  ClusterConfig config_;
+  perf::MetricsRegistry& metrics_;
+  std::unique_ptr<balance::LoadBalancer> lb_;
+  std::unique_ptr<resilience::OutlierDetector> outlier_;
+  mutable std::mutex endpoints_mu_;
+  std::vector<balance::HostSpec> endpoints_;
+};
+
+}  // namespace pier::proxy

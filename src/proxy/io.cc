@@ -1,0 +1,93 @@
+#include "proxy/io.h"
+
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <memory>
+
+namespace pier::proxy {
+
+namespace asio = boost::asio;
+
+awaitable<size_t> ReadMore(tcp::socket& s, Buffer& buf, error_code& ec) {
+  ec = {};
+  const size_t n =
+      co_await s.async_read_some(buf.Prepare(), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return 0;
+  buf.Commit(n);
+  co_return n;
+}
+
+awaitable<void> WriteAll(tcp::socket& s, std::string_view a, std::string_view b, error_code& ec) {
+  ec = {};
+  const std::array<asio::const_buffer, 2> bufs = {asio::buffer(a.data(), a.size()),
+                                                  asio::buffer(b.data(), b.size())};
+  co_await asio::async_write(s, bufs, asio::redirect_error(asio::use_awaitable, ec));
+}
+
+namespace {
+
+struct TunnelState {
+  explicit TunnelState(const asio::any_io_executor& ex) : other_done(ex) {}
+  asio::steady_timer other_done;  // cancelled when the spawned direction ends
+  bool finished = false;
+  bool failed = false;
+};
+
+void CloseBoth(tcp::socket& a, tcp::socket& b) {
+  error_code ignored;
+  a.close(ignored);
+  b.close(ignored);
+}
+
+// One direction: pending bytes first, then copy until EOF or an error.
+awaitable<void> Pipe(tcp::socket& from, tcp::socket& to, std::string_view pending,
+                     const std::function<void()>& activity, TunnelState& st) {
+  error_code ec;
+  if (!pending.empty()) co_await WriteAll(to, pending, {}, ec);
+  std::array<char, 16384> buf;
+  while (!ec) {
+    const size_t n = co_await from.async_read_some(asio::buffer(buf),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    if (activity) activity();
+    co_await asio::async_write(to, asio::buffer(buf.data(), n),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec == asio::error::eof) {
+    error_code ignored;
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+  } else if (!st.failed) {
+    st.failed = true;
+    CloseBoth(from, to);
+  }
+}
+
+}  // namespace
+
+awaitable<void> Tunnel(tcp::socket& client, tcp::socket& upstream, std::string_view client_pending,
+                       std::string_view upstream_pending, std::function<void()> activity) {
+  auto st = std::make_shared<TunnelState>(client.get_executor());
+  st->other_done.expires_at(asio::steady_timer::time_point::max());
+  // upstream -> client runs beside this coroutine; both reference sockets that outlive the call
+  // because this coroutine waits for it below.
+  asio::co_spawn(
+      client.get_executor(),
+      [&client, &upstream, upstream_pending, &activity, st]() -> awaitable<void> {
+        co_await Pipe(upstream, client, upstream_pending, activity, *st);
+        st->finished = true;
+        st->other_done.cancel();
+      },
+      asio::detached);
+  co_await Pipe(client, upstream, client_pending, activity, *st);
+  while (!st->finished) {
+    error_code ec;
+    co_await st->other_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+}  // namespace pier::proxy

@@ -1,0 +1,313 @@
+#include "pier/proxy/proxy_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
+
+#include "pier/base/clock.h"
+#include "pier/net/tcp_listener.h"
+#include "pier/registry/client.h"
+#include "proxy/runtime.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+namespace pier::proxy {
+
+namespace {
+constexpr std::chrono::milliseconds kTickEvery{250};
+}
+
+struct ProxyServer::Impl {
+  struct Listener {
+    ListenerConfig config;
+    std::shared_ptr<net::TcpListener> tcp;
+    std::unique_ptr<SessionEnv> env;
+  };
+
+  Impl(net::IoPool& p, ProxyServerOptions o)
+      : pool(p),
+        options(o),
+        metrics(o.metrics != nullptr ? *o.metrics : perf::MetricsRegistry::Global()) {
+    for (size_t i = 0; i < pool.size(); ++i) {
+      workers.push_back(std::make_unique<Worker>(pool.At(i)));
+      by_io[&pool.At(i)] = workers.back().get();
+    }
+  }
+
+  std::shared_ptr<const Runtime> Current() const {
+    std::lock_guard l(runtime_mu);
+    return runtime;
+  }
+
+  Result<Listener> Bind(const ListenerConfig& lc) {
+    Listener l;
+    l.config = lc;
+    l.env = std::make_unique<SessionEnv>();
+    l.env->listener = lc.name;
+    l.env->runtime = [this] { return Current(); };
+    l.env->version = &version;
+    l.env->worker = [this](boost::asio::io_context& io) -> Worker& { return *by_io.at(&io); };
+    const SessionEnv* env = l.env.get();
+    net::ConnectionHandler handler;
+    if (lc.mode == ListenerConfig::Mode::kTcp) {
+      handler = [env](net::Connection& c) { return ServeTcp(c, *env); };
+    } else {
+      handler = [env](net::Connection& c) { return ServeHttp(c, *env); };
+    }
+    auto tcp = net::TcpListener::Bind(pool,
+                                      {.host = lc.host,
+                                       .port = lc.port,
+                                       .max_connections = options.max_connections,
+                                       .idle_timeout = options.client_idle_timeout},
+                                      std::move(handler));
+    if (!tcp.ok()) {
+      return Status(tcp.status().code(), "listener '" + lc.name + "': " + tcp.status().message());
+    }
+    l.tcp = std::move(*tcp);
+    return l;
+  }
+
+  // Keeps one registry watch per service cluster object; a cluster kept across a reload keeps
+  // its watch.
+  void SyncWatches(const ProxyConfig& config) {
+    std::lock_guard l(watch_mu);
+    if (registry_address != config.registry) {
+      watches.clear();
+      registry =
+          std::make_unique<registry::Client>(registry::ClientOptions{.address = config.registry});
+      registry_address = config.registry;
+    }
+    std::map<const Cluster*, std::unique_ptr<registry::Client::WatchHandle>> next;
+    for (const auto& [name, cluster] : Current()->clusters) {
+      if (cluster->config().service.empty()) continue;
+      if (auto it = watches.find(cluster.get()); it != watches.end()) {
+        next[cluster.get()] = std::move(it->second);
+        continue;
+      }
+      std::weak_ptr<Cluster> weak = cluster;
+      const std::string service = cluster->config().service;
+      next[cluster.get()] = registry->Watch(
+          service, {.passing_only = true},
+          [weak, service](const std::vector<registry::Instance>& instances) {
+            auto c = weak.lock();
+            if (c == nullptr) return;
+            std::vector<balance::HostSpec> hosts;
+            for (const auto& i : instances) {
+              const std::string host = i.address.empty() ? "127.0.0.1" : i.address;
+              hosts.push_back(
+                  {host + ":" + std::to_string(i.port),
+                   static_cast<uint32_t>(i.weights.passing > 0 ? i.weights.passing : 1)});
+            }
+            spdlog::info("cluster '{}': service '{}' has {} healthy instances", c->name(), service,
+                         hosts.size());
+            c->SetEndpoints(hosts);
+          });
+    }
+    watches = std::move(next);  // watches of dropped clusters stop here
+  }
+
+  void StartTicker() {
+    ticker = std::thread([this] {
+      std::unique_lock l(tick_mu);
+      while (!tick_cv.wait_for(l, kTickEvery, [this] { return stopping; })) {
+        l.unlock();
+        auto rt = Current();
+        int64_t max_idle = 0;
+        for (const auto& [_, c] : rt->clusters) {
+          c->Tick();
+          max_idle = std::max(max_idle, c->config().idle_timeout_ms);
+        }
+        for (auto& w : workers) {
+          boost::asio::post(w->io,
+                            [w = w.get(), max_idle] { w->pool.Expire(SteadyNowMs(), max_idle); });
+        }
+        l.lock();
+      }
+    });
+  }
+
+  void StopTicker() {
+    {
+      std::lock_guard l(tick_mu);
+      stopping = true;
+    }
+    tick_cv.notify_all();
+    if (ticker.joinable()) ticker.join();
+  }
+
+  net::IoPool& pool;
+  ProxyServerOptions options;
+  perf::MetricsRegistry& metrics;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unordered_map<const boost::asio::io_context*, Worker*> by_io;
+
+  mutable std::mutex runtime_mu;
+  std::shared_ptr<const Runtime> runtime;
+  std::atomic<uint64_t> version{0};
+
+  std::mutex reload_mu;  // Start, Reload and shutdown
+  std::map<std::string, Listener> listeners;
+  std::vector<Listener> retired;  // removed by a reload; their connections still run
+
+  std::mutex watch_mu;
+  std::string registry_address;
+  std::unique_ptr<registry::Client> registry;
+  std::map<const Cluster*, std::unique_ptr<registry::Client::WatchHandle>> watches;
+
+  std::mutex tick_mu;
+  std::condition_variable tick_cv;
+  bool stopping = false;
+  std::thread ticker;
+};
+
+ProxyServer::ProxyServer(net::IoPool& pool, ProxyServerOptions options)
+    : impl_(std::make_unique<Impl>(pool, options)) {}
+
+ProxyServer::~ProxyServer() {
+  impl_->StopTicker();
+  {
+    std::lock_guard l(impl_->watch_mu);
+    impl_->watches.clear();
+  }
+  for (auto& w : impl_->workers) w->deadlines.Stop();
+}
+
+Status ProxyServer::Start(const ProxyConfig& config) {
+  Status s = Reload(config);
+  if (s.ok()) impl_->StartTicker();
+  return s;
+}
+
+Status ProxyServer::Reload(const ProxyConfig& config) {
+  Impl& m = *impl_;
+  std::lock_guard l(m.reload_mu);
+  // Bind what is new first, so a failure leaves everything as it was.
+  std::map<std::string, Impl::Listener> next;
+  std::vector<std::shared_ptr<net::TcpListener>> fresh;
+  for (const auto& lc : config.listeners) {
+    auto it = m.listeners.find(lc.name);
+    if (it != m.listeners.end() && it->second.config.host == lc.host &&
+        it->second.config.port == lc.port && it->second.config.mode == lc.mode) {
+      continue;  // kept below
+    }
+    auto bound = m.Bind(lc);
+    if (!bound.ok()) {
+      for (auto& f : fresh) f->Close();
+      return bound.status();
+    }
+    fresh.push_back(bound->tcp);
+    next[lc.name] = std::move(*bound);
+  }
+  for (const auto& lc : config.listeners) {
+    if (next.count(lc.name)) continue;
+    auto& kept = m.listeners.at(lc.name);
+    kept.config = lc;
+    next[lc.name] = std::move(kept);
+  }
+  auto rt = BuildRuntime(config, m.Current().get(), m.metrics);
+  {
+    std::lock_guard rl(m.runtime_mu);
+    m.runtime = std::move(rt);
+  }
+  m.version.fetch_add(1, std::memory_order_release);
+  for (auto& [name, old] : m.listeners) {
+    if (old.tcp != nullptr) {  // not moved into next: removed or re-bound
+      old.tcp->Close();
+      m.retired.push_back(std::move(old));
+    }
+  }
+  m.listeners = std::move(next);
+  for (auto& f : fresh) f->Start();
+  m.SyncWatches(config);
+  return Status::Ok();
+}
+
+std::vector<std::pair<std::string, std::string>> ProxyServer::addresses() const {
+  std::lock_guard l(impl_->reload_mu);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& lc : impl_->Current()->listeners) {
+    auto it = impl_->listeners.find(lc.first);
+    if (it != impl_->listeners.end()) out.emplace_back(lc.first, it->second.tcp->address());
+  }
+  return out;
+}
+
+nlohmann::json ProxyServer::Describe() const {
+  auto rt = impl_->Current();
+  nlohmann::json listeners = nlohmann::json::array();
+  for (const auto& [name, addr] : addresses()) {
+    const ListenerRuntime& l = rt->listeners.at(name);
+    nlohmann::json j = {{"name", name},
+                        {"address", addr},
+                        {"mode", l.config.mode == ListenerConfig::Mode::kTcp ? "tcp" : "http"}};
+    if (l.tcp_cluster) j["cluster"] = l.tcp_cluster->name();
+    nlohmann::json routes = nlohmann::json::array();
+    for (const auto& r : l.routes) {
+      nlohmann::json headers = nlohmann::json::object();
+      for (const auto& [k, v] : r.config.headers) headers[k] = v;
+      routes.push_back({{"name", r.name},
+                        {"host", r.config.host},
+                        {"path_prefix", r.config.path_prefix},
+                        {"headers", headers},
+                        {"cluster", r.cluster->name()},
+                        {"timeout_ms", r.config.timeout_ms},
+                        {"max_retries", r.config.retries.max_retries},
+                        {"requests", r.requests->Value()},
+                        {"retries", r.retries->Value()},
+                        {"retries_refused_by_budget", r.budget->refused()}});
+    }
+    if (!routes.empty()) j["routes"] = routes;
+    listeners.push_back(std::move(j));
+  }
+  nlohmann::json clusters = nlohmann::json::array();
+  for (const auto& [name, c] : rt->clusters) clusters.push_back(c->Describe());
+  return {{"listeners", listeners}, {"clusters", clusters}};
+}
+
+void ProxyServer::AddAdminRoutes(net::HttpServer& http, std::function<Status()> reload) {
+  http.Route("GET", "/v1/proxy/clusters", [this](const net::HttpRequest&) {
+    return net::HttpResponse::Json(200, Describe()["clusters"].dump(2) + "\n");
+  });
+  http.Route("GET", "/v1/proxy/config", [this](const net::HttpRequest&) {
+    return net::HttpResponse::Json(200, Describe().dump(2) + "\n");
+  });
+  http.Route("POST", "/v1/proxy/reload", [reload](const net::HttpRequest&) {
+    Status s = reload();
+    if (!s.ok()) {
+      return net::HttpResponse::Json(
+          400, nlohmann::json({{"reloaded", false}, {"error", s.message()}}).dump() + "\n");
+    }
+    return net::HttpResponse::Json(200, "{\"reloaded\":true}\n");
+  });
+}
+
+void ProxyServer::Shutdown() {
+  std::lock_guard l(impl_->reload_mu);
+  for (auto& [_, lis] : impl_->listeners) {
+    lis.tcp->Close();
+    lis.tcp->CloseIdle();
+  }
+  for (auto& r : impl_->retired) r.tcp->CloseIdle();
+}
+
+void ProxyServer::CloseAll() {
+  std::lock_guard l(impl_->reload_mu);
+  for (auto& [_, lis] : impl_->listeners) lis.tcp->CloseAll();
+  for (auto& r : impl_->retired) r.tcp->CloseAll();
+}
+
+size_t ProxyServer::active_connections() const {
+  std::lock_guard l(impl_->reload_mu);
+  size_t n = 0;
+  for (const auto& [_, lis] : impl_->listeners) n += lis.tcp->active_connections();
+  for (const auto& r : impl_->retired) n += r.tcp->active_connections();
+  return n;
+}
+
+}  // namespace pier::proxy

@@ -1,0 +1,33 @@
+// File: session.h
+// One client connection on a proxy listener: HTTP/1.1 (requests routed, balanced, retried and
+// streamed to upstream hosts over pooled keep-alive connections) or TCP (a tunnel to one
+// balanced upstream host).
+#pragma once
+
+// clang-format off
+#include <utility>
+// clang-format on
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pier/net/tcp_listener.h"
+#include "proxy/runtime.h"
+#include "proxy/worker.h"
+
+namespace pier::proxy {
+
+// What a session needs from its server: the current routing table and its thread's worker.
+struct SessionEnv {
+  std::string listener;  // the listener's name in the runtime
+  std::function<std::shared_ptr<const Runtime>()> runtime;
+  const std::atomic<uint64_t>* version;  // changes when the runtime does
+  std::function<Worker&(boost::asio::io_context&)> worker;
+};
+
+boost::asio::awaitable<void> ServeHttp(net::Connection& conn, const SessionEnv& env);
+boost::asio::awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env);
+
+}  // namespace pier::proxy
