@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""pier proxy vs HAProxy in front of two nginx backends, side by side in one run.
+
+  bench/proxy/compare.py [--pier build/release/bin/pier] [--runs 5] [--duration 10]
+                         [--connections 50] [--body 64]
+
+Starts two nginx backends (one worker each, serving a --body byte file), HAProxy 2.6 (one
+thread, `http-reuse always`, round robin) and `pier proxy --threads 1` (round robin), then runs
+`wrk -t1 -cN -dD --latency` directly against one nginx, through HAProxy and through pier,
+interleaved, --runs times. Prints medians of requests/s, p50/p99 latency and the proxy's CPU
+microseconds per request (utime+stime from /proc/PID/stat over the run), and pier's ratios to
+HAProxy. Only loopback traffic.
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchutil import DEFAULT_PIER, free_port, wait_port  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def to_us(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    v = float(m.group(1))
+    return v * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+
+
+def wrk(url, connections, duration):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = to_us(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_us(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    if errors or socket_errors:
+        print(f"  warning: {url}: {errors.group(0) if errors else ''} "
+              f"{socket_errors.group(0) if socket_errors else ''}")
+    return {"rps": rps, "total": total, "p50": p50, "p99": p99}
+
+
+def start_nginx(tmp, name, port, body):
+    root = os.path.join(tmp, name)
+    os.makedirs(root)
+    os.chmod(root, 0o755)
+    with open(os.path.join(root, "index.html"), "w") as f:
+        f.write("x" * body)
+    os.chmod(os.path.join(root, "index.html"), 0o644)
+    conf = os.path.join(tmp, f"{name}.conf")
+    with open(conf, "w") as f:
+        f.write(f"""daemon off; worker_processes 1; pid {tmp}/{name}.pid;
+error_log {tmp}/{name}.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  server {{ listen 127.0.0.1:{port}; root {root}; }} }}
+""")
+    proc = subprocess.Popen(["nginx", "-c", conf], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
+def start_haproxy(tmp, port, backends):
+    cfg = os.path.join(tmp, "haproxy.cfg")
+    servers = "\n".join(f"  server b{i} {b}" for i, b in enumerate(backends))
+    with open(cfg, "w") as f:
+        f.write(f"""global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:{port}
+  default_backend be
+backend be
+  balance roundrobin
+{servers}
+""")
+    proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
+def start_pier(pier, port, backends):
+    proc = subprocess.Popen([pier, "proxy", "--listen", f"127.0.0.1:{port}", "--http",
+                             "127.0.0.1:0", "--to", ",".join(backends), "--threads", "1",
+                             "--log-level", "warn"], stdout=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pier", default=DEFAULT_PIER)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--body", type=int, default=64)
+    args = ap.parse_args()
+    for tool in ("nginx", "haproxy", "wrk"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed: run scripts/install-deps bench")
+    tmp = tempfile.mkdtemp(prefix="pier-proxy-bench-")
+    os.chmod(tmp, 0o755)
+    procs = []
+    try:
+        ports = [free_port(), free_port()]
+        for i, p in enumerate(ports):
+            procs.append(start_nginx(tmp, f"nginx{i}", p, args.body))
+        backends = [f"127.0.0.1:{p}" for p in ports]
+        hport, pport = free_port(), free_port()
+        haproxy = start_haproxy(tmp, hport, backends)
+        pier = start_pier(args.pier, pport, backends)
+        procs += [haproxy, pier]
+        targets = [("direct", f"http://{backends[0]}/", None),
+                   ("haproxy", f"http://127.0.0.1:{hport}/", haproxy.pid),
+                   ("pier", f"http://127.0.0.1:{pport}/", pier.pid)]
+        for name, url, _ in targets:  # warm up connections and caches
+            wrk(url, args.connections, 1)
+        results = {name: [] for name, _, _ in targets}
+        for run in range(args.runs):
+            for name, url, pid in targets:
+                before = cpu_seconds(pid) if pid else 0
+                r = wrk(url, args.connections, args.duration)
+                r["cpu_us"] = (cpu_seconds(pid) - before) * 1e6 / r["total"] if pid else 0
+                results[name].append(r)
+                print(f"run {run + 1} {name:8} {r['rps']:10.0f} req/s  p50 {r['p50']:7.0f} us  "
+                      f"p99 {r['p99']:7.0f} us  cpu/req {r['cpu_us']:5.1f} us", flush=True)
+        med = {n: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
+               for n, rs in results.items()}
+        print(f"\nmedians of {args.runs} interleaved runs, wrk -t1 -c{args.connections} "
+              f"-d{args.duration}s, {args.body}-byte responses")
+        print(f"{'target':10}{'req/s':>10}{'p50 us':>9}{'p99 us':>9}{'cpu us/req':>12}")
+        for n, m in med.items():
+            cpu = f"{m['cpu_us']:.1f}" if n != "direct" else "-"
+            print(f"{n:10}{m['rps']:10.0f}{m['p50']:9.0f}{m['p99']:9.0f}{cpu:>12}")
+        h, p = med["haproxy"], med["pier"]
+        print(f"\npier / haproxy: throughput {p['rps'] / h['rps']:.2f}x, "
+              f"CPU per request {p['cpu_us'] / h['cpu_us']:.2f}x, "
+              f"p99 {p['p99'] / h['p99']:.2f}x")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
