@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -46,8 +47,7 @@ Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& r) {
     done = true;
   };
   // The exchange as a chain of callbacks, all run by io.run_for() below, in this frame.
-  resolver.async_resolve(r.host, std::to_string(r.port), [&](auto ec, auto endpoints) {
-    if (ec) return fail(ec);
+  auto exchange = [&](const auto& endpoints) {
     asio::async_connect(socket, endpoints, [&](auto ec, auto) {
       if (ec) return fail(ec);
       http::async_write(socket, req, [&](auto ec, size_t) {
@@ -58,7 +58,19 @@ Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& r) {
         });
       });
     });
-  });
+  };
+  // An IP address needs no resolver (whose private thread each io_context would start).
+  boost::system::error_code not_ip;
+  const auto ip = asio::ip::make_address(r.host, not_ip);
+  const std::array<tcp::endpoint, 1> direct = {tcp::endpoint(ip, r.port)};
+  if (!not_ip) {
+    exchange(direct);
+  } else {
+    resolver.async_resolve(r.host, std::to_string(r.port), [&](auto ec, auto endpoints) {
+      if (ec) return fail(ec);
+      exchange(endpoints);
+    });
+  }
   const auto deadline = std::chrono::steady_clock::now() + r.timeout;
   while (!done && std::chrono::steady_clock::now() < deadline && !(r.cancel && *r.cancel)) {
     io.run_for(r.cancel ? std::chrono::milliseconds(20) : r.timeout);

@@ -128,12 +128,16 @@ class HttpSession {
         conn_.Touch();
       }
       if (r == HeadParse::kTooLarge) {
-        co_await Respond(
-            431, "request header section exceeds " + std::to_string(max_header_) + " bytes", true);
+        // (GCC 12: a coroutine's arguments are named locals, never temporaries built in the
+        // co_await expression, which it may destroy twice.)
+        const std::string what =
+            "request header section exceeds " + std::to_string(max_header_) + " bytes";
+        co_await Respond(431, what, true);
         co_return;
       }
       if (r == HeadParse::kError) {
-        co_await Respond(400, "bad request: " + err, true);
+        const std::string what = "bad request: " + err;
+        co_await Respond(400, what, true);
         co_return;
       }
       conn_.SetBusy(true);
@@ -307,9 +311,9 @@ class HttpSession {
           up.reset();  // the idle connection was closed by the upstream: use a new one
           continue;
         }
-        co_return Outcome{Fail::kReset, ec == asio::error::eof
-                                            ? "the connection closed before a response"
-                                            : ec.message()};
+        Outcome o{Fail::kReset, "the connection closed before a response"};
+        if (ec != asio::error::eof) o.detail = ec.message();
+        co_return o;
       }
       if (r == HeadParse::kTooLarge)
         co_return Outcome{Fail::kBadResponse, "response head too large"};
@@ -348,7 +352,9 @@ class HttpSession {
       co_await WriteAll(client_, up->in.view().substr(0, resp_.size), {}, ec);
       up->in.Consume(resp_.size);
       if (ec) co_return false;
-      co_await Tunnel(client_, up->socket, in_.view(), up->in.view(), [this] { conn_.Touch(); });
+      const std::function<void()> touch = [this] { conn_.Touch(); };
+      const std::string_view client_pending = in_.view(), upstream_pending = up->in.view();
+      co_await Tunnel(client_, up->socket, client_pending, upstream_pending, touch);
       up.reset();
       co_return false;
     }
@@ -382,12 +388,14 @@ class HttpSession {
       std::string_view out = up->in.view().substr(0, n);
       if (dechunk) {
         for (auto p : payload) {
-          co_await WriteAll(client_, head_sent ? std::string_view() : down_head_, p, ec);
+          const std::string_view head = head_sent ? std::string_view() : down_head_;
+          co_await WriteAll(client_, head, p, ec);
           head_sent = true;
           if (ec) break;
         }
       } else if (!head_sent || n > 0) {
-        co_await WriteAll(client_, head_sent ? std::string_view() : down_head_, out, ec);
+        const std::string_view head = head_sent ? std::string_view() : down_head_;
+        co_await WriteAll(client_, head, out, ec);
         head_sent = true;
       }
       up->in.Consume(n);
@@ -435,10 +443,10 @@ class HttpSession {
     const size_t head_size = req_.size;
 
     if (req_.content_length >= 0 && static_cast<uint64_t>(req_.content_length) > max_body_) {
-      co_await Respond(413,
-                       "request body of " + std::to_string(req_.content_length) +
-                           " bytes exceeds the limit of " + std::to_string(max_body_) + " bytes",
-                       true);
+      const std::string what = "request body of " + std::to_string(req_.content_length) +
+                               " bytes exceeds the limit of " + std::to_string(max_body_) +
+                               " bytes";
+      co_await Respond(413, what, true);
       co_return false;
     }
     req_body_.Start(req_.chunked              ? Framing::kChunked
@@ -468,7 +476,8 @@ class HttpSession {
     {
       Body probe = req_body_;
       if (!probe.Take(in_.view(), &body_buffered_)) {
-        co_await Respond(400, "bad request: malformed chunked body", true);
+        const std::string what = "bad request: malformed chunked body";
+        co_await Respond(400, what, true);
         co_return false;
       }
       replayable_ = probe.done;
@@ -476,7 +485,8 @@ class HttpSession {
     }
     if (!replayable_ && expect) {
       error_code ec;
-      co_await WriteAll(client_, "HTTP/1.1 100 Continue\r\n\r\n", {}, ec);
+      const std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await WriteAll(client_, cont, {}, ec);
       if (ec) co_return false;
     }
     if (!replayable_) req_body_.Take(in_.view().substr(0, body_buffered_), &body_buffered_);
@@ -502,11 +512,9 @@ class HttpSession {
       std::shared_ptr<balance::Host> h = cluster.Pick(ctx, &why);
       if (h == nullptr) {
         if (final_status == 0) final_status = 503;
-        co_await Respond(final_status,
-                         last_error.empty()
-                             ? "no upstream available in cluster '" + cc.name + "': " + why
-                             : last_error + "; no other host to retry on",
-                         !req_body_.done);
+        std::string what = "no upstream available in cluster '" + cc.name + "': " + why;
+        if (!last_error.empty()) what = last_error + "; no other host to retry on";
+        co_await Respond(final_status, what, !req_body_.done);
         keep = req_body_.done && !client_close_;
         break;
       }

@@ -57,7 +57,9 @@ awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
       tried.push_back(h.get());
       continue;
     }
-    co_await Tunnel(conn.socket(), up->socket, {}, {}, [&conn] { conn.Touch(); });
+    const std::function<void()> touch = [&conn] { conn.Touch(); };
+    const std::string_view none;
+    co_await Tunnel(conn.socket(), up->socket, none, none, touch);
     // A connection that was made counts as a success; its latency is the time to connect.
     cluster.Report(*h, 200, connect_us);
     co_return;

@@ -20,14 +20,23 @@ class Server:
     """A pier server started with port 0; `ports` maps names (resp, http) to HOST:PORT."""
 
     def __init__(self, args):
-        self.proc = subprocess.Popen([PIER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # stderr goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server
+        # (a sanitizer report is tens of KiB).
+        import tempfile
+        self.err_file = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([PIER, *args], stdout=subprocess.PIPE, stderr=self.err_file,
                                      text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("listening "):
             self.proc.kill()
-            err = self.proc.stderr.read()
-            raise RuntimeError(f"pier did not start: {line!r} {err}")
+            self.proc.wait()
+            raise RuntimeError(f"pier did not start: {line!r} {self.stderr()}")
         self.ports = dict(kv.split("=", 1) for kv in line.split()[1:])
+
+    def stderr(self):
+        """Everything the server wrote to stderr so far."""
+        self.err_file.seek(0)
+        return self.err_file.read()
 
     def addr(self, name):
         host, port = self.ports[name].rsplit(":", 1)

@@ -267,7 +267,7 @@ def test_a_corrupt_tail_is_reported_and_dropped(tmp_path):
         assert got == [b"kept"]
     finally:
         s.stop()
-    err = s.proc.stderr.read()
+    err = s.stderr()
     assert "recovery:" in err and "checksum mismatch" in err, err
 
 
