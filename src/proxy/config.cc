@@ -176,8 +176,9 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
   ReadDuration(s, "connect_timeout", &c.connect_timeout_ms, 1, 600000);
   ReadDuration(s, "idle_timeout", &c.idle_timeout_ms, 1, 86400000);
   ReadU32(s, "max_idle_per_host", &c.max_idle_per_host, 0, 100000);
-  ReadPercent(s, "panic_threshold", &c.panic_threshold, 0);
-  c.panic_threshold /= 100;
+  double panic_percent = c.panic_threshold * 100;  // a percent in the file, a share inside
+  ReadPercent(s, "panic_threshold", &panic_percent, 0);
+  c.panic_threshold = panic_percent / 100;
   ReadDuration(s, "slow_start", &c.slow_start_ms, 0, 3600000);
   ParseBreaker(s.Section("breaker"), c);
   ParseOutlier(s.Section("outlier"), c);

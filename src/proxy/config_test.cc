@@ -61,6 +61,18 @@ TEST(ProxyConfig, ParsesEverySection) {
   EXPECT_EQ(c->FindCluster("pg")->service, "postgres");
 }
 
+TEST(ProxyConfig, PanicThresholdIsAPercentInTheFileAndAShareInside) {
+  auto c = ParseProxyConfig(kGood, "proxy.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_DOUBLE_EQ(c->FindCluster("web")->panic_threshold, 0.5);  // the default, unchanged
+  auto d = ParseProxyConfig(
+      "listeners: [{routes: [{cluster: a}]}]\nclusters: {a: {endpoints: [\"h:1\"], "
+      "panic_threshold: 30}}\n",
+      "p.yaml");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_DOUBLE_EQ(d->clusters[0].panic_threshold, 0.3);
+}
+
 std::string ErrorOf(const std::string& yaml) {
   auto c = ParseProxyConfig(yaml, "p.yaml");
   return c.ok() ? "ok" : c.status().message();
