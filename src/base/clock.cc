@@ -13,4 +13,10 @@ int64_t SteadyNowMs() {
       .count();
 }
 
+int64_t SteadyNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace pier

@@ -18,12 +18,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 const char* Reason(int status) {
   switch (status) {
     case 400:
@@ -423,7 +417,7 @@ class HttpSession {
 
   // One request and its response. Returns whether the client connection stays open.
   awaitable<bool> Exchange() {
-    const int64_t t0 = NowUs();
+    const int64_t t0 = SteadyNowUs();
     Refresh();
     if (listener_ == nullptr) co_return false;
     max_body_ = listener_->config.max_body_bytes;
@@ -518,16 +512,16 @@ class HttpSession {
         keep = req_body_.done && !client_close_;
         break;
       }
-      const int64_t a0 = NowUs();
+      const int64_t a0 = SteadyNowUs();
       std::unique_ptr<UpstreamConn> up;
       Outcome o = co_await Try(h->address(), cc, up);
       if (o.fail == Fail::kClient) {
-        cluster.Report(*h, 499, NowUs() - a0);
+        cluster.Report(*h, 499, SteadyNowUs() - a0);
         final_status = 499;
         break;
       }
       if (o.fail != Fail::kNone) {
-        cluster.Report(*h, 0, NowUs() - a0);
+        cluster.Report(*h, 0, SteadyNowUs() - a0);
         up.reset();
         final_status = o.fail == Fail::kTimeout ? 504 : 502;
         last_error = "upstream " + h->address() + " (cluster '" + cc.name + "') " +
@@ -544,7 +538,7 @@ class HttpSession {
         break;
       }
       final_status = resp_.status;
-      cluster.Report(*h, resp_.status, NowUs() - a0);
+      cluster.Report(*h, resp_.status, SteadyNowUs() - a0);
       if (resp_.status >= 500 && may_retry(resp_.status, Fail::kNone)) {
         last_error = "upstream " + h->address() + " (cluster '" + cc.name + "') answered " +
                      std::to_string(resp_.status);
@@ -565,7 +559,7 @@ class HttpSession {
     for (uint32_t i = 0; i < retries; ++i) route->budget->RetryFinished();  // held till the end
     if (replayable_) in_.Consume(body_buffered_);
     body_buffered_ = 0;
-    route->Count(final_status, NowUs() - t0);
+    route->Count(final_status, SteadyNowUs() - t0);
     co_return keep;
   }
 

@@ -39,6 +39,18 @@ ProxyConfig Config(const std::string& a, const std::string& b) {
   return *c;
 }
 
+// Stops the servers, then the pool their coroutines run on.
+void StopAll(net::IoPool& pool, ProxyServer& proxy, Backend& a, Backend& b) {
+  proxy.Shutdown();
+  a.http.Shutdown();
+  b.http.Shutdown();
+  proxy.CloseAll();
+  a.http.CloseAll();
+  b.http.CloseAll();
+  pool.Stop();
+  pool.Join();
+}
+
 uint16_t PortOf(const std::string& address) {
   return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
 }
@@ -80,14 +92,7 @@ TEST(ProxyServerConcurrent, ClientsOnTwoThreadsWhileTheConfigReloads) {
   EXPECT_GT(b.hits.load(), 0);
   auto d = proxy.Describe();
   EXPECT_EQ(d["clusters"][0]["name"], "app");
-  proxy.Shutdown();
-  a.http.Shutdown();
-  b.http.Shutdown();
-  proxy.CloseAll();
-  a.http.CloseAll();
-  b.http.CloseAll();
-  pool.Stop();
-  pool.Join();
+  StopAll(pool, proxy, a, b);
 }
 
 TEST(ProxyServerConcurrent, KeepAliveClientReusesOneUpstreamConnection) {
@@ -118,14 +123,7 @@ TEST(ProxyServerConcurrent, KeepAliveClientReusesOneUpstreamConnection) {
   // One upstream connection served all three: the backend saw one connection.
   EXPECT_EQ(a.http.active_connections(), 1u);
   s.close();
-  proxy.Shutdown();
-  a.http.Shutdown();
-  b.http.Shutdown();
-  proxy.CloseAll();
-  a.http.CloseAll();
-  b.http.CloseAll();
-  pool.Stop();
-  pool.Join();
+  StopAll(pool, proxy, a, b);
 }
 
 }  // namespace

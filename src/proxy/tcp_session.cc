@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "pier/base/clock.h"
 #include "pier/base/hash.h"
 #include "proxy/io.h"
 #include "proxy/session.h"
@@ -13,12 +14,6 @@ namespace pier::proxy {
 
 namespace {
 constexpr int kConnectAttempts = 3;
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
@@ -45,12 +40,12 @@ awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
       spdlog::debug("{}: no upstream for {}: {}", env.listener, conn.RemoteAddress(), why);
       co_return;
     }
-    const int64_t t0 = NowUs();
+    const int64_t t0 = SteadyNowUs();
     std::string error;
     bool timed_out = false;
     auto up =
         co_await ConnectUpstream(worker, h->address(), cc.connect_timeout_ms, &error, &timed_out);
-    const int64_t connect_us = NowUs() - t0;
+    const int64_t connect_us = SteadyNowUs() - t0;
     if (up == nullptr) {
       spdlog::debug("{}: upstream {} failed: {}", env.listener, h->address(), error);
       cluster.Report(*h, 0, connect_us);

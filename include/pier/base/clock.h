@@ -45,5 +45,7 @@ class FakeClock final : public Clock {
 // The steady clock in milliseconds: the default `now_ms` of components that take a clock
 // function (tests give them a fake one).
 int64_t SteadyNowMs();
+// The same clock in microseconds (request timings).
+int64_t SteadyNowUs();
 
 }  // namespace pier
