@@ -278,10 +278,10 @@ def test_slow_backend_trips_breaker_and_half_open_recovers(backends, proxy):
         in metrics
 
 
-def test_registry_membership_changes_apply_without_restart(backends, proxy, start_pier):
+def test_registry_membership_changes_apply_without_restart(backends, proxy, start_pier, tmp_path):
     import consul
     a, b, c = backends("a", "b", "c")
-    reg = start_pier("registry", "--http", "127.0.0.1:0")
+    reg = start_pier("registry", "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "reg"))
     host, port = reg.addr("http")
     cl = consul.Consul(host=host, port=port)
     for bk in (a, b):
