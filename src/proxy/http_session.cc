@@ -348,7 +348,8 @@ class HttpSession {
       if (ec) co_return false;
       const std::function<void()> touch = [this] { conn_.Touch(); };
       const std::string_view client_pending = in_.view(), upstream_pending = up->in.view();
-      co_await Tunnel(client_, up->socket, client_pending, upstream_pending, touch);
+      co_await Tunnel(client_, up->socket, client_pending, upstream_pending, touch,
+                      env_.tunnel_idle_ms);
       up.reset();
       co_return false;
     }

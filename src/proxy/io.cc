@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <chrono>
 #include <memory>
 
 namespace pier::proxy {
@@ -36,6 +37,7 @@ struct TunnelState {
   asio::steady_timer other_done;  // cancelled when the spawned direction ends
   bool finished = false;
   bool failed = false;
+  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
 };
 
 void CloseBoth(tcp::socket& a, tcp::socket& b) {
@@ -54,6 +56,7 @@ awaitable<void> Pipe(tcp::socket& from, tcp::socket& to, std::string_view pendin
     const size_t n = co_await from.async_read_some(asio::buffer(buf),
                                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
+    st.last_activity = std::chrono::steady_clock::now();
     if (activity) activity();
     co_await asio::async_write(to, asio::buffer(buf.data(), n),
                                asio::redirect_error(asio::use_awaitable, ec));
@@ -70,9 +73,9 @@ awaitable<void> Pipe(tcp::socket& from, tcp::socket& to, std::string_view pendin
 }  // namespace
 
 awaitable<void> Tunnel(tcp::socket& client, tcp::socket& upstream, std::string_view client_pending,
-                       std::string_view upstream_pending, std::function<void()> activity) {
+                       std::string_view upstream_pending, std::function<void()> activity,
+                       int64_t idle_ms) {
   auto st = std::make_shared<TunnelState>(client.get_executor());
-  st->other_done.expires_at(asio::steady_timer::time_point::max());
   // upstream -> client runs beside this coroutine; both reference sockets that outlive the call
   // because this coroutine waits for it below.
   asio::co_spawn(
@@ -84,7 +87,15 @@ awaitable<void> Tunnel(tcp::socket& client, tcp::socket& upstream, std::string_v
       },
       asio::detached);
   co_await Pipe(client, upstream, client_pending, activity, *st);
+  const auto idle = std::chrono::milliseconds(idle_ms);
   while (!st->finished) {
+    if (idle_ms > 0 && std::chrono::steady_clock::now() - st->last_activity >= idle &&
+        !st->failed) {
+      st->failed = true;
+      CloseBoth(client, upstream);  // the other direction ends with an error
+    }
+    st->other_done.expires_at(idle_ms > 0 ? st->last_activity + idle
+                                          : asio::steady_timer::time_point::max());
     error_code ec;
     co_await st->other_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }

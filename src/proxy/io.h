@@ -58,8 +58,11 @@ awaitable<void> WriteAll(tcp::socket& s, std::string_view a, std::string_view b,
 
 // Copies bytes both ways until both directions end: EOF on one side shuts down sending on the
 // other (half-close); an error closes both. `client_pending` and `upstream_pending` are bytes
-// already read from each side, sent first. `activity` is called on every transfer.
+// already read from each side, sent first. `activity` is called on every transfer. Once the
+// client has closed its side, the upstream gets `idle_ms` of silence before both are closed
+// (while the client side is open, the client connection's own idle timeout applies).
 awaitable<void> Tunnel(tcp::socket& client, tcp::socket& upstream, std::string_view client_pending,
-                       std::string_view upstream_pending, std::function<void()> activity);
+                       std::string_view upstream_pending, std::function<void()> activity,
+                       int64_t idle_ms);
 
 }  // namespace pier::proxy

@@ -52,6 +52,7 @@ struct ProxyServer::Impl {
     l.env->listener = lc.name;
     l.env->runtime = [this] { return Current(); };
     l.env->version = &version;
+    l.env->tunnel_idle_ms = options.client_idle_timeout.count();
     l.env->worker = [this](boost::asio::io_context& io) -> Worker& { return *by_io.at(&io); };
     const SessionEnv* env = l.env.get();
     net::ConnectionHandler handler;

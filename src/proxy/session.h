@@ -24,6 +24,7 @@ struct SessionEnv {
   std::string listener;  // the listener's name in the runtime
   std::function<std::shared_ptr<const Runtime>()> runtime;
   const std::atomic<uint64_t>* version;  // changes when the runtime does
+  int64_t tunnel_idle_ms = 60000;        // a half-closed tunnel's silence limit
   std::function<Worker&(boost::asio::io_context&)> worker;
 };
 

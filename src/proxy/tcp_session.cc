@@ -54,7 +54,7 @@ awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
     }
     const std::function<void()> touch = [&conn] { conn.Touch(); };
     const std::string_view none;
-    co_await Tunnel(conn.socket(), up->socket, none, none, touch);
+    co_await Tunnel(conn.socket(), up->socket, none, none, touch, env.tunnel_idle_ms);
     // A connection that was made counts as a success; its latency is the time to connect.
     cluster.Report(*h, 200, connect_us);
     co_return;

@@ -343,6 +343,28 @@ def test_tcp_mode_tunnels_and_skips_a_dead_host(backends, start_pier):
     assert names == {"a", "b"}
 
 
+def test_half_closed_tunnel_to_a_silent_upstream_closes_after_the_idle_timeout(start_pier):
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    s = start_pier("proxy", "--mode", "tcp", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                   "--to", "127.0.0.1:%d" % silent.getsockname()[1], "--idle-timeout", "0.5")
+    host, port = s.addr("proxy")
+    c = socket.create_connection((host, port), timeout=10)
+    c.sendall(b"hello")
+    upstream, _ = silent.accept()
+    assert upstream.recv(5) == b"hello"
+    c.shutdown(socket.SHUT_WR)  # the client is done; the upstream never answers or closes
+    assert upstream.recv(1) == b""  # the half-close reached it
+    t0 = time.time()
+    assert c.recv(1) == b""  # the proxy closed the tunnel rather than hold it forever
+    assert time.time() - t0 < 8
+    c.close()
+    upstream.close()
+    silent.close()
+
+
 def test_proxy_metrics_pass_promtool(backends, proxy):
     need("promtool")
     (a,) = backends("a")
