@@ -7,7 +7,7 @@
 #include "app/config_flags.h"
 #include "app/server_runtime.h"
 #include "cache/server/keyspace.h"
-#include "cache/server/memory_units.h"
+#include "pier/base/memory_units.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/cache/cache_server.h"
@@ -56,7 +56,7 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   take(root, "data-dir", "--data-dir", &f.data_dir);
   // Validate values here so errors point at the file.
   if (c.Has("maxmemory") && sub.count("--maxmemory") == 0 &&
-      !cache::server::ParseMemory(f.maxmemory).ok()) {
+      !ParseMemory(f.maxmemory).ok()) {
     c.Error("maxmemory", "'" + f.maxmemory + "' is not a memory value (e.g. 100mb)");
   }
   if (c.Has("maxmemory-policy") && sub.count("--maxmemory-policy") == 0 &&
@@ -71,7 +71,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("cache", s);
   auto listen = net::ParseHostPort(f.listen, "--listen");
   if (!listen.ok()) return Fail("cache", listen.status());
-  auto maxmemory = cache::server::ParseMemory(f.maxmemory);
+  auto maxmemory = ParseMemory(f.maxmemory);
   if (!maxmemory.ok())
     return Fail("cache", Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
   for (auto [flag, value] :

@@ -9,7 +9,7 @@
 #include "app/config_flags.h"
 #include "app/server_runtime.h"
 #include "app/table.h"
-#include "cache/server/memory_units.h"
+#include "pier/base/memory_units.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/cache/cache_server.h"
@@ -58,12 +58,12 @@ Status ApplyConfig(QueueFlags& f, const CLI::App& sub) {
 }
 
 Result<uint64_t> Memory(const char* flag, const std::string& value, uint64_t min, uint64_t max) {
-  auto v = cache::server::ParseMemory(value);
+  auto v = ParseMemory(value);
   if (!v.ok()) return Status::InvalidArgument(std::string(flag) + ": " + v.status().message());
   if (*v < min || *v > max) {
     return Status::InvalidArgument(std::string(flag) + ": " + value + " is out of range (" +
-                                   cache::server::HumanBytes(min) + " to " +
-                                   cache::server::HumanBytes(max) + ")");
+                                   HumanBytes(min) + " to " +
+                                   HumanBytes(max) + ")");
   }
   return *v;
 }

@@ -8,7 +8,7 @@
 
 #include "cache/server/command.h"
 #include "cache/server/glob.h"
-#include "cache/server/memory_units.h"
+#include "pier/base/memory_units.h"
 #include "pier/cache/cache_server.h"
 
 namespace pier::cache::server {

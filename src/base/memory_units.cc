@@ -1,11 +1,11 @@
-#include "cache/server/memory_units.h"
+#include "pier/base/memory_units.h"
 
 #include <fmt/format.h>
 
 #include <cctype>
 #include <charconv>
 
-namespace pier::cache::server {
+namespace pier {
 
 Result<uint64_t> ParseMemory(std::string_view text) {
   size_t digits = 0;
@@ -43,4 +43,4 @@ std::string HumanBytes(uint64_t n) {
   return fmt::format("{:.2f}G", d / (1024.0 * 1024 * 1024));
 }
 
-}  // namespace pier::cache::server
+}  // namespace pier

@@ -8,9 +8,9 @@
 
 #include "pier/base/status.h"
 
-namespace pier::cache::server {
+namespace pier {
 
 Result<uint64_t> ParseMemory(std::string_view text);
 std::string HumanBytes(uint64_t bytes);  // "1.50M", as Redis's bytesToHuman
 
-}  // namespace pier::cache::server
+}  // namespace pier
