@@ -8,6 +8,8 @@
 #include <optional>
 #include <sstream>
 
+#include "pier/base/duration.h"
+
 namespace pier {
 
 struct ConfigDocument::Impl {
@@ -213,6 +215,18 @@ void ConfigSection::Read(std::string_view key, double* out) {
   double x = 0;
   if (!(in >> x) || !in.eof()) return Error(key, "expected a number, got '" + v + "'");
   *out = x;
+}
+
+void ConfigSection::ReadDurationMs(std::string_view key, int64_t* out_ms, int64_t min_ms,
+                                   int64_t max_ms) {
+  std::string text;
+  Read(key, &text);
+  if (text.empty()) return;
+  auto d = ParseGoDuration(text);
+  if (!d.ok()) return Error(key, d.status().message() + " (write e.g. 250ms, 30s, 1m30s)");
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d).count();
+  if (ms < min_ms || ms > max_ms) return Error(key, "'" + text + "' is out of range");
+  *out_ms = ms;
 }
 
 void ConfigSection::Read(std::string_view key, std::vector<std::string>* out) {

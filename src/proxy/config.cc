@@ -9,7 +9,6 @@
 #include <set>
 
 #include "pier/base/config.h"
-#include "pier/base/duration.h"
 
 namespace pier::proxy {
 
@@ -31,23 +30,6 @@ bool SplitHostPort(std::string_view s, std::string* host, uint16_t* port) {
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Reads a duration key ("30s") into milliseconds within [min, max].
-void ReadDuration(ConfigSection& s, const char* key, int64_t* out, int64_t min, int64_t max) {
-  std::string text;
-  s.Read(key, &text);
-  if (text.empty()) return;
-  auto d = ParseGoDuration(text);
-  const int64_t ms =
-      d.ok() ? std::chrono::duration_cast<std::chrono::milliseconds>(*d).count() : -1;
-  if (!d.ok()) {
-    s.Error(key, d.status().message() + " (write e.g. 250ms, 30s, 1m30s)");
-  } else if (ms < min || ms > max) {
-    s.Error(key, "'" + text + "' is out of range");
-  } else {
-    *out = ms;
-  }
 }
 
 // A count that fits 32 bits, read within [min, max].
@@ -82,12 +64,12 @@ void ParseBreaker(ConfigSection s, ClusterConfig& c) {
   ReadU32(s, "minimum_calls", &b.minimum_calls, 1, 100000);
   ReadPercent(s, "failure_rate", &b.failure_rate_threshold, 1);
   ReadPercent(s, "slow_call_rate", &b.slow_call_rate_threshold, 1);
-  ReadDuration(s, "slow_call", &b.slow_call_ms, 1, 3600000);
-  ReadDuration(s, "wait_in_open", &b.wait_in_open_ms, 1, 3600000);
+  s.ReadDurationMs("slow_call", &b.slow_call_ms, 1, 3600000);
+  s.ReadDurationMs("wait_in_open", &b.wait_in_open_ms, 1, 3600000);
   s.Read("open_backoff", &b.open_backoff);
-  ReadDuration(s, "max_wait_in_open", &b.max_wait_in_open_ms, 1, 86400000);
+  s.ReadDurationMs("max_wait_in_open", &b.max_wait_in_open_ms, 1, 86400000);
   ReadU32(s, "half_open_calls", &b.permitted_calls_in_half_open, 1, 10000);
-  ReadDuration(s, "max_wait_in_half_open", &b.max_wait_in_half_open_ms, 1, 3600000);
+  s.ReadDurationMs("max_wait_in_half_open", &b.max_wait_in_half_open_ms, 1, 3600000);
   b.max_wait_in_open_ms = std::max(b.max_wait_in_open_ms, b.wait_in_open_ms);
   if (Status st = resilience::CircuitBreaker::Validate(b); !st.ok()) {
     s.Error(s.Keys().front(), st.message());
@@ -99,9 +81,9 @@ void ParseOutlier(ConfigSection s, ClusterConfig& c) {
   s.Read("enabled", &c.outlier_enabled);
   ReadU32(s, "consecutive_5xx", &o.consecutive_5xx, 0, 100000);
   ReadU32(s, "consecutive_gateway_failures", &o.consecutive_gateway_failures, 0, 100000);
-  ReadDuration(s, "interval", &o.interval_ms, 100, 3600000);
-  ReadDuration(s, "base_ejection", &o.base_ejection_ms, 1, 3600000);
-  ReadDuration(s, "max_ejection", &o.max_ejection_ms, 1, 86400000);
+  s.ReadDurationMs("interval", &o.interval_ms, 100, 3600000);
+  s.ReadDurationMs("base_ejection", &o.base_ejection_ms, 1, 3600000);
+  s.ReadDurationMs("max_ejection", &o.max_ejection_ms, 1, 86400000);
   ReadPercent(s, "max_ejection_percent", &o.max_ejection_percent, 0);
   s.Read("success_rate_stdev_factor", &o.success_rate_stdev_factor);
   ReadU32(s, "success_rate_minimum_hosts", &o.success_rate_minimum_hosts, 1, 100000);
@@ -173,13 +155,13 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
     s.Error("policy", "unknown policy '" + c.policy + "' (" + all + ")");
   }
   ParseHashKey(s, c);
-  ReadDuration(s, "connect_timeout", &c.connect_timeout_ms, 1, 600000);
-  ReadDuration(s, "idle_timeout", &c.idle_timeout_ms, 1, 86400000);
+  s.ReadDurationMs("connect_timeout", &c.connect_timeout_ms, 1, 600000);
+  s.ReadDurationMs("idle_timeout", &c.idle_timeout_ms, 1, 86400000);
   ReadU32(s, "max_idle_per_host", &c.max_idle_per_host, 0, 100000);
   double panic_percent = c.panic_threshold * 100;  // a percent in the file, a share inside
   ReadPercent(s, "panic_threshold", &panic_percent, 0);
   c.panic_threshold = panic_percent / 100;
-  ReadDuration(s, "slow_start", &c.slow_start_ms, 0, 3600000);
+  s.ReadDurationMs("slow_start", &c.slow_start_ms, 0, 3600000);
   ParseBreaker(s.Section("breaker"), c);
   ParseOutlier(s.Section("outlier"), c);
   return c;
@@ -203,7 +185,7 @@ RouteConfig ParseRoute(ConfigSection s) {
   }
   s.Read("cluster", &r.cluster);
   if (r.cluster.empty()) s.Error("cluster", "every route needs a cluster");
-  ReadDuration(s, "timeout", &r.timeout_ms, 1, 86400000);
+  s.ReadDurationMs("timeout", &r.timeout_ms, 1, 86400000);
   auto rt = s.Section("retries");
   ReadU32(rt, "max", &r.retries.max_retries, 0, 10);
   if (rt.Has("on")) {
@@ -220,8 +202,8 @@ RouteConfig ParseRoute(ConfigSection s) {
     }
   }
   rt.Read("non_idempotent", &r.retries.retry_non_idempotent);
-  ReadDuration(rt, "base_backoff", &r.retries.base_backoff_ms, 0, 60000);
-  ReadDuration(rt, "max_backoff", &r.retries.max_backoff_ms, 0, 600000);
+  rt.ReadDurationMs("base_backoff", &r.retries.base_backoff_ms, 0, 60000);
+  rt.ReadDurationMs("max_backoff", &r.retries.max_backoff_ms, 0, 600000);
   if (r.retries.max_backoff_ms < r.retries.base_backoff_ms) {
     rt.Error("max_backoff", "must be at least base_backoff");
   }

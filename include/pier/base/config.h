@@ -32,6 +32,8 @@ class ConfigSection {
   void Read(std::string_view key, uint64_t* out, uint64_t min = 0, uint64_t max = UINT64_MAX);
   void Read(std::string_view key, double* out);
   void Read(std::string_view key, std::vector<std::string>* out);
+  // A Go duration ("250ms", "1m30s") into milliseconds within [min_ms, max_ms].
+  void ReadDurationMs(std::string_view key, int64_t* out_ms, int64_t min_ms, int64_t max_ms);
   // A nested mapping; absent keys give an empty section.
   ConfigSection Section(std::string_view key);
   // A sequence of mappings (`routes: [{...}, {...}]`); each element's keys are checked too.
