@@ -26,5 +26,6 @@ void AddRegistryCommand(CLI::App& app, SetAction set_action);
 void AddRegistryListCommands(CLI::App& app, SetAction set_action);
 void AddQueueCommand(CLI::App& app, SetAction set_action);
 void AddProxyCommand(CLI::App& app, SetAction set_action);
+void AddValidateCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

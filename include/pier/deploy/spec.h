@@ -69,9 +69,9 @@ struct Service {
   uint32_t replicas = 1;
   std::vector<PortMapping> ports;
   std::map<std::string, std::string> env;
-  double cpu = 0;           // cores; 0: no limit
-  uint64_t memory = 0;      // bytes; 0: no limit
-  uint64_t pids = 0;        // 0: no limit
+  double cpu = 0;       // cores; 0: no limit
+  uint64_t memory = 0;  // bytes; 0: no limit
+  uint64_t pids = 0;    // 0: no limit
   HealthCheck health;
   std::vector<Dependency> depends_on;
   std::vector<Call> calls;

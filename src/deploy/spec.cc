@@ -1,0 +1,203 @@
+#include "pier/deploy/spec.h"
+
+#include <charconv>
+#include <fstream>
+#include <iterator>
+
+#include "pier/base/config.h"
+#include "pier/base/memory_units.h"
+
+namespace pier::deploy {
+
+namespace {
+
+bool ParsePort(std::string_view s, uint16_t* out) {
+  uint32_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v == 0 || v > 65535) return false;
+  *out = static_cast<uint16_t>(v);
+  return true;
+}
+
+void ReadU32(ConfigSection& s, const char* key, uint32_t* out, uint32_t min, uint32_t max) {
+  uint64_t v = *out;
+  s.Read(key, &v, min, max);
+  *out = static_cast<uint32_t>(v);
+}
+
+void ReadPorts(ConfigSection& s, Service& svc) {
+  std::vector<std::string> ports;
+  s.Read("ports", &ports);
+  for (const auto& p : ports) {
+    PortMapping m;
+    const size_t colon = p.find(':');
+    const bool ok = colon == std::string::npos
+                        ? ParsePort(p, &m.container)
+                        : ParsePort(std::string_view(p).substr(0, colon), &m.host) &&
+                              ParsePort(std::string_view(p).substr(colon + 1), &m.container);
+    if (!ok) {
+      s.Error("ports", "'" + p + "': write CONTAINER_PORT or HOST_PORT:CONTAINER_PORT (1-65535)");
+      continue;
+    }
+    svc.ports.push_back(m);
+  }
+}
+
+void ReadResources(ConfigSection r, Service& svc) {
+  r.Read("cpu", &svc.cpu);
+  if (svc.cpu < 0 || svc.cpu > 1024) r.Error("cpu", "must be from 0 to 1024 cores");
+  std::string memory;
+  r.Read("memory", &memory);
+  if (!memory.empty()) {
+    auto m = ParseMemory(memory);
+    if (!m.ok()) {
+      r.Error("memory", m.status().message() + " (write e.g. 256mb, 1gb)");
+    } else {
+      svc.memory = *m;
+    }
+  }
+  r.Read("pids", &svc.pids, 0, 1u << 22);
+}
+
+void ReadHealth(ConfigSection h, HealthCheck& hc) {
+  const int kinds = h.Has("http") + h.Has("tcp") + h.Has("command");
+  if (kinds > 1) h.Error("http", "a health check is one of http, tcp or command");
+  if (h.Has("http")) {
+    hc.kind = HealthCheck::Kind::kHttp;
+    h.Read("http", &hc.http_path);
+    if (hc.http_path.empty() || hc.http_path[0] != '/') h.Error("http", "a path starting with '/'");
+    uint64_t port = 0;
+    h.Read("port", &port, 1, 65535);
+    if (!h.Has("port")) h.Error("port", "an http health check needs the port it probes");
+    hc.port = static_cast<uint16_t>(port);
+  } else if (h.Has("tcp")) {
+    hc.kind = HealthCheck::Kind::kTcp;
+    uint64_t port = 0;
+    h.Read("tcp", &port, 1, 65535);
+    hc.port = static_cast<uint16_t>(port);
+  } else if (h.Has("command")) {
+    hc.kind = HealthCheck::Kind::kCommand;
+    h.Read("command", &hc.command);
+    if (hc.command.empty()) h.Error("command", "give the command and its arguments");
+  }
+  h.ReadDurationMs("interval", &hc.interval_ms, 100, 86400000);
+  h.ReadDurationMs("timeout", &hc.timeout_ms, 1, 3600000);
+  h.ReadDurationMs("start_period", &hc.start_period_ms, 0, 86400000);
+  ReadU32(h, "retries", &hc.retries, 1, 1000);
+}
+
+Service ReadService(ConfigSection s, const std::string& name) {
+  Service svc;
+  svc.name = name;
+  svc.where = s.Where();
+  s.Read("version", &svc.version);
+  s.Read("image", &svc.image);
+  s.Read("command", &svc.command);
+  if (svc.image.empty() == svc.command.empty()) {
+    s.Error(svc.image.empty() ? "image" : "command",
+            "a service runs an image or a command (one of them)");
+  }
+  ReadU32(s, "replicas", &svc.replicas, 0, 1000);
+  ReadPorts(s, svc);
+  auto env = s.Section("env");
+  for (const auto& k : env.Keys()) env.Read(k, &svc.env[k]);
+  ReadResources(s.Section("resources"), svc);
+  ReadHealth(s.Section("health"), svc.health);
+  auto deps = s.Section("depends_on");
+  for (const auto& k : deps.Keys()) {
+    auto d = deps.Section(k);
+    Dependency dep;
+    dep.service = k;
+    dep.where = d.Where();
+    std::string condition = "started";
+    d.Read("condition", &condition);
+    if (condition == "healthy" || condition == "service_healthy") {
+      dep.condition = Dependency::Condition::kHealthy;
+    } else if (condition != "started" && condition != "service_started") {
+      d.Error("condition", "use started or healthy, got '" + condition + "'");
+    }
+    svc.depends_on.push_back(dep);
+  }
+  for (auto c : s.List("calls")) {
+    Call call;
+    call.where = c.Where();
+    c.Read("service", &call.service);
+    if (call.service.empty()) c.Error("service", "a call names the service it calls");
+    c.ReadDurationMs("timeout", &call.timeout_ms, 1, 86400000);
+    ReadU32(c, "retries", &call.retries, 0, 100);
+    svc.calls.push_back(call);
+  }
+  return svc;
+}
+
+}  // namespace
+
+const Service* Architecture::Find(const std::string& name) const {
+  for (const auto& s : services) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+Result<Architecture> ParseArchitecture(std::string_view text, const std::string& name) {
+  auto doc = ConfigDocument::LoadString(text, name);
+  if (!doc.ok()) return doc.status();
+  auto root = (*doc)->Root();
+  Architecture a;
+  root.Read("name", &a.name);
+  auto p = root.Section("platform");
+  p.Read("registry", &a.platform.registry);
+  a.platform.proxy = true;
+  auto proxy = p.Section("proxy");
+  proxy.Read("enabled", &a.platform.proxy);
+  proxy.Read("listen", &a.platform.proxy_listen);
+  if (p.Has("cache")) {
+    auto c = p.Section("cache");
+    a.platform.cache = true;
+    c.Read("enabled", &a.platform.cache);
+    c.Read("policy", &a.platform.cache_policy);
+    std::string memory;
+    c.Read("memory", &memory);
+    if (!memory.empty()) {
+      auto m = ParseMemory(memory);
+      if (!m.ok()) c.Error("memory", m.status().message());
+      a.platform.cache_memory = m.ok() ? *m : 0;
+    }
+  }
+  if (p.Has("queue")) {
+    auto q = p.Section("queue");
+    a.platform.queue = true;
+    q.Read("enabled", &a.platform.queue);
+    q.Read("topics", &a.platform.queue_topics);
+  }
+  auto services = root.Section("services");
+  for (const auto& k : services.Keys()) a.services.push_back(ReadService(services.Section(k), k));
+  if (a.services.empty()) root.Error("services", "a system needs at least one service");
+  for (auto r : root.List("routes")) {
+    Route route;
+    route.where = r.Where();
+    r.Read("host", &route.host);
+    r.Read("path_prefix", &route.path_prefix);
+    if (route.path_prefix.empty() || route.path_prefix[0] != '/') {
+      r.Error("path_prefix", "must start with '/'");
+    }
+    r.Read("service", &route.service);
+    if (route.service.empty()) r.Error("service", "a route names the service it sends to");
+    r.Read("policy", &route.policy);
+    r.ReadDurationMs("timeout", &route.timeout_ms, 1, 86400000);
+    ReadU32(r, "retries", &route.retries, 0, 10);
+    a.routes.push_back(route);
+  }
+  if (Status st = (*doc)->Finish(); !st.ok()) return st;
+  return a;
+}
+
+Result<Architecture> LoadArchitecture(const std::string& path) {
+  auto doc = ConfigDocument::LoadFile(path);  // size limit and error text as every config
+  if (!doc.ok()) return doc.status();
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseArchitecture(text, path);
+}
+
+}  // namespace pier::deploy
