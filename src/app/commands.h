@@ -27,5 +27,6 @@ void AddRegistryListCommands(CLI::App& app, SetAction set_action);
 void AddQueueCommand(CLI::App& app, SetAction set_action);
 void AddProxyCommand(CLI::App& app, SetAction set_action);
 void AddValidateCommand(CLI::App& app, SetAction set_action);
+void AddExportCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app
