@@ -1,8 +1,9 @@
-// The architecture spec: any text parses into a model that Validate can check without
-// crashing, or fails with a message that names the file.
+// The architecture spec: any text parses into a model that Validate checks and both exports
+// write without crashing, or fails with a message that names the file.
 #include <cstdint>
 #include <string_view>
 
+#include "pier/deploy/export.h"
 #include "pier/deploy/validate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -16,5 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& p : problems) {
     if (p.message.empty() || p.fix.empty()) __builtin_trap();
   }
+  if (pier::deploy::ExportCompose(*a).text.empty()) __builtin_trap();
+  if (pier::deploy::ExportKubernetes(*a).text.empty()) __builtin_trap();
   return 0;
 }
