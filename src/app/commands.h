@@ -28,5 +28,6 @@ void AddQueueCommand(CLI::App& app, SetAction set_action);
 void AddProxyCommand(CLI::App& app, SetAction set_action);
 void AddValidateCommand(CLI::App& app, SetAction set_action);
 void AddExportCommand(CLI::App& app, SetAction set_action);
+void AddDemoServiceCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app
