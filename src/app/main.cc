@@ -11,13 +11,12 @@
 #endif
 
 int main(int argc, char** argv) {
-  // Block SIGINT/SIGTERM/SIGHUP in every thread; servers take them with sigwait on the main
-  // thread (SIGHUP reloads a server's configuration where it has one).
+  // Block SIGINT/SIGTERM in every thread; servers take them with sigwait on the main thread
+  // (and SIGHUP, which ServerRuntime blocks, as "reload").
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 

@@ -11,7 +11,14 @@
 
 namespace pier::app {
 
-ServerRuntime::ServerRuntime(size_t threads) : pool_(threads) {}
+ServerRuntime::ServerRuntime(size_t threads) : pool_(threads) {
+  // A server takes SIGHUP as "reload" in Wait(): block it here, before any of its threads
+  // start (they inherit the mask). Other commands keep SIGHUP's default (a hangup ends them).
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+}
 
 ServerRuntime::~ServerRuntime() {
   pool_.Stop(true);
