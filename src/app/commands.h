@@ -29,5 +29,6 @@ void AddProxyCommand(CLI::App& app, SetAction set_action);
 void AddValidateCommand(CLI::App& app, SetAction set_action);
 void AddExportCommand(CLI::App& app, SetAction set_action);
 void AddDemoServiceCommand(CLI::App& app, SetAction set_action);
+void AddUpCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

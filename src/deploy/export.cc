@@ -59,17 +59,17 @@ void CommonGaps(const Architecture& a, const char* routes_hint,
   }
 }
 
-void HealthTestCompose(YAML::Emitter& e, const HealthCheck& h) {
+void HealthTestCompose(YAML::Emitter& e, const HealthCheck& h, uint16_t port) {
   e << YAML::Key << "test" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   switch (h.kind) {
     case HealthCheck::Kind::kHttp:
       e << "CMD-SHELL"
-        << "wget -q -O /dev/null http://127.0.0.1:" + std::to_string(h.port) + h.http_path +
+        << "wget -q -O /dev/null http://127.0.0.1:" + std::to_string(port) + h.http_path +
                " || exit 1";
       break;
     case HealthCheck::Kind::kTcp:
       e << "CMD-SHELL"
-        << "nc -z 127.0.0.1 " + std::to_string(h.port) + " || exit 1";
+        << "nc -z 127.0.0.1 " + std::to_string(port) + " || exit 1";
       break;
     case HealthCheck::Kind::kCommand:
       e << "CMD";
@@ -97,17 +97,17 @@ std::string K8sName(const std::string& name, std::vector<std::string>* unsupport
   return out;
 }
 
-void Probe(YAML::Emitter& e, const char* key, const HealthCheck& h, bool with_start) {
+void Probe(YAML::Emitter& e, const char* key, const HealthCheck& h, uint16_t port,
+           bool with_start) {
   e << YAML::Key << key << YAML::Value << YAML::BeginMap;
   switch (h.kind) {
     case HealthCheck::Kind::kHttp:
       e << YAML::Key << "httpGet" << YAML::Value << YAML::BeginMap << YAML::Key << "path"
-        << YAML::Value << h.http_path << YAML::Key << "port" << YAML::Value << h.port
-        << YAML::EndMap;
+        << YAML::Value << h.http_path << YAML::Key << "port" << YAML::Value << port << YAML::EndMap;
       break;
     case HealthCheck::Kind::kTcp:
       e << YAML::Key << "tcpSocket" << YAML::Value << YAML::BeginMap << YAML::Key << "port"
-        << YAML::Value << h.port << YAML::EndMap;
+        << YAML::Value << port << YAML::EndMap;
       break;
     case HealthCheck::Kind::kCommand:
       e << YAML::Key << "exec" << YAML::Value << YAML::BeginMap << YAML::Key << "command"
@@ -159,7 +159,7 @@ ExportResult ExportCompose(const Architecture& a) {
     if (s.pids > 0) e << YAML::Key << "pids_limit" << YAML::Value << s.pids;
     if (s.health.kind != HealthCheck::Kind::kNone) {
       e << YAML::Key << "healthcheck" << YAML::Value << YAML::BeginMap;
-      HealthTestCompose(e, s.health);
+      HealthTestCompose(e, s.health, ProbePort(s));
       e << YAML::Key << "interval" << YAML::Value << GoSeconds(s.health.interval_ms);
       e << YAML::Key << "timeout" << YAML::Value << GoSeconds(s.health.timeout_ms);
       e << YAML::Key << "retries" << YAML::Value << s.health.retries;
@@ -274,8 +274,8 @@ ExportResult ExportKubernetes(const Architecture& a, const KubernetesOptions& o)
                               "podPidsLimit), not per container");
     }
     if (s.health.kind != HealthCheck::Kind::kNone) {
-      Probe(d, "readinessProbe", s.health, true);
-      Probe(d, "livenessProbe", s.health, true);
+      Probe(d, "readinessProbe", s.health, ProbePort(s), true);
+      Probe(d, "livenessProbe", s.health, ProbePort(s), true);
     }
     d << YAML::EndMap << YAML::EndSeq;  // container, containers
     d << YAML::EndMap << YAML::EndMap;  // pod spec, template

@@ -66,9 +66,8 @@ void ReadHealth(ConfigSection h, HealthCheck& hc) {
     hc.kind = HealthCheck::Kind::kHttp;
     h.Read("http", &hc.http_path);
     if (hc.http_path.empty() || hc.http_path[0] != '/') h.Error("http", "a path starting with '/'");
-    uint64_t port = 0;
+    uint64_t port = 0;  // 0: the instance's own port (PORT)
     h.Read("port", &port, 1, 65535);
-    if (!h.Has("port")) h.Error("port", "an http health check needs the port it probes");
     hc.port = static_cast<uint16_t>(port);
   } else if (h.Has("tcp")) {
     hc.kind = HealthCheck::Kind::kTcp;
@@ -131,6 +130,11 @@ Service ReadService(ConfigSection s, const std::string& name) {
 }
 
 }  // namespace
+
+uint16_t ProbePort(const Service& s) {
+  if (s.health.port != 0) return s.health.port;
+  return s.ports.empty() ? 80 : s.ports.front().container;
+}
 
 const Service* Architecture::Find(const std::string& name) const {
   for (const auto& s : services) {

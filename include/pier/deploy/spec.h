@@ -37,7 +37,7 @@ struct HealthCheck {
   enum class Kind { kNone, kHttp, kTcp, kCommand };
   Kind kind = Kind::kNone;
   std::string http_path;
-  uint16_t port = 0;  // HTTP and TCP checks
+  uint16_t port = 0;  // HTTP and TCP checks; 0 (HTTP): the instance's own port
   std::vector<std::string> command;
   int64_t interval_ms = 10000, timeout_ms = 2000, start_period_ms = 0;
   uint32_t retries = 3;
@@ -62,6 +62,10 @@ struct Call {
   uint32_t retries = 0;
   std::string where;
 };
+
+struct Service;
+// The port a health check probes: its own, else the service's first container port, else 80.
+uint16_t ProbePort(const Service& s);
 
 struct Service {
   std::string name, version = "v1", image;

@@ -1,0 +1,86 @@
+"""`pier up` with the process driver: the demo system comes up in dependency order, serves
+through the proxy from the registry's healthy instances, survives a killed instance, and stops
+its services on Ctrl-C."""
+import os
+import signal
+import time
+
+import requests
+
+from conftest import Server, run_pier
+
+DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "demo", "pier.yaml")
+
+
+def up(tmp_path, text):
+    spec = tmp_path / "pier.yaml"
+    spec.write_text(text)
+    s = Server(["up", str(spec), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")])
+    lines = []
+    while not lines or not lines[-1].startswith("up: "):
+        line = s.proc.stdout.readline()
+        assert line, f"pier up ended: {''.join(lines)} {s.stderr()}"
+        lines.append(line)
+    return s, lines
+
+
+def get(url):
+    try:
+        return requests.get(url, timeout=5)
+    except requests.RequestException:
+        return None
+
+
+def until(pred, what, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)  # polling health checks running in another process
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_demo_comes_up_in_order_serves_and_stops(tmp_path):
+    demo = open(DEMO).read()
+    s, lines = up(tmp_path, "platform: {proxy: {listen: 127.0.0.1:0}}\n" + demo)
+    try:
+        text = "".join(lines)
+        assert text.index("waiting for catalog to be healthy") < text.index("started frontend-1")
+        assert "up: 3 instances of 2 services" in text
+        pids = [int(l.split()[4]) for l in lines if l.split()[:1] in (["catalog"], ["frontend"])]
+        assert len(pids) == 3
+        proxy = f"http://{s.ports['proxy']}"
+        until(lambda: (r := get(proxy + "/")) is not None and r.status_code == 200,
+              "the frontend through the proxy")
+        assert get(proxy + "/").json()["service"] == "frontend"
+        until(lambda: len({get(proxy + "/catalog/x").json()["address"] for _ in range(4)}) == 2,
+              "both catalog instances healthy and balanced")
+        # Kill one catalog instance: retries hide it, then its check fails and it leaves.
+        victim = pids[0]
+        os.kill(victim, signal.SIGKILL)
+        for _ in range(10):
+            r = get(proxy + "/catalog/x")
+            assert r is not None and r.status_code == 200
+        until(lambda: len(requests.get(s.url("/v1/health/service/catalog?passing=1"),
+                                       timeout=5).json()) == 1, "the killed instance's check")
+    finally:
+        s.stop(signal.SIGINT)
+    for pid in pids[1:]:  # stopped and reaped by pier up
+        assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_a_spec_with_problems_is_refused(tmp_path):
+    spec = tmp_path / "pier.yaml"
+    spec.write_text("services:\n  a: {command: [x], depends_on: {b: {}}}\n")
+    r = run_pier("up", str(spec), "--http", "127.0.0.1:0")
+    assert r.returncode == 1
+    assert "services.a.depends_on.b: 'b' is not a service" in r.stderr
+
+
+def test_a_missing_program_is_named(tmp_path):
+    spec = tmp_path / "pier.yaml"
+    spec.write_text("platform: {proxy: {listen: 127.0.0.1:0}}\n"
+                    "services:\n  a: {command: [no-such-program-pier]}\n")
+    r = run_pier("up", str(spec), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"))
+    assert r.returncode != 0
+    assert "services.a: cannot start 'no-such-program-pier'" in r.stderr
