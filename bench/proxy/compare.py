@@ -44,8 +44,9 @@ def wrk(url, connections, duration):
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    p50 = to_us(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_us(re.search(r"99%\s+(\S+)", out).group(1))
+    # The distribution's own lines ("     50%    1.01ms"), not a "85.50%" in the stats above.
+    p50 = to_us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     if errors or socket_errors:
