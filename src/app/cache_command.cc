@@ -7,9 +7,9 @@
 #include "app/config_flags.h"
 #include "app/server_runtime.h"
 #include "cache/server/keyspace.h"
-#include "pier/base/memory_units.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
+#include "pier/base/memory_units.h"
 #include "pier/cache/cache_server.h"
 #include "pier/net/http_server.h"
 #include "pier/queue/queue_server.h"
@@ -55,8 +55,7 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   take.YesNo(c, "queue", "--queue", &f.queue);
   take(root, "data-dir", "--data-dir", &f.data_dir);
   // Validate values here so errors point at the file.
-  if (c.Has("maxmemory") && sub.count("--maxmemory") == 0 &&
-      !ParseMemory(f.maxmemory).ok()) {
+  if (c.Has("maxmemory") && sub.count("--maxmemory") == 0 && !ParseMemory(f.maxmemory).ok()) {
     c.Error("maxmemory", "'" + f.maxmemory + "' is not a memory value (e.g. 100mb)");
   }
   if (c.Has("maxmemory-policy") && sub.count("--maxmemory-policy") == 0 &&

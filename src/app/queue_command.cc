@@ -9,9 +9,9 @@
 #include "app/config_flags.h"
 #include "app/server_runtime.h"
 #include "app/table.h"
-#include "pier/base/memory_units.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
+#include "pier/base/memory_units.h"
 #include "pier/cache/cache_server.h"
 #include "pier/net/http_fetch.h"
 #include "pier/net/tcp_listener.h"
@@ -62,8 +62,7 @@ Result<uint64_t> Memory(const char* flag, const std::string& value, uint64_t min
   if (!v.ok()) return Status::InvalidArgument(std::string(flag) + ": " + v.status().message());
   if (*v < min || *v > max) {
     return Status::InvalidArgument(std::string(flag) + ": " + value + " is out of range (" +
-                                   HumanBytes(min) + " to " +
-                                   HumanBytes(max) + ")");
+                                   HumanBytes(min) + " to " + HumanBytes(max) + ")");
   }
   return *v;
 }
