@@ -2,7 +2,7 @@
 // registry and the proxy in this process, each service instance as a child process started in
 // dependency order (waiting for `healthy` dependencies), registered with its health check in
 // the registry, and reached through the proxy's routes. Ctrl-C stops the services in reverse
-// order. Without FILE it runs examples/demo/pier.yaml's system, built in.
+// order. Without FILE it runs examples/demo/pier.yaml's system, compiled in (demo_spec.h.in).
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/demo_spec.h"
 #include "app/server_runtime.h"
 #include "app/table.h"
 #include "pier/base/logging.h"
@@ -25,26 +26,6 @@
 namespace pier::app {
 
 namespace {
-
-// The built-in demo (the same as examples/demo/pier.yaml): two versions of nothing but
-// `pier demo-service`, so it needs no Docker and no other program.
-constexpr const char* kDemo = R"(name: demo
-services:
-  catalog:
-    version: v1
-    command: [pier, demo-service, --listen, "127.0.0.1:${PORT}", --name, catalog, --version, v1]
-    replicas: 2
-    health: {http: /health, interval: 1s, timeout: 1s, retries: 2}
-  frontend:
-    version: v1
-    command: [pier, demo-service, --listen, "127.0.0.1:${PORT}", --name, frontend, --version, v1]
-    health: {http: /health, interval: 1s, timeout: 1s, retries: 2}
-    depends_on: {catalog: {condition: healthy}}
-    calls: [{service: catalog, timeout: 1s, retries: 1}]
-routes:
-  - {path_prefix: /catalog/, service: catalog, timeout: 5s, retries: 1}
-  - {path_prefix: /, service: frontend, timeout: 5s, retries: 1}
-)";
 
 struct UpFlags : ServerFlags {
   UpFlags() {
@@ -161,7 +142,7 @@ std::string Self() {
 
 int RunUp(UpFlags f) {
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("up", s);
-  auto spec = f.file.empty() ? deploy::ParseArchitecture(kDemo, "built-in demo")
+  auto spec = f.file.empty() ? deploy::ParseArchitecture(kDemoSpec, "built-in demo")
                              : deploy::LoadArchitecture(f.file);
   if (!spec.ok()) return Fail("up", spec.status());
   const deploy::Architecture& a = *spec;
