@@ -189,6 +189,12 @@ void ConfigSection::Read(std::string_view key, int64_t* out, int64_t min, int64_
   *out = x;
 }
 
+void ConfigSection::Read(std::string_view key, uint32_t* out, uint32_t min, uint32_t max) {
+  uint64_t v = *out;
+  Read(key, &v, min, max);
+  *out = static_cast<uint32_t>(v);
+}
+
 void ConfigSection::Read(std::string_view key, uint64_t* out, uint64_t min, uint64_t max) {
   auto found = Take(*doc_->impl_, *impl_, key);
   if (!found) return;

@@ -19,12 +19,6 @@ bool ParsePort(std::string_view s, uint16_t* out) {
   return true;
 }
 
-void ReadU32(ConfigSection& s, const char* key, uint32_t* out, uint32_t min, uint32_t max) {
-  uint64_t v = *out;
-  s.Read(key, &v, min, max);
-  *out = static_cast<uint32_t>(v);
-}
-
 void ReadPorts(ConfigSection& s, Service& svc) {
   std::vector<std::string> ports;
   s.Read("ports", &ports);
@@ -82,7 +76,7 @@ void ReadHealth(ConfigSection h, HealthCheck& hc) {
   h.ReadDurationMs("interval", &hc.interval_ms, 100, 86400000);
   h.ReadDurationMs("timeout", &hc.timeout_ms, 1, 3600000);
   h.ReadDurationMs("start_period", &hc.start_period_ms, 0, 86400000);
-  ReadU32(h, "retries", &hc.retries, 1, 1000);
+  h.Read("retries", &hc.retries, 1, 1000);
 }
 
 Service ReadService(ConfigSection s, const std::string& name) {
@@ -96,7 +90,7 @@ Service ReadService(ConfigSection s, const std::string& name) {
     s.Error(svc.image.empty() ? "image" : "command",
             "a service runs an image or a command (one of them)");
   }
-  ReadU32(s, "replicas", &svc.replicas, 0, 1000);
+  s.Read("replicas", &svc.replicas, 0, 1000);
   ReadPorts(s, svc);
   auto env = s.Section("env");
   for (const auto& k : env.Keys()) env.Read(k, &svc.env[k]);
@@ -123,7 +117,7 @@ Service ReadService(ConfigSection s, const std::string& name) {
     c.Read("service", &call.service);
     if (call.service.empty()) c.Error("service", "a call names the service it calls");
     c.ReadDurationMs("timeout", &call.timeout_ms, 1, 86400000);
-    ReadU32(c, "retries", &call.retries, 0, 100);
+    c.Read("retries", &call.retries, 0, 100);
     svc.calls.push_back(call);
   }
   return svc;
@@ -189,7 +183,7 @@ Result<Architecture> ParseArchitecture(std::string_view text, const std::string&
     if (route.service.empty()) r.Error("service", "a route names the service it sends to");
     r.Read("policy", &route.policy);
     r.ReadDurationMs("timeout", &route.timeout_ms, 1, 86400000);
-    ReadU32(r, "retries", &route.retries, 0, 10);
+    r.Read("retries", &route.retries, 0, 10);
     a.routes.push_back(route);
   }
   if (Status st = (*doc)->Finish(); !st.ok()) return st;

@@ -32,13 +32,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// A count that fits 32 bits, read within [min, max].
-void ReadU32(ConfigSection& s, const char* key, uint32_t* out, uint32_t min, uint32_t max) {
-  uint64_t v = *out;
-  s.Read(key, &v, min, max);
-  *out = static_cast<uint32_t>(v);
-}
-
 void ReadPercent(ConfigSection& s, const char* key, double* out, double min) {
   double v = *out;
   s.Read(key, &v);
@@ -60,15 +53,15 @@ void ParseBreaker(ConfigSection s, ClusterConfig& c) {
   } else if (window != "count") {
     s.Error("window", "use count or time, got '" + window + "'");
   }
-  ReadU32(s, "window_size", &b.window_size, 1, 100000);
-  ReadU32(s, "minimum_calls", &b.minimum_calls, 1, 100000);
+  s.Read("window_size", &b.window_size, 1, 100000);
+  s.Read("minimum_calls", &b.minimum_calls, 1, 100000);
   ReadPercent(s, "failure_rate", &b.failure_rate_threshold, 1);
   ReadPercent(s, "slow_call_rate", &b.slow_call_rate_threshold, 1);
   s.ReadDurationMs("slow_call", &b.slow_call_ms, 1, 3600000);
   s.ReadDurationMs("wait_in_open", &b.wait_in_open_ms, 1, 3600000);
   s.Read("open_backoff", &b.open_backoff);
   s.ReadDurationMs("max_wait_in_open", &b.max_wait_in_open_ms, 1, 86400000);
-  ReadU32(s, "half_open_calls", &b.permitted_calls_in_half_open, 1, 10000);
+  s.Read("half_open_calls", &b.permitted_calls_in_half_open, 1, 10000);
   s.ReadDurationMs("max_wait_in_half_open", &b.max_wait_in_half_open_ms, 1, 3600000);
   b.max_wait_in_open_ms = std::max(b.max_wait_in_open_ms, b.wait_in_open_ms);
   if (Status st = resilience::CircuitBreaker::Validate(b); !st.ok()) {
@@ -79,15 +72,15 @@ void ParseBreaker(ConfigSection s, ClusterConfig& c) {
 void ParseOutlier(ConfigSection s, ClusterConfig& c) {
   auto& o = c.outlier;
   s.Read("enabled", &c.outlier_enabled);
-  ReadU32(s, "consecutive_5xx", &o.consecutive_5xx, 0, 100000);
-  ReadU32(s, "consecutive_gateway_failures", &o.consecutive_gateway_failures, 0, 100000);
+  s.Read("consecutive_5xx", &o.consecutive_5xx, 0, 100000);
+  s.Read("consecutive_gateway_failures", &o.consecutive_gateway_failures, 0, 100000);
   s.ReadDurationMs("interval", &o.interval_ms, 100, 3600000);
   s.ReadDurationMs("base_ejection", &o.base_ejection_ms, 1, 3600000);
   s.ReadDurationMs("max_ejection", &o.max_ejection_ms, 1, 86400000);
   ReadPercent(s, "max_ejection_percent", &o.max_ejection_percent, 0);
   s.Read("success_rate_stdev_factor", &o.success_rate_stdev_factor);
-  ReadU32(s, "success_rate_minimum_hosts", &o.success_rate_minimum_hosts, 1, 100000);
-  ReadU32(s, "success_rate_request_volume", &o.success_rate_request_volume, 1, 100000000);
+  s.Read("success_rate_minimum_hosts", &o.success_rate_minimum_hosts, 1, 100000);
+  s.Read("success_rate_request_volume", &o.success_rate_request_volume, 1, 100000000);
 }
 
 void ParseHashKey(ConfigSection& s, ClusterConfig& c) {
@@ -157,7 +150,7 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
   ParseHashKey(s, c);
   s.ReadDurationMs("connect_timeout", &c.connect_timeout_ms, 1, 600000);
   s.ReadDurationMs("idle_timeout", &c.idle_timeout_ms, 1, 86400000);
-  ReadU32(s, "max_idle_per_host", &c.max_idle_per_host, 0, 100000);
+  s.Read("max_idle_per_host", &c.max_idle_per_host, 0, 100000);
   double panic_percent = c.panic_threshold * 100;  // a percent in the file, a share inside
   ReadPercent(s, "panic_threshold", &panic_percent, 0);
   c.panic_threshold = panic_percent / 100;
@@ -187,7 +180,7 @@ RouteConfig ParseRoute(ConfigSection s) {
   if (r.cluster.empty()) s.Error("cluster", "every route needs a cluster");
   s.ReadDurationMs("timeout", &r.timeout_ms, 1, 86400000);
   auto rt = s.Section("retries");
-  ReadU32(rt, "max", &r.retries.max_retries, 0, 10);
+  rt.Read("max", &r.retries.max_retries, 0, 10);
   if (rt.Has("on")) {
     std::vector<std::string> on;
     rt.Read("on", &on);

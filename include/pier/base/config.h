@@ -30,6 +30,7 @@ class ConfigSection {
   void Read(std::string_view key, bool* out);
   void Read(std::string_view key, int64_t* out, int64_t min, int64_t max);
   void Read(std::string_view key, uint64_t* out, uint64_t min = 0, uint64_t max = UINT64_MAX);
+  void Read(std::string_view key, uint32_t* out, uint32_t min, uint32_t max);
   void Read(std::string_view key, double* out);
   void Read(std::string_view key, std::vector<std::string>* out);
   // A Go duration ("250ms", "1m30s") into milliseconds within [min_ms, max_ms].
