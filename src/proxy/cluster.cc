@@ -186,6 +186,7 @@ std::string Cluster::Fingerprint(const ClusterConfig& c) {
   const auto& o = c.outlier;
   j = {{"endpoints", eps},
        {"service", c.service},
+       {"tags", c.tags},
        {"policy", c.policy},
        {"hash", {static_cast<int>(c.hash_key.kind), c.hash_key.name}},
        {"timeouts", {c.connect_timeout_ms, c.idle_timeout_ms, c.max_idle_per_host}},

@@ -147,6 +147,38 @@ clusters:
   EXPECT_NE(rt2->clusters.at("api"), rt->clusters.at("api"));
 }
 
+TEST(Runtime, ASplitSendsTrafficInProportionToItsWeightsAndNoneToWeightZero) {
+  auto cfg = ParseProxyConfig(R"(listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    routes:
+      - clusters: [{cluster: v1, weight: 95}, {cluster: v2, weight: 5}, {cluster: v3, weight: 0}]
+clusters:
+  v1: {service: api, tags: [v1]}
+  v2: {service: api, tags: [v2]}
+  v3: {service: api, tags: [v3]}
+)",
+                              "t.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().message();
+  EXPECT_EQ(cfg->clusters[1].tags, std::vector<std::string>{"v2"});
+  perf::MetricsRegistry m;
+  auto rt = BuildRuntime(*cfg, nullptr, m);
+  const Route& r = rt->listeners.at("web").routes[0];
+  std::map<std::string, int> got;
+  for (uint64_t i = 0; i < 1000; ++i) ++got[r.PickCluster(i).name()];  // every residue once (sum 100)
+  EXPECT_EQ(got["v1"], 950);
+  EXPECT_EQ(got["v2"], 50);
+  EXPECT_EQ(got.count("v3"), 0u);
+
+  // Changing only the weights keeps every cluster (a split change is a route change).
+  auto cfg2 = *cfg;
+  cfg2.listeners[0].routes[0].split[0].weight = 0;
+  cfg2.listeners[0].routes[0].split[1].weight = 100;
+  auto rt2 = BuildRuntime(cfg2, rt.get(), m);
+  EXPECT_EQ(rt2->clusters.at("v1"), rt->clusters.at("v1"));
+  EXPECT_EQ(rt2->listeners.at("web").routes[0].PickCluster(7).name(), "v2");
+}
+
 TEST(ConnectionPool, TakesFreshConnectionsOnlyAndCapsIdleOnes) {
   boost::asio::io_context io;
   ConnectionPool pool;

@@ -136,6 +136,8 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
     c.endpoints.push_back(h);
   }
   s.Read("service", &c.service);
+  s.Read("tags", &c.tags);
+  if (!c.tags.empty() && c.service.empty()) s.Error("tags", "tags filter a registry service");
   if (c.endpoints.empty() == c.service.empty()) {
     s.Error(c.service.empty() ? "endpoints" : "service",
             "a cluster needs endpoints or a registry service (one of them)");
@@ -177,7 +179,21 @@ RouteConfig ParseRoute(ConfigSection s) {
     r.headers.emplace_back(Lower(k), v);
   }
   s.Read("cluster", &r.cluster);
-  if (r.cluster.empty()) s.Error("cluster", "every route needs a cluster");
+  uint64_t total = 0;
+  for (auto w : s.List("clusters")) {
+    RouteConfig::WeightedCluster wc;
+    w.Read("cluster", &wc.cluster);
+    w.Read("weight", &wc.weight, 0, 1000000);
+    if (wc.cluster.empty()) w.Error("cluster", "every entry of a split names a cluster");
+    total += wc.weight;
+    r.split.push_back(wc);
+  }
+  if (r.cluster.empty() == r.split.empty()) {
+    s.Error(r.split.empty() ? "cluster" : "clusters",
+            "every route needs a cluster or a split over clusters (one of them)");
+  } else if (!r.split.empty() && total == 0) {
+    s.Error("clusters", "the weights of a split add up to 0");
+  }
   s.ReadDurationMs("timeout", &r.timeout_ms, 1, 86400000);
   auto rt = s.Section("retries");
   rt.Read("max", &r.retries.max_retries, 0, 10);
@@ -254,8 +270,15 @@ Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& n
     } else if (mode == "http") {
       for (auto r : l.List("routes")) {
         lc.routes.push_back(ParseRoute(r));
-        if (!cfg.FindCluster(lc.routes.back().cluster) && !lc.routes.back().cluster.empty()) {
-          r.Error("cluster", "unknown cluster '" + lc.routes.back().cluster + "'");
+        const RouteConfig& rc = lc.routes.back();
+        if (!cfg.FindCluster(rc.cluster) && !rc.cluster.empty()) {
+          r.Error("cluster", "unknown cluster '" + rc.cluster + "'");
+        }
+        auto split = r.List("clusters");
+        for (size_t i = 0; i < rc.split.size() && i < split.size(); ++i) {
+          if (!cfg.FindCluster(rc.split[i].cluster) && !rc.split[i].cluster.empty()) {
+            split[i].Error("cluster", "unknown cluster '" + rc.split[i].cluster + "'");
+          }
         }
       }
       if (lc.routes.empty()) l.Error("routes", "an http listener needs at least one route");

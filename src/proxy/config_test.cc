@@ -92,6 +92,13 @@ TEST(ProxyConfig, ErrorsNameTheFileLineAndField) {
   EXPECT_EQ(ErrorOf(cluster + "    hash_key: path\nlisteners:\n  - routes: [{cluster: a}]\n"),
             "p.yaml:4:15: clusters.a.hash_key: only ring_hash and maglev use a hash key (policy "
             "is round_robin)");
+  EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes: [{clusters: [{cluster: a, weight: 0}]}]\n"),
+            "p.yaml:5:25: listeners[0].routes[0].clusters: the weights of a split add up to 0");
+  EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes: [{clusters: [{cluster: z, weight: 1}]}]\n"),
+            "p.yaml:5:36: listeners[0].routes[0].clusters[0].cluster: unknown cluster 'z'");
+  EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes: [{cluster: a, clusters: [{cluster: a}]}]\n"),
+            "p.yaml:5:37: listeners[0].routes[0].clusters: every route needs a cluster or a split "
+            "over clusters (one of them)");
   EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes: [{cluster: a, timeout: soon}]\n"),
             "p.yaml:5:36: listeners[0].routes[0].timeout: time: invalid duration \"soon\" "
             "(write e.g. 250ms, 30s, 1m30s)");

@@ -457,7 +457,7 @@ class HttpSession {
       co_return req_body_.done && !client_close_;
     }
     const bool expect = EqualsIgnoreCase(req_.Find("expect"), "100-continue");
-    Cluster& cluster = *route->cluster;
+    Cluster& cluster = route->PickCluster(rng_());
     const ClusterConfig& cc = cluster.config();
     balance::PickContext ctx;
     if (cc.hash_key.kind != HashKey::Kind::kNone) {

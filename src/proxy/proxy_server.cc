@@ -21,6 +21,15 @@ namespace pier::proxy {
 
 namespace {
 constexpr std::chrono::milliseconds kTickEvery{250};
+
+nlohmann::json Split(const Route& r) {
+  nlohmann::json j = nlohmann::json::array();
+  if (r.split.empty()) return nlohmann::json::array({{{"cluster", r.cluster->name()}, {"weight", 100}}});
+  for (size_t i = 0; i < r.split.size(); ++i) {
+    j.push_back({{"cluster", r.split[i]->name()}, {"weight", r.config.split[i].weight}});
+  }
+  return j;
+}
 }
 
 struct ProxyServer::Impl {
@@ -94,7 +103,7 @@ struct ProxyServer::Impl {
       std::weak_ptr<Cluster> weak = cluster;
       const std::string service = cluster->config().service;
       next[cluster.get()] = registry->Watch(
-          service, {.passing_only = true},
+          service, {.passing_only = true, .tags = cluster->config().tags},
           [weak, service](const std::vector<registry::Instance>& instances) {
             auto c = weak.lock();
             if (c == nullptr) return;
@@ -256,7 +265,7 @@ nlohmann::json ProxyServer::Describe() const {
                         {"host", r.config.host},
                         {"path_prefix", r.config.path_prefix},
                         {"headers", headers},
-                        {"cluster", r.cluster->name()},
+                        {"clusters", Split(r)},
                         {"timeout_ms", r.config.timeout_ms},
                         {"max_retries", r.config.retries.max_retries},
                         {"requests", r.requests->Value()},

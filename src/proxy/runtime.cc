@@ -37,6 +37,14 @@ void Route::Count(int status, int64_t duration_us) const {
   latency->Record(static_cast<uint64_t>(duration_us < 0 ? 0 : duration_us));
 }
 
+Cluster& Route::PickCluster(uint64_t random) const {
+  if (split.empty()) return *cluster;
+  const uint64_t r = random % split_upto.back();
+  size_t i = 0;
+  while (split_upto[i] <= r) ++i;
+  return *split[i];
+}
+
 const Route* ListenerRuntime::Match(const HttpHead& head, std::string_view host,
                                     std::string_view path) const {
   for (const auto& r : routes) {
@@ -67,7 +75,15 @@ std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Run
       Route r;
       r.config = rc;
       r.name = rc.name.empty() ? rc.host + rc.path_prefix : rc.name;
-      r.cluster = rt->clusters.at(rc.cluster);
+      if (rc.split.empty()) {
+        r.cluster = rt->clusters.at(rc.cluster);
+      } else {
+        uint64_t upto = 0;
+        for (const auto& w : rc.split) {
+          r.split.push_back(rt->clusters.at(w.cluster));
+          r.split_upto.push_back(upto += w.weight);
+        }
+      }
       r.retry = resilience::RetryPolicy(rc.retries);
       r.budget = std::make_shared<resilience::RetryBudget>(rc.retry_budget_percent);
       const perf::Labels labels = {{"listener", lc.name}, {"route", r.name}};

@@ -22,7 +22,9 @@ namespace pier::proxy {
 struct Route {
   RouteConfig config;
   std::string name;  // the metrics label: host + path prefix unless named
-  std::shared_ptr<Cluster> cluster;
+  std::shared_ptr<Cluster> cluster;  // a single cluster; or a split:
+  std::vector<std::shared_ptr<Cluster>> split;
+  std::vector<uint64_t> split_upto;  // cumulative weights
   resilience::RetryPolicy retry;
   std::shared_ptr<resilience::RetryBudget> budget;
   perf::Counter* requests = nullptr;
@@ -33,6 +35,8 @@ struct Route {
   // Whether a request with this Host (port stripped) and path goes here.
   bool Matches(const HttpHead& head, std::string_view host, std::string_view path) const;
   void Count(int status, int64_t duration_us) const;
+  // The cluster a request goes to; `random` is any uniformly drawn number (used by splits).
+  Cluster& PickCluster(uint64_t random) const;
 };
 
 struct ListenerRuntime {

@@ -13,6 +13,8 @@
 //           cluster: api
 //           timeout: 5s
 //           retries: {max: 2, on: [502, 503, 504], base_backoff: 25ms}
+//         - match: {path_prefix: /}
+//           clusters: [{cluster: api-v1, weight: 95}, {cluster: api-v2, weight: 5}]  # a split
 //     - name: db
 //       listen: 127.0.0.1:7081
 //       mode: tcp
@@ -27,6 +29,7 @@
 //       outlier: {consecutive_5xx: 5, base_ejection: 30s, max_ejection_percent: 10}
 //     postgres:
 //       service: pg        # instances from the registry, healthy ones only
+//       tags: [v2]         # ... and of those, the ones with all these tags
 #pragma once
 
 #include <cstdint>
@@ -53,6 +56,7 @@ struct ClusterConfig {
   std::string name;
   std::vector<balance::HostSpec> endpoints;  // static upstreams
   std::string service;                       // or a registry service name
+  std::vector<std::string> tags;             // registry instances must have all of them
   std::string policy = "round_robin";
   HashKey hash_key;
   int64_t connect_timeout_ms = 1000;
@@ -72,6 +76,13 @@ struct RouteConfig {
   std::string path_prefix = "/";
   std::vector<std::pair<std::string, std::string>> headers;  // all must match (names lowercase)
   std::string cluster;
+  // Or a traffic split: each request goes to one of these clusters with probability weight/sum
+  // (a cluster of weight 0 gets none); retries stay in the cluster the request went to.
+  struct WeightedCluster {
+    std::string cluster;
+    uint32_t weight = 0;
+  };
+  std::vector<WeightedCluster> split;
   int64_t timeout_ms = 15000;
   resilience::RetryOptions retries;
   double retry_budget_percent = 20;
