@@ -79,6 +79,51 @@ void ReadHealth(ConfigSection h, HealthCheck& hc) {
   h.Read("retries", &hc.retries, 1, 1000);
 }
 
+void ReadUpdate(ConfigSection u, UpdatePolicy& p) {
+  std::string strategy = StrategyName(p.strategy);
+  u.Read("strategy", &strategy);
+  if (strategy == "rolling") {
+    p.strategy = UpdatePolicy::Strategy::kRolling;
+  } else if (strategy == "blue-green") {
+    p.strategy = UpdatePolicy::Strategy::kBlueGreen;
+  } else if (strategy == "canary") {
+    p.strategy = UpdatePolicy::Strategy::kCanary;
+  } else {
+    u.Error("strategy", "use rolling, blue-green or canary, got '" + strategy + "'");
+  }
+  u.Read("max_surge", &p.max_surge, 0, 1000);
+  u.Read("max_unavailable", &p.max_unavailable, 0, 1000);
+  if (p.max_surge == 0 && p.max_unavailable == 0) {
+    u.Error("max_surge", "max_surge and max_unavailable cannot both be 0 (nothing could move)");
+  }
+  u.ReadDurationMs("min_ready", &p.min_ready_ms, 0, 3600000);
+  u.ReadDurationMs("progress_deadline", &p.progress_deadline_ms, 1000, 86400000);
+  if (u.Has("steps")) {
+    std::vector<std::string> steps;
+    u.Read("steps", &steps);
+    p.steps.clear();
+    for (const auto& text : steps) {
+      uint32_t v = 0;
+      const bool number =
+          std::from_chars(text.data(), text.data() + text.size(), v).ec == std::errc();
+      if (!number || v == 0 || v > 100 || (!p.steps.empty() && v <= p.steps.back())) {
+        u.Error("steps", "percents must rise from 1 to 100, e.g. [5, 25, 50, 100]");
+        break;
+      }
+      p.steps.push_back(static_cast<uint32_t>(v));
+    }
+    if (p.steps.empty() || p.steps.back() != 100) u.Error("steps", "the last step must be 100");
+  }
+  u.ReadDurationMs("step_time", &p.step_ms, 100, 86400000);
+  u.Read("max_error_rate", &p.max_error_rate);
+  if (p.max_error_rate < 0 || p.max_error_rate > 100) {
+    u.Error("max_error_rate", "percentage points from 0 to 100");
+  }
+  u.Read("max_p99_ratio", &p.max_p99_ratio);
+  if (p.max_p99_ratio < 1) u.Error("max_p99_ratio", "must be at least 1");
+  u.Read("min_requests", &p.min_requests, 1, 1000000000);
+}
+
 Service ReadService(ConfigSection s, const std::string& name) {
   Service svc;
   svc.name = name;
@@ -86,9 +131,8 @@ Service ReadService(ConfigSection s, const std::string& name) {
   s.Read("version", &svc.version);
   s.Read("image", &svc.image);
   s.Read("command", &svc.command);
-  if (svc.image.empty() == svc.command.empty()) {
-    s.Error(svc.image.empty() ? "image" : "command",
-            "a service runs an image or a command (one of them)");
+  if (svc.image.empty() && svc.command.empty()) {
+    s.Error("command", "a service runs an image or a command (give one)");
   }
   s.Read("replicas", &svc.replicas, 0, 1000);
   ReadPorts(s, svc);
@@ -120,10 +164,28 @@ Service ReadService(ConfigSection s, const std::string& name) {
     c.Read("retries", &call.retries, 0, 100);
     svc.calls.push_back(call);
   }
+  s.Read("restart", &svc.restart);
+  if (svc.restart != "no" && svc.restart != "always" && svc.restart != "on-failure" &&
+      svc.restart != "unless-stopped") {
+    s.Error("restart", "use no, always, on-failure or unless-stopped, got '" + svc.restart + "'");
+  }
+  ReadUpdate(s.Section("update"), svc.update);
   return svc;
 }
 
 }  // namespace
+
+const char* StrategyName(UpdatePolicy::Strategy s) {
+  switch (s) {
+    case UpdatePolicy::Strategy::kRolling:
+      return "rolling";
+    case UpdatePolicy::Strategy::kBlueGreen:
+      return "blue-green";
+    case UpdatePolicy::Strategy::kCanary:
+      return "canary";
+  }
+  return "?";
+}
 
 uint16_t ProbePort(const Service& s) {
   if (s.health.port != 0) return s.health.port;

@@ -92,10 +92,17 @@ void Histogram::Reset() {
   }
 }
 
-uint64_t Histogram::Quantile(double q) const {
+Histogram::Counts Histogram::Buckets() const {
+  Counts counts;
+  for (int i = 0; i < kBuckets; ++i) counts[i] = BucketCount(i);
+  return counts;
+}
+
+uint64_t Histogram::Quantile(double q) const { return QuantileOf(Buckets(), q); }
+
+uint64_t Histogram::QuantileOf(const Counts& counts, double q) {
   uint64_t total = 0;
-  std::array<uint64_t, kBuckets> counts;
-  for (int i = 0; i < kBuckets; ++i) total += counts[i] = BucketCount(i);
+  for (uint64_t c : counts) total += c;
   if (total == 0) return 0;
   auto rank =
       static_cast<uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(total)));

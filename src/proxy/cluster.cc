@@ -133,6 +133,10 @@ void Cluster::Tick() {
   if (outlier_) outlier_->Tick();
 }
 
+void Cluster::ForEachHost(const std::function<void(const HostStats&)>& fn) const {
+  for (const auto& h : lb_->hosts()) fn(StatsOf(*h));
+}
+
 nlohmann::json Cluster::Describe() const {
   nlohmann::json hosts = nlohmann::json::array();
   std::map<std::string, resilience::HostOutlierStats> outliers;

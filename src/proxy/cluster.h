@@ -6,6 +6,7 @@
 //   std::string why;  auto host = c.Pick(ctx, &why);   ...   c.Report(*host, 200, 3);
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
@@ -53,6 +54,8 @@ class Cluster {
   // Expires ejections and evaluates success rates (a timer calls it).
   void Tick();
   nlohmann::json Describe() const;
+  // Calls fn(stats) for each host it has now.
+  void ForEachHost(const std::function<void(const HostStats&)>& fn) const;
   // Equal for configs that build the same cluster (a reload keeps such a cluster and its state).
   static std::string Fingerprint(const ClusterConfig& c);
 

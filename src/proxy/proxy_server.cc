@@ -248,6 +248,21 @@ std::vector<std::pair<std::string, std::string>> ProxyServer::addresses() const 
   return out;
 }
 
+Result<ProxyServer::Totals> ProxyServer::ClusterTotals(const std::string& cluster) const {
+  auto rt = impl_->Current();
+  auto it = rt->clusters.find(cluster);
+  if (it == rt->clusters.end()) return Status::NotFound("no cluster '" + cluster + "'");
+  Totals t;
+  it->second->ForEachHost([&](const HostStats& h) {
+    ++t.hosts;
+    t.requests += h.requests->Value();
+    t.errors += h.by_class[4]->Value() + h.gateway_failures->Value();
+    const auto b = h.latency->Buckets();
+    for (size_t i = 0; i < b.size(); ++i) t.latency_us[i] += b[i];
+  });
+  return t;
+}
+
 nlohmann::json ProxyServer::Describe() const {
   auto rt = impl_->Current();
   nlohmann::json listeners = nlohmann::json::array();

@@ -18,6 +18,8 @@
 //       health: {http: /health, port: 80, interval: 5s, timeout: 1s, retries: 3, start_period: 10s}
 //       depends_on: {db: {condition: healthy}}
 //       calls: [{service: db, timeout: 2s, retries: 2}]
+//       restart: on-failure                # no (default), always, on-failure, unless-stopped
+//       update: {strategy: canary, steps: [5, 25, 50, 100], step_time: 10s, max_error_rate: 5}
 //     db: {image: local/db:1, health: {tcp: 5432}}
 //   routes:
 //     - {host: shop.local, path_prefix: /, service: api, policy: least_request, timeout: 5s,
@@ -63,13 +65,29 @@ struct Call {
   std::string where;
 };
 
+// How `pier deploy` moves a service to a new version (see docs/deploy.md).
+struct UpdatePolicy {
+  enum class Strategy { kRolling, kBlueGreen, kCanary };
+  Strategy strategy = Strategy::kRolling;
+  uint32_t max_surge = 1;        // rolling: new instances above the replica count
+  uint32_t max_unavailable = 0;  // rolling: instances below it
+  int64_t min_ready_ms = 0;      // healthy this long before an instance counts as ready
+  int64_t progress_deadline_ms = 60000;  // a new instance not ready by then: roll back
+  std::vector<uint32_t> steps = {5, 25, 50, 100};  // canary: traffic percents, ending at 100
+  int64_t step_ms = 10000;                         // canary: time at each step before judging
+  double max_error_rate = 5;     // canary: percentage points of errors above the stable's
+  double max_p99_ratio = 2;      // canary: p99 at most this times the stable's (+ 5 ms)
+  uint64_t min_requests = 20;    // canary: a step is judged on at least this many requests
+};
+const char* StrategyName(UpdatePolicy::Strategy s);
+
 struct Service;
 // The port a health check probes: its own, else the service's first container port, else 80.
 uint16_t ProbePort(const Service& s);
 
 struct Service {
   std::string name, version = "v1", image;
-  std::vector<std::string> command;  // image or command, one of them
+  std::vector<std::string> command;  // with an image: its command (CMD); without: a process
   uint32_t replicas = 1;
   std::vector<PortMapping> ports;
   std::map<std::string, std::string> env;
@@ -79,6 +97,8 @@ struct Service {
   HealthCheck health;
   std::vector<Dependency> depends_on;
   std::vector<Call> calls;
+  std::string restart = "no";  // Compose's restart policies
+  UpdatePolicy update;
   std::string where;  // file:line:column of the service
 };
 

@@ -82,6 +82,10 @@ class Histogram {
   uint64_t Sum() const;
   // The smallest bucket upper bound below which at least q of the samples fall; 0 when empty.
   uint64_t Quantile(double q) const;
+  // Every bucket's count; two of them subtracted give a window's distribution.
+  using Counts = std::array<uint64_t, kBuckets>;
+  Counts Buckets() const;
+  static uint64_t QuantileOf(const Counts& counts, double q);
   // Samples strictly below `bound` (exact when bound is a power of two).
   uint64_t CountBelow(uint64_t bound) const;
 

@@ -50,6 +50,15 @@ class ProxyServer {
   std::vector<std::pair<std::string, std::string>> addresses() const;
   // Listeners, routes and clusters with their hosts, weights, breakers and ejections.
   nlohmann::json Describe() const;
+  // A cluster's traffic so far, summed over the hosts it has now: what `pier deploy` compares
+  // between a canary and its stable version (differences of two readings give a window).
+  struct Totals {
+    size_t hosts = 0;
+    uint64_t requests = 0;
+    uint64_t errors = 0;  // 5xx answers and gateway failures (connect errors, resets, timeouts)
+    perf::Histogram::Counts latency_us{};
+  };
+  Result<Totals> ClusterTotals(const std::string& cluster) const;
   // GET /v1/proxy/clusters, GET /v1/proxy/config and POST /v1/proxy/reload (which calls
   // `reload`: the app re-reads its file).
   void AddAdminRoutes(net::HttpServer& http, std::function<Status()> reload);
