@@ -30,5 +30,6 @@ void AddValidateCommand(CLI::App& app, SetAction set_action);
 void AddExportCommand(CLI::App& app, SetAction set_action);
 void AddDemoServiceCommand(CLI::App& app, SetAction set_action);
 void AddUpCommand(CLI::App& app, SetAction set_action);
+void AddRolloutCommands(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

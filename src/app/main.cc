@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   pier::app::AddExportCommand(app, set_action);
   pier::app::AddDemoServiceCommand(app, set_action);
   pier::app::AddUpCommand(app, set_action);
+  pier::app::AddRolloutCommands(app, set_action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -21,6 +21,7 @@ enum class StatusCode {
   kUnavailable,  // the environment failed (exit code 2)
   kIoError,      // the environment failed (exit code 2)
   kInternal,
+  kAborted,  // undone on purpose, e.g. a rollout rolled back (exit code 1)
 };
 
 // A code plus a message that says what to fix. Cheap to copy when ok.
@@ -37,6 +38,10 @@ class Status {
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {StatusCode::kFailedPrecondition, std::move(m)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -1,0 +1,146 @@
+// `pier deploy FILE`, `pier rollback` and `pier status`: clients of a running `pier up`'s deploy
+// API (POST /v1/deploy, POST /v1/deploy/rollback, GET /v1/deploy, GET /v1/status). deploy and
+// rollback print the rollout's progress as it happens and exit 0 when it succeeded, 1 when it
+// rolled back or failed.
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "app/commands.h"
+#include "app/spec_check.h"
+#include "app/table.h"
+#include "pier/net/http_fetch.h"
+#include "pier/net/tcp_listener.h"
+
+namespace pier::app {
+
+namespace {
+
+struct ClientFlags {
+  std::string http = "127.0.0.1:7900";
+  std::string file = "pier.yaml";
+  bool json = false;
+};
+
+Result<net::HttpFetchReply> Call(const std::string& address, const std::string& method,
+                                 const std::string& target, const std::string& body = "",
+                                 std::vector<std::pair<std::string, std::string>> headers = {}) {
+  auto hp = net::ParseHostPort(address, "--http");
+  if (!hp.ok()) return hp.status();
+  auto r = net::HttpFetch({.host = hp->first,
+                           .port = hp->second,
+                           .method = method,
+                           .target = target,
+                           .body = body,
+                           .headers = std::move(headers)});
+  if (!r.ok()) {
+    return Status::Unavailable(r.status().message() + " (is pier up running with --http " +
+                               address + "?)");
+  }
+  return r;
+}
+
+std::string ErrorText(const net::HttpFetchReply& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("error")) return j["error"];
+  return "HTTP " + std::to_string(r.status) + ": " + r.body;
+}
+
+// Prints the rollout's log as it grows until it ends; 0 when it succeeded.
+int Follow(const std::string& command, const std::string& address) {
+  size_t from = 0;
+  for (;;) {
+    auto r = Call(address, "GET", "/v1/deploy?from=" + std::to_string(from));
+    if (!r.ok()) return Fail(command, r.status());
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (!j.is_object()) return Fail(command, Status::Unavailable("a reply that is not JSON"));
+    for (const auto& line : j["log"]) std::cout << line.get<std::string>() << std::endl;
+    from = j["next"];
+    const std::string state = j["state"];
+    if (state != "running") return state == "succeeded" ? 0 : 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the rollout's log
+  }
+}
+
+int RunDeploy(const ClientFlags& f) {
+  std::string report;
+  auto spec = CheckedSpec(deploy::LoadArchitecture(f.file), &report);
+  if (!spec.ok()) return Fail("deploy", spec.status());
+  std::ifstream in(f.file, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto r = Call(f.http, "POST", "/v1/deploy", text, {{"X-Pier-File", f.file}});
+  if (!r.ok()) return Fail("deploy", r.status());
+  if (r->status != 202) return Fail("deploy", Status::InvalidArgument(ErrorText(*r)));
+  return Follow("deploy", f.http);
+}
+
+int RunRollback(const ClientFlags& f) {
+  auto r = Call(f.http, "POST", "/v1/deploy/rollback");
+  if (!r.ok()) return Fail("rollback", r.status());
+  if (r->status != 202) return Fail("rollback", Status::FailedPrecondition(ErrorText(*r)));
+  return Follow("rollback", f.http);
+}
+
+int RunStatus(const ClientFlags& f) {
+  auto r = Call(f.http, "GET", "/v1/status");
+  if (!r.ok()) return Fail("status", r.status());
+  auto d = nlohmann::json::parse(r->body, nullptr, false);
+  if (r->status != 200 || !d.is_object()) return Fail("status", Status::Unavailable(ErrorText(*r)));
+  if (f.json) {
+    std::cout << d.dump(2) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : d["services"]) {
+    uint64_t total = 0;
+    for (const auto& v : s["versions"]) total += v["weight"].get<uint64_t>();
+    for (const auto& v : s["versions"]) {
+      const uint64_t w = v["weight"];
+      const std::string role = v["version"] == s["stable"]    ? "stable"
+                               : v["version"] == s["standby"] ? "standby"
+                                                              : "new";
+      const std::string traffic = std::to_string(total == 0 ? 0 : w * 100 / total) + "%";
+      for (const auto& i : v["instances"]) {
+        rows.push_back({s["name"], v["version"], role, traffic, i["id"], i["address"],
+                        i["health"], i.value("running", false) ? "running" : "exited",
+                        std::to_string(i.value("restarts", 0))});
+      }
+      if (v["instances"].empty()) {
+        rows.push_back({s["name"], v["version"], role, traffic, "-", "-", "-", "-", "-"});
+      }
+    }
+  }
+  PrintTable({}, {"service", "version", "role", "traffic", "instance", "address", "health",
+                  "state", "restarts"},
+             rows);
+  std::cout << d["system"].get<std::string>() << " (" << d["driver"].get<std::string>()
+            << " driver); last deploy: " << d["deploy"].get<std::string>() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddRolloutCommands(CLI::App& app, SetAction set_action) {
+  auto f = std::make_shared<ClientFlags>();
+  CLI::App* deploy = app.add_subcommand(
+      "deploy", "Roll a new version of services out to a running pier up (rolling, "
+                "blue-green or canary, per service)");
+  deploy->add_option("file", f->file, "The spec with the new versions")->capture_default_str();
+  deploy->add_option("--http", f->http, "pier up's HOST:PORT")->capture_default_str();
+  deploy->callback([f, set_action] { set_action([f] { return RunDeploy(*f); }); });
+
+  CLI::App* rollback = app.add_subcommand(
+      "rollback", "Roll back: abort a running rollout, or return to the spec before the last");
+  rollback->add_option("--http", f->http, "pier up's HOST:PORT")->capture_default_str();
+  rollback->callback([f, set_action] { set_action([f] { return RunRollback(*f); }); });
+
+  CLI::App* status = app.add_subcommand(
+      "status", "Services, versions, traffic weights and instances of a running pier up");
+  status->add_option("--http", f->http, "pier up's HOST:PORT")->capture_default_str();
+  status->add_flag("--json", f->json, "The whole state as JSON");
+  status->callback([f, set_action] { set_action([f] { return RunStatus(*f); }); });
+}
+
+}  // namespace pier::app
