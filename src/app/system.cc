@@ -294,12 +294,20 @@ deploy::Window System::Reading(const std::string& cluster,
   return w;
 }
 
-Status System::Up(const deploy::Architecture& a) {
+Status System::StartProxy(const deploy::Architecture& a) {
   {
     std::lock_guard l(mu_);
     spec_ = a;
   }
-  if (Status s = ApplyTraffic(); !s.ok()) return s;
+  return ApplyTraffic();
+}
+
+Status System::Up() {
+  deploy::Architecture a;
+  {
+    std::lock_guard l(mu_);
+    a = spec_;
+  }
   // Services in an order where each comes after what it depends on (validation rejected cycles).
   std::set<std::string> placed;
   std::vector<const deploy::Service*> order;

@@ -43,8 +43,10 @@ class System {
          SystemOptions options);
   ~System();
 
-  // Starts the proxy and every service in dependency order, waiting for `healthy` dependencies.
-  Status Up(const deploy::Architecture& a);
+  // Starts the proxy with the routes of `a` (no instances yet).
+  Status StartProxy(const deploy::Architecture& a);
+  // Starts every service in dependency order, waiting for `healthy` dependencies.
+  Status Up();
   // A rollout of `next` on a background thread; FailedPrecondition while one runs.
   Status BeginDeploy(deploy::Architecture next);
   // Aborts a running rollout (it rolls back), else deploys the spec before the last deploy.

@@ -142,10 +142,13 @@ int RunUp(UpFlags f) {
     if (supervisor.joinable()) supervisor.join();
     sys.StopAll();
   };
-  Status up = sys.Up(a);
-  std::string line = "listening";
-  for (const auto& [name, addr] : proxy.addresses()) line += " " + name + "=" + addr;
-  std::cout << line << " http=" << api << std::endl;
+  Status up = sys.StartProxy(a);
+  if (up.ok()) {
+    std::string line = "listening";
+    for (const auto& [name, addr] : proxy.addresses()) line += " " + name + "=" + addr;
+    std::cout << line << " http=" << api << std::endl;
+    up = sys.Up();
+  }
   if (!up.ok()) {
     stop();
     return Fail("up", up);

@@ -1,6 +1,6 @@
 """`pier up` with the process driver: the demo system comes up in dependency order, serves
-through the proxy from the registry's healthy instances, survives a killed instance, and stops
-its services on Ctrl-C."""
+through the proxy from the registry's healthy instances, restarts a killed instance (restart:
+on-failure), and stops its services on Ctrl-C."""
 import os
 import signal
 import time
@@ -45,7 +45,7 @@ def test_demo_comes_up_in_order_serves_and_stops(tmp_path):
     s, lines = up(tmp_path, "platform: {proxy: {listen: 127.0.0.1:0}}\n" + demo)
     try:
         text = "".join(lines)
-        assert text.index("waiting for catalog to be healthy") < text.index("started frontend-1")
+        assert text.index("waiting for catalog to be healthy") < text.index("started frontend-v1-1")
         assert "up: 3 instances of 2 services" in text
         pids = [int(l.split()[4]) for l in lines if l.split()[:1] in (["catalog"], ["frontend"])]
         assert len(pids) == 3
@@ -55,14 +55,22 @@ def test_demo_comes_up_in_order_serves_and_stops(tmp_path):
         assert get(proxy + "/").json()["service"] == "frontend"
         until(lambda: len({get(proxy + "/catalog/x").json()["address"] for _ in range(4)}) == 2,
               "both catalog instances healthy and balanced")
-        # Kill one catalog instance: retries hide it, then its check fails and it leaves.
+        # Kill one catalog instance: retries hide it, and the driver restarts it (on-failure).
         victim = pids[0]
         os.kill(victim, signal.SIGKILL)
         for _ in range(10):
             r = get(proxy + "/catalog/x")
             assert r is not None and r.status_code == 200
-        until(lambda: len(requests.get(s.url("/v1/health/service/catalog?passing=1"),
-                                       timeout=5).json()) == 1, "the killed instance's check")
+
+        def restarted():
+            st = requests.get(s.url("/v1/status"), timeout=5).json()
+            inst = st["services"][0]["versions"][0]["instances"][0]
+            return inst["restarts"] == 1 and inst["running"] and inst["health"] == "passing"
+        until(restarted, "the killed instance restarted and passing again")
+        st = requests.get(s.url("/v1/status"), timeout=5).json()
+        new_pid = int(st["services"][0]["versions"][0]["instances"][0]["handle"])
+        assert new_pid != victim
+        pids.append(new_pid)
     finally:
         s.stop(signal.SIGINT)
     for pid in pids[1:]:  # stopped and reaped by pier up
