@@ -21,6 +21,7 @@ constexpr int64_t kMinBackoffMs = 100, kMaxBackoffMs = 10000, kResetAfterMs = 10
 class ProcessDriver final : public Driver {
  public:
   explicit ProcessDriver(ProcessDriverOptions o) : options_(std::move(o)) {
+    if (!options_.now_ms) options_.now_ms = [] { return SteadyNowMs(); };
     std::error_code ec;
     std::filesystem::create_directories(options_.log_dir, ec);
   }
@@ -88,7 +89,7 @@ class ProcessDriver final : public Driver {
       for (const auto& [_, e] : entries_) all.push_back(e);
     }
     std::vector<std::string> events;
-    const int64_t now = SteadyNowMs();
+    const int64_t now = options_.now_ms();
     for (const auto& e : all) {
       std::lock_guard l(e->mu);
       if (!e->child) continue;
@@ -156,7 +157,7 @@ class ProcessDriver final : public Driver {
       e.limits = "off";
     }
     e.child = std::move(*child);
-    e.started_ms = SteadyNowMs();
+    e.started_ms = options_.now_ms();
     e.restart_at_ms = 0;
     return Status::Ok();
   }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,6 +66,7 @@ struct ProcessDriverOptions {
   // Where the cgroups go: a directory under each controller's mount (cgroup v1) or under
   // pier's own cgroup (v2); "" turns limits off.
   std::string cgroup_name = "pier";
+  std::function<int64_t()> now_ms;  // the restart backoff's clock; default: steady clock
 };
 std::unique_ptr<Driver> MakeProcessDriver(ProcessDriverOptions options);
 
