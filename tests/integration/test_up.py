@@ -3,6 +3,7 @@ through the proxy from the registry's healthy instances, restarts a killed insta
 on-failure), and stops its services on Ctrl-C."""
 import os
 import signal
+import threading
 import time
 
 import requests
@@ -92,3 +93,33 @@ def test_a_missing_program_is_named(tmp_path):
     r = run_pier("up", str(spec), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"))
     assert r.returncode != 0
     assert "services.a: cannot start 'no-such-program-pier'" in r.stderr
+
+
+def test_the_readme_tour_of_the_demo_deploys(tmp_path):
+    from test_deploy import Load
+    examples = os.path.dirname(DEMO)
+    s, _ = up(tmp_path, "platform: {proxy: {listen: 127.0.0.1:0}}\n" + open(DEMO).read())
+    try:
+        threading.Thread(target=s.proc.stdout.read, daemon=True).start()
+        proxy = f"http://{s.ports['proxy']}"
+        until(lambda: len(requests.get(s.url("/v1/health/service/catalog?passing=1"),
+                                       timeout=5).json()) == 2, "both catalog instances")
+        load = Load(proxy + "/catalog/x")
+        r = run_pier("deploy", os.path.join(examples, "v2-bad-canary.yaml"),
+                     "--http", s.ports["http"])
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "rolling back services.catalog to v1: at 10%: error rate" in r.stdout
+        r = run_pier("deploy", os.path.join(examples, "v2-blue-green.yaml"),
+                     "--http", s.ports["http"])
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert get(proxy + "/catalog/x").json()["version"] == "v2"
+        r = run_pier("rollback", "--http", s.ports["http"])
+        assert r.returncode == 0 and "switching back" in r.stdout, r.stdout + r.stderr
+        assert get(proxy + "/catalog/x").json()["version"] == "v1"
+        codes = load.stop()
+        assert codes.get(200, 0) > 20
+        assert set(codes) <= {200, 500}, codes  # 500s: the bad canary's, while it had traffic
+        st = run_pier("status", "--http", s.ports["http"])
+        assert "catalog   v2       standby  0%" in st.stdout, st.stdout
+    finally:
+        s.stop(signal.SIGINT)
