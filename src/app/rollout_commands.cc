@@ -115,8 +115,10 @@ int RunStatus(const ClientFlags& f) {
   PrintTable({}, {"service", "version", "role", "traffic", "instance", "address", "health",
                   "state", "restarts"},
              rows);
+  const std::string platform = d.value("platform", "");
   std::cout << d["system"].get<std::string>() << " (" << d["driver"].get<std::string>()
-            << " driver); last deploy: " << d["deploy"].get<std::string>() << "\n";
+            << " driver" << (platform.empty() ? "" : "; " + platform)
+            << "); last deploy: " << d["deploy"].get<std::string>() << "\n";
   return 0;
 }
 

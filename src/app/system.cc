@@ -99,7 +99,8 @@ Result<System::Instance> System::StartInstance(const deploy::Service& s) {
       arg.replace(p, 7, std::to_string(spec.port));
     }
   }
-  spec.env = s.env;
+  spec.env = options_.env;
+  for (const auto& [k, v] : s.env) spec.env[k] = v;
   spec.env["PORT"] = std::to_string(spec.port);
   spec.env["PIER_SERVICE"] = s.name;
   spec.env["PIER_VERSION"] = s.version;
@@ -413,7 +414,8 @@ nlohmann::json System::Describe() {
     order = order_;
     name = spec_.name;
   }
-  nlohmann::json out = {{"system", name}, {"driver", driver_.name()}};
+  nlohmann::json out = {
+      {"system", name}, {"driver", driver_.name()}, {"platform", options_.platform}};
   nlohmann::json list = nlohmann::json::array();
   for (const auto& svc : order) {
     const ServiceState& st = services[svc];

@@ -35,6 +35,8 @@ struct SystemOptions {
   std::string self;              // this binary: a command "pier ..." runs it
   std::string log_dir;           // where instance logs are (for error messages)
   std::chrono::milliseconds wait{60000};  // for a healthy dependency at startup
+  std::map<std::string, std::string> env;  // for every instance (a service's env wins)
+  std::string platform;                    // what else runs, for status
 };
 
 class System {

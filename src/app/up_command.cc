@@ -11,6 +11,7 @@
 
 #include "app/commands.h"
 #include "app/demo_spec.h"
+#include "app/platform.h"
 #include "app/server_runtime.h"
 #include "app/spec_check.h"
 #include "app/system.h"
@@ -106,6 +107,8 @@ int RunUp(UpFlags f) {
   registry::RegistryServer registry(rt.pool(), ro);
   if (Status s = registry.Open(); !s.ok()) return Fail("up", s);
   proxy::ProxyServer proxy(rt.pool());
+  Platform platform(rt.pool());
+  if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
   std::atomic<System*> system{nullptr};
   std::function<Status()> no_reload = [] {
     return Status::InvalidArgument("pier up changes its routes through pier deploy");
@@ -114,6 +117,7 @@ int RunUp(UpFlags f) {
                                [&](net::HttpServer& h) {
                                  registry.AddRoutes(h);
                                  proxy.AddAdminRoutes(h, no_reload);
+                                 platform.AddRoutes(h);
                                  AddDeployRoutes(h, system);
                                });
       !s.ok()) {
@@ -123,11 +127,16 @@ int RunUp(UpFlags f) {
   registry.Start();
   const std::string api = rt.http().address();
   registry::Client client({.address = api});
+  if (Status s = platform.Register(client); !s.ok()) return Fail("up", s);
+  auto env = platform.Env();
+  env["PIER_REGISTRY"] = api;
   System sys(*driver, client, proxy,
              {.registry_address = api,
               .self = Self(),
               .log_dir = logs,
-              .wait = std::chrono::milliseconds(static_cast<int64_t>(f.wait_seconds * 1000))});
+              .wait = std::chrono::milliseconds(static_cast<int64_t>(f.wait_seconds * 1000)),
+              .env = env,
+              .platform = platform.Describe()});
   std::atomic<bool> done{false};
   std::thread supervisor([&] {
     while (!done) {
@@ -146,6 +155,7 @@ int RunUp(UpFlags f) {
   if (up.ok()) {
     std::string line = "listening";
     for (const auto& [name, addr] : proxy.addresses()) line += " " + name + "=" + addr;
+    if (auto e = platform.Env(); !e.empty()) line += " resp=" + e.begin()->second;
     std::cout << line << " http=" << api << std::endl;
     up = sys.Up();
   }
@@ -169,15 +179,20 @@ int RunUp(UpFlags f) {
   PrintTable({}, {"service", "version", "instance", "address", driver->name() == "docker" ? "container" : "pid"}, rows);
   std::cout << "up: " << count << " instances of " << a.services.size() << " services ("
             << driver->name() << " driver); routes on " << a.platform.proxy_listen
+            << (platform.Describe().empty() ? "" : "; " + platform.Describe())
             << "; pier status, pier deploy FILE (Ctrl-C stops them)" << std::endl;
   rt.OnShutdown([&] {
     system = nullptr;
     stop();
     proxy.Shutdown();
+    platform.Shutdown();
     registry.Shutdown();
   });
-  rt.OnForceClose([&] { proxy.CloseAll(); });
-  rt.CountConnections([&] { return proxy.active_connections(); });
+  rt.OnForceClose([&] {
+    proxy.CloseAll();
+    platform.CloseAll();
+  });
+  rt.CountConnections([&] { return proxy.active_connections() + platform.active_connections(); });
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }

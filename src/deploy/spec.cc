@@ -211,6 +211,7 @@ Result<Architecture> ParseArchitecture(std::string_view text, const std::string&
   auto proxy = p.Section("proxy");
   proxy.Read("enabled", &a.platform.proxy);
   proxy.Read("listen", &a.platform.proxy_listen);
+  p.Read("resp", &a.platform.resp_listen);
   if (p.Has("cache")) {
     auto c = p.Section("cache");
     a.platform.cache = true;

@@ -179,7 +179,7 @@ class Checker {
     if (a_.platform.proxy) platform(a_.platform.proxy_listen, "the pier proxy");
     if (a_.platform.registry) platform("127.0.0.1:7900", "the pier registry");
     if (a_.platform.cache || a_.platform.queue)
-      platform("127.0.0.1:7379", "the pier RESP listener");
+      platform(a_.platform.resp_listen, "the pier RESP listener (cache, queue)");
     for (const auto& s : a_.services) {
       for (const auto& p : s.ports) {
         if (p.host == 0) continue;

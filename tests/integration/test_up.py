@@ -123,3 +123,34 @@ def test_the_readme_tour_of_the_demo_deploys(tmp_path):
         assert "catalog   v2       standby  0%" in st.stdout, st.stdout
     finally:
         s.stop(signal.SIGINT)
+
+
+def test_platform_cache_and_queue_run_beside_the_services(tmp_path):
+    import redis
+    s, lines = up(tmp_path, """name: plat
+platform:
+  proxy: {listen: 127.0.0.1:0}
+  resp: 127.0.0.1:0
+  cache: {policy: allkeys-s3fifo, memory: 16mb}
+  queue: {topics: [orders]}
+services:
+  worker:
+    command: [sh, -c, 'echo "cache=$PIER_CACHE queue=$PIER_QUEUE registry=$PIER_REGISTRY"; sleep 60']
+""")
+    try:
+        resp = s.ports["resp"]
+        host, port = resp.rsplit(":", 1)
+        r = redis.Redis(host=host, port=int(port), decode_responses=True)
+        assert r.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-s3fifo"}
+        assert r.config_get("maxmemory") == {"maxmemory": str(16 << 20)}
+        assert r.set("k", "v") and r.get("k") == "v"
+        topics = requests.get(s.url("/v1/queue/stats"), timeout=5).json()
+        assert "orders" in str(topics)
+        assert "cache=" + resp in lines[-1] and "queue=" + resp in lines[-1]
+        names = requests.get(s.url("/v1/catalog/services"), timeout=5).json()
+        assert {"pier-cache", "pier-queue", "worker"} <= set(names)
+        log = tmp_path / "data" / "logs" / "worker-v1-1.log"
+        until(lambda: log.exists() and log.read_text().strip(), "the worker's output")
+        assert log.read_text().strip() == f"cache={resp} queue={resp} registry={s.ports['http']}"
+    finally:
+        s.stop(signal.SIGINT)

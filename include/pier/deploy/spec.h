@@ -5,8 +5,8 @@
 // file:line:column and the field); MicroserviceBuilder builds the same model in C++.
 //
 //   name: shop
-//   platform: {registry: true, proxy: {listen: 127.0.0.1:7080}, cache: {policy: allkeys-s3fifo,
-//              memory: 256mb}, queue: {topics: [orders]}}
+//   platform: {registry: true, proxy: {listen: 127.0.0.1:7080}, resp: 127.0.0.1:7379,
+//              cache: {policy: allkeys-s3fifo, memory: 256mb}, queue: {topics: [orders]}}
 //   services:
 //     api:
 //       version: v1
@@ -113,6 +113,7 @@ struct Platform {
   bool registry = true;
   bool proxy = true;
   std::string proxy_listen = "127.0.0.1:7080";
+  std::string resp_listen = "127.0.0.1:7379";  // the cache's and queue's RESP listener
   bool cache = false;
   std::string cache_policy = "allkeys-lru";
   uint64_t cache_memory = 0;
