@@ -163,7 +163,7 @@ int RunUp(UpFlags f) {
     stop();
     return Fail("up", up);
   }
-  sys.Supervise();  // a first snapshot before the API serves it
+  sys.Refresh();  // a first snapshot before the API serves it
   system = &sys;
   const auto d = sys.Snapshot();
   std::vector<std::vector<std::string>> rows;
