@@ -58,7 +58,8 @@ void Platform::AddRoutes(net::HttpServer& http) {
 Status Platform::Register(registry::Client& client) {
   if (!resp_) return Status::Ok();
   auto hp = net::ParseHostPort(resp_->address(), "resp");
-  for (const auto& [name, on] : {std::pair{"pier-cache", cache_}, {"pier-queue", queue_ != nullptr}}) {
+  for (const auto& [name, on] :
+       {std::pair{"pier-cache", cache_}, {"pier-queue", queue_ != nullptr}}) {
     if (!on || !hp.ok()) continue;
     registry::ServiceDefinition def;
     def.id = name;

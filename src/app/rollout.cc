@@ -79,7 +79,7 @@ void System::RunDeploy(deploy::Architecture next) {
   for (const auto& s : next.services) {
     if (!before.Find(s.name)) {
       result = Status::InvalidArgument("services." + s.name +
-                                     ": adding a service needs a restart of pier up (planned)");
+                                       ": adding a service needs a restart of pier up (planned)");
       break;
     }
     result = DeployService(s);
@@ -88,7 +88,7 @@ void System::RunDeploy(deploy::Architecture next) {
   for (const auto& s : before.services) {
     if (result.ok() && !next.Find(s.name)) {
       result = Status::InvalidArgument("services." + s.name +
-                                     ": removing a service needs a restart of pier up (planned)");
+                                       ": removing a service needs a restart of pier up (planned)");
     }
   }
   {
@@ -108,9 +108,9 @@ void System::RunDeploy(deploy::Architecture next) {
   ApplyTraffic();
   Refresh();
   const bool rolled_back = result.code() == StatusCode::kAborted;
-  Log(result.ok()     ? "deploy succeeded"
+  Log(result.ok()   ? "deploy succeeded"
       : rolled_back ? "deploy rolled back: " + result.message()
-                      : "deploy failed: " + result.message());
+                    : "deploy failed: " + result.message());
   {
     std::lock_guard l(log_mu_);
     state_ = result.ok() ? "succeeded" : rolled_back ? "rolled_back" : "failed";
@@ -345,9 +345,9 @@ Status System::Rolling(const deploy::Service& next) {
           }
         }
         const std::string last = LastLogLine(late);
-        return UndoRolling(next, old, late + " was not ready within " +
-                                          Seconds(u.progress_deadline_ms) +
-                                          (last.empty() ? "" : " (its last log line: " + last + ")"));
+        return UndoRolling(next, old,
+                           late + " was not ready within " + Seconds(u.progress_deadline_ms) +
+                               (last.empty() ? "" : " (its last log line: " + last + ")"));
       }
       if (!Pause(100)) return UndoRolling(next, old, "rollback requested");
     }

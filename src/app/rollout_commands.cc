@@ -103,8 +103,8 @@ int RunStatus(const ClientFlags& f) {
                                                               : "new";
       const std::string traffic = std::to_string(total == 0 ? 0 : w * 100 / total) + "%";
       for (const auto& i : v["instances"]) {
-        rows.push_back({s["name"], v["version"], role, traffic, i["id"], i["address"],
-                        i["health"], i.value("running", false) ? "running" : "exited",
+        rows.push_back({s["name"], v["version"], role, traffic, i["id"], i["address"], i["health"],
+                        i.value("running", false) ? "running" : "exited",
                         std::to_string(i.value("restarts", 0))});
       }
       if (v["instances"].empty()) {
@@ -112,12 +112,13 @@ int RunStatus(const ClientFlags& f) {
       }
     }
   }
-  PrintTable({}, {"service", "version", "role", "traffic", "instance", "address", "health",
-                  "state", "restarts"},
+  PrintTable({},
+             {"service", "version", "role", "traffic", "instance", "address", "health", "state",
+              "restarts"},
              rows);
   const std::string platform = d.value("platform", "");
-  std::cout << d["system"].get<std::string>() << " (" << d["driver"].get<std::string>()
-            << " driver" << (platform.empty() ? "" : "; " + platform)
+  std::cout << d["system"].get<std::string>() << " (" << d["driver"].get<std::string>() << " driver"
+            << (platform.empty() ? "" : "; " + platform)
             << "); last deploy: " << d["deploy"].get<std::string>() << "\n";
   return 0;
 }
@@ -126,9 +127,10 @@ int RunStatus(const ClientFlags& f) {
 
 void AddRolloutCommands(CLI::App& app, SetAction set_action) {
   auto f = std::make_shared<ClientFlags>();
-  CLI::App* deploy = app.add_subcommand(
-      "deploy", "Roll a new version of services out to a running pier up (rolling, "
-                "blue-green or canary, per service)");
+  CLI::App* deploy =
+      app.add_subcommand("deploy",
+                         "Roll a new version of services out to a running pier up (rolling, "
+                         "blue-green or canary, per service)");
   deploy->add_option("file", f->file, "The spec with the new versions")->capture_default_str();
   deploy->add_option("--http", f->http, "pier up's HOST:PORT")->capture_default_str();
   deploy->callback([f, set_action] { set_action([f] { return RunDeploy(*f); }); });

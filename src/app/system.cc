@@ -444,14 +444,14 @@ nlohmann::json System::Describe() {
                           {"replicas", set.spec.replicas},
                           {"instances", instances}});
     }
-    list.push_back({{"name", svc},
-                    {"stable", st.stable},
-                    {"standby", st.standby},
-                    {"strategy", deploy::StrategyName(
-                                     st.versions.count(st.stable)
-                                         ? st.versions.at(st.stable).spec.update.strategy
-                                         : deploy::UpdatePolicy::Strategy::kRolling)},
-                    {"versions", versions}});
+    list.push_back(
+        {{"name", svc},
+         {"stable", st.stable},
+         {"standby", st.standby},
+         {"strategy", deploy::StrategyName(st.versions.count(st.stable)
+                                               ? st.versions.at(st.stable).spec.update.strategy
+                                               : deploy::UpdatePolicy::Strategy::kRolling)},
+         {"versions", versions}});
   }
   out["services"] = list;
   std::lock_guard l(log_mu_);

@@ -31,10 +31,10 @@
 namespace pier::app {
 
 struct SystemOptions {
-  std::string registry_address;  // the Consul HTTP API the proxy watches
-  std::string self;              // this binary: a command "pier ..." runs it
-  std::string log_dir;           // where instance logs are (for error messages)
-  std::chrono::milliseconds wait{60000};  // for a healthy dependency at startup
+  std::string registry_address;            // the Consul HTTP API the proxy watches
+  std::string self;                        // this binary: a command "pier ..." runs it
+  std::string log_dir;                     // where instance logs are (for error messages)
+  std::chrono::milliseconds wait{60000};   // for a healthy dependency at startup
   std::map<std::string, std::string> env;  // for every instance (a service's env wins)
   std::string platform;                    // what else runs, for status
 };

@@ -97,8 +97,8 @@ int RunUp(UpFlags f) {
     if (!d.ok()) return Fail("up", d.status());
     driver = std::move(*d);
   } else {
-    return Fail("up", Status::InvalidArgument("--driver: use process or docker, got '" +
-                                              f.driver + "'"));
+    return Fail("up",
+                Status::InvalidArgument("--driver: use process or docker, got '" + f.driver + "'"));
   }
 
   ServerRuntime rt(f.threads);
@@ -176,7 +176,10 @@ int RunUp(UpFlags f) {
       }
     }
   }
-  PrintTable({}, {"service", "version", "instance", "address", driver->name() == "docker" ? "container" : "pid"}, rows);
+  PrintTable({},
+             {"service", "version", "instance", "address",
+              driver->name() == "docker" ? "container" : "pid"},
+             rows);
   std::cout << "up: " << count << " instances of " << a.services.size() << " services ("
             << driver->name() << " driver); routes on " << a.platform.proxy_listen
             << (platform.Describe().empty() ? "" : "; " + platform.Describe())

@@ -27,10 +27,11 @@ Verdict JudgeCanary(const Window& canary, const Window& stable, const UpdatePoli
   }
   constexpr uint64_t kSlackUs = 5000;  // p99s of a few ms differ by noise alone
   if (comparable && canary.p99_us > policy.max_p99_ratio * static_cast<double>(stable.p99_us) +
-                                         static_cast<double>(kSlackUs)) {
-    return {Verdict::kFail, Format("p99 %.1f ms vs stable %.1f ms (allowed: %.1fx + 5 ms)",
-                                   static_cast<double>(canary.p99_us) / 1000,
-                                   static_cast<double>(stable.p99_us) / 1000, policy.max_p99_ratio)};
+                                        static_cast<double>(kSlackUs)) {
+    return {Verdict::kFail,
+            Format("p99 %.1f ms vs stable %.1f ms (allowed: %.1fx + 5 ms)",
+                   static_cast<double>(canary.p99_us) / 1000,
+                   static_cast<double>(stable.p99_us) / 1000, policy.max_p99_ratio)};
   }
   return {Verdict::kPass,
           Format("error rate %.1f%% vs stable %.1f%%, p99 %.1f ms", canary.ErrorPercent(), base,

@@ -14,7 +14,7 @@ TEST(JudgeCanary, WaitsForEnoughRequests) {
 }
 
 TEST(JudgeCanary, FailsOnErrorsAboveTheStablesPlusTheAllowance) {
-  UpdatePolicy p;  // +5 points
+  UpdatePolicy p;                                                       // +5 points
   const Window stable{.requests = 1000, .errors = 10, .p99_us = 2000};  // 1%
   EXPECT_EQ(JudgeCanary({.requests = 100, .errors = 6, .p99_us = 2000}, stable, p).outcome,
             Verdict::kPass);  // 6% - 1% = 5 points: allowed

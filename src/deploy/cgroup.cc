@@ -72,7 +72,8 @@ std::unique_ptr<Cgroup> Cgroup::Create(const std::string& group, const std::stri
         failed.push_back(controller);
         return;
       }
-      const fs::path dir = fs::path("/sys/fs/cgroup") / controller / it->second.substr(1) / group / id;
+      const fs::path dir =
+          fs::path("/sys/fs/cgroup") / controller / it->second.substr(1) / group / id;
       std::error_code ec;
       fs::create_directories(dir, ec);
       if (ec) {
@@ -105,7 +106,8 @@ std::unique_ptr<Cgroup> Cgroup::Create(const std::string& group, const std::stri
 
 bool Cgroup::Add(pid_t pid) {
   bool ok = true;
-  for (const auto& d : dirs_) ok = WriteFile(fs::path(d) / "cgroup.procs", std::to_string(pid)) && ok;
+  for (const auto& d : dirs_)
+    ok = WriteFile(fs::path(d) / "cgroup.procs", std::to_string(pid)) && ok;
   return ok;
 }
 

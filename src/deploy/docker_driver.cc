@@ -127,10 +127,11 @@ class DockerDriver final : public Driver {
     const std::string port = std::to_string(spec.port) + "/tcp";
     Json env = Json::array();
     for (const auto& [k, v] : spec.env) env.push_back(k + "=" + v);
-    Json host = {{"Init", true},
-                 {"PortBindings",
-                  {{port, {{{"HostIp", "127.0.0.1"}, {"HostPort", std::to_string(spec.host_port)}}}}}},
-                 {"RestartPolicy", {{"Name", spec.restart == "no" ? "" : spec.restart}}}};
+    Json host = {
+        {"Init", true},
+        {"PortBindings",
+         {{port, {{{"HostIp", "127.0.0.1"}, {"HostPort", std::to_string(spec.host_port)}}}}}},
+        {"RestartPolicy", {{"Name", spec.restart == "no" ? "" : spec.restart}}}};
     if (spec.cpu > 0) host["NanoCpus"] = std::llround(spec.cpu * 1e9);
     if (spec.memory > 0) host["Memory"] = spec.memory;
     if (spec.pids > 0) host["PidsLimit"] = spec.pids;
@@ -163,16 +164,16 @@ class DockerDriver final : public Driver {
                               "' not found (docker images; build or import it first)");
     }
     if (r->status != 201) {
-      return Status::InvalidArgument("services." + spec.service +
-                                     ": Docker refused to create the container: " +
-                                     DockerMessage(*r));
+      return Status::InvalidArgument(
+          "services." + spec.service +
+          ": Docker refused to create the container: " + DockerMessage(*r));
     }
     r = Call(http::verb::post, "/containers/" + name + "/start");
     if (!r.ok()) return r.status();
     if (r->status != 204 && r->status != 304) {
       Call(http::verb::delete_, "/containers/" + name + "?force=1");
-      return Status::Unavailable("services." + spec.service + ": Docker could not start it: " +
-                                 DockerMessage(*r));
+      return Status::Unavailable("services." + spec.service +
+                                 ": Docker could not start it: " + DockerMessage(*r));
     }
     return Status::Ok();
   }
@@ -231,9 +232,8 @@ class DockerDriver final : public Driver {
     const Json filter = {{"label", {"pier.project=" + options_.project}},
                          {"type", {"container"}},
                          {"event", {"die", "oom", "restart"}}};
-    auto r = Call(http::verb::get, "/events?since=" + std::to_string(events_since_) +
-                                       "&until=" + std::to_string(now) +
-                                       "&filters=" + Escape(filter.dump()));
+    auto r = Call(http::verb::get, "/events?since=" + std::to_string(events_since_) + "&until=" +
+                                       std::to_string(now) + "&filters=" + Escape(filter.dump()));
     events_since_ = now;
     std::vector<std::string> out;
     if (!r.ok() || r->status != 200) return out;
@@ -245,9 +245,9 @@ class DockerDriver final : public Driver {
       start = end + 1;
       if (!e.is_object()) continue;
       const Json attrs = e["Actor"]["Attributes"];
-      out.push_back(attrs.value("pier.instance", "?") + ": container " + e.value("status", "?") +
-                    (attrs.contains("exitCode") ? " (exit code " + attrs.value("exitCode", "") + ")"
-                                                : ""));
+      out.push_back(
+          attrs.value("pier.instance", "?") + ": container " + e.value("status", "?") +
+          (attrs.contains("exitCode") ? " (exit code " + attrs.value("exitCode", "") + ")" : ""));
     }
     return out;
   }

@@ -15,8 +15,8 @@ struct ProcessDriverTest : ::testing::Test {
                     ("pier-driver-" + std::to_string(::getpid()) + "-" +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::atomic<int64_t> now{1000};
-  std::unique_ptr<Driver> driver =
-      MakeProcessDriver({.log_dir = dir, .cgroup_name = "", .now_ms = [this] { return now.load(); }});
+  std::unique_ptr<Driver> driver = MakeProcessDriver(
+      {.log_dir = dir, .cgroup_name = "", .now_ms = [this] { return now.load(); }});
   ~ProcessDriverTest() override { std::filesystem::remove_all(dir); }
 
   InstanceSpec Spec(const std::string& id, const std::string& script, const std::string& restart) {
@@ -91,7 +91,8 @@ TEST_F(ProcessDriverTest, StopEndsARunningProcessAndErrorsNameTheProgram) {
   InstanceSpec bad = Spec("b-1", "", "no");
   bad.command = {"no-such-program-pier"};
   Status s = driver->Start(bad);
-  EXPECT_EQ(s.message(), "services.svc: cannot start 'no-such-program-pier': No such file or directory");
+  EXPECT_EQ(s.message(),
+            "services.svc: cannot start 'no-such-program-pier': No such file or directory");
   InstanceSpec image_only = Spec("i-1", "", "no");
   image_only.command.clear();
   image_only.image = "x:1";
@@ -101,8 +102,8 @@ TEST_F(ProcessDriverTest, StopEndsARunningProcessAndErrorsNameTheProgram) {
 }
 
 TEST(ProcessDriverConcurrent, SuperviseRacesStartInspectAndStop) {
-  auto driver = MakeProcessDriver({.log_dir = std::filesystem::temp_directory_path() / "pier-race",
-                                   .cgroup_name = ""});
+  auto driver = MakeProcessDriver(
+      {.log_dir = std::filesystem::temp_directory_path() / "pier-race", .cgroup_name = ""});
   std::atomic<bool> done{false};
   std::thread supervisor([&] {
     while (!done) driver->Supervise();

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "pier/deploy/spec.h"
+
+#include <gtest/gtest.h>
 
 namespace pier::deploy {
 namespace {

@@ -165,7 +165,8 @@ clusters:
   auto rt = BuildRuntime(*cfg, nullptr, m);
   const Route& r = rt->listeners.at("web").routes[0];
   std::map<std::string, int> got;
-  for (uint64_t i = 0; i < 1000; ++i) ++got[r.PickCluster(i).name()];  // every residue once (sum 100)
+  for (uint64_t i = 0; i < 1000; ++i)
+    ++got[r.PickCluster(i).name()];  // every residue once (sum 100)
   EXPECT_EQ(got["v1"], 950);
   EXPECT_EQ(got["v2"], 50);
   EXPECT_EQ(got.count("v3"), 0u);

@@ -24,13 +24,14 @@ constexpr std::chrono::milliseconds kTickEvery{250};
 
 nlohmann::json Split(const Route& r) {
   nlohmann::json j = nlohmann::json::array();
-  if (r.split.empty()) return nlohmann::json::array({{{"cluster", r.cluster->name()}, {"weight", 100}}});
+  if (r.split.empty())
+    return nlohmann::json::array({{{"cluster", r.cluster->name()}, {"weight", 100}}});
   for (size_t i = 0; i < r.split.size(); ++i) {
     j.push_back({{"cluster", r.split[i]->name()}, {"weight", r.config.split[i].weight}});
   }
   return j;
 }
-}
+}  // namespace
 
 struct ProxyServer::Impl {
   struct Listener {

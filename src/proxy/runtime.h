@@ -21,7 +21,7 @@ namespace pier::proxy {
 
 struct Route {
   RouteConfig config;
-  std::string name;  // the metrics label: host + path prefix unless named
+  std::string name;                  // the metrics label: host + path prefix unless named
   std::shared_ptr<Cluster> cluster;  // a single cluster; or a split:
   std::vector<std::shared_ptr<Cluster>> split;
   std::vector<uint64_t> split_upto;  // cumulative weights

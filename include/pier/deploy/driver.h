@@ -28,21 +28,21 @@ struct InstanceSpec {
   std::string image;                 // docker
   std::vector<std::string> command;  // process: argv; docker: the image's command (CMD)
   std::map<std::string, std::string> env;
-  double cpu = 0;       // cores; 0: no limit
-  uint64_t memory = 0;  // bytes; 0: no limit
-  uint64_t pids = 0;    // 0: no limit
-  uint16_t host_port = 0;  // where pier reaches the instance on 127.0.0.1
-  uint16_t port = 0;       // where it listens (process: = host_port; docker: in the container)
-  HealthCheck health;      // docker: a command check becomes the container's own health check
+  double cpu = 0;              // cores; 0: no limit
+  uint64_t memory = 0;         // bytes; 0: no limit
+  uint64_t pids = 0;           // 0: no limit
+  uint16_t host_port = 0;      // where pier reaches the instance on 127.0.0.1
+  uint16_t port = 0;           // where it listens (process: = host_port; docker: in the container)
+  HealthCheck health;          // docker: a command check becomes the container's own health check
   std::string restart = "no";  // no, always, on-failure, unless-stopped
 };
 
 struct InstanceState {
   bool running = false;
-  int exit_code = 0;     // when not running
+  int exit_code = 0;  // when not running
   uint32_t restarts = 0;
-  std::string handle;    // pid or container id
-  std::string limits;    // how the resource limits were applied, e.g. "cgroup v1: cpu memory"
+  std::string handle;  // pid or container id
+  std::string limits;  // how the resource limits were applied, e.g. "cgroup v1: cpu memory"
 };
 
 class Driver {

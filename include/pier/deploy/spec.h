@@ -69,15 +69,15 @@ struct Call {
 struct UpdatePolicy {
   enum class Strategy { kRolling, kBlueGreen, kCanary };
   Strategy strategy = Strategy::kRolling;
-  uint32_t max_surge = 1;        // rolling: new instances above the replica count
-  uint32_t max_unavailable = 0;  // rolling: instances below it
-  int64_t min_ready_ms = 0;      // healthy this long before an instance counts as ready
+  uint32_t max_surge = 1;                // rolling: new instances above the replica count
+  uint32_t max_unavailable = 0;          // rolling: instances below it
+  int64_t min_ready_ms = 0;              // healthy this long before an instance counts as ready
   int64_t progress_deadline_ms = 60000;  // a new instance not ready by then: roll back
   std::vector<uint32_t> steps = {5, 25, 50, 100};  // canary: traffic percents, ending at 100
   int64_t step_ms = 10000;                         // canary: time at each step before judging
-  double max_error_rate = 5;     // canary: percentage points of errors above the stable's
-  double max_p99_ratio = 2;      // canary: p99 at most this times the stable's (+ 5 ms)
-  uint64_t min_requests = 20;    // canary: a step is judged on at least this many requests
+  double max_error_rate = 5;   // canary: percentage points of errors above the stable's
+  double max_p99_ratio = 2;    // canary: p99 at most this times the stable's (+ 5 ms)
+  uint64_t min_requests = 20;  // canary: a step is judged on at least this many requests
 };
 const char* StrategyName(UpdatePolicy::Strategy s);
 
