@@ -1,5 +1,6 @@
 // The proxy's YAML config: any text parses into a config whose routes all name a cluster that
-// exists, or fails with a message that names the file.
+// exists (or split over existing clusters with weights that do not all add to 0), or fails
+// with a message that names the file.
 #include <cstdint>
 #include <string_view>
 
@@ -15,9 +16,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (c->listeners.empty()) __builtin_trap();
   for (const auto& l : c->listeners) {
     for (const auto& r : l.routes) {
-      if (!c->FindCluster(r.cluster) || r.path_prefix.empty() || r.path_prefix[0] != '/') {
-        __builtin_trap();
+      if (r.path_prefix.empty() || r.path_prefix[0] != '/') __builtin_trap();
+      if (r.split.empty()) {
+        if (!c->FindCluster(r.cluster)) __builtin_trap();
+        continue;
       }
+      uint64_t total = 0;
+      for (const auto& w : r.split) {
+        if (!c->FindCluster(w.cluster)) __builtin_trap();
+        total += w.weight;
+      }
+      if (total == 0 || !r.cluster.empty()) __builtin_trap();
     }
   }
   for (const auto& cl : c->clusters) {
