@@ -304,6 +304,26 @@ std::string MetricsRegistry::RenderPrometheus() const {
   return out;
 }
 
+void MetricsRegistry::Visit(const std::function<void(const Sample&)>& fn) const {
+  std::lock_guard lock(mu_);
+  for (const auto& f : families_) {
+    for (const auto& c : f->children) {
+      std::visit(
+          [&](const auto& m) {
+            using M = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<M, std::unique_ptr<Histogram>>) {
+              fn({f->name, f->type, c.labels, static_cast<double>(m->Count()), m.get()});
+            } else if constexpr (std::is_same_v<M, std::function<double()>>) {
+              fn({f->name, f->type, c.labels, m(), nullptr});
+            } else {
+              fn({f->name, f->type, c.labels, static_cast<double>(m->Value()), nullptr});
+            }
+          },
+          c.metric);
+    }
+  }
+}
+
 namespace {
 
 struct ProcStat {

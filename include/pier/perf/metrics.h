@@ -130,6 +130,17 @@ class MetricsRegistry {
   // The Prometheus text exposition format, version 0.0.4.
   std::string RenderPrometheus() const;
 
+  // Every metric as it is now, for in-process readers (the analyzer): counters and gauges as
+  // `value`, histograms as `histogram` (value = its count).
+  struct Sample {
+    const std::string& name;
+    const std::string& type;  // counter, gauge, histogram
+    const Labels& labels;
+    double value;
+    const Histogram* histogram;
+  };
+  void Visit(const std::function<void(const Sample&)>& fn) const;
+
  private:
   struct Family;
   Family& FamilyFor(const std::string& name, const std::string& help, const std::string& type);

@@ -13,7 +13,11 @@ Database::Database(size_t shards, const Clock* clock) : clock_(clock) {
   size_t n = 1;
   while (n < shards) n <<= 1;
   shards_ = std::vector<Shard>(n);
-  for (size_t i = 0; i < n; ++i) shards_[i].ks.set_seed(i + 1);
+  shadow_ = std::make_unique<MissRatioShadow>(MissRatioShadow::Options{});
+  for (size_t i = 0; i < n; ++i) {
+    shards_[i].ks.set_seed(i + 1);
+    shards_[i].ks.set_shadow(shadow_.get());
+  }
   auto unix_now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
@@ -93,6 +97,7 @@ void Database::Reconfigure() {
 
 Status Database::SetMaxMemory(uint64_t bytes) {
   std::lock_guard lock(config_mu_);
+  if (bytes != maxmemory_.load()) shadow_->Configure(bytes);
   maxmemory_ = bytes;
   Reconfigure();
   // Redis evicts right away when maxmemory is lowered below what is used.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,9 @@ class Database {
   // Active expiry: up to `max_work` timers per shard. Returns the keys removed.
   size_t ActiveExpire(size_t max_work);
 
+  // Hit-ratio predictions for every policy at 0.5x, 1x and 2x maxmemory (off without one).
+  MissRatioShadow& shadow() { return *shadow_; }
+
   Status SetMaxMemory(uint64_t bytes);
   Status SetPolicy(std::string_view name);
   uint64_t maxmemory() const { return maxmemory_.load(); }
@@ -100,6 +104,7 @@ class Database {
   }
 
   std::vector<Shard> shards_;
+  std::unique_ptr<MissRatioShadow> shadow_;
   const Clock* clock_;
   std::mutex config_mu_;
   std::atomic<uint64_t> maxmemory_{0};

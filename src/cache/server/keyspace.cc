@@ -157,6 +157,7 @@ Entry* Keyspace::Find(std::string_view key, uint64_t hash, int64_t now_ms) {
 }
 
 Entry* Keyspace::Lookup(std::string_view key, uint64_t hash, int64_t now_ms) {
+  if (shadow_ != nullptr) shadow_->OnLookup(hash);
   Entry* e = Find(key, hash, now_ms);
   if (e == nullptr) {
     ++stats_.misses;
@@ -196,6 +197,7 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
     }
     if (expire_ms >= 0) SetExpire(e, expire_ms);
     if (e->in_policy) policy_->OnReweigh(e->id, PolicyWeight(e));
+    if (shadow_ != nullptr) shadow_->OnStore(hash, PolicyWeight(e));
     return e;
   }
   e = Allocate(key, value.size(), ValueType::kString);
@@ -206,6 +208,7 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
   e->expire_ms = 0;
   if (expire_ms > 0) SetExpire(e, expire_ms);
   PolicyAdd(e);
+  if (shadow_ != nullptr) shadow_->OnStore(hash, PolicyWeight(e));
   return e;
 }
 
@@ -239,7 +242,9 @@ void Keyspace::HashChanged(Entry* e, size_t old_bytes) {
 }
 
 void Keyspace::Delete(Entry* e, Reason reason) {
-  size_t slot = SlotOf(e->key(), HashOf(e));
+  const uint64_t hash = HashOf(e);
+  if (shadow_ != nullptr && reason != Reason::kEvicted) shadow_->OnRemove(hash);
+  size_t slot = SlotOf(e->key(), hash);
   PIER_DCHECK(slot != npos);
   EraseSlot(slot);
   PolicyRemove(e);

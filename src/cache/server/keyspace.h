@@ -13,6 +13,7 @@
 
 #include "cache/server/entry.h"
 #include "pier/cache/eviction_policy.h"
+#include "pier/cache/shadow.h"
 
 namespace pier::cache::server {
 
@@ -69,6 +70,8 @@ class Keyspace {
   void Clear();
 
   void set_seed(uint64_t seed) { seed_ = seed; }  // before Configure
+  // Lookups, stores and removals also go to `shadow` (sampled there; not owned; may be null).
+  void set_shadow(MissRatioShadow* shadow) { shadow_ = shadow; }
   size_t size() const { return count_; }
   size_t volatile_count() const { return volatile_count_; }
   // Bytes held: entries (as allocated), hash contents, index, policy metadata.
@@ -117,6 +120,7 @@ class Keyspace {
   uint64_t budget_ = 0;
   std::unique_ptr<EvictionPolicy> policy_;
   uint64_t seed_;
+  MissRatioShadow* shadow_ = nullptr;
   KeyspaceStats stats_;
 };
 
