@@ -113,6 +113,11 @@ void Analyzer::SetCacheSource(std::function<CacheView()> source) {
   cache_source_ = std::move(source);
 }
 
+void Analyzer::OnSample(std::function<void()> fn) {
+  std::lock_guard l(mu_);
+  on_sample_.push_back(std::move(fn));
+}
+
 void Analyzer::Start() {
   std::lock_guard l(run_mu_);
   if (running_) return;
@@ -123,7 +128,8 @@ void Analyzer::Start() {
       l.unlock();
       Sample();
       l.lock();
-      run_cv_.wait_for(l, std::chrono::milliseconds(options_.interval_ms), [this] { return !running_; });
+      run_cv_.wait_for(l, std::chrono::milliseconds(options_.interval_ms),
+                       [this] { return !running_; });
     }
   });
 }
@@ -138,6 +144,11 @@ void Analyzer::Stop() {
 }
 
 void Analyzer::Record(const std::string& name, int64_t t_ms, double value) {
+  std::lock_guard l(mu_);
+  RecordLocked(name, t_ms, value);
+}
+
+void Analyzer::RecordLocked(const std::string& name, int64_t t_ms, double value) {
   auto it = series_.find(name);
   if (it == series_.end()) {
     if (series_.size() >= options_.max_series) {
@@ -162,73 +173,79 @@ void Analyzer::Sample() {
   }
   CacheView cache = source ? source() : CacheView{};
 
-  std::lock_guard l(mu_);
-  cache_ = std::move(cache);
-  for (const auto& [k, v] : now.gauges) Record(k, t, v);
-  const bool first = prev_.t_ms == 0;
-  const double dt = first ? 0 : static_cast<double>(t - prev_.t_ms) / 1000;
-  auto delta = [&](const std::string& k) {
-    auto it = prev_.counters.find(k);
-    const double before = it == prev_.counters.end() ? 0 : it->second;
-    const double v = now.counters.count(k) ? now.counters.at(k) : before;
-    return std::max(0.0, v - before);
-  };
-  // p99 in ms of a histogram's samples since the previous reading; NaN when there were none.
-  auto p99_ms = [&](const std::string& k) {
-    auto it = now.histograms.find(k);
-    if (it == now.histograms.end()) return std::numeric_limits<double>::quiet_NaN();
-    Histogram::Counts diff = it->second.first;
-    if (auto p = prev_.histograms.find(k); p != prev_.histograms.end()) {
-      for (size_t i = 0; i < diff.size(); ++i) {
-        diff[i] = diff[i] >= p->second[i] ? diff[i] - p->second[i] : 0;
-      }
-    }
-    uint64_t n = 0;
-    for (uint64_t c : diff) n += c;
-    if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-    return static_cast<double>(Histogram::QuantileOf(diff, 0.99)) * it->second.second * 1000;
-  };
-  if (!first && dt > 0) {
-    auto rate = [&](const std::string& k) { return delta(k) / dt; };
-    if (now.counters.count("process.cpu")) Record("process.cpu_cores", t, rate("process.cpu"));
-    if (now.counters.count("cache.ops")) {
-      Record("cache.ops_per_s", t, rate("cache.ops"));
-      Record("cache.evictions_per_s", t, rate("cache.evicted"));
-      const double h = delta("cache.hits"), m = delta("cache.misses");
-      if (h + m > 0) Record("cache.hit_ratio", t, h / (h + m));
-      if (double p = p99_ms("cache.latency"); !std::isnan(p)) Record("cache.p99_ms", t, p);
-    }
-    if (now.counters.count("proxy.requests")) {
-      const double req = delta("proxy.requests");
-      Record("proxy.rps", t, req / dt);
-      Record("proxy.error_ratio", t, req > 0 ? delta("proxy.5xx") / req : 0);
-      if (double p = p99_ms("proxy.latency"); !std::isnan(p)) Record("proxy.p99_ms", t, p);
-    }
-    for (const auto& [k, v] : now.counters) {
-      if (k.rfind("host.requests:", 0) == 0) {
-        const std::string host = k.substr(14);
-        Record("proxy.host.rps{" + host + "}", t, rate(k));
-        if (double p = p99_ms("host:" + host); !std::isnan(p)) {
-          Record("proxy.host.p99_ms{" + host + "}", t, p);
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard l(mu_);
+    cache_ = std::move(cache);
+    for (const auto& [k, v] : now.gauges) RecordLocked(k, t, v);
+    const bool first = prev_.t_ms == 0;
+    const double dt = first ? 0 : static_cast<double>(t - prev_.t_ms) / 1000;
+    auto delta = [&](const std::string& k) {
+      auto it = prev_.counters.find(k);
+      const double before = it == prev_.counters.end() ? 0 : it->second;
+      const double v = now.counters.count(k) ? now.counters.at(k) : before;
+      return std::max(0.0, v - before);
+    };
+    // p99 in ms of a histogram's samples since the previous reading; NaN when there were none.
+    auto p99_ms = [&](const std::string& k) {
+      auto it = now.histograms.find(k);
+      if (it == now.histograms.end()) return std::numeric_limits<double>::quiet_NaN();
+      Histogram::Counts diff = it->second.first;
+      if (auto p = prev_.histograms.find(k); p != prev_.histograms.end()) {
+        for (size_t i = 0; i < diff.size(); ++i) {
+          diff[i] = diff[i] >= p->second[i] ? diff[i] - p->second[i] : 0;
         }
-      } else if (k.rfind("host.transitions:", 0) == 0) {
-        Record("proxy.breaker_transitions{" + k.substr(17) + "}", t, delta(k));
+      }
+      uint64_t n = 0;
+      for (uint64_t c : diff) n += c;
+      if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+      return static_cast<double>(Histogram::QuantileOf(diff, 0.99)) * it->second.second * 1000;
+    };
+    if (!first && dt > 0) {
+      auto rate = [&](const std::string& k) { return delta(k) / dt; };
+      if (now.counters.count("process.cpu"))
+        RecordLocked("process.cpu_cores", t, rate("process.cpu"));
+      if (now.counters.count("cache.ops")) {
+        RecordLocked("cache.ops_per_s", t, rate("cache.ops"));
+        RecordLocked("cache.evictions_per_s", t, rate("cache.evicted"));
+        const double h = delta("cache.hits"), m = delta("cache.misses");
+        if (h + m > 0) RecordLocked("cache.hit_ratio", t, h / (h + m));
+        if (double p = p99_ms("cache.latency"); !std::isnan(p)) RecordLocked("cache.p99_ms", t, p);
+      }
+      if (now.counters.count("proxy.requests")) {
+        const double req = delta("proxy.requests");
+        RecordLocked("proxy.rps", t, req / dt);
+        RecordLocked("proxy.error_ratio", t, req > 0 ? delta("proxy.5xx") / req : 0);
+        if (double p = p99_ms("proxy.latency"); !std::isnan(p)) RecordLocked("proxy.p99_ms", t, p);
+      }
+      for (const auto& [k, v] : now.counters) {
+        if (k.rfind("host.requests:", 0) == 0) {
+          const std::string host = k.substr(14);
+          RecordLocked("proxy.host.rps{" + host + "}", t, rate(k));
+          if (double p = p99_ms("host:" + host); !std::isnan(p)) {
+            RecordLocked("proxy.host.p99_ms{" + host + "}", t, p);
+          }
+        } else if (k.rfind("host.transitions:", 0) == 0) {
+          RecordLocked("proxy.breaker_transitions{" + k.substr(17) + "}", t, delta(k));
+        }
+      }
+      if (now.counters.count("queue.published")) {
+        RecordLocked("queue.publish_per_s", t, rate("queue.published"));
+        RecordLocked("queue.ack_per_s", t, rate("queue.acked"));
+      }
+      if (double p = p99_ms("registry.lag"); !std::isnan(p)) {
+        RecordLocked("registry.probe_lag_p99_ms", t, p);
       }
     }
-    if (now.counters.count("queue.published")) {
-      Record("queue.publish_per_s", t, rate("queue.published"));
-      Record("queue.ack_per_s", t, rate("queue.acked"));
-    }
-    if (double p = p99_ms("registry.lag"); !std::isnan(p)) {
-      Record("registry.probe_lag_p99_ms", t, p);
-    }
+    prev_.counters = std::move(now.counters);
+    prev_.histograms.clear();
+    for (auto& [k, v] : now.histograms) prev_.histograms[k] = v.first;
+    prev_.t_ms = t;
+    sample_cost_us_ = ThreadCpuUs() - cpu0;
+    RecordLocked("analyzer.sample_cpu_us", t, sample_cost_us_);
+    hooks = on_sample_;
   }
-  prev_.counters = std::move(now.counters);
-  prev_.histograms.clear();
-  for (auto& [k, v] : now.histograms) prev_.histograms[k] = v.first;
-  prev_.t_ms = t;
-  sample_cost_us_ = ThreadCpuUs() - cpu0;
-  Record("analyzer.sample_cpu_us", t, sample_cost_us_);
+  for (const auto& fn : hooks) fn();
 }
 
 std::vector<double> Analyzer::Recent(const std::string& name, size_t n) const {
@@ -285,15 +302,15 @@ nlohmann::json Analyzer::Snapshot() const {
   for (const auto& [k, s] : series_) {
     if (!s.points.empty()) series[k] = s.points.back().second;
   }
-  nlohmann::json out = {{"t_ms", prev_.t_ms},
-                        {"interval_ms", options_.interval_ms},
-                        {"cores", options_.cores},
-                        {"series", series},
-                        {"series_dropped", dropped_series_},
-                        {"analyzer",
-                         {{"sample_cpu_us", sample_cost_us_},
-                          {"cpu_share", sample_cost_us_ /
-                                            (static_cast<double>(options_.interval_ms) * 1000)}}}};
+  nlohmann::json out = {
+      {"t_ms", prev_.t_ms},
+      {"interval_ms", options_.interval_ms},
+      {"cores", options_.cores},
+      {"series", series},
+      {"series_dropped", dropped_series_},
+      {"analyzer",
+       {{"sample_cpu_us", sample_cost_us_},
+        {"cpu_share", sample_cost_us_ / (static_cast<double>(options_.interval_ms) * 1000)}}}};
   if (cache_.present) {
     nlohmann::json curve = nlohmann::json::array();
     for (const auto& p : cache_.curve) {

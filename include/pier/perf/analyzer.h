@@ -84,6 +84,8 @@ class Analyzer {
   ~Analyzer();
 
   void SetCacheSource(std::function<CacheView()> source);
+  // Called after each sample, outside the analyzer's lock (the tuner ticks here).
+  void OnSample(std::function<void()> fn);
   // Samples every interval on a thread of its own until Stop().
   void Start();
   void Stop();
@@ -121,7 +123,10 @@ class Analyzer {
     int64_t t_ms = 0;
   };
 
+  void RecordLocked(const std::string& series, int64_t t_ms, double value);
+
   MetricsRegistry& metrics_;
+  std::vector<std::function<void()>> on_sample_;
   AnalyzerOptions options_;
   Clock clock_;
   std::function<CacheView()> cache_source_;

@@ -1,0 +1,110 @@
+#include "pier/perf/tuner.h"
+
+#include <gtest/gtest.h>
+
+namespace pier::perf {
+namespace {
+
+// A simulated system whose objective depends on the knob: the tuner sees it through the
+// analyzer's series, advanced one second at a time on a fake clock.
+struct TunerTest : ::testing::Test {
+  MetricsRegistry m;
+  int64_t now = 1000;
+  Analyzer a{m, {.interval_ms = 1000, .cores = 2, .window = 30}, [this] { return now; }};
+  Tuner t{a, {.baseline_ms = 10000, .settle_ms = 3000, .measure_ms = 10000, .min_gain = 0.01}};
+  std::string policy = "allkeys-lru";
+  std::map<std::string, double> hit_ratio = {{"allkeys-lru", 0.60}, {"allkeys-s3fifo", 0.68},
+                                             {"allkeys-random", 0.50}};
+  double p99 = 1.0;
+
+  void SetUp() override {
+    t.AddKnob({.name = "cache.policy",
+               .get = [this] { return policy; },
+               .set =
+                   [this](const std::string& v) {
+                     if (!hit_ratio.count(v)) return Status::InvalidArgument("unknown " + v);
+                     policy = v;
+                     return Status::Ok();
+                   },
+               .objective = "cache.hit_ratio",
+               .guards = {"cache.p99_ms"}});
+  }
+  void Run(int seconds) {
+    for (int i = 0; i < seconds; ++i) {
+      now += 1000;
+      a.Record("cache.hit_ratio", now, hit_ratio[policy]);
+      a.Record("cache.p99_ms", now, p99);
+      t.Tick();
+    }
+  }
+  std::string LastLog() { return t.State()["log"].back()["what"]; }
+};
+
+TEST_F(TunerTest, KeepsAChangeThatImprovesTheObjective) {
+  Run(15);
+  ASSERT_TRUE(t.Try("cache.policy", "allkeys-s3fifo", "by hand").ok());
+  EXPECT_EQ(t.Try("cache.policy", "allkeys-random", "again").code(),
+            StatusCode::kFailedPrecondition);
+  Run(12);  // settle 3 s + measure 10 s not over yet
+  EXPECT_TRUE(t.State().contains("trial"));
+  Run(2);
+  EXPECT_FALSE(t.State().contains("trial"));
+  EXPECT_EQ(policy, "allkeys-s3fifo");
+  EXPECT_EQ(LastLog(), "kept allkeys-s3fifo: cache.hit_ratio 0.6 -> 0.68");
+}
+
+TEST_F(TunerTest, RevertsAChangeThatMakesThingsWorse) {
+  Run(15);
+  ASSERT_TRUE(t.Try("cache.policy", "allkeys-random", "by hand").ok());
+  Run(14);
+  EXPECT_EQ(policy, "allkeys-lru");
+  EXPECT_EQ(LastLog(), "reverted to allkeys-lru: cache.hit_ratio 0.6 -> 0.5 (gain below 0.01)");
+}
+
+TEST_F(TunerTest, RevertsWhenAGuardGetsWorseEvenIfTheObjectiveImproves) {
+  Run(15);
+  ASSERT_TRUE(t.Try("cache.policy", "allkeys-s3fifo", "by hand").ok());
+  p99 = 2.0;  // the new policy doubles the latency
+  Run(14);
+  EXPECT_EQ(policy, "allkeys-lru");
+  EXPECT_EQ(LastLog(),
+            "reverted to allkeys-lru: cache.hit_ratio 0.6 -> 0.68 (cache.p99_ms rose from 1 to 2)");
+}
+
+TEST_F(TunerTest, AutoModeActsOnConfidentSuggestionsOnlyWhenTurnedOn) {
+  a.SetCacheSource([this] {
+    CacheView v;
+    v.present = true;
+    v.policy = policy;
+    v.maxmemory = 1 << 20;
+    v.curve = {{"allkeys-lru", 1, 1 << 20, 0.60, 50000},
+               {"allkeys-s3fifo", 1, 1 << 20, 0.68, 50000}};
+    return v;
+  });
+  a.Sample();
+  Run(15);
+  EXPECT_EQ(policy, "allkeys-lru");  // off by default
+  ASSERT_TRUE(t.SetAuto("cache.policy", true).ok());
+  a.Sample();  // the suggestion needs a cache view
+  Run(1);
+  EXPECT_TRUE(t.State().contains("trial"));
+  EXPECT_EQ(policy, "allkeys-s3fifo");
+  Run(14);
+  EXPECT_EQ(policy, "allkeys-s3fifo");
+  EXPECT_EQ(LastLog(), "kept allkeys-s3fifo: cache.hit_ratio 0.6 -> 0.68");
+  EXPECT_EQ(t.SetAuto("nope", true).code(), StatusCode::kNotFound);
+}
+
+TEST_F(TunerTest, NamedBaselinesCompareAScenarioWithNow) {
+  Run(12);
+  ASSERT_TRUE(t.SaveBaseline("steady").ok());
+  policy = "allkeys-s3fifo";
+  Run(12);
+  auto b = t.State()["baselines"]["steady"]["cache.hit_ratio"];
+  EXPECT_DOUBLE_EQ(b["baseline"].get<double>(), 0.60);
+  EXPECT_DOUBLE_EQ(b["now"].get<double>(), 0.68);
+  EXPECT_EQ(t.SaveBaseline("").code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pier::perf
