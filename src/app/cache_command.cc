@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "app/cache_perf.h"
 #include "app/commands.h"
 #include "app/config_flags.h"
 #include "app/server_runtime.h"
@@ -90,6 +91,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.config_file = f.config;
   o.cluster_file = f.cluster;
   cache::CacheServer server(rt.pool(), o);
+  AttachCache(rt.analyzer(), rt.tuner(), server);
   // --queue yes: the queue's commands on this listener and its API on the HTTP port.
   std::unique_ptr<queue::QueueServer> q;
   if (f.queue == "yes") {

@@ -31,5 +31,6 @@ void AddExportCommand(CLI::App& app, SetAction set_action);
 void AddDemoServiceCommand(CLI::App& app, SetAction set_action);
 void AddUpCommand(CLI::App& app, SetAction set_action);
 void AddRolloutCommands(CLI::App& app, SetAction set_action);
+void AddPerfCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   pier::app::AddDemoServiceCommand(app, set_action);
   pier::app::AddUpCommand(app, set_action);
   pier::app::AddRolloutCommands(app, set_action);
+  pier::app::AddPerfCommand(app, set_action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -37,6 +37,8 @@ class Platform {
   void Shutdown();
   void CloseAll();
   size_t active_connections() const;
+  // The cache, when the spec runs one (for the analyzer).
+  cache::CacheServer* cache_server() { return cache_ ? resp_.get() : nullptr; }
 
  private:
   net::IoPool& pool_;

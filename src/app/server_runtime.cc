@@ -7,11 +7,16 @@
 #include <cstdlib>
 #include <thread>
 
+#include "app/perf_routes.h"
 #include "pier/perf/metrics.h"
 
 namespace pier::app {
 
-ServerRuntime::ServerRuntime(size_t threads) : pool_(threads) {
+ServerRuntime::ServerRuntime(size_t threads)
+    : pool_(threads),
+      analyzer_(perf::MetricsRegistry::Global(), {}),
+      tuner_(analyzer_, {}) {
+  analyzer_.OnSample([this] { tuner_.Tick(); });
   // A server takes SIGHUP as "reload" in Wait(): block it here, before any of its threads
   // start (they inherit the mask). Other commands keep SIGHUP's default (a hangup ends them).
   sigset_t hup;
@@ -21,6 +26,7 @@ ServerRuntime::ServerRuntime(size_t threads) : pool_(threads) {
 }
 
 ServerRuntime::~ServerRuntime() {
+  analyzer_.Stop();
   pool_.Stop(true);
   pool_.Join();
 }
@@ -43,6 +49,7 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     return r;
   });
+  AddPerfRoutes(*http_, analyzer_, tuner_);
   if (add_routes) add_routes(*http_);
   Status s = http_->Start();
   if (!s.ok()) return s;
@@ -52,7 +59,11 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
   return Status::Ok();
 }
 
-void ServerRuntime::Start() { pool_.Start(); }
+void ServerRuntime::Start() {
+  pool_.Start();
+  analyzer_.Start();
+  OnShutdown([this] { analyzer_.Stop(); });
+}
 
 void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
   // Signals are blocked in every thread (see main) and taken here synchronously.

@@ -1,6 +1,7 @@
 // File: server_runtime.h
 // ServerRuntime: what every `pier <server>` command shares: the I/O pool, the admin HTTP
-// listener (/metrics, /health), SIGINT/SIGTERM handling and a graceful drain with a deadline.
+// listener (/metrics, /health, the analyzer's /perf/* and the /ui dashboard), the performance
+// analyzer and tuner, SIGINT/SIGTERM handling and a graceful drain with a deadline.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,8 @@
 #include "pier/base/status.h"
 #include "pier/net/http_server.h"
 #include "pier/net/io_pool.h"
+#include "pier/perf/analyzer.h"
+#include "pier/perf/tuner.h"
 
 namespace pier::app {
 
@@ -33,6 +36,9 @@ class ServerRuntime {
   ~ServerRuntime();
 
   net::IoPool& pool() { return pool_; }
+  // Samples every module's metrics each second from Start() on (perf_routes.cc serves it).
+  perf::Analyzer& analyzer() { return analyzer_; }
+  perf::Tuner& tuner() { return tuner_; }
   net::HttpServer& http() { return *http_; }
   // Binds the HTTP listener with /health and /metrics, plus the routes `add_routes` adds (a
   // module's API). Call before Start().
@@ -54,6 +60,8 @@ class ServerRuntime {
 
  private:
   net::IoPool pool_;
+  perf::Analyzer analyzer_;
+  perf::Tuner tuner_;
   std::unique_ptr<net::HttpServer> http_;
   std::vector<std::function<void()>> on_shutdown_;
   std::vector<std::function<void()>> on_force_close_;

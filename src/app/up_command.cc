@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "app/cache_perf.h"
 #include "app/commands.h"
 #include "app/demo_spec.h"
 #include "app/platform.h"
@@ -109,6 +110,7 @@ int RunUp(UpFlags f) {
   proxy::ProxyServer proxy(rt.pool());
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
+  if (platform.cache_server()) AttachCache(rt.analyzer(), rt.tuner(), *platform.cache_server());
   std::atomic<System*> system{nullptr};
   std::function<Status()> no_reload = [] {
     return Status::InvalidArgument("pier up changes its routes through pier deploy");

@@ -97,7 +97,11 @@ void Database::Reconfigure() {
 
 Status Database::SetMaxMemory(uint64_t bytes) {
   std::lock_guard lock(config_mu_);
-  if (bytes != maxmemory_.load()) shadow_->Configure(bytes);
+  if (bytes != maxmemory_.load()) {
+    shadow_->Configure(bytes);
+    shadow_base_lookups_ =
+        SumShards([](Keyspace& ks) { return ks.stats().hits + ks.stats().misses; });
+  }
   maxmemory_ = bytes;
   Reconfigure();
   // Redis evicts right away when maxmemory is lowered below what is used.
@@ -149,10 +153,19 @@ KeyspaceStats Database::Stats() {
 }
 
 void Database::ResetStats() {
+  std::lock_guard lock(config_mu_);
+  shadow_->ResetCounts();
   for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
+    std::lock_guard l(s.mu);
     s.ks.stats() = KeyspaceStats{};
   }
+  shadow_base_lookups_ = 0;
+}
+
+uint64_t Database::ShadowLookups() {
+  const uint64_t n = SumShards([](Keyspace& ks) { return ks.stats().hits + ks.stats().misses; });
+  const uint64_t base = shadow_base_lookups_.load();
+  return n > base ? n - base : 0;
 }
 
 }  // namespace pier::cache::server

@@ -73,6 +73,8 @@ class Database {
 
   // Hit-ratio predictions for every policy at 0.5x, 1x and 2x maxmemory (off without one).
   MissRatioShadow& shadow() { return *shadow_; }
+  // Lookups (hits + misses) since the shadow's counts last started over: its SHARDS-adj total.
+  uint64_t ShadowLookups();
 
   Status SetMaxMemory(uint64_t bytes);
   Status SetPolicy(std::string_view name);
@@ -105,6 +107,7 @@ class Database {
 
   std::vector<Shard> shards_;
   std::unique_ptr<MissRatioShadow> shadow_;
+  std::atomic<uint64_t> shadow_base_lookups_{0};
   const Clock* clock_;
   std::mutex config_mu_;
   std::atomic<uint64_t> maxmemory_{0};
