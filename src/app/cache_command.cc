@@ -102,6 +102,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     if (Status s = q->Start(&report); !s.ok()) return Fail("cache", s);
     for (const auto& line : report) std::cerr << "pier cache: queue recovery: " << line << "\n";
     server.SetExtension(&q->resp());
+    rt.ShowInUi("/v1/queue/stats");
   }
   if (Status s = server.Start(); !s.ok()) return Fail("cache", s);
   if (Status s = rt.ListenHttp(f.http,

@@ -89,6 +89,7 @@ int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
   auto cfg = Load(f);
   if (!cfg.ok()) return Fail("proxy", cfg.status());
   ServerRuntime rt(f.threads);
+  rt.ShowInUi("/v1/proxy/clusters");
   proxy::ProxyServerOptions po;
   po.client_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));

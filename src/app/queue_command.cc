@@ -82,6 +82,7 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
     if (!r->ok()) return Fail("queue", r->status());
   }
   ServerRuntime rt(f.threads);
+  rt.ShowInUi("/v1/queue/stats");
   queue::QueueServerOptions qo;
   qo.broker.data_dir = f.data_dir + "/queue";
   qo.broker.fsync = f.fsync;

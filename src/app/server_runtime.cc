@@ -50,6 +50,13 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
     return r;
   });
   AddPerfRoutes(*http_, analyzer_, tuner_);
+  http_->Route("GET", "/ui/apis", [this](const net::HttpRequest&) {
+    std::string body = "[";
+    for (size_t i = 0; i < ui_apis_.size(); ++i) {
+      body += (i ? ",\"" : "\"") + ui_apis_[i] + "\"";
+    }
+    return net::HttpResponse::Json(200, body + "]");
+  });
   if (add_routes) add_routes(*http_);
   Status s = http_->Start();
   if (!s.ok()) return s;

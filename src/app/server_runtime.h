@@ -39,6 +39,9 @@ class ServerRuntime {
   // Samples every module's metrics each second from Start() on (perf_routes.cc serves it).
   perf::Analyzer& analyzer() { return analyzer_; }
   perf::Tuner& tuner() { return tuner_; }
+  // Tells the dashboard which module APIs this server has (GET /ui/apis), so it asks only
+  // those: /v1/status, /v1/proxy/clusters, /v1/queue/stats.
+  void ShowInUi(std::string api_path) { ui_apis_.push_back(std::move(api_path)); }
   net::HttpServer& http() { return *http_; }
   // Binds the HTTP listener with /health and /metrics, plus the routes `add_routes` adds (a
   // module's API). Call before Start().
@@ -63,6 +66,7 @@ class ServerRuntime {
   perf::Analyzer analyzer_;
   perf::Tuner tuner_;
   std::unique_ptr<net::HttpServer> http_;
+  std::vector<std::string> ui_apis_;  // set before Start(); read by /ui/apis afterwards
   std::vector<std::function<void()>> on_shutdown_;
   std::vector<std::function<void()>> on_force_close_;
   std::vector<std::function<size_t()>> counters_;

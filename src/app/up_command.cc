@@ -103,6 +103,8 @@ int RunUp(UpFlags f) {
   }
 
   ServerRuntime rt(f.threads);
+  rt.ShowInUi("/v1/status");
+  rt.ShowInUi("/v1/proxy/clusters");
   registry::RegistryServerOptions ro;
   ro.data_dir = "";  // the services of this run only: nothing outlives it
   registry::RegistryServer registry(rt.pool(), ro);
@@ -111,6 +113,7 @@ int RunUp(UpFlags f) {
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
   if (platform.cache_server()) AttachCache(rt.analyzer(), rt.tuner(), *platform.cache_server());
+  if (a.platform.queue) rt.ShowInUi("/v1/queue/stats");
   std::atomic<System*> system{nullptr};
   std::function<Status()> no_reload = [] {
     return Status::InvalidArgument("pier up changes its routes through pier deploy");
