@@ -20,6 +20,7 @@ namespace pier::app {
 namespace {
 
 struct CacheFlags : ServerFlags {
+  TuneFlags tune;
   CacheFlags() {
     listen = "127.0.0.1:7379";
     http = "127.0.0.1:7900";
@@ -92,6 +93,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.cluster_file = f.cluster;
   cache::CacheServer server(rt.pool(), o);
   AttachCache(rt.analyzer(), rt.tuner(), server);
+  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("cache", s);
   // --queue yes: the queue's commands on this listener and its API on the HTTP port.
   std::unique_ptr<queue::QueueServer> q;
   if (f.queue == "yes") {
@@ -137,6 +139,7 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--http", f->http, "HTTP admin listener HOST:PORT (/metrics, /health)")
       ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
+  f->tune.AddTo(sub);
   sub->add_option("--config", f->config,
                   "YAML config file (its `cache:` section); flags override it");
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")

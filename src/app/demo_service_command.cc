@@ -1,9 +1,12 @@
 // `pier demo-service`: a small HTTP service for demos and deployment tests. Every path answers
 // JSON naming the service, its version and its address, after --latency-ms, and fails with 500
 // for --error-rate of the requests (so a bad canary can be shown); /health answers "ok".
+// POST /control {"latency_ms": N, "error_rate": X} changes both while it runs (to degrade one
+// instance of several, as the analyzer's demo does).
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <atomic>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -35,22 +38,43 @@ int RunDemo(const DemoFlags& f) {
   }
   ServerRuntime rt(f.threads == 0 ? 1 : f.threads);
   std::string address;
-  auto handler = [&f,
-                  &address](const net::HttpRequest&) -> boost::asio::awaitable<net::HttpResponse> {
-    if (f.latency_ms > 0) {
+  std::atomic<int64_t> latency_ms{f.latency_ms};
+  std::atomic<double> error_rate{f.error_rate};
+  auto handler = [&f, &address, &latency_ms, &error_rate](
+                     const net::HttpRequest&) -> boost::asio::awaitable<net::HttpResponse> {
+    if (const int64_t delay = latency_ms.load(); delay > 0) {
       boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
-                                  std::chrono::milliseconds(f.latency_ms));
+                                  std::chrono::milliseconds(delay));
       boost::system::error_code ec;
       co_await t.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
     }
     thread_local std::minstd_rand rng{std::random_device{}()};
-    const bool fail = std::uniform_real_distribution<double>(0, 1)(rng) < f.error_rate;
+    const bool fail = std::uniform_real_distribution<double>(0, 1)(rng) < error_rate.load();
     nlohmann::json body = {{"service", f.name}, {"version", f.version}, {"address", address}};
     if (fail) body["error"] = "injected failure (--error-rate)";
     co_return net::HttpResponse::Json(fail ? 500 : 200, body.dump() + "\n");
   };
   if (Status s =
-          rt.ListenHttp(f.listen, [&](net::HttpServer& h) { h.RoutePrefix("GET", "/", handler); });
+          rt.ListenHttp(f.listen, [&](net::HttpServer& h) {
+            h.RoutePrefix("GET", "/", handler);
+            h.Route("POST", "/control", [&](const net::HttpRequest& req) {
+              auto j = nlohmann::json::parse(req.body(), nullptr, false);
+              if (!j.is_object()) {
+                return net::HttpResponse::Error(400, "body: {\"latency_ms\": N, \"error_rate\": X}");
+              }
+              if (j.contains("latency_ms") && j["latency_ms"].is_number_integer() &&
+                  j["latency_ms"].get<int64_t>() >= 0) {
+                latency_ms = j["latency_ms"].get<int64_t>();
+              }
+              if (j.contains("error_rate") && j["error_rate"].is_number() &&
+                  j["error_rate"].get<double>() >= 0 && j["error_rate"].get<double>() <= 1) {
+                error_rate = j["error_rate"].get<double>();
+              }
+              return net::HttpResponse::Json(
+                  200, nlohmann::json{{"latency_ms", latency_ms.load()}, {"error_rate", error_rate.load()}}
+                           .dump());
+            });
+          });
       !s.ok()) {
     return Fail("demo-service", s);
   }

@@ -66,6 +66,37 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
   return Status::Ok();
 }
 
+void TuneFlags::AddTo(CLI::App* sub) {
+  sub->add_option("--tune", knobs,
+                  "Knobs to auto-tune with guarded trials (off by default), e.g. cache.policy");
+  sub->add_option("--tune-settle", settle_seconds, "Seconds after a change before measuring")
+      ->capture_default_str();
+  sub->add_option("--tune-measure", measure_seconds, "Seconds a trial measures")
+      ->capture_default_str();
+}
+
+Status ServerRuntime::ConfigureTuner(const TuneFlags& f) {
+  if (f.settle_seconds < 0 || f.measure_seconds < 1) {
+    return Status::InvalidArgument("--tune-settle must be >= 0 and --tune-measure >= 1 seconds");
+  }
+  perf::TunerOptions o;
+  o.settle_ms = static_cast<int64_t>(f.settle_seconds * 1000);
+  o.measure_ms = static_cast<int64_t>(f.measure_seconds * 1000);
+  o.baseline_ms = o.measure_ms;
+  tuner_.SetOptions(o);
+  std::string rest = f.knobs;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string knob = rest.substr(0, comma);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    if (knob.empty()) continue;
+    if (Status s = tuner_.SetAuto(knob, true); !s.ok()) {
+      return Status::InvalidArgument("--tune: " + s.message());
+    }
+  }
+  return Status::Ok();
+}
+
 void ServerRuntime::Start() {
   pool_.Start();
   analyzer_.Start();

@@ -4,6 +4,7 @@
 // analyzer and tuner, SIGINT/SIGTERM handling and a graceful drain with a deadline.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -29,6 +30,14 @@ struct ServerFlags {
   double shutdown_seconds = 10;
 };
 
+// The tuner's flags (--tune, --tune-settle, --tune-measure) for commands that have knobs.
+struct TuneFlags {
+  std::string knobs;  // comma-separated knobs to auto-tune, e.g. cache.policy,cache.maxmemory
+  double settle_seconds = 10;
+  double measure_seconds = 30;
+  void AddTo(CLI::App* sub);
+};
+
 // Runs on the main thread: Start(), then Wait() blocks until a signal and drains.
 class ServerRuntime {
  public:
@@ -42,6 +51,8 @@ class ServerRuntime {
   // Tells the dashboard which module APIs this server has (GET /ui/apis), so it asks only
   // those: /v1/status, /v1/proxy/clusters, /v1/queue/stats.
   void ShowInUi(std::string api_path) { ui_apis_.push_back(std::move(api_path)); }
+  // Applies --tune*: after the command added its knobs. An unknown knob is an error.
+  Status ConfigureTuner(const TuneFlags& flags);
   net::HttpServer& http() { return *http_; }
   // Binds the HTTP listener with /health and /metrics, plus the routes `add_routes` adds (a
   // module's API). Call before Start().

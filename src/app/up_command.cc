@@ -33,6 +33,7 @@ struct UpFlags : ServerFlags {
     http = "127.0.0.1:7900";
     data_dir = "pier-data";
   }
+  TuneFlags tune;
   std::string file;
   std::string driver = "process";
   std::string docker_socket = "/var/run/docker.sock";
@@ -113,6 +114,7 @@ int RunUp(UpFlags f) {
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
   if (platform.cache_server()) AttachCache(rt.analyzer(), rt.tuner(), *platform.cache_server());
+  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("up", s);
   if (a.platform.queue) rt.ShowInUi("/v1/queue/stats");
   std::atomic<System*> system{nullptr};
   std::function<Status()> no_reload = [] {
@@ -223,6 +225,7 @@ void AddUpCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--wait", f->wait_seconds, "Seconds to wait for a healthy dependency")
       ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
+  f->tune.AddTo(sub);
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   sub->add_option("--shutdown-timeout", f->shutdown_seconds,

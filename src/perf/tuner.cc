@@ -15,6 +15,11 @@ std::string Num(double v) {
 
 Tuner::Tuner(Analyzer& analyzer, TunerOptions options) : analyzer_(analyzer), options_(options) {}
 
+void Tuner::SetOptions(const TunerOptions& options) {
+  std::lock_guard l(mu_);
+  options_ = options;
+}
+
 void Tuner::AddKnob(Knob knob) {
   std::lock_guard l(mu_);
   auto_[knob.name] = false;

@@ -139,3 +139,81 @@ def test_perf_endpoints_report_and_errors(cache):
     assert "score" in rep.stdout and "cache.hit_ratio" in rep.stdout
     ui = requests.get(cache.url("/ui"), timeout=5)
     assert ui.status_code == 200 and "<title>pier</title>" in ui.text
+
+
+DEMO = """name: perfdemo
+platform:
+  proxy: {listen: 127.0.0.1:0}
+  resp: 127.0.0.1:0
+  cache: {policy: allkeys-lru, memory: 1mb}
+services:
+  catalog:
+    command: [pier, demo-service, --listen, "127.0.0.1:${PORT}", --name, catalog]
+    replicas: 3
+    health: {http: /health, interval: 500ms, timeout: 1s, retries: 1}
+routes:
+  - {path_prefix: /, service: catalog, timeout: 5s}
+"""
+
+
+def test_demo_degraded_yields_the_right_suggestions_and_the_tuner_fixes_the_cache(tmp_path):
+    import threading
+    from test_deploy import Load, until
+    path = tmp_path / "pier.yaml"
+    path.write_text(DEMO)
+    s = Server(["up", str(path), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
+                "--tune", "cache.policy", "--tune-settle", "2", "--tune-measure", "5"])
+    stop = threading.Event()
+    try:
+        while not s.proc.stdout.readline().startswith("up: "):
+            pass
+        threading.Thread(target=s.proc.stdout.read, daemon=True).start()
+        until(lambda: len(requests.get(s.url("/v1/health/service/catalog?passing=1"),
+                                       timeout=5).json()) == 3, "three catalog instances")
+        # One catalog instance becomes slow.
+        inst = requests.get(s.url("/v1/status"), timeout=5).json()["services"][0]["versions"][0][
+            "instances"]
+        slow = inst[1]["address"]
+        requests.post(f"http://{slow}/control", json={"latency_ms": 40}, timeout=5)
+        load = Load(f"http://{s.ports['proxy']}/")
+        # The cache is too small for its key stream (Zipf over 20,000 keys in 1 MiB).
+        host, port = s.ports["resp"].rsplit(":", 1)
+        r = redis.Redis(host=host, port=int(port))
+        keys = zipf_keys(2000000, seed=4)
+
+        def cache_load():
+            i = 0
+            while not stop.is_set():
+                replay(r, keys[i:i + 20000])
+                i = (i + 20000) % len(keys)
+        threading.Thread(target=cache_load, daemon=True).start()
+
+        def suggestion(area, needle):
+            for x in requests.get(s.url("/perf/suggestions"), timeout=5).json():
+                if x["area"] == area and needle in x["title"]:
+                    return x
+            return None
+        until(lambda: suggestion("proxy", slow), "the slow upstream named", timeout=60)
+        sl = suggestion("proxy", slow)
+        assert sl["title"] == f"upstream catalog@v1/{slow} is slow: check it, or lower its weight"
+        assert "x its peers' median" in sl["why"]
+        assert sl["evidence"][0]["series"] == f"proxy.host.p99_ms{{catalog@v1/{slow}}}"
+        assert sl["evidence"][0]["mean"] >= 40
+
+        # Auto-tuning is on for cache.policy: a trial starts from the cache suggestion, and the
+        # change is kept because the hit ratio rose.
+        def kept():
+            log = requests.get(s.url("/perf/tuner"), timeout=5).json()["log"]
+            return any(e["what"].startswith("kept allkeys-") for e in log)
+        until(kept, "the tuner to keep a better policy", timeout=120)
+        log = requests.get(s.url("/perf/tuner"), timeout=5).json()["log"]
+        trial = next(e["what"] for e in log if e["what"].startswith("trial: allkeys-lru -> "))
+        assert "suggested: hit ratio" in trial
+        policy = r.config_get("maxmemory-policy")["maxmemory-policy"]
+        assert policy != "allkeys-lru" and f"kept {policy}" in "".join(e["what"] for e in log)
+        rep = run_pier("perf", "report", "--http", s.ports["http"])
+        assert rep.returncode == 0 and f"upstream catalog@v1/{slow} is slow" in rep.stdout
+        load.stop()
+    finally:
+        stop.set()
+        s.stop()

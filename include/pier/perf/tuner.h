@@ -47,6 +47,7 @@ class Tuner {
   Tuner(Analyzer& analyzer, TunerOptions options);
 
   void AddKnob(Knob knob);
+  void SetOptions(const TunerOptions& options);
   Status SetAuto(const std::string& knob, bool on);
   // Starts a trial (FailedPrecondition while one runs; NotFound for an unknown knob).
   Status Try(const std::string& knob, const std::string& value, const std::string& reason);
