@@ -21,6 +21,7 @@ namespace {
 
 struct CacheFlags : ServerFlags {
   TuneFlags tune;
+  std::string shadow = "yes";
   CacheFlags() {
     listen = "127.0.0.1:7379";
     http = "127.0.0.1:7900";
@@ -76,7 +77,8 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   if (!maxmemory.ok())
     return Fail("cache", Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
   for (auto [flag, value] :
-       {std::pair{"--protected-mode", &f.protected_mode}, {"--queue", &f.queue}}) {
+       {std::pair{"--protected-mode", &f.protected_mode}, {"--queue", &f.queue},
+        {"--shadow", &f.shadow}}) {
     if (Status s = ConfigFlags::CheckYesNo(flag, *value); !s.ok()) return Fail("cache", s);
   }
   ServerRuntime rt(f.threads);
@@ -91,6 +93,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.maxclients = f.maxclients;
   o.config_file = f.config;
   o.cluster_file = f.cluster;
+  o.shadow = f.shadow == "yes";
   cache::CacheServer server(rt.pool(), o);
   AttachCache(rt.analyzer(), rt.tuner(), server);
   if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("cache", s);
@@ -140,6 +143,10 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
       ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
   f->tune.AddTo(sub);
+  sub->add_option("--shadow", f->shadow,
+                  "yes: predict hit ratios per policy and size from a sample of the keys (with "
+                  "maxmemory; the analyzer's cache suggestions need it)")
+      ->capture_default_str();
   sub->add_option("--config", f->config,
                   "YAML config file (its `cache:` section); flags override it");
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")

@@ -17,32 +17,54 @@ struct MissRatioShadow::Sim {
 
 MissRatioShadow::MissRatioShadow(Options options) : options_(std::move(options)) {
   if (options_.policies.empty()) options_.policies = PolicyNames();
-  threshold_ = (uint64_t{1} << kBits) >> options_.sample_shift;
+}
+
+std::unique_ptr<MissRatioShadow::Sim> MissRatioShadow::MakeSim(const std::string& policy,
+                                                                double factor) const {
+  auto sim = std::make_unique<Sim>();
+  sim->policy = policy;
+  sim->factor = factor;
+  sim->capacity = static_cast<uint64_t>(static_cast<double>(capacity_.load()) * factor);
+  const uint64_t scaled = std::max<uint64_t>(1, sim->capacity >> shift_.load());
+  auto c = Cache<uint64_t, uint64_t>::Create(
+      {.policy = policy,
+       .max_weight = scaled,
+       .weigher = [](const uint64_t&, const uint64_t& w) { return w; }});
+  if (!c.ok()) return nullptr;
+  sim->cache = std::move(*c);
+  return sim;
 }
 
 MissRatioShadow::~MissRatioShadow() = default;
 
-void MissRatioShadow::Configure(uint64_t capacity) {
+void MissRatioShadow::Configure(uint64_t capacity, const std::string& current_policy) {
   std::lock_guard l(mu_);
   sims_.clear();
   capacity_ = capacity;
+  current_ = current_policy;
   enabled_ = capacity != 0;
   if (capacity == 0) return;
+  uint32_t shift = options_.min_sample_shift;
+  const uint64_t entries = capacity / std::max<uint64_t>(1, options_.assumed_entry_bytes);
+  while (shift < kBits - 1 && (entries >> shift) > options_.target_entries) ++shift;
+  shift_ = shift;
+  threshold_ = (uint64_t{1} << kBits) >> shift;
   for (const auto& policy : options_.policies) {
-    for (double f : options_.size_factors) {
-      auto sim = std::make_unique<Sim>();
-      sim->policy = policy;
-      sim->factor = f;
-      sim->capacity = static_cast<uint64_t>(static_cast<double>(capacity) * f);
-      const uint64_t scaled = std::max<uint64_t>(1, sim->capacity >> options_.sample_shift);
-      auto c = Cache<uint64_t, uint64_t>::Create(
-          {.policy = policy,
-           .max_weight = scaled,
-           .weigher = [](const uint64_t&, const uint64_t& w) { return w; }});
-      if (!c.ok()) continue;
-      sim->cache = std::move(*c);
-      sims_.push_back(std::move(sim));
-    }
+    if (auto sim = MakeSim(policy, 1)) sims_.push_back(std::move(sim));
+  }
+  for (double f : options_.size_factors) {
+    if (auto sim = MakeSim(current_, f)) sims_.push_back(std::move(sim));
+  }
+}
+
+void MissRatioShadow::SetCurrentPolicy(const std::string& policy) {
+  std::lock_guard l(mu_);
+  if (policy == current_) return;
+  current_ = policy;
+  if (capacity_ == 0) return;
+  std::erase_if(sims_, [](const std::unique_ptr<Sim>& s) { return s->factor != 1; });
+  for (double f : options_.size_factors) {
+    if (auto sim = MakeSim(current_, f)) sims_.push_back(std::move(sim));
   }
 }
 
@@ -68,7 +90,7 @@ std::vector<MissRatioShadow::Point> MissRatioShadow::Curve(uint64_t total_lookup
   std::lock_guard l(mu_);
   std::vector<Point> out;
   const double expected =
-      static_cast<double>(total_lookups) / static_cast<double>(uint64_t{1} << options_.sample_shift);
+      static_cast<double>(total_lookups) / static_cast<double>(uint64_t{1} << shift_.load());
   for (const auto& s : sims_) {
     double ratio = 0;
     if (total_lookups != 0 && expected >= 1) {

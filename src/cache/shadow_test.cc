@@ -30,8 +30,9 @@ TEST(MissRatioShadow, PredictsEachPolicysHitRatioWithinTwoPoints) {
   auto t = GenerateTrace("zipf:0.9", {.objects = 200000, .requests = 2000000, .seed = 7});
   ASSERT_TRUE(t.ok());
   const uint64_t capacity = 20000 * 100;  // 10% of the objects, 100 bytes each
-  MissRatioShadow shadow({.policies = {"lru", "s3fifo", "sieve"}, .sample_shift = 4});
-  shadow.Configure(capacity);
+  MissRatioShadow shadow({.policies = {"lru", "s3fifo", "sieve"}});
+  shadow.Configure(capacity, "lru");
+  EXPECT_EQ(shadow.sample_shift(), 4u);  // 7,800 entries of 256 bytes fit: the highest rate
   for (const auto& r : t->requests) {
     const uint64_t h = Mix64(r.key);
     shadow.OnLookup(h);
@@ -51,10 +52,26 @@ TEST(MissRatioShadow, PredictsEachPolicysHitRatioWithinTwoPoints) {
   EXPECT_GT(shadow.Predict("s3fifo", 1).hit_ratio, shadow.Predict("lru", 1).hit_ratio);
 }
 
+TEST(MissRatioShadow, BigCachesSampleLessAndOnlyTheCurrentPolicyGetsOtherSizes) {
+  MissRatioShadow shadow({.policies = {"lru", "sieve"}});
+  shadow.Configure(uint64_t{1} << 30, "sieve");  // 4M entries of 256 bytes: 1 in 2^11 fits 2048
+  EXPECT_EQ(shadow.sample_shift(), 11u);
+  auto names = [&] {
+    std::vector<std::string> out;
+    for (const auto& p : shadow.Curve()) out.push_back(p.policy + "@" + std::to_string(p.size_factor));
+    return out;
+  };
+  EXPECT_EQ(names(), (std::vector<std::string>{"lru@1.000000", "sieve@1.000000", "sieve@0.500000",
+                                               "sieve@2.000000"}));
+  shadow.SetCurrentPolicy("lru");
+  EXPECT_EQ(names(), (std::vector<std::string>{"lru@1.000000", "sieve@1.000000", "lru@0.500000",
+                                               "lru@2.000000"}));
+}
+
 TEST(MissRatioShadow, SamplesAboutOneKeyInTwoToTheShiftAndIsOffWithoutCapacity) {
-  MissRatioShadow shadow({.policies = {"lru"}, .size_factors = {1}, .sample_shift = 3});
+  MissRatioShadow shadow({.policies = {"lru"}, .size_factors = {}, .min_sample_shift = 3});
   EXPECT_FALSE(shadow.Sampled(Mix64(1)));  // no capacity: off
-  shadow.Configure(1000);
+  shadow.Configure(1000, "lru");
   int sampled = 0;
   for (uint64_t k = 0; k < 80000; ++k) sampled += shadow.Sampled(Mix64(k));
   EXPECT_NEAR(sampled, 10000, 500);

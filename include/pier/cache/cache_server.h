@@ -52,6 +52,7 @@ struct CacheServerOptions {
   std::string config_file;   // shown in INFO
   std::string cluster_file;  // cluster mode: the nodes file (see docs/cache-server.md)
   bool keyspace = true;      // false: only connection and server commands (`pier queue` alone)
+  bool shadow = true;        // the miss-ratio shadow (hit-ratio predictions) when maxmemory is set
 };
 
 // Thread-safe. Commands run on the I/O thread of their connection.

@@ -61,7 +61,7 @@ CacheServer::CacheServer(net::IoPool& pool, CacheServerOptions options)
     : pool_(pool), options_(std::move(options)) {
   size_t shards = options_.shards ? options_.shards : 16 * pool_.size();
   shards = std::min<size_t>(shards, 256);  // SCAN cursors keep the shard in 8 bits
-  db_ = std::make_unique<server::Database>(shards, options_.clock);
+  db_ = std::make_unique<server::Database>(shards, options_.clock, options_.shadow);
   start_ = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch());
 }

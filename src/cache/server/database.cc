@@ -9,14 +9,14 @@ void ShardLock::Release() {
   held_.clear();
 }
 
-Database::Database(size_t shards, const Clock* clock) : clock_(clock) {
+Database::Database(size_t shards, const Clock* clock, bool shadow) : clock_(clock) {
   size_t n = 1;
   while (n < shards) n <<= 1;
   shards_ = std::vector<Shard>(n);
   shadow_ = std::make_unique<MissRatioShadow>(MissRatioShadow::Options{});
   for (size_t i = 0; i < n; ++i) {
     shards_[i].ks.set_seed(i + 1);
-    shards_[i].ks.set_shadow(shadow_.get());
+    if (shadow) shards_[i].ks.set_shadow(shadow_.get());
   }
   auto unix_now = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
@@ -98,7 +98,7 @@ void Database::Reconfigure() {
 Status Database::SetMaxMemory(uint64_t bytes) {
   std::lock_guard lock(config_mu_);
   if (bytes != maxmemory_.load()) {
-    shadow_->Configure(bytes);
+    shadow_->Configure(bytes, eviction_.policy.empty() ? "lru" : eviction_.policy);
     shadow_base_lookups_ =
         SumShards([](Keyspace& ks) { return ks.stats().hits + ks.stats().misses; });
   }
@@ -121,6 +121,7 @@ Status Database::SetPolicy(std::string_view name) {
   if (!c.ok()) return c.status();
   std::lock_guard lock(config_mu_);
   eviction_ = *c;
+  shadow_->SetCurrentPolicy(eviction_.policy.empty() ? "lru" : eviction_.policy);
   Reconfigure();
   return Status::Ok();
 }

@@ -42,7 +42,8 @@ class ShardLock {
 // Thread-safe.
 class Database {
  public:
-  explicit Database(size_t shards, const Clock* clock = &Clock::Steady());
+  // `shadow`: feed the miss-ratio shadow (off: it stays empty and costs nothing).
+  explicit Database(size_t shards, const Clock* clock = &Clock::Steady(), bool shadow = true);
 
   size_t shard_count() const { return shards_.size(); }
   size_t ShardOf(const KeyRef& k) const { return (k.hash >> 48) & (shards_.size() - 1); }
