@@ -1,6 +1,7 @@
 """The dashboard at /ui in headless Chromium (Debian's, driven by npm's playwright-core): it loads
 without console errors and shows each panel with live data from a running `pier up` with every
-module (services, proxy, cache, queue), and stays usable with 1,000 instances. Screenshots go to
+module (services, proxy, cache, queue), whose /metrics promtool accepts, and stays usable
+with 1,000 instances. Screenshots go to
 build/artifacts/ (CI keeps them)."""
 import json
 import os
@@ -72,6 +73,14 @@ def test_dashboard_shows_every_panel_live_from_pier_up(tmp_path):
               .json()["series"], "the analyzer's first proxy window")
         rep = browse(s.url("/ui"), "dashboard.png")
         load.stop()
+        # promtool accepts /metrics with every module running in one process.
+        metrics = requests.get(s.url("/metrics"), timeout=5).text
+        for family in ("pier_proxy_requests_total", "pier_cache_commands_total",
+                       "pier_queue_published_total", "pier_registry_instances"):
+            assert family in metrics
+        check = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
     finally:
         s.stop()
     assert rep["errors"] == [], rep["errors"]
