@@ -76,9 +76,9 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   auto maxmemory = ParseMemory(f.maxmemory);
   if (!maxmemory.ok())
     return Fail("cache", Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
-  for (auto [flag, value] :
-       {std::pair{"--protected-mode", &f.protected_mode}, {"--queue", &f.queue},
-        {"--shadow", &f.shadow}}) {
+  for (auto [flag, value] : {std::pair{"--protected-mode", &f.protected_mode},
+                             {"--queue", &f.queue},
+                             {"--shadow", &f.shadow}}) {
     if (Status s = ConfigFlags::CheckYesNo(flag, *value); !s.ok()) return Fail("cache", s);
   }
   ServerRuntime rt(f.threads);

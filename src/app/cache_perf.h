@@ -1,8 +1,8 @@
 // File: cache_perf.h
 // Connects a cache server to the analyzer and tuner: the analyzer's CacheView (policy,
 // maxmemory and the miss-ratio shadow's predictions, SHARDS-adjusted with the server's own
-// lookup count since the shadow's counts started over) and two knobs, cache.policy and cache.maxmemory, whose objective is the hit
-// ratio and whose guard is the command p99.
+// lookup count since the shadow's counts started over) and two knobs, cache.policy and
+// cache.maxmemory, whose objective is the hit ratio and whose guard is the command p99.
 #pragma once
 
 #include "pier/cache/cache_server.h"

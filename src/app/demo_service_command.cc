@@ -3,10 +3,10 @@
 // for --error-rate of the requests (so a bad canary can be shown); /health answers "ok".
 // POST /control {"latency_ms": N, "error_rate": X} changes both while it runs (to degrade one
 // instance of several, as the analyzer's demo does).
+#include <atomic>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <atomic>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -54,13 +54,15 @@ int RunDemo(const DemoFlags& f) {
     if (fail) body["error"] = "injected failure (--error-rate)";
     co_return net::HttpResponse::Json(fail ? 500 : 200, body.dump() + "\n");
   };
-  if (Status s =
-          rt.ListenHttp(f.listen, [&](net::HttpServer& h) {
+  if (Status s = rt.ListenHttp(
+          f.listen,
+          [&](net::HttpServer& h) {
             h.RoutePrefix("GET", "/", handler);
             h.Route("POST", "/control", [&](const net::HttpRequest& req) {
               auto j = nlohmann::json::parse(req.body(), nullptr, false);
               if (!j.is_object()) {
-                return net::HttpResponse::Error(400, "body: {\"latency_ms\": N, \"error_rate\": X}");
+                return net::HttpResponse::Error(400,
+                                                "body: {\"latency_ms\": N, \"error_rate\": X}");
               }
               if (j.contains("latency_ms") && j["latency_ms"].is_number_integer() &&
                   j["latency_ms"].get<int64_t>() >= 0) {
@@ -70,9 +72,9 @@ int RunDemo(const DemoFlags& f) {
                   j["error_rate"].get<double>() >= 0 && j["error_rate"].get<double>() <= 1) {
                 error_rate = j["error_rate"].get<double>();
               }
-              return net::HttpResponse::Json(
-                  200, nlohmann::json{{"latency_ms", latency_ms.load()}, {"error_rate", error_rate.load()}}
-                           .dump());
+              return net::HttpResponse::Json(200, nlohmann::json{{"latency_ms", latency_ms.load()},
+                                                                 {"error_rate", error_rate.load()}}
+                                                      .dump());
             });
           });
       !s.ok()) {

@@ -17,8 +17,8 @@ Result<nlohmann::json> GetJson(const std::string& address, const std::string& pa
   if (!hp.ok()) return hp.status();
   auto r = net::HttpFetch({.host = hp->first, .port = hp->second, .target = path});
   if (!r.ok()) {
-    return Status::Unavailable(r.status().message() + " (is a pier server's --http at " +
-                               address + "?)");
+    return Status::Unavailable(r.status().message() + " (is a pier server's --http at " + address +
+                               "?)");
   }
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (r->status != 200 || j.is_discarded()) {
@@ -38,9 +38,11 @@ int RunReport(const std::string& address) {
   if (!score.ok()) return Fail("perf report", score.status());
   auto sugg = GetJson(address, "/perf/suggestions");
   auto snap = GetJson(address, "/perf/snapshot");
-  if (!sugg.ok() || !snap.ok()) return Fail("perf report", sugg.ok() ? snap.status() : sugg.status());
+  if (!sugg.ok() || !snap.ok())
+    return Fail("perf report", sugg.ok() ? snap.status() : sugg.status());
   std::cout << "score " << (*score)["score"].get<int>() << "/100";
-  for (const auto& [area, v] : (*score)["areas"].items()) std::cout << "  " << area << " " << v.get<int>();
+  for (const auto& [area, v] : (*score)["areas"].items())
+    std::cout << "  " << area << " " << v.get<int>();
   std::cout << "\n\n";
   if (sugg->empty()) std::cout << "no suggestions\n";
   for (const auto& s : *sugg) {
@@ -87,7 +89,8 @@ void AddPerfCommand(CLI::App& app, SetAction set_action) {
   CLI::App* report = perf->add_subcommand(
       "report", "Score, suggestions with their evidence, and the latest series");
   report->add_option("--http", *address, "The server's HTTP HOST:PORT")->capture_default_str();
-  report->callback([address, set_action] { set_action([address] { return RunReport(*address); }); });
+  report->callback(
+      [address, set_action] { set_action([address] { return RunReport(*address); }); });
 }
 
 }  // namespace pier::app

@@ -20,7 +20,8 @@ std::string Query(const net::HttpRequest& req, const std::string& key) {
     if (pair.rfind(key + "=", 0) == 0) {
       std::string raw = pair.substr(key.size() + 1), out;
       for (size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] == '%' && i + 2 < raw.size() && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+        if (raw[i] == '%' && i + 2 < raw.size() &&
+            std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
             std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
           out += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
           i += 2;
@@ -50,9 +51,11 @@ void AddPerfRoutes(net::HttpServer& http, perf::Analyzer& analyzer, perf::Tuner&
     }
     auto points = analyzer.History(series);
     if (points.empty()) {
-      return net::HttpResponse::Error(404, "no series '" + series + "' (GET /perf/history lists them)");
+      return net::HttpResponse::Error(404,
+                                      "no series '" + series + "' (GET /perf/history lists them)");
     }
-    return net::HttpResponse::Json(200, nlohmann::json{{"series", series}, {"points", points}}.dump());
+    return net::HttpResponse::Json(200,
+                                   nlohmann::json{{"series", series}, {"points", points}}.dump());
   });
   http.Route("GET", "/perf/suggestions", [&analyzer](const net::HttpRequest&) {
     nlohmann::json out = nlohmann::json::array();
@@ -68,8 +71,9 @@ void AddPerfRoutes(net::HttpServer& http, perf::Analyzer& analyzer, perf::Tuner&
   http.Route("POST", "/perf/tuner", [&tuner](const net::HttpRequest& req) {
     auto j = nlohmann::json::parse(req.body(), nullptr, false);
     if (!j.is_object() || !j.contains("knob") || !j["knob"].is_string()) {
-      return net::HttpResponse::Error(400, "body: {\"knob\": NAME, \"auto\": BOOL} or {\"knob\": "
-                                           "NAME, \"value\": VALUE}");
+      return net::HttpResponse::Error(400,
+                                      "body: {\"knob\": NAME, \"auto\": BOOL} or {\"knob\": "
+                                      "NAME, \"value\": VALUE}");
     }
     const std::string knob = j["knob"];
     Status s;
@@ -78,7 +82,8 @@ void AddPerfRoutes(net::HttpServer& http, perf::Analyzer& analyzer, perf::Tuner&
     } else if (j.contains("value") && j["value"].is_string()) {
       s = tuner.Try(knob, j["value"].get<std::string>(), "asked through POST /perf/tuner");
     } else {
-      return net::HttpResponse::Error(400, "body: give \"auto\" (a boolean) or \"value\" (a string)");
+      return net::HttpResponse::Error(400,
+                                      "body: give \"auto\" (a boolean) or \"value\" (a string)");
     }
     if (!s.ok()) {
       return net::HttpResponse::Error(s.code() == StatusCode::kNotFound ? 404 : 409, s.message());

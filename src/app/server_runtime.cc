@@ -13,9 +13,7 @@
 namespace pier::app {
 
 ServerRuntime::ServerRuntime(size_t threads)
-    : pool_(threads),
-      analyzer_(perf::MetricsRegistry::Global(), {}),
-      tuner_(analyzer_, {}) {
+    : pool_(threads), analyzer_(perf::MetricsRegistry::Global(), {}), tuner_(analyzer_, {}) {
   analyzer_.OnSample([this] { tuner_.Tick(); });
   // A server takes SIGHUP as "reload" in Wait(): block it here, before any of its threads
   // start (they inherit the mask). Other commands keep SIGHUP's default (a hangup ends them).

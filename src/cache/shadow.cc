@@ -20,16 +20,16 @@ MissRatioShadow::MissRatioShadow(Options options) : options_(std::move(options))
 }
 
 std::unique_ptr<MissRatioShadow::Sim> MissRatioShadow::MakeSim(const std::string& policy,
-                                                                double factor) const {
+                                                               double factor) const {
   auto sim = std::make_unique<Sim>();
   sim->policy = policy;
   sim->factor = factor;
   sim->capacity = static_cast<uint64_t>(static_cast<double>(capacity_.load()) * factor);
   const uint64_t scaled = std::max<uint64_t>(1, sim->capacity >> shift_.load());
   auto c = Cache<uint64_t, uint64_t>::Create(
-      {.policy = policy,
-       .max_weight = scaled,
-       .weigher = [](const uint64_t&, const uint64_t& w) { return w; }});
+      {.policy = policy, .max_weight = scaled, .weigher = [](const uint64_t&, const uint64_t& w) {
+         return w;
+       }});
   if (!c.ok()) return nullptr;
   sim->cache = std::move(*c);
   return sim;

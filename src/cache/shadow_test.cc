@@ -12,9 +12,9 @@ namespace {
 // The real cache's hit ratio for a trace replayed cache-aside (get; on a miss, put).
 double RealHitRatio(const Trace& t, const std::string& policy, uint64_t capacity) {
   auto c = Cache<uint64_t, uint64_t>::Create(
-      {.policy = policy,
-       .max_weight = capacity,
-       .weigher = [](const uint64_t&, const uint64_t& w) { return w; }});
+      {.policy = policy, .max_weight = capacity, .weigher = [](const uint64_t&, const uint64_t& w) {
+         return w;
+       }});
   uint64_t hits = 0;
   for (const auto& r : t.requests) {
     if ((*c)->Get(r.key) != nullptr) {
@@ -58,7 +58,8 @@ TEST(MissRatioShadow, BigCachesSampleLessAndOnlyTheCurrentPolicyGetsOtherSizes) 
   EXPECT_EQ(shadow.sample_shift(), 11u);
   auto names = [&] {
     std::vector<std::string> out;
-    for (const auto& p : shadow.Curve()) out.push_back(p.policy + "@" + std::to_string(p.size_factor));
+    for (const auto& p : shadow.Curve())
+      out.push_back(p.policy + "@" + std::to_string(p.size_factor));
     return out;
   };
   EXPECT_EQ(names(), (std::vector<std::string>{"lru@1.000000", "sieve@1.000000", "sieve@0.500000",

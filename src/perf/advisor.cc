@@ -70,7 +70,8 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
     if (current && best && current->lookups >= 1000) {
       // Confidence: enough sampled lookups, and the shadow agreeing with the real hit ratio.
       const double calibration =
-          actual.empty() ? 0.5 : std::max(0.0, 1 - 10 * std::abs(current->hit_ratio - Mean(actual)));
+          actual.empty() ? 0.5
+                         : std::max(0.0, 1 - 10 * std::abs(current->hit_ratio - Mean(actual)));
       const double volume = std::min(1.0, static_cast<double>(current->lookups) / 20000);
       const double confidence = std::clamp(0.3 + 0.7 * volume * calibration, 0.0, 1.0);
       if (best->policy != c.policy && best->hit_ratio - current->hit_ratio >= 0.02) {
@@ -121,12 +122,13 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
     Suggestion s;
     s.area = "queue";
     const double factor = Mean(ack) > 0 ? Mean(pub) / Mean(ack) : 0;
-    s.title = factor > 0 ? Fmt("add consumers: about %.1fx the ones running", std::ceil(factor * 10) / 10)
-                         : "start consumers: nothing acknowledges";
-    s.why = Fmt("the backlog grows by %.1f messages/s (%.0f -> %.0f); publish %.1f/s",
-                Slope(ready) * 1000 / static_cast<double>(iv), ready.front(), ready.back(),
-                Mean(pub)) +
-            Fmt(", acknowledge %.1f/s", Mean(ack));
+    s.title = factor > 0
+                  ? Fmt("add consumers: about %.1fx the ones running", std::ceil(factor * 10) / 10)
+                  : "start consumers: nothing acknowledges";
+    s.why =
+        Fmt("the backlog grows by %.1f messages/s (%.0f -> %.0f); publish %.1f/s",
+            Slope(ready) * 1000 / static_cast<double>(iv), ready.front(), ready.back(), Mean(pub)) +
+        Fmt(", acknowledge %.1f/s", Mean(ack));
     s.effect = "the backlog stops growing and drains";
     s.confidence = std::min(1.0, static_cast<double>(ready.size()) / static_cast<double>(w));
     s.evidence = {Of("queue.ready", ready, iv), Of("queue.publish_per_s", pub, iv),
@@ -146,8 +148,9 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
         s.area = "proxy";
         s.title = "the breaker of " + Inside(name) + " is flapping";
         s.why = Fmt("%.0f state changes in ", n) + std::to_string(v.size() * iv / 1000) + " s";
-        s.effect = "fewer failed calls while the host is unhealthy: fix the host, or raise the "
-                   "breaker's wait_in_open so it stays open";
+        s.effect =
+            "fewer failed calls while the host is unhealthy: fix the host, or raise the "
+            "breaker's wait_in_open so it stays open";
         s.confidence = std::min(1.0, n / 8);
         s.evidence.push_back(Of(name, v, iv));
         out.push_back(s);
@@ -196,8 +199,8 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
     s.evidence.push_back(Of("process.cpu_cores", cpu, iv));
     out.push_back(s);
   }
-  for (const auto& [lat, thr, area] :
-       {std::tuple{"proxy.p99_ms", "proxy.rps", "proxy"}, {"cache.p99_ms", "cache.ops_per_s", "cache"}}) {
+  for (const auto& [lat, thr, area] : {std::tuple{"proxy.p99_ms", "proxy.rps", "proxy"},
+                                       {"cache.p99_ms", "cache.ops_per_s", "cache"}}) {
     const auto l = Recent(lat, w), t = Recent(thr, w);
     if (LatencyRisingThroughputFlat(l, t)) {
       Suggestion s;
@@ -233,8 +236,9 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
     s.evidence.push_back(Of("proxy.error_ratio", errors, iv));
     out.push_back(s);
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Suggestion& a, const Suggestion& b) { return a.confidence > b.confidence; });
+  std::stable_sort(out.begin(), out.end(), [](const Suggestion& a, const Suggestion& b) {
+    return a.confidence > b.confidence;
+  });
   return out;
 }
 
@@ -255,11 +259,13 @@ Score Analyzer::ComputeScore() const {
   }
   if (!lat.empty()) {
     parts["latency"] = {share_within(lat, options_.latency_slo_ms), 30};
-    s.notes.push_back(Fmt("latency: share of samples with p99 <= %.0f ms", options_.latency_slo_ms));
+    s.notes.push_back(
+        Fmt("latency: share of samples with p99 <= %.0f ms", options_.latency_slo_ms));
   }
   if (const auto e = Recent("proxy.error_ratio", w); !e.empty()) {
     parts["errors"] = {share_within(e, options_.error_slo), 30};
-    s.notes.push_back(Fmt("errors: share of samples with 5xx ratio <= %.2f%%", options_.error_slo * 100));
+    s.notes.push_back(
+        Fmt("errors: share of samples with 5xx ratio <= %.2f%%", options_.error_slo * 100));
   }
   if (const auto cpu = Recent("process.cpu_cores", w); !cpu.empty()) {
     const double headroom = 1 - Mean(cpu) / options_.cores;
@@ -280,8 +286,8 @@ Score Analyzer::ComputeScore() const {
     }
   }
   if (const auto ready = Recent("queue.ready", w); ready.size() >= 2) {
-    const double growth = Slope(ready) * static_cast<double>(ready.size()) /
-                          std::max(1.0, Mean(ready));
+    const double growth =
+        Slope(ready) * static_cast<double>(ready.size()) / std::max(1.0, Mean(ready));
     parts["queue"] = {std::clamp(1 - growth, 0.0, 1.0), 10};
     s.notes.push_back("queue: full marks while the backlog does not grow over the window");
   }
@@ -305,9 +311,8 @@ nlohmann::json Analyzer::ToJson(const Suggestion& s) {
                   {"mean", e.mean},
                   {"note", e.note}});
   }
-  nlohmann::json j = {{"area", s.area},       {"title", s.title},
-                      {"why", s.why},         {"effect", s.effect},
-                      {"confidence", s.confidence}, {"evidence", ev}};
+  nlohmann::json j = {{"area", s.area},     {"title", s.title},           {"why", s.why},
+                      {"effect", s.effect}, {"confidence", s.confidence}, {"evidence", ev}};
   if (!s.knob.empty()) j["action"] = {{"knob", s.knob}, {"value", s.value}};
   return j;
 }

@@ -124,8 +124,8 @@ TEST_F(AnalyzerTest, TheCacheCurveSuggestsABetterPolicyWithItsEvidence) {
   EXPECT_EQ(s[0].knob, "cache.policy");
   EXPECT_EQ(s[0].value, "allkeys-s3fifo");
   EXPECT_EQ(s[0].effect, "hit ratio +8.0 points");
-  EXPECT_GT(s[0].confidence, 0.9);  // the shadow's 60% matches the real 60%
-  EXPECT_TRUE(Find("memory").empty());  // 2x gains 3 points (< 5), 0.5x loses 8
+  EXPECT_GT(s[0].confidence, 0.9);                    // the shadow's 60% matches the real 60%
+  EXPECT_TRUE(Find("memory").empty());                // 2x gains 3 points (< 5), 0.5x loses 8
   EXPECT_EQ(a.ComputeScore().areas.at("cache"), 88);  // 0.60 / 0.68
 }
 
@@ -137,14 +137,14 @@ TEST_F(AnalyzerTest, TheScoreWeighsLatencyErrorsAndHeadroom) {
   a.Sample();
   for (int i = 0; i < 10; ++i) {
     req.Inc(100);
-    if (i < 5) c5.Inc(50);                                       // half the samples fail
+    if (i < 5) c5.Inc(50);                                            // half the samples fail
     for (int k = 0; k < 100; ++k) lat.Record(i < 2 ? 200000 : 1000);  // 2 of 10 slow
     Step();
   }
   Score s = a.ComputeScore();
   EXPECT_EQ(s.areas.at("latency"), 80);
   EXPECT_EQ(s.areas.at("errors"), 50);
-  EXPECT_EQ(s.total, 65);  // (80 * 30 + 50 * 30) / 60
+  EXPECT_EQ(s.total, 65);                       // (80 * 30 + 50 * 30) / 60
   EXPECT_EQ(a.Suggestions()[0].area, "proxy");  // errors above the target
 }
 

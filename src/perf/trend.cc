@@ -73,8 +73,7 @@ double RelativeChange(const std::vector<double>& v) {
 }  // namespace
 
 bool LatencyRisingThroughputFlat(const std::vector<double>& latency,
-                                 const std::vector<double>& throughput, double rise,
-                                 double flat) {
+                                 const std::vector<double>& throughput, double rise, double flat) {
   if (latency.size() < 5 || throughput.size() < 5) return false;
   return RelativeChange(latency) >= rise && std::abs(RelativeChange(throughput)) < flat;
 }

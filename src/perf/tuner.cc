@@ -152,12 +152,9 @@ nlohmann::json Tuner::State() const {
   }
   nlohmann::json out = {{"knobs", knobs}, {"log", log_}};
   if (trial_) {
-    out["trial"] = {{"knob", trial_->knob},
-                    {"from", trial_->from},
-                    {"to", trial_->to},
-                    {"since_ms", trial_->changed_ms},
-                    {"baseline", trial_->before},
-                    {"reason", trial_->reason}};
+    out["trial"] = {{"knob", trial_->knob},       {"from", trial_->from},
+                    {"to", trial_->to},           {"since_ms", trial_->changed_ms},
+                    {"baseline", trial_->before}, {"reason", trial_->reason}};
   }
   const int64_t now = analyzer_.Now();
   nlohmann::json baselines = nlohmann::json::object();
@@ -165,7 +162,8 @@ nlohmann::json Tuner::State() const {
     nlohmann::json rows = nlohmann::json::object();
     for (const auto& [series, before] : means) {
       const double m = analyzer_.MeanBetween(series, now - options_.baseline_ms, now);
-      rows[series] = {{"baseline", before}, {"now", std::isnan(m) ? nlohmann::json() : nlohmann::json(m)}};
+      rows[series] = {{"baseline", before},
+                      {"now", std::isnan(m) ? nlohmann::json() : nlohmann::json(m)}};
     }
     baselines[scenario] = rows;
   }

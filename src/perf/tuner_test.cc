@@ -13,8 +13,8 @@ struct TunerTest : ::testing::Test {
   Analyzer a{m, {.interval_ms = 1000, .cores = 2, .window = 30}, [this] { return now; }};
   Tuner t{a, {.baseline_ms = 10000, .settle_ms = 3000, .measure_ms = 10000, .min_gain = 0.01}};
   std::string policy = "allkeys-lru";
-  std::map<std::string, double> hit_ratio = {{"allkeys-lru", 0.60}, {"allkeys-s3fifo", 0.68},
-                                             {"allkeys-random", 0.50}};
+  std::map<std::string, double> hit_ratio = {
+      {"allkeys-lru", 0.60}, {"allkeys-s3fifo", 0.68}, {"allkeys-random", 0.50}};
   double p99 = 1.0;
 
   void SetUp() override {

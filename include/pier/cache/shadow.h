@@ -25,11 +25,11 @@ namespace pier::cache {
 class MissRatioShadow {
  public:
   struct Options {
-    std::vector<std::string> policies;               // at 1x; empty: every registered policy
-    std::vector<double> size_factors = {0.5, 2};     // the current policy's other sizes
-    uint32_t min_sample_shift = 4;                   // sample at most 1 key in 2^4
-    uint64_t target_entries = 2048;                  // sampled entries that fit at 1x
-    uint64_t assumed_entry_bytes = 256;              // to turn a capacity into entries
+    std::vector<std::string> policies;            // at 1x; empty: every registered policy
+    std::vector<double> size_factors = {0.5, 2};  // the current policy's other sizes
+    uint32_t min_sample_shift = 4;                // sample at most 1 key in 2^4
+    uint64_t target_entries = 2048;               // sampled entries that fit at 1x
+    uint64_t assumed_entry_bytes = 256;           // to turn a capacity into entries
   };
   struct Point {
     std::string policy;

@@ -62,10 +62,10 @@ struct Evidence {
 };
 
 struct Suggestion {
-  std::string area;   // memory, cpu, io, concurrency, cache, queue, proxy
-  std::string title;  // what to do
-  std::string why;    // what was seen
-  std::string effect; // what should change
+  std::string area;       // memory, cpu, io, concurrency, cache, queue, proxy
+  std::string title;      // what to do
+  std::string why;        // what was seen
+  std::string effect;     // what should change
   double confidence = 0;  // 0..1
   std::vector<Evidence> evidence;
   std::string knob, value;  // for the tuner: e.g. cache.policy = allkeys-s3fifo

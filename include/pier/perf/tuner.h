@@ -37,7 +37,7 @@ struct Knob {
   std::string name;
   std::function<std::string()> get;
   std::function<Status(const std::string&)> set;
-  std::string objective;         // series, e.g. cache.hit_ratio
+  std::string objective;  // series, e.g. cache.hit_ratio
   bool higher_is_better = true;
   std::vector<std::string> guards;  // series that must not rise, e.g. cache.p99_ms
 };
