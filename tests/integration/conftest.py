@@ -56,6 +56,26 @@ class Server:
         return self.proc.returncode
 
 
+def pier_up(tmp_path, text, *extra):
+    """Runs `pier up` on the spec `text` (written to tmp_path) and returns its Server once the
+    summary line is out; `s.lines` holds what it printed, `s.tmp` is tmp_path, and its stdout
+    is drained from then on."""
+    import threading
+    spec = tmp_path / "pier.yaml"
+    spec.write_text(text)
+    s = Server(["up", str(spec), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "data"),
+                *extra])
+    s.lines, s.tmp = [], tmp_path
+    while not s.lines or not s.lines[-1].startswith("up: "):
+        line = s.proc.stdout.readline()
+        if not line:
+            s.stop()
+            raise AssertionError(f"pier up ended: {''.join(s.lines)} {s.stderr()}")
+        s.lines.append(line)
+    threading.Thread(target=s.proc.stdout.read, daemon=True).start()
+    return s
+
+
 @pytest.fixture
 def start_pier():
     servers = []

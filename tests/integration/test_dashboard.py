@@ -7,13 +7,12 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 
 import pytest
 import redis
 import requests
 
-from conftest import Server
+from conftest import Server, pier_up
 from test_deploy import Load, until
 
 UI = os.path.join(os.path.dirname(__file__), "ui")
@@ -52,13 +51,8 @@ routes:
 
 
 def test_dashboard_shows_every_panel_live_from_pier_up(tmp_path):
-    path = tmp_path / "pier.yaml"
-    path.write_text(SPEC)
-    s = Server(["up", str(path), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "d")])
+    s = pier_up(tmp_path, SPEC)
     try:
-        while not s.proc.stdout.readline().startswith("up: "):
-            pass
-        threading.Thread(target=s.proc.stdout.read, daemon=True).start()
         until(lambda: len(requests.get(s.url("/v1/health/service/api?passing=1"),
                                        timeout=5).json()) == 3, "three healthy instances")
         load = Load(f"http://{s.ports['proxy']}/")

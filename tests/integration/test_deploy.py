@@ -2,7 +2,6 @@
 with traffic flowing through the proxy the whole time: a canary that fails rolls back by itself,
 a good canary is promoted, blue-green switches and switches back, rolling keeps every request
 answered and rolls back a version that never becomes healthy, and cgroup limits are applied."""
-import os
 import signal
 import threading
 import time
@@ -10,7 +9,7 @@ import time
 import pytest
 import requests
 
-from conftest import Server, run_pier
+from conftest import pier_up, run_pier
 
 
 def spec(version="v1", strategy="rolling", extra_update="", error_rate=0.0, command=None,
@@ -56,13 +55,7 @@ class Load:
 
 @pytest.fixture
 def system(tmp_path):
-    path = tmp_path / "v1.yaml"
-    path.write_text(spec())
-    s = Server(["up", str(path), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")])
-    while not s.proc.stdout.readline().startswith("up: "):
-        pass
-    threading.Thread(target=s.proc.stdout.read, daemon=True).start()  # keep the pipe drained
-    s.tmp = tmp_path
+    s = pier_up(tmp_path, spec())
     until(lambda: healthy_count(s) == 2, "both v1 instances healthy")
     yield s
     s.stop(signal.SIGINT)
@@ -174,15 +167,10 @@ def test_deploys_that_cannot_run_are_refused(system):
 
 
 def test_process_limits_go_into_a_cgroup(tmp_path):
-    path = tmp_path / "limits.yaml"
-    path.write_text(spec(resources="    resources: {cpu: 0.5, memory: 64mb, pids: 50}\n")
-                    .replace("    replicas: 2\n", "    replicas: 1\n"))
-    s = Server(["up", str(path), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")])
+    s = pier_up(tmp_path, spec(resources="    resources: {cpu: 0.5, memory: 64mb, pids: 50}\n")
+                .replace("    replicas: 2\n", "    replicas: 1\n"))
     try:
-        lines = []
-        while not lines or not lines[-1].startswith("up: "):
-            lines.append(s.proc.stdout.readline())
-        started = next(l for l in lines if l.startswith("started api-v1-1"))
+        started = next(l for l in s.lines if l.startswith("started api-v1-1"))
         inst = status(s)["versions"][0]["instances"][0]
         if "not applied" in inst["limits"] or not inst["limits"].startswith("cgroup"):
             pytest.skip(f"this machine does not allow cgroup limits: {inst['limits']}")

@@ -8,13 +8,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 
 import pytest
 import requests
 
-from conftest import PIER, Server, run_pier
-from test_deploy import Load, until
+from conftest import PIER, pier_up, run_pier
+from test_deploy import Load, deploy, until
 
 IMAGE = "local/pier-demo:test"
 SOCKET = "/var/run/docker.sock"
@@ -72,16 +71,7 @@ routes:
 
 @pytest.fixture
 def system(image, tmp_path):
-    path = tmp_path / "v1.yaml"
-    path.write_text(spec("v1"))
-    s = Server(["up", str(path), "--driver", "docker", "--http", "127.0.0.1:0",
-                "--data-dir", str(tmp_path / "data")])
-    lines = []
-    while not lines or not lines[-1].startswith("up: "):
-        lines.append(s.proc.stdout.readline())
-        assert lines[-1], f"pier up ended: {''.join(lines)} {s.stderr()}"
-    threading.Thread(target=s.proc.stdout.read, daemon=True).start()
-    s.tmp, s.lines = tmp_path, lines
+    s = pier_up(tmp_path, spec("v1"), "--driver", "docker")
     until(lambda: len(requests.get(s.url("/v1/health/service/api?passing=1"), timeout=5)
                       .json()) == 2, "both containers healthy")
     yield s
@@ -93,12 +83,6 @@ def containers():
     out = docker("ps", "-a", "--filter", "label=pier.project=piertest", "--format",
                  '{{.Label "pier.version"}}')
     return sorted(out.split())
-
-
-def deploy(s, name, text):
-    path = s.tmp / name
-    path.write_text(text)
-    return run_pier("deploy", str(path), "--http", s.ports["http"])
 
 
 def test_containers_have_their_limits_labels_and_serve_through_the_proxy(system):

@@ -11,7 +11,7 @@ import pytest
 import redis
 import requests
 
-from conftest import Server, run_pier
+from conftest import Server, pier_up, run_pier
 
 KEYS = 20000
 VALUE = b"v" * 100
@@ -159,15 +159,10 @@ routes:
 def test_demo_degraded_yields_the_right_suggestions_and_the_tuner_fixes_the_cache(tmp_path):
     import threading
     from test_deploy import Load, until
-    path = tmp_path / "pier.yaml"
-    path.write_text(DEMO)
-    s = Server(["up", str(path), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
-                "--tune", "cache.policy", "--tune-settle", "2", "--tune-measure", "5"])
+    s = pier_up(tmp_path, DEMO, "--tune", "cache.policy", "--tune-settle", "2",
+                "--tune-measure", "5")
     stop = threading.Event()
     try:
-        while not s.proc.stdout.readline().startswith("up: "):
-            pass
-        threading.Thread(target=s.proc.stdout.read, daemon=True).start()
         until(lambda: len(requests.get(s.url("/v1/health/service/catalog?passing=1"),
                                        timeout=5).json()) == 3, "three catalog instances")
         # One catalog instance becomes slow.

@@ -3,26 +3,18 @@ through the proxy from the registry's healthy instances, restarts a killed insta
 on-failure), and stops its services on Ctrl-C."""
 import os
 import signal
-import threading
 import time
 
 import requests
 
-from conftest import Server, run_pier
+from conftest import pier_up, run_pier
 
 DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "demo", "pier.yaml")
 
 
 def up(tmp_path, text):
-    spec = tmp_path / "pier.yaml"
-    spec.write_text(text)
-    s = Server(["up", str(spec), "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")])
-    lines = []
-    while not lines or not lines[-1].startswith("up: "):
-        line = s.proc.stdout.readline()
-        assert line, f"pier up ended: {''.join(lines)} {s.stderr()}"
-        lines.append(line)
-    return s, lines
+    s = pier_up(tmp_path, text)
+    return s, s.lines
 
 
 def get(url):
@@ -100,7 +92,6 @@ def test_the_readme_tour_of_the_demo_deploys(tmp_path):
     examples = os.path.dirname(DEMO)
     s, _ = up(tmp_path, "platform: {proxy: {listen: 127.0.0.1:0}}\n" + open(DEMO).read())
     try:
-        threading.Thread(target=s.proc.stdout.read, daemon=True).start()
         proxy = f"http://{s.ports['proxy']}"
         until(lambda: len(requests.get(s.url("/v1/health/service/catalog?passing=1"),
                                        timeout=5).json()) == 2, "both catalog instances")
