@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "pier/base/hash.h"
 #include "pier/cache/cache.h"
 #include "pier/cache/trace.h"
@@ -79,6 +81,36 @@ TEST(MissRatioShadow, SamplesAboutOneKeyInTwoToTheShiftAndIsOffWithoutCapacity) 
   shadow.ResetCounts();
   EXPECT_EQ(shadow.Predict("lru", 1).lookups, 0u);
   EXPECT_EQ(shadow.Predict("nope", 1).lookups, 0u);
+}
+
+}  // namespace
+}  // namespace pier::cache
+
+namespace pier::cache {
+namespace {
+
+// Under TSan in CI: shards on several threads feed one shadow while it is read and resized.
+TEST(MissRatioShadowConcurrent, FeedsFromThreadsWhileReadAndReconfigured) {
+  MissRatioShadow shadow({.policies = {"lru", "s3fifo"}, .min_sample_shift = 1});
+  shadow.Configure(100000, "lru");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t k = 0; k < 20000; ++k) {
+        const uint64_t h = Mix64(k * 3 + t);
+        shadow.OnLookup(h);
+        shadow.OnStore(h, 100);
+        if (k % 7 == 0) shadow.OnRemove(h);
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) {
+    shadow.Curve(1000);
+    if (i == 20) shadow.SetCurrentPolicy("s3fifo");
+    if (i == 30) shadow.Configure(200000, "s3fifo");
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(shadow.Curve().empty());
 }
 
 }  // namespace

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "pier/perf/tuner.h"
+
 namespace pier::perf {
 namespace {
 
@@ -146,6 +151,57 @@ TEST_F(AnalyzerTest, TheScoreWeighsLatencyErrorsAndHeadroom) {
   EXPECT_EQ(s.areas.at("errors"), 50);
   EXPECT_EQ(s.total, 65);                       // (80 * 30 + 50 * 30) / 60
   EXPECT_EQ(a.Suggestions()[0].area, "proxy");  // errors above the target
+}
+
+}  // namespace
+}  // namespace pier::perf
+
+namespace pier::perf {
+namespace {
+
+// Under TSan in CI: the sampling thread, metric writers and API readers at once.
+TEST(AnalyzerConcurrent, SamplingWhileMetricsChangeAndReadersRead) {
+  MetricsRegistry m;
+  Analyzer a(m, {.interval_ms = 1, .history = 50});
+  Tuner t(a, {.baseline_ms = 5, .settle_ms = 1, .measure_ms = 5});
+  std::string value = "a";
+  std::mutex value_mu;
+  t.AddKnob({.name = "k",
+             .get =
+                 [&] {
+                   std::lock_guard l(value_mu);
+                   return value;
+                 },
+             .set =
+                 [&](const std::string& v) {
+                   std::lock_guard l(value_mu);
+                   value = v;
+                   return Status::Ok();
+                 },
+             .objective = "proxy.rps"});
+  a.OnSample([&] { t.Tick(); });
+  auto& req = m.GetCounter("pier_proxy_requests_total", "", {{"route", "/"}});
+  auto& lat = m.GetHistogram("pier_proxy_request_duration_seconds", "", {{"route", "/"}}, 1e-6);
+  a.Start();
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    while (!done) {
+      req.Inc();
+      lat.Record(1000);
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    a.Snapshot();
+    a.Suggestions();
+    a.ComputeScore();
+    a.History("proxy.rps");
+    t.State();
+    if (i == 50) t.Try("k", "b", "test");
+  }
+  done = true;
+  writer.join();
+  a.Stop();
+  EXPECT_FALSE(a.History("proxy.rps").empty());
 }
 
 }  // namespace
