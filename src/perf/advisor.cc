@@ -67,18 +67,20 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
       if (current && p.policy == c.policy && p.size_factor == 0.5) smaller = &p;
     }
     const auto actual = Recent("cache.hit_ratio", w);
+    const auto lately = Recent("cache.hit_ratio", 10);  // past the warm-up of a fresh cache
     if (current && best && current->lookups >= 1000) {
       // Confidence: enough sampled lookups, and the shadow agreeing with the real hit ratio.
       const double calibration =
-          actual.empty() ? 0.5
-                         : std::max(0.0, 1 - 10 * std::abs(current->hit_ratio - Mean(actual)));
-      const double volume = std::min(1.0, static_cast<double>(current->lookups) / 20000);
+          lately.empty() ? 0.5
+                         : std::max(0.0, 1 - 10 * std::abs(current->hit_ratio - Mean(lately)));
+      // Full volume at 5,000 sampled lookups: a hit ratio's standard error under one point.
+      const double volume = std::min(1.0, static_cast<double>(current->lookups) / 5000);
       const double confidence = std::clamp(0.3 + 0.7 * volume * calibration, 0.0, 1.0);
       if (best->policy != c.policy && best->hit_ratio - current->hit_ratio >= 0.02) {
         Suggestion s;
         s.area = "cache";
         s.title = "switch maxmemory-policy to " + best->policy;
-        s.why = Fmt("hit ratio %.1f%% with ", Mean(actual) * 100) + c.policy +
+        s.why = Fmt("hit ratio %.1f%% with ", Mean(lately) * 100) + c.policy +
                 "; the shadow simulation of the live key stream predicts " +
                 Fmt("%.1f%% for ", current->hit_ratio * 100) + c.policy + " and " +
                 Fmt("%.1f%% for ", best->hit_ratio * 100) + best->policy + " at the same size";

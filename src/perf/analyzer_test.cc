@@ -190,7 +190,8 @@ TEST(AnalyzerConcurrent, SamplingWhileMetricsChangeAndReadersRead) {
       lat.Record(1000);
     }
   });
-  for (int i = 0; i < 200; ++i) {
+  // Read until the sampling thread has taken a few samples (its interval is 1 ms).
+  for (int i = 0; i < 200 || a.History("proxy.rps").size() < 3; ++i) {
     a.Snapshot();
     a.Suggestions();
     a.ComputeScore();
