@@ -157,6 +157,14 @@ ExportResult ExportCompose(const Architecture& a) {
     e << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "io.pier.version"
       << YAML::Value << s.version << YAML::EndMap;
     if (s.pids > 0) e << YAML::Key << "pids_limit" << YAML::Value << s.pids;
+    if (s.restart != "no") e << YAML::Key << "restart" << YAML::Value << s.restart;
+    if (s.update.strategy != UpdatePolicy::Strategy::kRolling) {
+      r.unsupported.push_back("services." + s.name +
+                              ".update: Compose replaces containers in "
+                              "place; " +
+                              StrategyName(s.update.strategy) +
+                              " needs pier deploy (or a proxy that splits traffic)");
+    }
     if (s.health.kind != HealthCheck::Kind::kNone) {
       e << YAML::Key << "healthcheck" << YAML::Value << YAML::BeginMap;
       HealthTestCompose(e, s.health, ProbePort(s));
@@ -214,6 +222,12 @@ ExportResult ExportKubernetes(const Architecture& a, const KubernetesOptions& o)
       Labels(cm, a.name, name, "");
       cm << YAML::EndMap << YAML::Key << "data" << YAML::Value << s.env << YAML::EndMap;
       out += std::string("---\n") + cm.c_str() + "\n";
+    }
+    if (s.update.strategy != UpdatePolicy::Strategy::kRolling) {
+      r.unsupported.push_back("services." + s.name + ".update: a Deployment rolls; " +
+                              StrategyName(s.update.strategy) +
+                              " needs two Deployments and a traffic split (a service mesh or "
+                              "pier proxy)");
     }
     YAML::Emitter d;
     d << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << "apps/v1" << YAML::Key

@@ -55,6 +55,21 @@ TEST(ExportCompose, ServicesWithHealthDependenciesAndResources) {
   EXPECT_TRUE(Mentions(out.unsupported, "services.api.calls"));
 }
 
+TEST(ExportCompose, RestartPolicyAndStrategiesComposeCannotRun) {
+  auto a = Shop();
+  a.services[0].restart = "on-failure";
+  a.services[0].update.strategy = UpdatePolicy::Strategy::kCanary;
+  auto out = ExportCompose(a);
+  YAML::Node doc = YAML::Load(out.text);
+  EXPECT_EQ(doc["services"]["api"]["restart"].as<std::string>(), "on-failure");
+  EXPECT_FALSE(doc["services"]["db"]["restart"]);
+  EXPECT_TRUE(Mentions(out.unsupported,
+                       "services.api.update: Compose replaces containers in "
+                       "place; canary needs pier deploy"));
+  EXPECT_TRUE(Mentions(ExportKubernetes(a).unsupported,
+                       "services.api.update: a Deployment rolls; canary needs two Deployments"));
+}
+
 TEST(ExportKubernetes, DeploymentsWithRollingUpdateProbesResourcesServicesAndConfigMaps) {
   auto out = ExportKubernetes(Shop(), {.max_surge = "1", .max_unavailable = "0"});
   auto docs = YAML::LoadAll(out.text);
