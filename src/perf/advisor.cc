@@ -138,6 +138,20 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
     out.push_back(s);
   }
 
+  // I/O: the queue's log syncs nearly once per message (no group commit).
+  const auto fsyncs = Recent("queue.fsyncs_per_s", w);
+  if (pub.size() >= 5 && Mean(pub) >= 100 && Mean(fsyncs) >= 0.5 * Mean(pub)) {
+    Suggestion s;
+    s.area = "io";
+    s.title = "queue: let publishes share fsyncs (raise --batch-delay-us, or --fsync batch)";
+    s.why = Fmt("%.0f fsyncs/s for %.0f messages/s: %.2f syncs per message", Mean(fsyncs),
+                Mean(pub), Mean(fsyncs) / Mean(pub));
+    s.effect = "fewer syncs per message: more throughput at the same durability";
+    s.confidence = 0.7;
+    s.evidence = {Of("queue.fsyncs_per_s", fsyncs, iv), Of("queue.publish_per_s", pub, iv)};
+    out.push_back(s);
+  }
+
   // Proxy: flapping breakers and a host much slower than its peers.
   std::map<std::string, std::map<std::string, double>> p99_by_cluster;  // cluster -> host -> ms
   for (const auto& name : SeriesNames()) {

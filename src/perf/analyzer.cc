@@ -81,6 +81,8 @@ Reading Read(MetricsRegistry& metrics) {
       r.gauges["proxy.ejected_hosts"] += m.value;
     } else if (n == "pier_queue_published_total") {
       r.counters["queue.published"] += m.value;
+    } else if (n == "pier_queue_log_fsyncs_total") {
+      r.counters["queue.fsyncs"] += m.value;
     } else if (n == "pier_queue_acked_total") {
       r.counters["queue.acked"] += m.value;
     } else if (n == "pier_queue_ready_messages") {
@@ -186,8 +188,8 @@ void Analyzer::Sample() {
       const double v = now.counters.count(k) ? now.counters.at(k) : before;
       return std::max(0.0, v - before);
     };
-    // p99 in ms of a histogram's samples since the previous reading; NaN when there were none.
-    auto p99_ms = [&](const std::string& k) {
+    // A quantile in ms of a histogram's samples since the previous reading; NaN without any.
+    auto quantile_ms = [&](const std::string& k, double q) {
       auto it = now.histograms.find(k);
       if (it == now.histograms.end()) return std::numeric_limits<double>::quiet_NaN();
       Histogram::Counts diff = it->second.first;
@@ -199,7 +201,15 @@ void Analyzer::Sample() {
       uint64_t n = 0;
       for (uint64_t c : diff) n += c;
       if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-      return static_cast<double>(Histogram::QuantileOf(diff, 0.99)) * it->second.second * 1000;
+      return static_cast<double>(Histogram::QuantileOf(diff, q)) * it->second.second * 1000;
+    };
+    auto p99_ms = [&](const std::string& k) { return quantile_ms(k, 0.99); };
+    // p50 and p99 of a module's latency histogram, as SERIES.p50_ms and SERIES.p99_ms.
+    auto latency = [&](const std::string& k, const std::string& series) {
+      if (double p = quantile_ms(k, 0.99); !std::isnan(p)) {
+        RecordLocked(series + ".p99_ms", t, p);
+        RecordLocked(series + ".p50_ms", t, quantile_ms(k, 0.5));
+      }
     };
     if (!first && dt > 0) {
       auto rate = [&](const std::string& k) { return delta(k) / dt; };
@@ -210,13 +220,13 @@ void Analyzer::Sample() {
         RecordLocked("cache.evictions_per_s", t, rate("cache.evicted"));
         const double h = delta("cache.hits"), m = delta("cache.misses");
         if (h + m > 0) RecordLocked("cache.hit_ratio", t, h / (h + m));
-        if (double p = p99_ms("cache.latency"); !std::isnan(p)) RecordLocked("cache.p99_ms", t, p);
+        latency("cache.latency", "cache");
       }
       if (now.counters.count("proxy.requests")) {
         const double req = delta("proxy.requests");
         RecordLocked("proxy.rps", t, req / dt);
         RecordLocked("proxy.error_ratio", t, req > 0 ? delta("proxy.5xx") / req : 0);
-        if (double p = p99_ms("proxy.latency"); !std::isnan(p)) RecordLocked("proxy.p99_ms", t, p);
+        latency("proxy.latency", "proxy");
       }
       for (const auto& [k, v] : now.counters) {
         if (k.rfind("host.requests:", 0) == 0) {
@@ -232,6 +242,7 @@ void Analyzer::Sample() {
       if (now.counters.count("queue.published")) {
         RecordLocked("queue.publish_per_s", t, rate("queue.published"));
         RecordLocked("queue.ack_per_s", t, rate("queue.acked"));
+        RecordLocked("queue.fsyncs_per_s", t, rate("queue.fsyncs"));
       }
       if (double p = p99_ms("registry.lag"); !std::isnan(p)) {
         RecordLocked("registry.probe_lag_p99_ms", t, p);

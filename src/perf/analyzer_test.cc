@@ -41,6 +41,7 @@ TEST_F(AnalyzerTest, RatesWindowsAndP99FromCountersAndHistograms) {
   EXPECT_DOUBLE_EQ(a.Recent("proxy.rps", 1).at(0), 100);
   EXPECT_DOUBLE_EQ(a.Recent("proxy.error_ratio", 1).at(0), 0.05);
   EXPECT_NEAR(a.Recent("proxy.p99_ms", 1).at(0), 2, 0.3);
+  EXPECT_NEAR(a.Recent("proxy.p50_ms", 1).at(0), 2, 0.3);
   // The next window sees only its own samples.
   req.Inc(10);
   for (int i = 0; i < 10; ++i) lat.Record(40000);  // 40 ms
@@ -69,6 +70,23 @@ TEST_F(AnalyzerTest, AGrowingBacklogAsksForConsumers) {
   EXPECT_NE(s[0].why.find("the backlog grows by 200.0 messages/s"), std::string::npos) << s[0].why;
   EXPECT_EQ(s[0].evidence[0].series, "queue.ready");
   EXPECT_LT(a.ComputeScore().areas.at("queue"), 50);
+}
+
+TEST_F(AnalyzerTest, AQueueThatSyncsPerMessageIsToldToBatch) {
+  auto& pub = m.GetCounter("pier_queue_published_total", "", {{"topic", "jobs"}});
+  auto& ack = m.GetCounter("pier_queue_acked_total", "", {{"topic", "jobs"}});
+  auto& fsyncs = m.GetCounter("pier_queue_log_fsyncs_total", "");
+  a.Sample();
+  for (int i = 0; i < 10; ++i) {
+    pub.Inc(1000);
+    ack.Inc(1000);
+    fsyncs.Inc(900);
+    Step();
+  }
+  auto s = Find("io");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].why, "900 fsyncs/s for 1000 messages/s: 0.90 syncs per message");
+  EXPECT_TRUE(Find("queue").empty());  // consumers keep up
 }
 
 TEST_F(AnalyzerTest, OneSlowUpstreamAndAFlappingBreakerAreNamed) {

@@ -8,10 +8,10 @@
 //   a.Start();  ...  a.Snapshot();  a.Suggestions();  a.ComputeScore();  a.Stop();
 // Series (names in docs/perf.md): process.cpu_cores, process.rss_bytes, process.threads,
 // process.fds; cache.ops_per_s, cache.hit_ratio, cache.evictions_per_s, cache.used_bytes,
-// cache.p99_ms; proxy.rps, proxy.error_ratio, proxy.p99_ms, proxy.host.p99_ms{HOST},
-// proxy.host.rps{HOST}, proxy.breaker_transitions{HOST}, proxy.ejected_hosts; queue.publish_per_s,
-// queue.ack_per_s, queue.ready, queue.oldest_age_s, queue.dead; registry.instances,
-// registry.probe_lag_p99_ms.
+// cache.p50_ms, cache.p99_ms; proxy.rps, proxy.error_ratio, proxy.p50_ms, proxy.p99_ms,
+// proxy.host.p99_ms{HOST}, proxy.host.rps{HOST}, proxy.breaker_transitions{HOST},
+// proxy.ejected_hosts; queue.publish_per_s, queue.ack_per_s, queue.fsyncs_per_s, queue.ready,
+// queue.oldest_age_s, queue.dead; registry.instances, registry.probe_lag_p99_ms.
 #pragma once
 
 #include <condition_variable>
