@@ -179,7 +179,7 @@ void System::Scale(const deploy::Service& s) {
   }
   Log("services." + s.name + ": " + std::to_string(have + doomed.size()) + " -> " +
       std::to_string(s.replicas) + " instances");
-  for (const auto& inst : doomed) StopInstance(s.name, inst);
+  for (const auto& inst : doomed) StopInstance(inst);
   for (size_t i = have; i < s.replicas; ++i) {
     auto inst = StartInstance(s);
     if (!inst.ok()) {
@@ -314,7 +314,7 @@ Status System::Rolling(const deploy::Service& next) {
     }
     if (!doomed.empty()) {
       ApplyTraffic();
-      for (const auto& inst : doomed) StopInstance(next.name, inst);
+      for (const auto& inst : doomed) StopInstance(inst);
     }
     if (old_count == 0 && ready >= n) break;
     // New instances start while old + new <= n + max_surge.

@@ -144,9 +144,8 @@ Result<System::Instance> System::StartInstance(const deploy::Service& s) {
   return inst;
 }
 
-void System::StopInstance(const std::string& service, const Instance& inst) {
+void System::StopInstance(const Instance& inst) {
   registry_.Deregister(inst.id);  // the proxy stops sending it new requests
-  (void)service;
   Pause(300);  // requests in flight finish (the watch and in-flight requests settle)
   driver_.Stop(inst.id, std::chrono::seconds(10));
   Log("stopped " + inst.id);
@@ -164,7 +163,7 @@ void System::StopVersion(const std::string& service, const std::string& version)
     if (st.standby == version) st.standby.clear();
   }
   ApplyTraffic();
-  for (const auto& inst : doomed) StopInstance(service, inst);
+  for (const auto& inst : doomed) StopInstance(inst);
 }
 
 std::string System::LastLogLine(const std::string& instance_id) {

@@ -66,7 +66,6 @@ class System {
   void Refresh();
   // Stops every instance, newest service first.
   void StopAll();
-  const std::vector<std::string>& started_order() const { return order_; }
 
  private:
   struct Instance {
@@ -87,7 +86,7 @@ class System {
 
   // Instances and traffic.
   Result<Instance> StartInstance(const deploy::Service& s);
-  void StopInstance(const std::string& service, const Instance& inst);
+  void StopInstance(const Instance& inst);
   void StopVersion(const std::string& service, const std::string& version);
   Status ApplyTraffic();
   proxy::ProxyConfig ProxyFor() const;
