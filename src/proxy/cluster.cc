@@ -65,6 +65,15 @@ Cluster::Cluster(ClusterConfig config, perf::MetricsRegistry& metrics)
               .Set(ejected ? 1 : 0);
         });
   }
+  const perf::Labels labels = {{"cluster", config_.name}};
+  rejected_ = &metrics_.GetCounter("pier_proxy_concurrency_rejected_total",
+                                   "Requests refused (503) at the cluster's concurrency limit.",
+                                   labels);
+  limit_gauge_ = &metrics_.GetGauge("pier_proxy_concurrency_limit",
+                                    "The cluster's concurrency limit now (0: none).", labels);
+  in_flight_gauge_ = &metrics_.GetGauge("pier_proxy_cluster_requests_in_flight",
+                                        "Requests outstanding to the cluster.", labels);
+  OverrideConcurrencyLimit(std::nullopt);
   SetEndpoints(config_.endpoints);
 }
 
@@ -129,8 +138,32 @@ void Cluster::Report(balance::Host& host, int status, int64_t duration_us) {
   host.End();
 }
 
+bool Cluster::Admit(int64_t now_us) {
+  if (limiter_.TryAcquire(now_us)) return true;
+  rejected_->Inc();
+  return false;
+}
+
+void Cluster::Finish(int64_t latency_us, bool ok, int64_t now_us) {
+  limiter_.Release(latency_us, ok, now_us);
+}
+
+void Cluster::OverrideConcurrencyLimit(
+    const std::optional<resilience::ConcurrencyLimitOptions>& o) {
+  const resilience::ConcurrencyLimitOptions& want = o ? *o : config_.concurrency;
+  std::lock_guard l(limit_mu_);
+  const std::string text = resilience::ConcurrencyLimitText(want);
+  if (text == limit_text_) return;
+  limit_text_ = text;
+  limiter_.Reset(want);
+  limit_gauge_->Set(limiter_.state().limit);
+}
+
 void Cluster::Tick() {
   if (outlier_) outlier_->Tick();
+  const auto c = limiter_.state();
+  limit_gauge_->Set(c.limit);
+  in_flight_gauge_->Set(c.in_flight);
 }
 
 void Cluster::ForEachHost(const std::function<void(const HostStats&)>& fn) const {
@@ -179,6 +212,17 @@ nlohmann::json Cluster::Describe() const {
                         {"panic", lb_->panic()},
                         {"hosts", std::move(hosts)}};
   if (!config_.service.empty()) out["service"] = config_.service;
+  const auto c = limiter_.state();
+  out["concurrency"] = {{"mode", c.mode},
+                        {"limit", c.limit},
+                        {"in_flight", c.in_flight},
+                        {"rejected", c.rejected}};
+  if (c.mode == "adaptive") {
+    out["concurrency"]["min_rtt_ms"] = c.min_rtt_ms;
+    out["concurrency"]["sample_rtt_ms"] = c.sample_rtt_ms;
+    out["concurrency"]["gradient"] = c.gradient;
+    out["concurrency"]["measuring_min_rtt"] = c.measuring_min_rtt;
+  }
   return out;
 }
 
@@ -204,7 +248,8 @@ std::string Cluster::Fingerprint(const ClusterConfig& c) {
          o.base_ejection_ms, o.max_ejection_ms, o.max_ejection_percent,
          o.success_rate_minimum_hosts, o.success_rate_request_volume, o.success_rate_stdev_factor}},
        {"panic", c.panic_threshold},
-       {"slow_start", c.slow_start_ms}};
+       {"slow_start", c.slow_start_ms},
+       {"concurrency", resilience::ConcurrencyLimitText(c.concurrency)}};
   return j.dump();
 }
 

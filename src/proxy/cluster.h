@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "pier/perf/metrics.h"
 #include "pier/proxy/config.h"
 #include "pier/resilience/circuit_breaker.h"
+#include "pier/resilience/concurrency_limiter.h"
 #include "pier/resilience/outlier_detector.h"
 
 namespace pier::proxy {
@@ -51,6 +53,15 @@ class Cluster {
     return *static_cast<HostStats*>(host.attachment());
   }
 
+  // Admission under the cluster's concurrency limit: false when the request must be refused.
+  // Every true is paired with Finish (its latency, and whether it succeeded).
+  bool Admit(int64_t now_us);
+  void Finish(int64_t latency_us, bool ok, int64_t now_us);
+  // Replaces the limit from the config (nullopt: back to the config's); a cluster already
+  // running that limit keeps its state.
+  void OverrideConcurrencyLimit(const std::optional<resilience::ConcurrencyLimitOptions>& o);
+  resilience::ConcurrencyLimiter::State concurrency() const { return limiter_.state(); }
+
   // Expires ejections and evaluates success rates (a timer calls it).
   void Tick();
   nlohmann::json Describe() const;
@@ -64,6 +75,12 @@ class Cluster {
   perf::MetricsRegistry& metrics_;
   std::unique_ptr<balance::LoadBalancer> lb_;
   std::unique_ptr<resilience::OutlierDetector> outlier_;
+  resilience::ConcurrencyLimiter limiter_;
+  std::mutex limit_mu_;
+  std::string limit_text_;  // the limit running now, as ConcurrencyLimitText
+  perf::Counter* rejected_;
+  perf::Gauge* limit_gauge_;
+  perf::Gauge* in_flight_gauge_;
   mutable std::mutex endpoints_mu_;
   std::vector<balance::HostSpec> endpoints_;
 };

@@ -157,6 +157,16 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
   ReadPercent(s, "panic_threshold", &panic_percent, 0);
   c.panic_threshold = panic_percent / 100;
   s.ReadDurationMs("slow_start", &c.slow_start_ms, 0, 3600000);
+  if (s.Has("concurrency_limit")) {
+    std::string limit;
+    s.Read("concurrency_limit", &limit);
+    auto parsed = resilience::ParseConcurrencyLimit(limit);
+    if (parsed.ok()) {
+      c.concurrency = *parsed;
+    } else {
+      s.Error("concurrency_limit", parsed.status().message());
+    }
+  }
   ParseBreaker(s.Section("breaker"), c);
   ParseOutlier(s.Section("outlier"), c);
   return c;

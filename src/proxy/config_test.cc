@@ -78,6 +78,24 @@ std::string ErrorOf(const std::string& yaml) {
   return c.ok() ? "ok" : c.status().message();
 }
 
+TEST(ProxyConfig, ConcurrencyLimitIsOffAFixedNumberOrAdaptive) {
+  const std::string head = "listeners: [{routes: [{cluster: a}]}]\nclusters: {a: {endpoints: [\"h:1\"]";
+  using Mode = resilience::ConcurrencyLimitOptions::Mode;
+  auto off = ParseProxyConfig(head + "}}\n", "p.yaml");
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->clusters[0].concurrency.mode, Mode::kOff);
+  auto fixed = ParseProxyConfig(head + ", concurrency_limit: 64}}\n", "p.yaml");
+  ASSERT_TRUE(fixed.ok()) << fixed.status().message();
+  EXPECT_EQ(fixed->clusters[0].concurrency.mode, Mode::kFixed);
+  EXPECT_EQ(fixed->clusters[0].concurrency.limit, 64u);
+  auto adaptive = ParseProxyConfig(head + ", concurrency_limit: adaptive}}\n", "p.yaml");
+  ASSERT_TRUE(adaptive.ok());
+  EXPECT_EQ(adaptive->clusters[0].concurrency.mode, Mode::kAdaptive);
+  EXPECT_EQ(ErrorOf(head + ", concurrency_limit: many}}\n"),
+            "p.yaml:2:55: clusters.a.concurrency_limit: 'many' is not off, adaptive or a number "
+            "of requests (1 to 1000000)");
+}
+
 TEST(ProxyConfig, ErrorsNameTheFileLineAndField) {
   const std::string cluster = "clusters:\n  a:\n    endpoints: [\"127.0.0.1:1\"]\n";
   EXPECT_EQ(ErrorOf(cluster + "listeners:\n  - routes:\n      - cluster: b\n"),

@@ -459,6 +459,27 @@ class HttpSession {
     const bool expect = EqualsIgnoreCase(req_.Find("expect"), "100-continue");
     Cluster& cluster = route->PickCluster(rng_());
     const ClusterConfig& cc = cluster.config();
+    if (!cluster.Admit(SteadyNowUs())) {
+      in_.Consume(head_size);
+      const std::string what = "cluster '" + cc.name + "' is at its concurrency limit (" +
+                               std::to_string(cluster.concurrency().limit) +
+                               " requests in flight)";
+      co_await Respond(503, what, !req_body_.done);
+      route->Count(503, SteadyNowUs() - t0);
+      co_return req_body_.done && !client_close_;
+    }
+    // Hands the request's outcome to the limiter on every way out of this function.
+    struct Admission {
+      Cluster& cluster;
+      int64_t start_us;
+      const int& status;
+      ~Admission() {
+        const int64_t now = SteadyNowUs();
+        cluster.Finish(now - start_us, status != 0 && status < 500 && status != 499, now);
+      }
+    };
+    int final_status = 0;
+    const Admission admission{cluster, SteadyNowUs(), final_status};
     balance::PickContext ctx;
     if (cc.hash_key.kind != HashKey::Kind::kNone) {
       ctx.hash = HashFor(cc.hash_key);
@@ -491,7 +512,6 @@ class HttpSession {
     std::vector<const balance::Host*> tried;
     uint32_t retries = 0;
     bool keep = false;
-    int final_status = 0;
     std::string last_error;  // why the previous attempt failed, when retrying found no host
     // Another attempt on a different host: always after a failed connect (nothing was sent),
     // otherwise when the request can be sent again and the route's policy and budget allow.

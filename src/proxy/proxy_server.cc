@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -159,10 +160,12 @@ struct ProxyServer::Impl {
   std::unordered_map<const boost::asio::io_context*, Worker*> by_io;
 
   mutable std::mutex runtime_mu;
+  // The tuner's concurrency limit for every cluster (SetConcurrencyLimit); under reload_mu.
+  std::optional<resilience::ConcurrencyLimitOptions> limit_override;
   std::shared_ptr<const Runtime> runtime;
   std::atomic<uint64_t> version{0};
 
-  std::mutex reload_mu;  // Start, Reload and shutdown
+  mutable std::mutex reload_mu;  // Start, Reload and shutdown
   std::map<std::string, Listener> listeners;
   std::vector<Listener> retired;  // removed by a reload; their connections still run
 
@@ -222,6 +225,7 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
     next[lc.name] = std::move(kept);
   }
   auto rt = BuildRuntime(config, m.Current().get(), m.metrics);
+  for (const auto& [name, c] : rt->clusters) c->OverrideConcurrencyLimit(m.limit_override);
   {
     std::lock_guard rl(m.runtime_mu);
     m.runtime = std::move(rt);
@@ -247,6 +251,26 @@ std::vector<std::pair<std::string, std::string>> ProxyServer::addresses() const 
     if (it != impl_->listeners.end()) out.emplace_back(lc.first, it->second.tcp->address());
   }
   return out;
+}
+
+Status ProxyServer::SetConcurrencyLimit(const std::string& limit) {
+  std::optional<resilience::ConcurrencyLimitOptions> o;
+  if (limit != "config") {
+    auto parsed = resilience::ParseConcurrencyLimit(limit);
+    if (!parsed.ok()) return parsed.status();
+    o = *parsed;
+  }
+  Impl& m = *impl_;
+  std::lock_guard l(m.reload_mu);
+  m.limit_override = o;
+  for (const auto& [name, c] : m.Current()->clusters) c->OverrideConcurrencyLimit(o);
+  return Status::Ok();
+}
+
+std::string ProxyServer::concurrency_limit() const {
+  std::lock_guard l(impl_->reload_mu);
+  return impl_->limit_override ? resilience::ConcurrencyLimitText(*impl_->limit_override)
+                               : "config";
 }
 
 Result<ProxyServer::Totals> ProxyServer::ClusterTotals(const std::string& cluster) const {

@@ -40,6 +40,7 @@
 #include "pier/balance/load_balancer.h"
 #include "pier/base/status.h"
 #include "pier/resilience/circuit_breaker.h"
+#include "pier/resilience/concurrency_limiter.h"
 #include "pier/resilience/outlier_detector.h"
 #include "pier/resilience/retry.h"
 
@@ -68,6 +69,9 @@ struct ClusterConfig {
   resilience::OutlierOptions outlier;
   double panic_threshold = 0.5;
   int64_t slow_start_ms = 0;
+  // Requests outstanding to the cluster at once: off, a fixed number, or adaptive (Envoy's
+  // gradient controller); the one beyond it is answered 503 at once.
+  resilience::ConcurrencyLimitOptions concurrency;
 };
 
 struct RouteConfig {

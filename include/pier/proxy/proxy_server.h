@@ -59,6 +59,10 @@ class ProxyServer {
     perf::Histogram::Counts latency_us{};
   };
   Result<Totals> ClusterTotals(const std::string& cluster) const;
+  // The concurrency limit of every cluster from now on, reloads included (the tuner's knob
+  // proxy.concurrency_limit): "off", "adaptive", a number, or "config" for each cluster's own.
+  Status SetConcurrencyLimit(const std::string& limit);
+  std::string concurrency_limit() const;
   // GET /v1/proxy/clusters, GET /v1/proxy/config and POST /v1/proxy/reload (which calls
   // `reload`: the app re-reads its file).
   void AddAdminRoutes(net::HttpServer& http, std::function<Status()> reload);
