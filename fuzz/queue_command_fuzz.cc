@@ -35,6 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (uint64_t id : c->ids) {
     if (id == 0) __builtin_trap();
   }
-  if (c->count == 0 || c->count > 10000) __builtin_trap();
+  // A consume's count is 0 (the server's consume batch) or what COUNT said; QDEAD LIST's not 0.
+  if (c->count > 10000) __builtin_trap();
+  if (c->kind == CommandKind::kDeadList && c->count == 0) {
+    __builtin_trap();
+  }
   return 0;
 }

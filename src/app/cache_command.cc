@@ -3,7 +3,7 @@
 
 #include <iostream>
 
-#include "app/cache_perf.h"
+#include "app/module_perf.h"
 #include "app/commands.h"
 #include "app/config_flags.h"
 #include "app/server_runtime.h"
@@ -96,7 +96,6 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.shadow = f.shadow == "yes";
   cache::CacheServer server(rt.pool(), o);
   AttachCache(rt.analyzer(), rt.tuner(), server);
-  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("cache", s);
   // --queue yes: the queue's commands on this listener and its API on the HTTP port.
   std::unique_ptr<queue::QueueServer> q;
   if (f.queue == "yes") {
@@ -108,7 +107,9 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     for (const auto& line : report) std::cerr << "pier cache: queue recovery: " << line << "\n";
     server.SetExtension(&q->resp());
     rt.ShowInUi("/v1/queue/stats");
+    AttachQueue(rt.tuner(), *q);
   }
+  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("cache", s);
   if (Status s = server.Start(); !s.ok()) return Fail("cache", s);
   if (Status s = rt.ListenHttp(f.http,
                                [&](net::HttpServer& h) {

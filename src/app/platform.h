@@ -39,6 +39,7 @@ class Platform {
   size_t active_connections() const;
   // The cache, when the spec runs one (for the analyzer).
   cache::CacheServer* cache_server() { return cache_ ? resp_.get() : nullptr; }
+  queue::QueueServer* queue_server() { return queue_.get(); }
 
  private:
   net::IoPool& pool_;

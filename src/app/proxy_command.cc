@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "app/commands.h"
+#include "app/module_perf.h"
 #include "app/server_runtime.h"
 #include "pier/base/logging.h"
 #include "pier/net/tcp_listener.h"
@@ -26,6 +27,7 @@ struct ProxyFlags : ServerFlags {
   std::string mode = "http";
   std::string registry;
   double idle_timeout_seconds = 60;
+  TuneFlags tune;
 };
 
 // The configuration the one-liner stands for: one listener, one route, one static cluster.
@@ -95,6 +97,8 @@ int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
       std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));
   proxy::ProxyServer server(rt.pool(), po);
   if (Status s = server.Start(*cfg); !s.ok()) return Fail("proxy", s);
+  AttachProxy(rt.tuner(), server);
+  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("proxy", s);
   auto reload = [&f, &server]() -> Status {
     if (f.config.empty()) {
       return Status::InvalidArgument("started without --config: nothing to reload");
@@ -155,6 +159,7 @@ void AddProxyCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--shutdown-timeout", f->shutdown_seconds,
                   "Seconds in-flight requests get on SIGTERM")
       ->capture_default_str();
+  f->tune.AddTo(sub);
   sub->callback([f, sub, set_action] { set_action([f, sub] { return RunProxy(*f, *sub); }); });
 }
 

@@ -7,6 +7,7 @@
 
 #include "app/commands.h"
 #include "app/config_flags.h"
+#include "app/module_perf.h"
 #include "app/server_runtime.h"
 #include "app/table.h"
 #include "pier/base/config.h"
@@ -34,6 +35,7 @@ struct QueueFlags : ServerFlags {
   std::string max_message_size = "8mb";
   std::string requirepass;
   std::string protected_mode = "yes";
+  TuneFlags tune;
 };
 
 Status ApplyConfig(QueueFlags& f, const CLI::App& sub) {
@@ -94,6 +96,8 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   std::vector<std::string> report;
   if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);
   for (const auto& line : report) std::cerr << "pier queue: recovery: " << line << "\n";
+  AttachQueue(rt.tuner(), queue);
+  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("queue", s);
 
   cache::CacheServerOptions co;  // the RESP listener, serving the queue's commands only
   co.host = listen->first;
@@ -195,6 +199,7 @@ void AddQueueCommand(CLI::App& app, SetAction set_action) {
                   "yes: refuse to listen on a non-loopback address without --requirepass")
       ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
+  f->tune.AddTo(sub);
   sub->add_option("--config", f->config,
                   "YAML config file (its `queue:` section); flags override it");
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")

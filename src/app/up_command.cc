@@ -9,7 +9,7 @@
 #include <iostream>
 #include <thread>
 
-#include "app/cache_perf.h"
+#include "app/module_perf.h"
 #include "app/commands.h"
 #include "app/demo_spec.h"
 #include "app/platform.h"
@@ -114,6 +114,8 @@ int RunUp(UpFlags f) {
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
   if (platform.cache_server()) AttachCache(rt.analyzer(), rt.tuner(), *platform.cache_server());
+  if (platform.queue_server()) AttachQueue(rt.tuner(), *platform.queue_server());
+  AttachProxy(rt.tuner(), proxy);
   if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("up", s);
   if (a.platform.queue) rt.ShowInUi("/v1/queue/stats");
   std::atomic<System*> system{nullptr};

@@ -138,6 +138,28 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
     out.push_back(s);
   }
 
+  // Queue: consumers that drain one full batch per call while the backlog grows; bigger
+  // batches cut the round trips per message.
+  const auto per_call = Recent("queue.messages_per_consume", w);
+  const auto batch = Recent("queue.consume_batch", 1);
+  if (ready.size() >= 10 && Slope(ready) > 0 && per_call.size() >= 5 && !batch.empty() &&
+      batch.back() < 1000 && Mean(per_call) >= 0.9 * batch.back()) {
+    Suggestion s;
+    s.area = "queue";
+    const double next = std::min(1000.0, batch.back() * 4);
+    s.title = Fmt("raise the consume batch from %.0f to %.0f messages", batch.back(), next);
+    s.why = Fmt("consume calls return full batches (%.1f messages per call, the batch is %.0f)",
+                Mean(per_call), batch.back()) +
+            Fmt(" while the backlog grows (%.0f -> %.0f)", ready.front(), ready.back());
+    s.effect = "fewer round trips per message: more acknowledgements per second";
+    s.confidence = 0.6;
+    s.evidence = {Of("queue.messages_per_consume", per_call, iv), Of("queue.ready", ready, iv),
+                  Of("queue.ack_per_s", ack, iv)};
+    s.knob = "queue.consume_batch";
+    s.value = Fmt("%.0f", next);
+    out.push_back(s);
+  }
+
   // I/O: the queue's log syncs nearly once per message (no group commit).
   const auto fsyncs = Recent("queue.fsyncs_per_s", w);
   if (pub.size() >= 5 && Mean(pub) >= 100 && Mean(fsyncs) >= 0.5 * Mean(pub)) {
@@ -227,6 +249,29 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
       s.effect = "add instances or I/O threads, or limit concurrency so latency stays bounded";
       s.confidence = 0.6;
       s.evidence = {Of(lat, l, iv), Of(thr, t, iv)};
+      // The proxy can limit it: the gradient of the latency against its no-load baseline (the
+      // lowest p50 in the history) says how far the requests in flight exceed what the
+      // upstreams serve without queueing (Little's law).
+      const auto p50 = Recent("proxy.p50_ms", options_.history);
+      const auto inflight = Recent("proxy.in_flight", w);
+      if (std::string(area) == "proxy" && !p50.empty() && !inflight.empty()) {
+        const double baseline = *std::min_element(p50.begin(), p50.end());
+        const double now = Mean(Recent("proxy.p50_ms", 5));
+        const double gradient = now > 0 ? std::min(1.0, baseline * 1.25 / now) : 1;
+        if (gradient < 0.8) {
+          s.title = "proxy: requests are queueing; limit concurrency adaptively";
+          s.why += Fmt("; p50 is %.1f ms against a %.1f ms baseline (gradient %.2f): about %.0f",
+                       now, baseline, gradient, Mean(inflight) * gradient) +
+                   Fmt(" of the %.0f requests in flight would be served without queueing",
+                       Mean(inflight));
+          s.effect = "the proxy answers the excess 503 at once; p99 back toward the baseline";
+          s.evidence.push_back(Of("proxy.p50_ms", Recent("proxy.p50_ms", w), iv,
+                                  Fmt("baseline %.1f ms", baseline)));
+          s.evidence.push_back(Of("proxy.in_flight", inflight, iv));
+          s.knob = "proxy.concurrency_limit";
+          s.value = "adaptive";
+        }
+      }
       out.push_back(s);
     } else if (auto cp = DetectChangePoint(l); cp.found && cp.after > cp.before) {
       Suggestion s;

@@ -77,6 +77,16 @@ Reading Read(MetricsRegistry& metrics) {
       r.counters["host.requests:" + host] += m.value;
     } else if (n == "pier_proxy_breaker_transitions_total") {
       r.counters["host.transitions:" + host] += m.value;
+    } else if (n == "pier_proxy_cluster_requests_in_flight") {
+      r.gauges["proxy.in_flight"] += m.value;
+    } else if (n == "pier_proxy_concurrency_rejected_total") {
+      r.counters["proxy.rejected"] += m.value;
+    } else if (n == "pier_queue_consume_calls_total") {
+      r.counters["queue.consume_calls"] += m.value;
+    } else if (n == "pier_queue_consumed_messages_total") {
+      r.counters["queue.consumed"] += m.value;
+    } else if (n == "pier_queue_consume_batch") {
+      r.gauges["queue.consume_batch"] = m.value;
     } else if (n == "pier_proxy_host_ejected") {
       r.gauges["proxy.ejected_hosts"] += m.value;
     } else if (n == "pier_queue_published_total") {
@@ -226,6 +236,7 @@ void Analyzer::Sample() {
         const double req = delta("proxy.requests");
         RecordLocked("proxy.rps", t, req / dt);
         RecordLocked("proxy.error_ratio", t, req > 0 ? delta("proxy.5xx") / req : 0);
+        RecordLocked("proxy.rejected_per_s", t, rate("proxy.rejected"));
         latency("proxy.latency", "proxy");
       }
       for (const auto& [k, v] : now.counters) {
@@ -243,6 +254,8 @@ void Analyzer::Sample() {
         RecordLocked("queue.publish_per_s", t, rate("queue.published"));
         RecordLocked("queue.ack_per_s", t, rate("queue.acked"));
         RecordLocked("queue.fsyncs_per_s", t, rate("queue.fsyncs"));
+        const double calls = delta("queue.consume_calls");
+        if (calls > 0) RecordLocked("queue.messages_per_consume", t, delta("queue.consumed") / calls);
       }
       if (double p = p99_ms("registry.lag"); !std::isnan(p)) {
         RecordLocked("registry.probe_lag_p99_ms", t, p);

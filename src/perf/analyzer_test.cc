@@ -89,6 +89,69 @@ TEST_F(AnalyzerTest, AQueueThatSyncsPerMessageIsToldToBatch) {
   EXPECT_TRUE(Find("queue").empty());  // consumers keep up
 }
 
+TEST_F(AnalyzerTest, FullConsumeBatchesWhileTheBacklogGrowsAskForABiggerBatch) {
+  auto& pub = m.GetCounter("pier_queue_published_total", "", {{"topic", "jobs"}});
+  auto& ack = m.GetCounter("pier_queue_acked_total", "", {{"topic", "jobs"}});
+  auto& ready = m.GetGauge("pier_queue_ready_messages", "", {{"topic", "jobs"}});
+  auto& calls = m.GetCounter("pier_queue_consume_calls_total", "");
+  auto& consumed = m.GetCounter("pier_queue_consumed_messages_total", "");
+  m.GetGauge("pier_queue_consume_batch", "").Set(1);
+  a.Sample();
+  for (int i = 0; i < 20; ++i) {
+    pub.Inc(300);
+    ack.Inc(200);
+    calls.Inc(200);  // one message per call: every call takes a full batch of 1
+    consumed.Inc(200);
+    ready.Set(100.0 * (i + 1));
+    Step();
+  }
+  Suggestion batch;
+  for (const auto& s : Find("queue")) {
+    if (s.knob == "queue.consume_batch") batch = s;
+  }
+  ASSERT_EQ(batch.value, "4");
+  EXPECT_EQ(batch.title, "raise the consume batch from 1 to 4 messages");
+  EXPECT_EQ(batch.evidence[0].series, "queue.messages_per_consume");
+  EXPECT_DOUBLE_EQ(batch.evidence[0].mean, 1);
+  // Calls that come back with less than their batch: consumers are not batch-bound.
+  m.GetGauge("pier_queue_consume_batch", "").Set(16);
+  for (int i = 0; i < 20; ++i) {
+    pub.Inc(300);
+    ack.Inc(200);
+    calls.Inc(100);
+    consumed.Inc(200);  // 2 per call, against a batch of 16
+    ready.Set(2000 + 100.0 * (i + 1));
+    Step();
+  }
+  for (const auto& s : Find("queue")) EXPECT_NE(s.knob, "queue.consume_batch") << s.title;
+}
+
+TEST_F(AnalyzerTest, QueueingBehindTheProxyAsksForAnAdaptiveConcurrencyLimit) {
+  // Idle first: a 5 ms no-load p50. Then load: throughput flat, latency climbing.
+  for (int i = 0; i < 10; ++i) {
+    now += 1000;
+    a.Record("proxy.p50_ms", now, 5);
+    a.Record("proxy.p99_ms", now, 8);
+    a.Record("proxy.rps", now, 50);
+    a.Record("proxy.in_flight", now, 1);
+  }
+  for (int i = 0; i < 30; ++i) {
+    now += 1000;
+    a.Record("proxy.p50_ms", now, 10 + 2 * i);
+    a.Record("proxy.p99_ms", now, 20 + 4 * i);
+    a.Record("proxy.rps", now, 1000);
+    a.Record("proxy.in_flight", now, 64);
+  }
+  Suggestion limit;
+  for (const auto& s : Find("concurrency")) {
+    if (s.knob == "proxy.concurrency_limit") limit = s;
+  }
+  ASSERT_EQ(limit.value, "adaptive");
+  EXPECT_NE(limit.why.find("against a 5.0 ms baseline"), std::string::npos) << limit.why;
+  EXPECT_NE(limit.why.find("of the 64 requests in flight"), std::string::npos) << limit.why;
+  EXPECT_EQ(limit.evidence.back().series, "proxy.in_flight");
+}
+
 TEST_F(AnalyzerTest, OneSlowUpstreamAndAFlappingBreakerAreNamed) {
   std::vector<Histogram*> lat;
   std::vector<Counter*> req;

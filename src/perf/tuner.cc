@@ -93,18 +93,22 @@ void Tuner::Tick() {
       std::string guard_broken;
       for (const auto& [g, before] : trial_->guards_before) {
         const double a = analyzer_.MeanBetween(g, from, now);
-        if (!std::isnan(before) && !std::isnan(a) && a > before * (1 + options_.max_guard_rise)) {
+        if (!std::isnan(before) && !std::isnan(a) &&
+            a > before * (1 + options_.max_guard_rise) + k->guard_slack) {
           guard_broken = g + " rose from " + Num(before) + " to " + Num(a);
         }
       }
       const std::string measured = k->objective + " " + Num(trial_->before) + " -> " +
                                    (std::isnan(after) ? "no data" : Num(after));
-      if (gain >= options_.min_gain && guard_broken.empty()) {
+      const double min_gain = k->min_gain_ratio > 0
+                                  ? k->min_gain_ratio * std::abs(trial_->before)
+                                  : options_.min_gain;
+      if (gain >= min_gain && guard_broken.empty()) {
         Log(k->name, "kept " + trial_->to + ": " + measured);
       } else {
         const Status s = k->set(trial_->from);
         Log(k->name, "reverted to " + trial_->from + ": " + measured +
-                         (guard_broken.empty() ? " (gain below " + Num(options_.min_gain) + ")"
+                         (guard_broken.empty() ? " (gain below " + Num(min_gain) + ")"
                                                : " (" + guard_broken + ")") +
                          (s.ok() ? "" : "; the revert failed: " + s.message()));
       }

@@ -71,6 +71,64 @@ TEST_F(TunerTest, RevertsWhenAGuardGetsWorseEvenIfTheObjectiveImproves) {
             "reverted to allkeys-lru: cache.hit_ratio 0.6 -> 0.68 (cache.p99_ms rose from 1 to 2)");
 }
 
+// The proxy's knob: p99 lower is better, by at least 10%, and the 503s it answers beyond the
+// limit may raise the error ratio by at most one point.
+struct ConcurrencyKnobTest : TunerTest {
+  std::string limit = "config";
+  std::map<std::string, std::pair<double, double>> effect = {  // limit -> (p99 ms, error ratio)
+      {"config", {100, 0}},
+      {"adaptive", {40, 0.004}},
+      {"4", {20, 0.2}}};
+  void SetUp() override {
+    t.AddKnob({.name = "proxy.concurrency_limit",
+               .get = [this] { return limit; },
+               .set =
+                   [this](const std::string& v) {
+                     limit = v;
+                     return Status::Ok();
+                   },
+               .objective = "proxy.p99_ms",
+               .higher_is_better = false,
+               .guards = {"proxy.error_ratio"},
+               .guard_slack = 0.01,
+               .min_gain_ratio = 0.1});
+  }
+  void RunProxy(int seconds) {
+    for (int i = 0; i < seconds; ++i) {
+      now += 1000;
+      a.Record("proxy.p99_ms", now, effect[limit].first);
+      a.Record("proxy.error_ratio", now, effect[limit].second);
+      t.Tick();
+    }
+  }
+};
+
+TEST_F(ConcurrencyKnobTest, KeepsALimitThatCutsP99WithinTheErrorSlack) {
+  RunProxy(15);
+  ASSERT_TRUE(t.Try("proxy.concurrency_limit", "adaptive", "by hand").ok());
+  RunProxy(14);
+  EXPECT_EQ(limit, "adaptive");
+  EXPECT_EQ(LastLog(), "kept adaptive: proxy.p99_ms 100 -> 40");
+}
+
+TEST_F(ConcurrencyKnobTest, RevertsALimitThatShedsTooMuch) {
+  RunProxy(15);
+  ASSERT_TRUE(t.Try("proxy.concurrency_limit", "4", "by hand").ok());
+  RunProxy(14);
+  EXPECT_EQ(limit, "config");
+  EXPECT_EQ(LastLog(),
+            "reverted to config: proxy.p99_ms 100 -> 20 (proxy.error_ratio rose from 0 to 0.2)");
+}
+
+TEST_F(ConcurrencyKnobTest, RevertsAGainUnderItsShareOfTheBaseline) {
+  effect["adaptive"] = {95, 0};  // 5% better: under the 10% asked
+  RunProxy(15);
+  ASSERT_TRUE(t.Try("proxy.concurrency_limit", "adaptive", "by hand").ok());
+  RunProxy(14);
+  EXPECT_EQ(limit, "config");
+  EXPECT_EQ(LastLog(), "reverted to config: proxy.p99_ms 100 -> 95 (gain below 10)");
+}
+
 TEST_F(TunerTest, AutoModeActsOnConfidentSuggestionsOnlyWhenTurnedOn) {
   a.SetCacheSource([this] {
     CacheView v;

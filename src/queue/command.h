@@ -41,7 +41,7 @@ struct QueueCommand {
   std::string topic, sub = kDefaultSubscription;
   std::vector<PublishRequest> publish;
   std::vector<uint64_t> ids;
-  size_t count = 1;
+  size_t count = 0;           // QCONSUME: 0 = the server's consume batch; QDEAD LIST: 100
   int64_t block_ms = -1;      // QCONSUME: -1 = do not block; 0 = block forever (capped)
   int64_t visibility_ms = 0;  // QCONSUME, QEXTEND
   NackOutcome outcome = NackOutcome::kRetry;

@@ -40,6 +40,12 @@ struct Knob {
   std::string objective;  // series, e.g. cache.hit_ratio
   bool higher_is_better = true;
   std::vector<std::string> guards;  // series that must not rise, e.g. cache.p99_ms
+  // A guard may also rise by this much (absolute) beyond its allowance: for series that sit at
+  // 0, like an error ratio (0.01 = one point).
+  double guard_slack = 0;
+  // When > 0: the objective must improve by this share of its baseline (0.1 = 10%) instead of
+  // the tuner's absolute min_gain: for objectives measured in ms or messages/s.
+  double min_gain_ratio = 0;
 };
 
 class Tuner {

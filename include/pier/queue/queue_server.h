@@ -48,6 +48,14 @@ class QueueServer {
   net::RespExtension& resp();
   void AddRoutes(net::HttpServer& http);
 
+  // The most messages a consume call that gives no COUNT (RESP) or max (HTTP) gets: 1 unless
+  // changed (the tuner's knob queue.consume_batch).
+  static constexpr size_t kMaxConsumeBatch = 10000;
+  Status SetConsumeBatch(size_t n);
+  size_t consume_batch() const;
+  // Consume now (`count` 0: the consume batch); counted in the consume metrics.
+  Result<std::vector<Delivery>> Consume(const std::string& topic, const std::string& sub,
+                                        size_t count, int64_t visibility_ms);
   // Consume, waiting up to `block_ms` (< 0: not at all) for a message when there is none.
   boost::asio::awaitable<Result<std::vector<Delivery>>> ConsumeWait(std::string topic,
                                                                     std::string sub, size_t count,

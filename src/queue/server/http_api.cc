@@ -250,7 +250,7 @@ class HttpApi {
     const std::string &topic = seg[0], &sub = seg[2], &verb = seg[3];
     auto q = Query(req);
     if (verb == "consume") {
-      int64_t max = 1, wait = -1, vis = 0;
+      int64_t max = 0, wait = -1, vis = 0;  // max 0: the server's consume batch
       PIER_TRY_HTTP(QueryInt(q, "max", 1, 10000, &max));
       PIER_TRY_HTTP(QueryInt(q, "wait_ms", 0, kMaxMs, &wait));
       PIER_TRY_HTTP(QueryInt(q, "visibility_ms", 1, kMaxMs, &vis));

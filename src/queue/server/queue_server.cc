@@ -1,5 +1,6 @@
 #include "pier/queue/queue_server.h"
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pier/net/wait_hub.h"
+#include "pier/perf/metrics.h"
 #include "queue/server/queue_metrics.h"
 #include "queue/server/resp_commands.h"
 
@@ -20,6 +22,10 @@ struct QueueServer::Impl {
   std::shared_ptr<asio::steady_timer> ticker;
   std::unique_ptr<RespCommands> resp;
   bool stopping = false;
+  std::atomic<size_t> consume_batch{1};
+  perf::Counter* consume_calls = nullptr;
+  perf::Counter* consumed = nullptr;
+  perf::Gauge* batch_gauge = nullptr;
 };
 
 namespace {
@@ -40,6 +46,15 @@ Status QueueServer::Start(std::vector<std::string>* report) {
   });
   impl_->resp = std::make_unique<RespCommands>(*this);
   RegisterQueueMetrics(*broker_);
+  auto& m = perf::MetricsRegistry::Global();
+  impl_->consume_calls = &m.GetCounter("pier_queue_consume_calls_total",
+                                       "Consume calls (QCONSUME, HTTP consume) answered.");
+  impl_->consumed = &m.GetCounter("pier_queue_consumed_messages_total",
+                                  "Messages handed out by consume calls.");
+  impl_->batch_gauge =
+      &m.GetGauge("pier_queue_consume_batch",
+                  "Messages a consume call without COUNT (or max) may get at most.");
+  impl_->batch_gauge->Set(static_cast<double>(impl_->consume_batch.load()));
   impl_->ticker = std::make_shared<asio::steady_timer>(pool_.At(0));
   asio::co_spawn(
       pool_.At(0),
@@ -67,9 +82,32 @@ void QueueServer::Shutdown() {
 
 net::RespExtension& QueueServer::resp() { return *impl_->resp; }
 
+Status QueueServer::SetConsumeBatch(size_t n) {
+  if (n < 1 || n > kMaxConsumeBatch) {
+    return Status::InvalidArgument("a consume batch is 1 to " + std::to_string(kMaxConsumeBatch) +
+                                   " messages, not " + std::to_string(n));
+  }
+  impl_->consume_batch.store(n);
+  if (impl_->batch_gauge) impl_->batch_gauge->Set(static_cast<double>(n));
+  return Status::Ok();
+}
+
+size_t QueueServer::consume_batch() const { return impl_->consume_batch.load(); }
+
+Result<std::vector<Delivery>> QueueServer::Consume(const std::string& topic,
+                                                   const std::string& sub, size_t count,
+                                                   int64_t visibility_ms) {
+  auto r = broker_->Consume(topic, sub, count == 0 ? consume_batch() : count, visibility_ms);
+  if (r.ok() && !r->empty() && impl_->consume_calls) {
+    impl_->consume_calls->Inc();
+    impl_->consumed->Inc(r->size());
+  }
+  return r;
+}
+
 asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(
     std::string topic, std::string sub, size_t count, int64_t block_ms, int64_t visibility_ms) {
-  auto r = broker_->Consume(topic, sub, count, visibility_ms);
+  auto r = Consume(topic, sub, count, visibility_ms);
   if (!r.ok() || !r->empty() || block_ms < 0) co_return r;
   const int64_t wait_ms =
       block_ms == 0 ? options_.max_block_ms : std::min(block_ms, options_.max_block_ms);
@@ -80,7 +118,7 @@ asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(
     const auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) co_return r;
     if (!co_await impl_->hub.Wait(key, ready, left)) co_return r;  // timed out or closed
-    r = broker_->Consume(topic, sub, count, visibility_ms);
+    r = Consume(topic, sub, count, visibility_ms);
     if (!r.ok() || !r->empty()) co_return r;  // else another consumer was faster: wait again
   }
 }

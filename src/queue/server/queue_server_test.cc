@@ -73,6 +73,21 @@ TEST_F(QueueServerTest, ProducerAndConsumerRoundTrip) {
   EXPECT_NE(bad.status().message().find("priority 42 out of range"), std::string::npos);
 }
 
+TEST_F(QueueServerTest, AConsumeWithoutACountGetsTheServersConsumeBatch) {
+  auto p = Producer::Connect({.address = address_});
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*p)->Publish({.topic = "b", .payload = "m"}).ok());
+  EXPECT_EQ(queue_.consume_batch(), 1u);
+  EXPECT_EQ(queue_.Consume("b", "default", 0, 0)->size(), 1u);
+  ASSERT_TRUE(queue_.SetConsumeBatch(4).ok());
+  EXPECT_EQ(queue_.Consume("b", "default", 0, 0)->size(), 4u);
+  EXPECT_EQ(queue_.Consume("b", "default", 2, 0)->size(), 2u);  // an explicit count wins
+  auto bad = queue_.SetConsumeBatch(0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message(), "a consume batch is 1 to 10000 messages, not 0");
+  EXPECT_EQ(queue_.consume_batch(), 4u);
+}
+
 TEST_F(QueueServerTest, RunHandlesEveryMessageWithBoundedConcurrency) {
   std::promise<Status> created;
   queue_.broker().CreateSubscription(

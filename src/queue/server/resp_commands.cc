@@ -198,7 +198,7 @@ void QueueSession::Run(QueueCommand c, int protocol, std::shared_ptr<net::Pendin
     }
     case CommandKind::kConsume: {
       if (c.block_ms < 0) {
-        auto r = b.Consume(c.topic, c.sub, c.count, c.visibility_ms);
+        auto r = server_.Consume(c.topic, c.sub, c.count, c.visibility_ms);
         return reply->Complete(r.ok() ? MessagesReply(*r, protocol)
                                       : ErrorReply(r.status(), protocol));
       }
