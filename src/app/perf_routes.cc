@@ -86,7 +86,10 @@ void AddPerfRoutes(net::HttpServer& http, perf::Analyzer& analyzer, perf::Tuner&
                                       "body: give \"auto\" (a boolean) or \"value\" (a string)");
     }
     if (!s.ok()) {
-      return net::HttpResponse::Error(s.code() == StatusCode::kNotFound ? 404 : 409, s.message());
+      const int status = s.code() == StatusCode::kNotFound          ? 404
+                         : s.code() == StatusCode::kInvalidArgument ? 400
+                                                                    : 409;
+      return net::HttpResponse::Error(status, s.message());
     }
     return net::HttpResponse::Json(200, tuner.State().dump());
   });
