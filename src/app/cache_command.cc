@@ -20,7 +20,7 @@ namespace pier::app {
 namespace {
 
 struct CacheFlags : ServerFlags {
-  TuneFlags tune;
+  PerfFlags perf;
   std::string shadow = "yes";
   CacheFlags() {
     listen = "127.0.0.1:7379";
@@ -109,7 +109,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     rt.ShowInUi("/v1/queue/stats");
     AttachQueue(rt.tuner(), *q);
   }
-  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("cache", s);
+  if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("cache", s);
   if (Status s = server.Start(); !s.ok()) return Fail("cache", s);
   if (Status s = rt.ListenHttp(f.http,
                                [&](net::HttpServer& h) {
@@ -143,7 +143,7 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--http", f->http, "HTTP admin listener HOST:PORT (/metrics, /health)")
       ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  f->tune.AddTo(sub);
+  f->perf.AddTo(sub);
   sub->add_option("--shadow", f->shadow,
                   "yes: predict hit ratios per policy and size from a sample of the keys (with "
                   "maxmemory; the analyzer's cache suggestions need it)")

@@ -27,7 +27,7 @@ struct ProxyFlags : ServerFlags {
   std::string mode = "http";
   std::string registry;
   double idle_timeout_seconds = 60;
-  TuneFlags tune;
+  PerfFlags perf;
 };
 
 // The configuration the one-liner stands for: one listener, one route, one static cluster.
@@ -98,7 +98,7 @@ int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
   proxy::ProxyServer server(rt.pool(), po);
   if (Status s = server.Start(*cfg); !s.ok()) return Fail("proxy", s);
   AttachProxy(rt.tuner(), server);
-  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("proxy", s);
+  if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("proxy", s);
   auto reload = [&f, &server]() -> Status {
     if (f.config.empty()) {
       return Status::InvalidArgument("started without --config: nothing to reload");
@@ -159,7 +159,7 @@ void AddProxyCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--shutdown-timeout", f->shutdown_seconds,
                   "Seconds in-flight requests get on SIGTERM")
       ->capture_default_str();
-  f->tune.AddTo(sub);
+  f->perf.AddTo(sub);
   sub->callback([f, sub, set_action] { set_action([f, sub] { return RunProxy(*f, *sub); }); });
 }
 

@@ -35,7 +35,7 @@ struct QueueFlags : ServerFlags {
   std::string max_message_size = "8mb";
   std::string requirepass;
   std::string protected_mode = "yes";
-  TuneFlags tune;
+  PerfFlags perf;
 };
 
 Status ApplyConfig(QueueFlags& f, const CLI::App& sub) {
@@ -97,7 +97,7 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);
   for (const auto& line : report) std::cerr << "pier queue: recovery: " << line << "\n";
   AttachQueue(rt.tuner(), queue);
-  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("queue", s);
+  if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("queue", s);
 
   cache::CacheServerOptions co;  // the RESP listener, serving the queue's commands only
   co.host = listen->first;
@@ -199,7 +199,7 @@ void AddQueueCommand(CLI::App& app, SetAction set_action) {
                   "yes: refuse to listen on a non-loopback address without --requirepass")
       ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  f->tune.AddTo(sub);
+  f->perf.AddTo(sub);
   sub->add_option("--config", f->config,
                   "YAML config file (its `queue:` section); flags override it");
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")

@@ -3,8 +3,12 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "app/perf_routes.h"
@@ -64,16 +68,57 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
   return Status::Ok();
 }
 
-void TuneFlags::AddTo(CLI::App* sub) {
+void PerfFlags::AddTo(CLI::App* sub) {
   sub->add_option("--tune", knobs,
                   "Knobs to auto-tune with guarded trials (off by default), e.g. cache.policy");
   sub->add_option("--tune-settle", settle_seconds, "Seconds after a change before measuring")
       ->capture_default_str();
   sub->add_option("--tune-measure", measure_seconds, "Seconds a trial measures")
       ->capture_default_str();
+  sub->add_option("--perf-history", history,
+                  "File the analyzer's history is kept in across restarts (saved each minute)");
 }
 
-Status ServerRuntime::ConfigureTuner(const TuneFlags& f) {
+namespace {
+// Writes `text` to `path` through a temporary file and a rename: a crash leaves the old file.
+Status WriteAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return Status::IoError("--perf-history: cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::IoError("--perf-history: cannot rename " + tmp + " to " + path + ": " +
+                           std::strerror(errno));
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+Status ServerRuntime::LoadHistory(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Ok();  // the first run: nothing saved yet
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (Status s = analyzer_.LoadHistory(text); !s.ok()) {
+    const std::string aside = path + ".bad";
+    std::rename(path.c_str(), aside.c_str());
+    spdlog::warn("--perf-history {}: {}; starting with an empty history (the file is now {})",
+                 path, s.message(), aside);
+  }
+  // Can the file be written? Better said now than a minute later.
+  return WriteAtomically(path, analyzer_.SaveHistory());
+}
+
+void ServerRuntime::SaveHistory() {
+  if (history_file_.empty()) return;
+  if (Status s = WriteAtomically(history_file_, analyzer_.SaveHistory()); !s.ok()) {
+    spdlog::warn("{}", s.message());
+  }
+}
+
+Status ServerRuntime::ConfigurePerf(const PerfFlags& f) {
   if (f.settle_seconds < 0 || f.measure_seconds < 1) {
     return Status::InvalidArgument("--tune-settle must be >= 0 and --tune-measure >= 1 seconds");
   }
@@ -82,6 +127,13 @@ Status ServerRuntime::ConfigureTuner(const TuneFlags& f) {
   o.measure_ms = static_cast<int64_t>(f.measure_seconds * 1000);
   o.baseline_ms = o.measure_ms;
   tuner_.SetOptions(o);
+  if (!f.history.empty()) {
+    if (Status s = LoadHistory(f.history); !s.ok()) return s;
+    history_file_ = f.history;
+    analyzer_.OnSample([this, n = 0]() mutable {
+      if (++n % 60 == 0) SaveHistory();
+    });
+  }
   std::string rest = f.knobs;
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
@@ -98,7 +150,10 @@ Status ServerRuntime::ConfigureTuner(const TuneFlags& f) {
 void ServerRuntime::Start() {
   pool_.Start();
   analyzer_.Start();
-  OnShutdown([this] { analyzer_.Stop(); });
+  OnShutdown([this] {
+    analyzer_.Stop();
+    SaveHistory();
+  });
 }
 
 void ServerRuntime::Wait(std::chrono::milliseconds deadline) {

@@ -30,11 +30,13 @@ struct ServerFlags {
   double shutdown_seconds = 10;
 };
 
-// The tuner's flags (--tune, --tune-settle, --tune-measure) for commands that have knobs.
-struct TuneFlags {
+// The analyzer's and tuner's flags (--tune, --tune-settle, --tune-measure, --perf-history) for
+// commands that have knobs.
+struct PerfFlags {
   std::string knobs;  // comma-separated knobs to auto-tune, e.g. cache.policy,cache.maxmemory
   double settle_seconds = 10;
   double measure_seconds = 30;
+  std::string history;  // a file the analyzer's history is loaded from and saved to
   void AddTo(CLI::App* sub);
 };
 
@@ -51,8 +53,10 @@ class ServerRuntime {
   // Tells the dashboard which module APIs this server has (GET /ui/apis), so it asks only
   // those: /v1/status, /v1/proxy/clusters, /v1/queue/stats.
   void ShowInUi(std::string api_path) { ui_apis_.push_back(std::move(api_path)); }
-  // Applies --tune*: after the command added its knobs. An unknown knob is an error.
-  Status ConfigureTuner(const TuneFlags& flags);
+  // Applies --tune* (after the command added its knobs: an unknown knob is an error) and
+  // --perf-history: loads the file when there is one, then saves it every minute and at
+  // shutdown. A file that does not load is set aside as FILE.bad (said on stderr), not lost.
+  Status ConfigurePerf(const PerfFlags& flags);
   net::HttpServer& http() { return *http_; }
   // Binds the HTTP listener with /health and /metrics, plus the routes `add_routes` adds (a
   // module's API). Call before Start().
@@ -82,6 +86,9 @@ class ServerRuntime {
   std::vector<std::function<void()>> on_force_close_;
   std::vector<std::function<size_t()>> counters_;
   std::function<void()> on_reload_;
+  Status LoadHistory(const std::string& path);
+  void SaveHistory();
+  std::string history_file_;
 };
 
 }  // namespace pier::app

@@ -33,7 +33,7 @@ struct UpFlags : ServerFlags {
     http = "127.0.0.1:7900";
     data_dir = "pier-data";
   }
-  TuneFlags tune;
+  PerfFlags perf;
   std::string file;
   std::string driver = "process";
   std::string docker_socket = "/var/run/docker.sock";
@@ -116,7 +116,7 @@ int RunUp(UpFlags f) {
   if (platform.cache_server()) AttachCache(rt.analyzer(), rt.tuner(), *platform.cache_server());
   if (platform.queue_server()) AttachQueue(rt.tuner(), *platform.queue_server());
   AttachProxy(rt.tuner(), proxy);
-  if (Status s = rt.ConfigureTuner(f.tune); !s.ok()) return Fail("up", s);
+  if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("up", s);
   if (a.platform.queue) rt.ShowInUi("/v1/queue/stats");
   std::atomic<System*> system{nullptr};
   std::function<Status()> no_reload = [] {
@@ -227,7 +227,7 @@ void AddUpCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--wait", f->wait_seconds, "Seconds to wait for a healthy dependency")
       ->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  f->tune.AddTo(sub);
+  f->perf.AddTo(sub);
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   sub->add_option("--shutdown-timeout", f->shutdown_seconds,

@@ -4,6 +4,7 @@ suggestion names it with evidence, the tuner keeps a change that helps, and prom
 /metrics."""
 import bisect
 import itertools
+import json
 import random
 import time
 
@@ -214,4 +215,36 @@ def test_demo_degraded_yields_the_right_suggestions_and_the_tuner_fixes_the_cach
         load.stop()
     finally:
         stop.set()
+        s.stop()
+
+
+def test_the_history_survives_a_restart_and_a_bad_file_is_set_aside(tmp_path):
+    history = tmp_path / "history.json"
+    args = ["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+            "--perf-history", str(history)]
+    s = Server(args)
+    try:
+        fresh_snapshot(s)
+        fresh_snapshot(s)
+        before = requests.get(s.url("/perf/history?series=process.rss_bytes"), timeout=5).json()
+    finally:
+        assert s.stop() == 0
+    saved = json.loads(history.read_text())
+    assert saved["format"] == "pier-perf-history"
+    assert len(saved["series"]["process.rss_bytes"]) >= len(before["points"])
+    s = Server(args)
+    try:
+        after = requests.get(s.url("/perf/history?series=process.rss_bytes"), timeout=5).json()
+        # The points of the first run, on the new process's clock, before anything it sampled.
+        assert len(after["points"]) >= len(before["points"])
+        assert [p[1] for p in after["points"][:len(before["points"])]] == \
+            [p[1] for p in before["points"]]
+    finally:
+        assert s.stop() == 0
+    history.write_text('{"format": "pier-perf-history", "version": 1, "series": {"x": 7}}')
+    s = Server(args)
+    try:
+        assert (tmp_path / "history.json.bad").exists()
+        assert "series 'x': not an array of points; starting with an empty history" in s.stderr()
+    finally:
         s.stop()

@@ -22,9 +22,11 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "pier/base/status.h"
 #include "pier/perf/metrics.h"
 
 namespace pier::perf {
@@ -108,6 +110,15 @@ class Analyzer {
   Score ComputeScore() const;
   static nlohmann::json ToJson(const Suggestion& s);
   static nlohmann::json ToJson(const Score& s);
+
+  // The history, to persist (history.cc): JSON text with wall-clock times, so a restarted
+  // process maps them onto its own clock.
+  std::string SaveHistory() const;
+  // Adds a saved history before the points sampled since start (per series, the newest
+  // `history` points are kept). All or nothing: an error says what is wrong and where.
+  Status LoadHistory(std::string_view text);
+  static constexpr size_t kMaxHistoryBytes = 64 << 20;
+  static constexpr size_t kMaxSeriesName = 256;
 
   // Records a value directly (the tuner's annotations, tests).
   void Record(const std::string& series, int64_t t_ms, double value);
