@@ -11,8 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t now = 1000;
   pier::perf::Analyzer a(metrics, {.history = 16, .max_series = 8}, [&now] { return now; });
   a.Record("proxy.p99_ms", now, 1);
-  const pier::Status s =
-      a.LoadHistory(std::string_view(reinterpret_cast<const char*>(data), size));
+  const pier::Status s = a.LoadHistory(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!s.ok() && s.message().empty()) __builtin_trap();
   for (const auto& name : a.SeriesNames()) {
     const auto h = a.History(name);

@@ -3,9 +3,9 @@
 
 #include <iostream>
 
-#include "app/module_perf.h"
 #include "app/commands.h"
 #include "app/config_flags.h"
+#include "app/module_perf.h"
 #include "app/server_runtime.h"
 #include "cache/server/keyspace.h"
 #include "pier/base/config.h"

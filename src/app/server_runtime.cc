@@ -104,8 +104,8 @@ Status ServerRuntime::LoadHistory(const std::string& path) {
   if (Status s = analyzer_.LoadHistory(text); !s.ok()) {
     const std::string aside = path + ".bad";
     std::rename(path.c_str(), aside.c_str());
-    spdlog::warn("--perf-history {}: {}; starting with an empty history (the file is now {})",
-                 path, s.message(), aside);
+    spdlog::warn("--perf-history {}: {}; starting with an empty history (the file is now {})", path,
+                 s.message(), aside);
   }
   // Can the file be written? Better said now than a minute later.
   return WriteAtomically(path, analyzer_.SaveHistory());

@@ -9,9 +9,9 @@
 #include <iostream>
 #include <thread>
 
-#include "app/module_perf.h"
 #include "app/commands.h"
 #include "app/demo_spec.h"
+#include "app/module_perf.h"
 #include "app/platform.h"
 #include "app/server_runtime.h"
 #include "app/spec_check.h"

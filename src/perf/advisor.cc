@@ -265,8 +265,8 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
                    Fmt(" of the %.0f requests in flight would be served without queueing",
                        Mean(inflight));
           s.effect = "the proxy answers the excess 503 at once; p99 back toward the baseline";
-          s.evidence.push_back(Of("proxy.p50_ms", Recent("proxy.p50_ms", w), iv,
-                                  Fmt("baseline %.1f ms", baseline)));
+          s.evidence.push_back(
+              Of("proxy.p50_ms", Recent("proxy.p50_ms", w), iv, Fmt("baseline %.1f ms", baseline)));
           s.evidence.push_back(Of("proxy.in_flight", inflight, iv));
           s.knob = "proxy.concurrency_limit";
           s.value = "adaptive";

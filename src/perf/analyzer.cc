@@ -255,7 +255,8 @@ void Analyzer::Sample() {
         RecordLocked("queue.ack_per_s", t, rate("queue.acked"));
         RecordLocked("queue.fsyncs_per_s", t, rate("queue.fsyncs"));
         const double calls = delta("queue.consume_calls");
-        if (calls > 0) RecordLocked("queue.messages_per_consume", t, delta("queue.consumed") / calls);
+        if (calls > 0)
+          RecordLocked("queue.messages_per_consume", t, delta("queue.consumed") / calls);
       }
       if (double p = p99_ms("registry.lag"); !std::isnan(p)) {
         RecordLocked("registry.probe_lag_p99_ms", t, p);

@@ -29,8 +29,7 @@ std::string Analyzer::SaveHistory() const {
       series[name] = std::move(points);
     }
   }
-  return nlohmann::json{{"format", kFormat}, {"version", 1}, {"series", std::move(series)}}
-      .dump();
+  return nlohmann::json{{"format", kFormat}, {"version", 1}, {"series", std::move(series)}}.dump();
 }
 
 Status Analyzer::LoadHistory(std::string_view text) {
@@ -62,8 +61,8 @@ Status Analyzer::LoadHistory(std::string_view text) {
   for (const auto& [name, points] : series->items()) {
     const std::string where = "series '" + name.substr(0, 64) + "'";
     if (name.empty() || name.size() > kMaxSeriesName) {
-      return Status::InvalidArgument(where + ": a name is 1 to " +
-                                     std::to_string(kMaxSeriesName) + " characters");
+      return Status::InvalidArgument(where + ": a name is 1 to " + std::to_string(kMaxSeriesName) +
+                                     " characters");
     }
     if (!points.is_array()) return Status::InvalidArgument(where + ": not an array of points");
     auto& out = loaded[name];

@@ -47,7 +47,8 @@ TEST_F(HistoryTest, RefusesBadInputWholeSayingWhereItIsWrong) {
             "not a history: expected {\"format\": \"pier-perf-history\", \"version\": 1, "
             "\"series\": {...}}");
   const std::string head = R"({"format": "pier-perf-history", "version": 1, "series": )";
-  EXPECT_EQ(error(head + R"({"a": [[1, 2], [3, "x"]]}})"), "series 'a': point 1 is not [t_ms, value]");
+  EXPECT_EQ(error(head + R"({"a": [[1, 2], [3, "x"]]}})"),
+            "series 'a': point 1 is not [t_ms, value]");
   EXPECT_EQ(error(head + R"({"a": [[5, 2], [3, 1]]}})"), "series 'a': point 1 goes back in time");
   EXPECT_EQ(error(head + R"({"a": [], "b": [], "c": [], "d": []}})"),
             "4 series, more than the 3 tracked");

@@ -100,9 +100,8 @@ void Tuner::Tick() {
       }
       const std::string measured = k->objective + " " + Num(trial_->before) + " -> " +
                                    (std::isnan(after) ? "no data" : Num(after));
-      const double min_gain = k->min_gain_ratio > 0
-                                  ? k->min_gain_ratio * std::abs(trial_->before)
-                                  : options_.min_gain;
+      const double min_gain =
+          k->min_gain_ratio > 0 ? k->min_gain_ratio * std::abs(trial_->before) : options_.min_gain;
       if (gain >= min_gain && guard_broken.empty()) {
         Log(k->name, "kept " + trial_->to + ": " + measured);
       } else {

@@ -75,10 +75,10 @@ TEST_F(TunerTest, RevertsWhenAGuardGetsWorseEvenIfTheObjectiveImproves) {
 // limit may raise the error ratio by at most one point.
 struct ConcurrencyKnobTest : TunerTest {
   std::string limit = "config";
-  std::map<std::string, std::pair<double, double>> effect = {  // limit -> (p99 ms, error ratio)
-      {"config", {100, 0}},
-      {"adaptive", {40, 0.004}},
-      {"4", {20, 0.2}}};
+  std::map<std::string, std::pair<double, double>> effect = {// limit -> (p99 ms, error ratio)
+                                                             {"config", {100, 0}},
+                                                             {"adaptive", {40, 0.004}},
+                                                             {"4", {20, 0.2}}};
   void SetUp() override {
     t.AddKnob({.name = "proxy.concurrency_limit",
                .get = [this] { return limit; },

@@ -66,9 +66,9 @@ Cluster::Cluster(ClusterConfig config, perf::MetricsRegistry& metrics)
         });
   }
   const perf::Labels labels = {{"cluster", config_.name}};
-  rejected_ = &metrics_.GetCounter("pier_proxy_concurrency_rejected_total",
-                                   "Requests refused (503) at the cluster's concurrency limit.",
-                                   labels);
+  rejected_ =
+      &metrics_.GetCounter("pier_proxy_concurrency_rejected_total",
+                           "Requests refused (503) at the cluster's concurrency limit.", labels);
   limit_gauge_ = &metrics_.GetGauge("pier_proxy_concurrency_limit",
                                     "The cluster's concurrency limit now (0: none).", labels);
   in_flight_gauge_ = &metrics_.GetGauge("pier_proxy_cluster_requests_in_flight",
@@ -213,10 +213,8 @@ nlohmann::json Cluster::Describe() const {
                         {"hosts", std::move(hosts)}};
   if (!config_.service.empty()) out["service"] = config_.service;
   const auto c = limiter_.state();
-  out["concurrency"] = {{"mode", c.mode},
-                        {"limit", c.limit},
-                        {"in_flight", c.in_flight},
-                        {"rejected", c.rejected}};
+  out["concurrency"] = {
+      {"mode", c.mode}, {"limit", c.limit}, {"in_flight", c.in_flight}, {"rejected", c.rejected}};
   if (c.mode == "adaptive") {
     out["concurrency"]["min_rtt_ms"] = c.min_rtt_ms;
     out["concurrency"]["sample_rtt_ms"] = c.sample_rtt_ms;

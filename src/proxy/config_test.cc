@@ -79,7 +79,8 @@ std::string ErrorOf(const std::string& yaml) {
 }
 
 TEST(ProxyConfig, ConcurrencyLimitIsOffAFixedNumberOrAdaptive) {
-  const std::string head = "listeners: [{routes: [{cluster: a}]}]\nclusters: {a: {endpoints: [\"h:1\"]";
+  const std::string head =
+      "listeners: [{routes: [{cluster: a}]}]\nclusters: {a: {endpoints: [\"h:1\"]";
   using Mode = resilience::ConcurrencyLimitOptions::Mode;
   auto off = ParseProxyConfig(head + "}}\n", "p.yaml");
   ASSERT_TRUE(off.ok());

@@ -462,8 +462,7 @@ class HttpSession {
     if (!cluster.Admit(SteadyNowUs())) {
       in_.Consume(head_size);
       const std::string what = "cluster '" + cc.name + "' is at its concurrency limit (" +
-                               std::to_string(cluster.concurrency().limit) +
-                               " requests in flight)";
+                               std::to_string(cluster.concurrency().limit) + " requests in flight)";
       co_await Respond(503, what, !req_body_.done);
       route->Count(503, SteadyNowUs() - t0);
       co_return req_body_.done && !client_close_;

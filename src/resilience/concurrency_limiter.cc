@@ -134,9 +134,9 @@ void ConcurrencyLimiter::EndWindowLocked(int64_t now_us) {
                          0.5, 2.0);
   const double old = limit_.load();
   const double next = gradient_ * old + std::sqrt(old);
-  const auto limit = static_cast<uint32_t>(std::clamp(
-      std::floor(next), static_cast<double>(options_.min_concurrency),
-      static_cast<double>(options_.max_limit)));
+  const auto limit = static_cast<uint32_t>(std::clamp(std::floor(next),
+                                                      static_cast<double>(options_.min_concurrency),
+                                                      static_cast<double>(options_.max_limit)));
   limit_.store(limit);
   at_minimum_ = limit == options_.min_concurrency ? at_minimum_ + 1 : 0;
 }

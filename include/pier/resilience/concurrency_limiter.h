@@ -53,11 +53,11 @@ class ConcurrencyLimiter {
   void Reset(ConcurrencyLimitOptions options);
 
   struct State {
-    std::string mode;        // "off", "fixed", "adaptive"
-    uint32_t limit = 0;      // 0: none
+    std::string mode;    // "off", "fixed", "adaptive"
+    uint32_t limit = 0;  // 0: none
     uint32_t in_flight = 0;
-    uint64_t rejected = 0;   // since start
-    double min_rtt_ms = 0;   // adaptive: the no-load latency measured last
+    uint64_t rejected = 0;  // since start
+    double min_rtt_ms = 0;  // adaptive: the no-load latency measured last
     double sample_rtt_ms = 0;
     double gradient = 1;
     bool measuring_min_rtt = false;

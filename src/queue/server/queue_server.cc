@@ -49,8 +49,8 @@ Status QueueServer::Start(std::vector<std::string>* report) {
   auto& m = perf::MetricsRegistry::Global();
   impl_->consume_calls = &m.GetCounter("pier_queue_consume_calls_total",
                                        "Consume calls (QCONSUME, HTTP consume) answered.");
-  impl_->consumed = &m.GetCounter("pier_queue_consumed_messages_total",
-                                  "Messages handed out by consume calls.");
+  impl_->consumed =
+      &m.GetCounter("pier_queue_consumed_messages_total", "Messages handed out by consume calls.");
   impl_->batch_gauge =
       &m.GetGauge("pier_queue_consume_batch",
                   "Messages a consume call without COUNT (or max) may get at most.");
@@ -94,9 +94,8 @@ Status QueueServer::SetConsumeBatch(size_t n) {
 
 size_t QueueServer::consume_batch() const { return impl_->consume_batch.load(); }
 
-Result<std::vector<Delivery>> QueueServer::Consume(const std::string& topic,
-                                                   const std::string& sub, size_t count,
-                                                   int64_t visibility_ms) {
+Result<std::vector<Delivery>> QueueServer::Consume(const std::string& topic, const std::string& sub,
+                                                   size_t count, int64_t visibility_ms) {
   auto r = broker_->Consume(topic, sub, count == 0 ? consume_batch() : count, visibility_ms);
   if (r.ok() && !r->empty() && impl_->consume_calls) {
     impl_->consume_calls->Inc();
