@@ -160,16 +160,22 @@ void Analyzer::Record(const std::string& name, int64_t t_ms, double value) {
   RecordLocked(name, t_ms, value);
 }
 
-void Analyzer::RecordLocked(const std::string& name, int64_t t_ms, double value) {
+Analyzer::Series* Analyzer::SeriesLocked(const std::string& name) {
   auto it = series_.find(name);
   if (it == series_.end()) {
     if (series_.size() >= options_.max_series) {
       ++dropped_series_;
-      return;
+      return nullptr;
     }
     it = series_.emplace(name, Series{}).first;
   }
-  auto& pts = it->second.points;
+  return &it->second;
+}
+
+void Analyzer::RecordLocked(const std::string& name, int64_t t_ms, double value) {
+  Series* s = SeriesLocked(name);
+  if (s == nullptr) return;
+  auto& pts = s->points;
   pts.emplace_back(t_ms, value);
   while (pts.size() > options_.history) pts.pop_front();
 }

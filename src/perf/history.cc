@@ -88,15 +88,9 @@ Status Analyzer::LoadHistory(std::string_view text) {
   }
   std::lock_guard l(mu_);
   for (auto& [name, points] : loaded) {
-    auto it = series_.find(name);
-    if (it == series_.end()) {
-      if (series_.size() >= options_.max_series) {
-        ++dropped_series_;
-        continue;
-      }
-      it = series_.emplace(name, Series{}).first;
-    }
-    auto& now = it->second.points;
+    Series* s = SeriesLocked(name);
+    if (s == nullptr) continue;
+    auto& now = s->points;
     // Only what is older than the first point sampled since start goes before it.
     while (!now.empty() && !points.empty() && points.back().first >= now.front().first) {
       points.pop_back();

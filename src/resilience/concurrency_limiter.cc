@@ -71,9 +71,8 @@ void ConcurrencyLimiter::Reset(ConcurrencyLimitOptions options) {
       limit_.store(options_.limit);
       break;
     case ConcurrencyLimitOptions::Mode::kAdaptive:
-      limit_before_measuring_ =
-          std::clamp(options_.limit, options_.min_concurrency, options_.max_limit);
-      window_end_us_ = 0;  // StartMinRttLocked pins the limit; the first window starts after
+      // Where the limit goes once the first minRTT is measured (StartMinRttLocked keeps it).
+      limit_.store(std::clamp(options_.limit, options_.min_concurrency, options_.max_limit));
       StartMinRttLocked(-1);
       break;
   }

@@ -55,7 +55,7 @@ class AdaptiveTest : public ::testing::Test {
       l_.Release(latency_us, true, now_);
     }
   }
-  ConcurrencyLimiter l_;
+  ConcurrencyLimiter l_;  // starts at the minimum, 3
   int64_t now_ = 1000000;
 };
 
@@ -65,6 +65,7 @@ TEST_F(AdaptiveTest, StartsByMeasuringTheNoLoadLatencyAtTheMinimum) {
   MeasureMinRtt(10000);
   EXPECT_FALSE(l_.state().measuring_min_rtt);
   EXPECT_DOUBLE_EQ(l_.state().min_rtt_ms, 10.0);
+  EXPECT_EQ(l_.state().limit, 3u);  // where it starts: never unlimited
 }
 
 TEST_F(AdaptiveTest, GrowsWhileLatencyStaysNearTheBaselineAndShrinksWhenItRises) {
