@@ -43,8 +43,12 @@ Status Analyzer::LoadHistory(std::string_view text) {
     doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return Status::InvalidArgument("not JSON: at byte " + std::to_string(e.byte));
+  } catch (const nlohmann::json::exception&) {  // e.g. a number too large for a double
+    return Status::InvalidArgument("not JSON that can be read: a number out of range");
   }
-  if (!doc.is_object() || doc.value("format", "") != kFormat || doc.value("version", 0) != 1) {
+  const bool ours = doc.is_object() && doc.contains("format") && doc["format"] == kFormat &&
+                    doc.contains("version") && doc["version"] == 1;
+  if (!ours) {
     return Status::InvalidArgument(std::string("not a history: expected {\"format\": \"") +
                                    kFormat + "\", \"version\": 1, \"series\": {...}}");
   }

@@ -43,6 +43,10 @@ TEST_F(HistoryTest, RefusesBadInputWholeSayingWhereItIsWrong) {
     return s.ok() ? std::string("ok") : s.message();
   };
   EXPECT_EQ(error("{\"format\": "), "not JSON: at byte 12");
+  EXPECT_EQ(error("1e99999"), "not JSON that can be read: a number out of range");
+  EXPECT_EQ(error(R"({"format": 0, "version": "1"})"),
+            "not a history: expected {\"format\": \"pier-perf-history\", \"version\": 1, "
+            "\"series\": {...}}");
   EXPECT_EQ(error("[]"),
             "not a history: expected {\"format\": \"pier-perf-history\", \"version\": 1, "
             "\"series\": {...}}");
