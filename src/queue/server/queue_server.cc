@@ -48,7 +48,7 @@ Status QueueServer::Start(std::vector<std::string>* report) {
   RegisterQueueMetrics(*broker_);
   auto& m = perf::MetricsRegistry::Global();
   impl_->consume_calls = &m.GetCounter("pier_queue_consume_calls_total",
-                                       "Consume calls (QCONSUME, HTTP consume) answered.");
+                                       "Consume calls (QCONSUME, HTTP consume) that got messages.");
   impl_->consumed =
       &m.GetCounter("pier_queue_consumed_messages_total", "Messages handed out by consume calls.");
   impl_->batch_gauge =
