@@ -63,9 +63,13 @@ uint64_t Histogram::BucketCount(int b) const {
   return n;
 }
 
+// The count is the buckets' sum (one add less per sample, and _count always equals the +Inf
+// bucket).
 uint64_t Histogram::Count() const {
   uint64_t n = 0;
-  for (const Stripe& s : stripes_) n += s.count.load(std::memory_order_relaxed);
+  for (const Stripe& s : stripes_) {
+    for (const auto& b : s.buckets) n += b.load(std::memory_order_relaxed);
+  }
   return n;
 }
 
@@ -80,14 +84,12 @@ void Histogram::Merge(const Histogram& other) {
   for (int i = 0; i < kBuckets; ++i) {
     mine.buckets[i].fetch_add(other.BucketCount(i), std::memory_order_relaxed);
   }
-  mine.count.fetch_add(other.Count(), std::memory_order_relaxed);
   mine.sum.fetch_add(other.Sum(), std::memory_order_relaxed);
 }
 
 void Histogram::Reset() {
   for (Stripe& s : stripes_) {
     for (auto& b : s.buckets) b.store(0, std::memory_order_relaxed);
-    s.count.store(0, std::memory_order_relaxed);
     s.sum.store(0, std::memory_order_relaxed);
   }
 }

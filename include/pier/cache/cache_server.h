@@ -75,6 +75,10 @@ class CacheServer {
   // connections both come here).
   void Execute(server::ClientState& client, const std::vector<std::string_view>& args,
                std::string* out);
+  // The same, for a command of a batch: `now` is when it starts (read once per batch, then the
+  // end of the command before it), and is set to when it ends; one clock read per command.
+  void Execute(server::ClientState& client, const std::vector<std::string_view>& args,
+               std::string* out, Clock::TimePoint* now);
   // A client for the in-process harness.
   std::unique_ptr<server::ClientState> NewClient(std::string addr = "harness");
   void ReleaseClient(server::ClientState* c);

@@ -72,7 +72,6 @@ class Histogram {
   void Record(uint64_t v, uint64_t n) {
     Stripe& s = stripes_[detail::ThreadStripe()];
     s.buckets[BucketOf(v)].fetch_add(n, std::memory_order_relaxed);
-    s.count.fetch_add(n, std::memory_order_relaxed);
     s.sum.fetch_add(v * n, std::memory_order_relaxed);
   }
   void Merge(const Histogram& other);
@@ -100,7 +99,6 @@ class Histogram {
  private:
   struct alignas(64) Stripe {
     std::array<std::atomic<uint64_t>, kBuckets> buckets{};
-    std::atomic<uint64_t> count{0};
     std::atomic<uint64_t> sum{0};
   };
   uint64_t BucketCount(int b) const;

@@ -40,9 +40,9 @@ struct CommandMetrics {
         x.calls.push_back(&r.GetCounter("pier_cache_commands_total",
                                         "Commands executed, by command.", {{"cmd", s.name}}));
       }
-      x.latency =
-          &r.GetHistogram("pier_cache_command_duration_seconds",
-                          "Time to execute a command, excluding network I/O.", {}, 1e-9, 7, 30);
+      x.latency = &r.GetHistogram("pier_cache_command_duration_seconds",
+                                  "Time to parse and execute a command, excluding network I/O.", {},
+                                  1e-9, 7, 30);
       return x;
     }();
     return m;
@@ -189,6 +189,12 @@ std::unique_ptr<ClientState> CacheServer::NewClient(std::string addr) {
 
 void CacheServer::Execute(ClientState& client, const std::vector<std::string_view>& args,
                           std::string* out) {
+  Clock::TimePoint now = db_->Now();
+  Execute(client, args, out, &now);
+}
+
+void CacheServer::Execute(ClientState& client, const std::vector<std::string_view>& args,
+                          std::string* out, Clock::TimePoint* now) {
   if (args.empty()) return;
   net::RespWriter w(out, client.protocol);
   const CommandSpec* spec = CommandTable::Get().Find(args[0]);
@@ -215,14 +221,12 @@ void CacheServer::Execute(ClientState& client, const std::vector<std::string_vie
   if (cluster_ && spec->first_key > 0 && !RouteToSlot(*spec, args, w)) return;
   client.last_command.store(spec->name.c_str(), std::memory_order_relaxed);
   auto& metrics = CommandMetrics::Get();
-  const auto t0 = std::chrono::steady_clock::now();
-  CommandContext ctx{args, w, client, *this, *db_};
+  CommandContext ctx{args, w, client, *this, *db_, db_->UnixMsAt(*now)};
   spec->handler(ctx);
-  const auto dt = std::chrono::steady_clock::now() - t0;
-  metrics.latency->Record(
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(dt).count()));
+  const Clock::TimePoint end = db_->Now();
+  metrics.latency->Record(static_cast<uint64_t>(std::max<int64_t>(0, (end - *now).count())));
+  *now = end;
   metrics.calls[static_cast<size_t>(spec - CommandTable::Get().all().data())]->Inc();
-  client.commands.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool CacheServer::CheckAuth(ClientState& client, net::RespWriter& w) {
@@ -310,6 +314,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
     stats_.net_input_bytes.fetch_add(n, std::memory_order_relaxed);
     uint64_t commands = 0;
     bool close = false;
+    Clock::TimePoint now = db_->Now();
     while (begin < end && !close) {
       auto r = parser.Parse(std::string_view(buf.data() + begin, end - begin), &args);
       if (r == net::RespParser::Result::kIncomplete) break;
@@ -325,9 +330,9 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
             if (!session) session = extension_->NewSession(conn.socket().get_executor());
             pending.emplace_back(out.size(), session->Start(args, client.protocol));
           }
-          client.commands.fetch_add(1, std::memory_order_relaxed);
+          now = db_->Now();
         } else {
-          Execute(client, args, &out);
+          Execute(client, args, &out, &now);
         }
         ++commands;
         close = client.close_after_reply;
@@ -337,7 +342,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
     if (begin == end) begin = end = 0;
     if (commands > 0) {
       stats_.commands_processed.fetch_add(commands, std::memory_order_relaxed);
-      client.last_active_ms.store(UnixMsNow(), std::memory_order_relaxed);
+      client.last_active_ms.store(db_->UnixMsAt(now), std::memory_order_relaxed);
     }
     if (!pending.empty() && !close && pending.size() < 4096 && out.size() < (1u << 20)) {
       // More of the pipeline is already here: read it before flushing, so its writes go to the

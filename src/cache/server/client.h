@@ -20,7 +20,6 @@ struct ClientState {
   bool authenticated = false;
   int64_t created_ms = 0;
   std::atomic<int64_t> last_active_ms{0};
-  std::atomic<uint64_t> commands{0};
   std::atomic<const char*> last_command{"NULL"};  // a command table name
   bool close_after_reply = false;                 // QUIT, protocol errors
   std::function<void()> kill;                     // closes the connection from any thread

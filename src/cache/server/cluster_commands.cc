@@ -29,7 +29,7 @@ std::string NodesText(const ClusterConfig& cfg) {
 // commands used while resharding; pier keeps no per-slot index).
 std::vector<std::string> KeysInSlot(CommandContext& c, int slot, size_t limit) {
   std::vector<std::string> keys;
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   for (size_t s = 0; s < c.db.shard_count() && keys.size() < limit; ++s) {
     auto lock = c.db.LockShard(s);
     Keyspace& ks = c.db.shard(s);

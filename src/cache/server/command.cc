@@ -35,9 +35,10 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   char buf[32];
   if (name.size() >= sizeof buf) return nullptr;
   for (size_t i = 0; i < name.size(); ++i) {
-    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+    const char ch = name[i];
+    buf[i] = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + ('a' - 'A')) : ch;  // ASCII only
   }
-  auto it = by_name_.find(std::string(buf, name.size()));
+  auto it = by_name_.find(std::string_view(buf, name.size()));
   return it == by_name_.end() ? nullptr : &specs_[it->second];
 }
 

@@ -35,6 +35,9 @@ struct CommandContext {
   ClientState& client;
   CacheServer& server;
   Database& db;
+  // Unix ms when the command started: every expiry check of one command sees the same time, as
+  // Redis's command time snapshot.
+  int64_t now_ms;
 
   size_t argc() const { return args.size(); }
   // Redis's wrong-arity error for this command.
@@ -65,7 +68,12 @@ class CommandTable {
 
  private:
   std::vector<CommandSpec> specs_;
-  std::unordered_map<std::string, size_t> by_name_;
+  // Heterogeneous lookup: Find hashes the lowered name in place, without building a string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> by_name_;
 };
 
 // Each group registers its commands (string_commands.cc, key_commands.cc, ...).

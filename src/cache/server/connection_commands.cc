@@ -147,7 +147,7 @@ void Client(CommandContext& c) {
     if (!ok) c.out.Error("ERR wrong number of arguments for 'client|" + sub + "' command");
     return ok;
   };
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   if (sub == "id") {
     if (arity(2)) c.out.Integer(static_cast<int64_t>(c.client.id));
   } else if (sub == "setname") {

@@ -61,6 +61,12 @@ class Database {
   // command must be refused with -OOM.
   bool MakeRoom(const KeyRef* keys, size_t n);
 
+  Clock::TimePoint Now() const { return clock_->Now(); }
+  // Unix ms at `t`, a time of this database's clock.
+  int64_t UnixMsAt(Clock::TimePoint t) const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() +
+           unix_offset_ms_;
+  }
   int64_t NowMs() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock_->Now().time_since_epoch())
         .count();

@@ -19,7 +19,7 @@ template <typename Fn>
 void ReadHash(CommandContext& c, Fn&& fn) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
-  Entry* e = c.db.ShardFor(k).Lookup(k.key, k.hash, c.db.UnixMs());
+  Entry* e = c.db.ShardFor(k).Lookup(k.key, k.hash, c.now_ms);
   if (e && e->type != ValueType::kHash) return c.out.Error(kErrWrongType);
   fn(e ? e->hash() : nullptr);
 }
@@ -39,7 +39,7 @@ Entry* WriteHash(CommandContext& c, const KeyRef& k) {
     return nullptr;
   }
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   if (e && e->type != ValueType::kHash) {
     c.out.Error(kErrWrongType);
     return nullptr;
@@ -94,7 +94,7 @@ void HDel(CommandContext& c) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   if (!e) return c.out.Integer(0);
   if (e->type != ValueType::kHash) return c.out.Error(kErrWrongType);
   size_t before = e->hash()->MemoryBytes();

@@ -24,7 +24,7 @@ void Del(CommandContext& c) {
   auto keys = KeysFrom(c, 1);
   auto lock = c.db.Lock(keys.data(), keys.size());
   int64_t n = 0;
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   for (const KeyRef& k : keys) {
     Keyspace& ks = c.db.ShardFor(k);
     if (Entry* e = ks.Find(k.key, k.hash, now)) {
@@ -39,7 +39,7 @@ void ExistsGeneric(CommandContext& c, bool touch) {
   auto keys = KeysFrom(c, 1);
   auto lock = c.db.Lock(keys.data(), keys.size());
   int64_t n = 0;
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   for (const KeyRef& k : keys) {
     Keyspace& ks = c.db.ShardFor(k);
     n += (touch ? ks.Lookup(k.key, k.hash, now) : ks.Find(k.key, k.hash, now)) != nullptr;
@@ -76,7 +76,7 @@ void ExpireGeneric(CommandContext& c, bool millis, bool absolute) {
     if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) return c.out.Error(bad);
     when *= 1000;
   }
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   if (!absolute) {
     if (when > LLONG_MAX - now) return c.out.Error(bad);
     when += now;
@@ -106,7 +106,7 @@ void Persist(CommandContext& c) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   if (!e || e->expire_ms == 0) return c.out.Integer(0);
   ks.SetExpire(e, 0);
   c.out.Integer(1);
@@ -117,7 +117,7 @@ enum class TtlKind { kTtl, kPTtl, kExpireTime, kPExpireTime };
 void TtlGeneric(CommandContext& c, TtlKind kind) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   Entry* e = c.db.ShardFor(k).Find(k.key, k.hash, now);
   if (!e) return c.out.Integer(-2);
   if (e->expire_ms == 0) return c.out.Integer(-1);
@@ -146,7 +146,7 @@ std::string_view TypeName(const Entry* e) {
 void Type(CommandContext& c) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
-  c.out.Simple(TypeName(c.db.ShardFor(k).Find(k.key, k.hash, c.db.UnixMs())));
+  c.out.Simple(TypeName(c.db.ShardFor(k).Find(k.key, k.hash, c.now_ms)));
 }
 
 void Keys(CommandContext& c) {
@@ -155,7 +155,7 @@ void Keys(CommandContext& c) {
   std::vector<std::string> found;
   {
     auto lock = c.db.LockAll();
-    const int64_t now = c.db.UnixMs();
+    const int64_t now = c.now_ms;
     for (size_t s = 0; s < c.db.shard_count(); ++s) {
       Keyspace& ks = c.db.shard(s);
       for (uint32_t id = 0; id < ks.id_limit(); ++id) {
@@ -185,7 +185,7 @@ void Scan(CommandContext& c) {
     batch.clear();
     auto lock = c.db.LockShard(shard);
     Keyspace& ks = c.db.shard(shard);
-    uint32_t next_id = ks.ScanIds(id, budget, c.db.UnixMs(), &batch);
+    uint32_t next_id = ks.ScanIds(id, budget, c.now_ms, &batch);
     for (Entry* e : batch) {
       if (!pattern.empty() && !GlobMatch(pattern, e->key())) continue;
       if (!type.empty() && !EqualsIgnoreCase(type, TypeName(e))) continue;
@@ -216,7 +216,7 @@ void RandomKey(CommandContext& c) {
     Keyspace& ks = c.db.shard(s);
     for (int tries = 0; tries < 100 && ks.size() > 0; ++tries) {
       Entry* e = ks.Random(rng());
-      if (e->expire_ms != 0 && e->expire_ms <= c.db.UnixMs()) {
+      if (e->expire_ms != 0 && e->expire_ms <= c.now_ms) {
         ks.Delete(e, Keyspace::Reason::kExpired);
         continue;
       }
@@ -229,7 +229,7 @@ void RandomKey(CommandContext& c) {
 void RenameGeneric(CommandContext& c, bool nx) {
   KeyRef keys[2] = {KeyRef(c.args[1]), KeyRef(c.args[2])};
   auto lock = c.db.Lock(keys, 2);
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   Keyspace& src = c.db.ShardFor(keys[0]);
   Keyspace& dst = c.db.ShardFor(keys[1]);
   Entry* e = src.Find(keys[0].key, keys[0].hash, now);

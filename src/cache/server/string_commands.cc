@@ -14,7 +14,7 @@ namespace {
 
 // Looks a key up for a read: nullptr (reply nil) or a string entry; WRONGTYPE is replied here.
 Entry* ReadString(CommandContext& c, Keyspace& ks, const KeyRef& k, bool* wrongtype) {
-  Entry* e = ks.Lookup(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Lookup(k.key, k.hash, c.now_ms);
   *wrongtype = e != nullptr && e->type != ValueType::kString;
   if (*wrongtype) c.out.Error(kErrWrongType);
   return *wrongtype ? nullptr : e;
@@ -54,7 +54,7 @@ void Set(CommandContext& c) {
   }
   int64_t expire_ms = keepttl ? -1 : 0;
   if (ex.set) {
-    auto at = ex.Resolve(c.db.UnixMs(), "set");
+    auto at = ex.Resolve(c.now_ms, "set");
     if (!at.ok()) return c.out.Error(at.status().message());
     expire_ms = *at;
   }
@@ -62,7 +62,7 @@ void Set(CommandContext& c) {
   auto lock = c.db.Lock(k);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* old = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* old = ks.Find(k.key, k.hash, c.now_ms);
   if (get && old != nullptr && old->type != ValueType::kString) return c.out.Error(kErrWrongType);
   std::string prev;
   if (get && old != nullptr) prev.assign(old->str());
@@ -71,7 +71,7 @@ void Set(CommandContext& c) {
     if (!get) return c.out.Null();
     return had ? c.out.Bulk(prev) : c.out.Null();
   }
-  if (expire_ms > 0 && expire_ms <= c.db.UnixMs()) {
+  if (expire_ms > 0 && expire_ms <= c.now_ms) {
     // An expiry in the past stores nothing and deletes what was there (Redis 7 replies OK).
     if (had) ks.Delete(old);
   } else {
@@ -89,7 +89,7 @@ void SetNx(CommandContext& c) {
   auto lock = c.db.Lock(k);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
   Keyspace& ks = c.db.ShardFor(k);
-  if (ks.Find(k.key, k.hash, c.db.UnixMs())) return c.out.Integer(0);
+  if (ks.Find(k.key, k.hash, c.now_ms)) return c.out.Integer(0);
   ks.SetString(k.key, k.hash, c.args[2], 0);
   c.out.Integer(1);
 }
@@ -97,7 +97,7 @@ void SetNx(CommandContext& c) {
 void SetExGeneric(CommandContext& c, bool millis, const char* name) {
   ExpireSpec ex;
   ex.Accept(millis ? "PX" : "EX", c.args[2]);
-  auto at = ex.Resolve(c.db.UnixMs(), name);
+  auto at = ex.Resolve(c.now_ms, name);
   if (!at.ok()) return c.out.Error(at.status().message());
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
@@ -113,7 +113,7 @@ void GetSet(CommandContext& c) {
   auto lock = c.db.Lock(k);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   if (e && e->type != ValueType::kString) return c.out.Error(kErrWrongType);
   if (e)
     c.out.Bulk(e->str());
@@ -149,7 +149,7 @@ void GetEx(CommandContext& c) {
   }
   int64_t at = 0;
   if (ex.set) {
-    auto r = ex.Resolve(c.db.UnixMs(), "getex");
+    auto r = ex.Resolve(c.now_ms, "getex");
     if (!r.ok()) return c.out.Error(r.status().message());
     at = *r;
   }
@@ -161,7 +161,7 @@ void GetEx(CommandContext& c) {
   if (wrong) return;
   if (!e) return c.out.Null();
   c.out.Bulk(e->str());
-  if (ex.set && at <= c.db.UnixMs()) {
+  if (ex.set && at <= c.now_ms) {
     ks.Delete(e);
   } else if (ex.set) {
     ks.SetExpire(e, at);
@@ -176,7 +176,7 @@ void MGet(CommandContext& c) {
   for (size_t i = 1; i < c.argc(); ++i) keys.emplace_back(c.args[i]);
   auto lock = c.db.Lock(keys.data(), keys.size());
   c.out.ArrayHeader(static_cast<int64_t>(keys.size()));
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   for (const KeyRef& k : keys) {
     Entry* e = c.db.ShardFor(k).Lookup(k.key, k.hash, now);
     if (e && e->type == ValueType::kString)
@@ -192,7 +192,7 @@ void MSetGeneric(CommandContext& c, bool nx) {
   for (size_t i = 1; i < c.argc(); i += 2) keys.emplace_back(c.args[i]);
   auto lock = c.db.Lock(keys.data(), keys.size());
   if (!c.db.MakeRoom(keys.data(), keys.size())) return c.out.Error(kErrOom);
-  const int64_t now = c.db.UnixMs();
+  const int64_t now = c.now_ms;
   if (nx) {
     for (const KeyRef& k : keys) {
       if (c.db.ShardFor(k).Find(k.key, k.hash, now)) return c.out.Integer(0);
@@ -214,7 +214,7 @@ void IncrGeneric(CommandContext& c, int64_t delta) {
   auto lock = c.db.Lock(k);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   int64_t v = 0;
   if (e) {
     if (e->type != ValueType::kString) return c.out.Error(kErrWrongType);
@@ -251,7 +251,7 @@ void IncrByFloat(CommandContext& c) {
   auto lock = c.db.Lock(k);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   long double v = 0;
   if (e) {
     if (e->type != ValueType::kString) return c.out.Error(kErrWrongType);
@@ -270,7 +270,7 @@ void Append(CommandContext& c) {
   auto lock = c.db.Lock(k);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   std::string_view add = c.args[2];
   if (!e) {
     ks.SetString(k.key, k.hash, add, 0);
@@ -323,14 +323,14 @@ void SetRange(CommandContext& c) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
   Keyspace& ks = c.db.ShardFor(k);
-  Entry* e = ks.Find(k.key, k.hash, c.db.UnixMs());
+  Entry* e = ks.Find(k.key, k.hash, c.now_ms);
   if (e && e->type != ValueType::kString) return c.out.Error(kErrWrongType);
   const size_t cur = e ? e->val_len : 0;
   if (v.empty()) return c.out.Integer(static_cast<int64_t>(cur));
   if (static_cast<uint64_t>(offset) + v.size() > c.server.limits().max_bulk_len)
     return c.out.Error(kErrTooBig);
   if (!c.db.MakeRoom(&k, 1)) return c.out.Error(kErrOom);
-  e = ks.Find(k.key, k.hash, c.db.UnixMs());  // MakeRoom may have evicted it
+  e = ks.Find(k.key, k.hash, c.now_ms);  // MakeRoom may have evicted it
   const size_t need = static_cast<size_t>(offset) + v.size();
   if (!e)
     e = ks.SetString(k.key, k.hash, std::string(need, '\0'), 0);
