@@ -2,7 +2,44 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pier/net/idle_poll.h"
+
 namespace pier::net {
+
+namespace {
+
+int64_t MonotonicNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// io_context::run(), except that when the queue runs dry the thread polls the reactor for up to
+// `idle_poll` before it blocks, while the gate allows it.
+void Run(boost::asio::io_context& ctx, std::chrono::microseconds idle_poll) {
+  ThreadRunDelay delay;
+  if (idle_poll.count() <= 0 || delay.Read() < 0) {
+    ctx.run();
+    return;
+  }
+  const int64_t poll_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(idle_poll).count();
+  IdlePollGate gate;
+  for (;;) {
+    if (ctx.poll() > 0) continue;
+    if (ctx.stopped()) return;
+    const int64_t idle_since = MonotonicNs();
+    bool found = false;
+    if (gate.Allowed(idle_since, [&] { return delay.Read(); })) {
+      while (!found && MonotonicNs() - idle_since < poll_ns) {
+        found = ctx.poll_one() > 0;
+        if (ctx.stopped()) return;
+      }
+    }
+    if (!found && ctx.run_one() == 0) return;  // sleeps until there is work
+  }
+}
+
+}  // namespace
 
 IoPool::IoPool(size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -31,7 +68,7 @@ void IoPool::Start() {
     threads_.emplace_back([this, ctx = contexts_[i].get()] {
       for (;;) {
         try {
-          ctx->run();
+          Run(*ctx, idle_poll_);
           break;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep the thread serving the others.
