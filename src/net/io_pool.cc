@@ -2,35 +2,34 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pier/base/clock.h"
 #include "pier/net/idle_poll.h"
 
 namespace pier::net {
 
 namespace {
 
-int64_t MonotonicNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+// How long a thread that ran out of work polls for more before it sleeps.
+constexpr int64_t kIdlePollNs = 20'000;
+
+int64_t NowNs() { return Clock::Steady().Now().time_since_epoch().count(); }
 
 // io_context::run(), except that when the queue runs dry the thread polls the reactor for up to
-// `idle_poll` before it blocks, while the gate allows it.
-void Run(boost::asio::io_context& ctx, std::chrono::microseconds idle_poll) {
+// kIdlePollNs before it blocks, while the gate allows it.
+void Run(boost::asio::io_context& ctx) {
   ThreadRunDelay delay;
-  if (idle_poll.count() <= 0 || delay.Read() < 0) {
+  if (delay.Read() < 0) {  // the kernel does not say whether this thread waits for a CPU
     ctx.run();
     return;
   }
-  const int64_t poll_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(idle_poll).count();
   IdlePollGate gate;
   for (;;) {
     if (ctx.poll() > 0) continue;
     if (ctx.stopped()) return;
-    const int64_t idle_since = MonotonicNs();
+    const int64_t idle_since = NowNs();
     bool found = false;
     if (gate.Allowed(idle_since, [&] { return delay.Read(); })) {
-      while (!found && MonotonicNs() - idle_since < poll_ns) {
+      while (!found && NowNs() - idle_since < kIdlePollNs) {
         found = ctx.poll_one() > 0;
         if (ctx.stopped()) return;
       }
@@ -68,7 +67,7 @@ void IoPool::Start() {
     threads_.emplace_back([this, ctx = contexts_[i].get()] {
       for (;;) {
         try {
-          Run(*ctx, idle_poll_);
+          Run(*ctx);
           break;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep the thread serving the others.

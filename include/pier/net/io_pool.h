@@ -2,7 +2,8 @@
 // IoPool: one boost::asio::io_context per thread, the runtime every server runs on.
 //   IoPool pool(0);  // one thread per core
 //   pool.Start();  ...  pool.Stop();  pool.Join();
-// Each thread runs its context; one that runs out of work polls for `idle_poll` before sleeping.
+// Each thread runs its context; one that runs out of work polls for 20 us before sleeping, while
+// it has a core to itself (IdlePollGate).
 #pragma once
 
 #include <atomic>
@@ -27,12 +28,6 @@ class IoPool {
   IoPool(const IoPool&) = delete;
   IoPool& operator=(const IoPool&) = delete;
 
-  // How long a thread that ran out of work busy-polls for more before it sleeps (0: never), while
-  // it has a core to itself (IdlePollGate). Set before Start.
-  static constexpr std::chrono::microseconds kDefaultIdlePoll{20};
-  void SetIdlePoll(std::chrono::microseconds d) { idle_poll_ = d; }
-  std::chrono::microseconds idle_poll() const { return idle_poll_; }
-
   size_t size() const { return contexts_.size(); }
   boost::asio::io_context& At(size_t i) { return *contexts_[i]; }
   // Round-robin over the contexts, for spreading new connections.
@@ -55,7 +50,6 @@ class IoPool {
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   size_t running_ = 0;
-  std::chrono::microseconds idle_poll_ = kDefaultIdlePoll;
 };
 
 }  // namespace pier::net
