@@ -10,16 +10,25 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string TempPath() {
-  auto dir = std::filesystem::temp_directory_path() /
+// A fresh directory for the running test, removed when the test ends.
+class TempDir {
+ public:
+  TempDir()
+      : dir_(std::filesystem::temp_directory_path() /
              ("pier-store-test-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  return (dir / "sub" / "registry.db").string();
-}
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::remove_all(dir_);
+  }
+  ~TempDir() { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / "sub" / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
 
 TEST(SqliteStoreTest, RegistrationsSurviveReopening) {
-  std::string path = TempPath();
+  TempDir dir;
+  std::string path = dir.Path("registry.db");
   FakeClock clock;
   {
     auto store = OpenSqliteStore(path);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "cache/server/database.h"
@@ -37,10 +38,9 @@ class Nodes {
                  std::vector<std::string> slots = {}) {
     ports_ = ports;
     while (ports_.size() < 3) ports_.push_back(FreePort());
-    std::string file;
     if (cluster) {
-      file = ::testing::TempDir() + "/nodes-" + std::to_string(getpid()) + ".yaml";
-      std::ofstream out(file);
+      file_ = ::testing::TempDir() + "/nodes-" + std::to_string(getpid()) + ".yaml";
+      std::ofstream out(file_);
       out << "nodes:\n";
       for (size_t i = 0; i < 3; ++i) {
         out << "  - '127.0.0.1:" << ports_[i] << (slots.empty() ? "" : " " + slots[i]) << "'\n";
@@ -48,7 +48,7 @@ class Nodes {
     }
     for (uint16_t p : ports_) {
       servers_.push_back(std::make_unique<CacheServer>(
-          pool_, CacheServerOptions{.port = p, .cluster_file = file}));
+          pool_, CacheServerOptions{.port = p, .cluster_file = file_}));
       PIER_CHECK(servers_.back()->Start().ok());
     }
     pool_.Start();
@@ -60,6 +60,7 @@ class Nodes {
     }
     pool_.Stop(false);  // drain: every connection coroutine ends while its server still exists
     pool_.Join();
+    if (!file_.empty()) std::remove(file_.c_str());
   }
   std::vector<std::string> addresses() const {
     std::vector<std::string> a;
@@ -75,6 +76,7 @@ class Nodes {
 
  private:
   net::IoPool pool_{2};
+  std::string file_;  // the cluster's nodes file, removed with the nodes
   std::vector<uint16_t> ports_;
   std::vector<std::unique_ptr<CacheServer>> servers_;
 };
