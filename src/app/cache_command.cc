@@ -82,6 +82,9 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     if (Status s = ConfigFlags::CheckYesNo(flag, *value); !s.ok()) return Fail("cache", s);
   }
   ServerRuntime rt(f.threads);
+  // Clients move to as few I/O threads as keep up (see ThreadBalance): a client on the same
+  // machine keeps its core.
+  rt.pool().SetElastic();
   cache::CacheServerOptions o;
   o.host = listen->first;
   o.port = listen->second;

@@ -14,11 +14,47 @@ using asio::ip::tcp;
 
 namespace pier::net {
 
-Connection::Connection(tcp::socket socket) : socket_(std::move(socket)) {
+Connection::Connection(tcp::socket socket, IoPool& pool, size_t thread)
+    : pool_(pool), thread_(thread), ctx_(&pool.At(thread)), socket_(std::move(socket)) {
   Touch();
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void Connection::Post(std::function<void(Connection&)> fn) {
+  asio::io_context* ctx = ctx_.load();
+  asio::post(*ctx, [self = shared_from_this(), ctx, fn = std::move(fn)]() mutable {
+    if (self->ctx_.load() != ctx) {  // it moved meanwhile: follow it
+      self->Post(std::move(fn));
+      return;
+    }
+    fn(*self);
+  });
+}
+
+bool Connection::ShouldMove() {
+  move_to_ = pool_.MoveTarget(thread_);
+  return move_to_ >= 0;
+}
+
+bool Connection::Move() {
+  const size_t to = static_cast<size_t>(move_to_);
+  move_to_ = -1;
+  boost::system::error_code ec;
+  const auto protocol = socket_.local_endpoint(ec).protocol();
+  const int fd = ec ? -1 : socket_.release(ec);
+  if (ec) {  // stay: undo the booking
+    pool_.Leave(to);
+    pool_.Arrive(thread_);
+    return false;
+  }
+  asio::io_context& ctx = pool_.At(to);
+  socket_ = tcp::socket(ctx, protocol, fd);
+  thread_ = to;
+  moves_.fetch_add(1);
+  ctx_.store(&ctx);  // after the socket: Post() on the new thread sees it
+  return true;
 }
 
 void Connection::Close() {
@@ -64,10 +100,12 @@ void TcpListener::Start() {
 
 asio::awaitable<void> TcpListener::AcceptLoop() {
   for (;;) {
-    asio::io_context& ctx = pool_.Next();
+    const size_t thread = pool_.Emptiest();
+    asio::io_context& ctx = pool_.At(thread);
     boost::system::error_code ec;
     tcp::socket socket =
         co_await acceptor_.async_accept(ctx, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) pool_.Arrive(thread);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: log, back off briefly, keep serving.
@@ -77,13 +115,14 @@ asio::awaitable<void> TcpListener::AcceptLoop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto conn = std::make_shared<Connection>(std::move(socket), pool_, thread);
     {
       std::lock_guard lock(mu_);
       if (connections_.size() >= options_.max_connections) {
         spdlog::warn("{}: connection limit {} reached, closing {}", address(),
                      options_.max_connections, conn->RemoteAddress());
         conn->Close();
+        pool_.Leave(thread);
         continue;
       }
       connections_.insert(conn);
@@ -106,7 +145,17 @@ asio::awaitable<void> TcpListener::Serve(std::shared_ptr<Connection> conn) {
     spdlog::debug("{}: connection {} ended: {}", address(), conn->RemoteAddress(), e.what());
   }
   if (timer) timer->cancel();
+  Finish(conn);
+}
+
+void TcpListener::Finish(const std::shared_ptr<Connection>& conn) {
+  if (conn->move_to_ >= 0) {
+    conn->Move();  // when it cannot, it goes on here
+    asio::co_spawn(pool_.At(conn->thread_), Serve(conn), asio::detached);
+    return;
+  }
   conn->Close();
+  pool_.Leave(conn->thread_);
   std::lock_guard lock(mu_);
   connections_.erase(conn);
 }
@@ -114,11 +163,13 @@ asio::awaitable<void> TcpListener::Serve(std::shared_ptr<Connection> conn) {
 asio::awaitable<void> TcpListener::Watchdog(std::shared_ptr<Connection> conn,
                                             std::shared_ptr<asio::steady_timer> timer,
                                             std::chrono::milliseconds idle) {
+  const uint64_t moves = conn->moves_.load();
   for (;;) {
     timer->expires_at(conn->last_activity() + idle);
     boost::system::error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) co_return;  // the connection ended
+    if (conn->moves_.load() != moves) co_return;  // it moved to another thread (and watchdog)
     if (!conn->busy() && std::chrono::steady_clock::now() >= conn->last_activity() + idle) {
       conn->Close();
       co_return;
@@ -135,17 +186,15 @@ void TcpListener::Close() {
 
 void TcpListener::CloseAll() {
   std::lock_guard lock(mu_);
-  for (const auto& c : connections_) {
-    // Each socket belongs to its own io_context: close it there.
-    asio::post(c->socket().get_executor(), [c] { c->Close(); });
-  }
+  // Each socket belongs to its own io_context: close it there.
+  for (const auto& c : connections_) c->Post([](Connection& conn) { conn.Close(); });
 }
 
 void TcpListener::CloseIdle() {
   std::lock_guard lock(mu_);
   for (const auto& c : connections_) {
-    asio::post(c->socket().get_executor(), [c] {
-      if (!c->busy()) c->Close();
+    c->Post([](Connection& conn) {
+      if (!conn.busy()) conn.Close();
     });
   }
 }

@@ -3,7 +3,9 @@
 //   IoPool pool(0);  // one thread per core
 //   pool.Start();  ...  pool.Stop();  pool.Join();
 // Each thread runs its context; one that runs out of work polls for 20 us before sleeping, while
-// it has a core to itself (IdlePollGate).
+// it has a core to itself (IdlePollGate). An elastic pool (SetElastic) gives connections to as
+// few of its threads as keep up (ThreadBalance); handlers that can move their connection ask
+// MoveTarget() between requests.
 #pragma once
 
 #include <atomic>
@@ -30,8 +32,25 @@ class IoPool {
 
   size_t size() const { return contexts_.size(); }
   boost::asio::io_context& At(size_t i) { return *contexts_[i]; }
-  // Round-robin over the contexts, for spreading new connections.
+  size_t IndexOf(const boost::asio::io_context& ctx) const;
+  // Round-robin over the active contexts, for spreading work.
   boost::asio::io_context& Next();
+
+  // Before Start(): measure the threads' load every `window` and keep connections on the fewest
+  // threads that keep up (starting with one). Without it every thread is active.
+  void SetElastic(std::chrono::milliseconds window = std::chrono::milliseconds(250));
+  // Sets the active thread count by hand (tests; an elastic pool revises it each window).
+  void SetActive(size_t n);
+  size_t active() const { return active_.load(std::memory_order_relaxed); }
+  // Connection accounting: Emptiest() is the active thread with the fewest connections (new
+  // ones go there); Arrive(i)/Leave(i) count one in or out of thread i. MoveTarget(i): where a
+  // connection on thread i should go (its thread is no longer active, or holds 2+ more than the
+  // emptiest active one), with the counts already moved; -1 to stay.
+  size_t Emptiest() const;
+  void Arrive(size_t i);
+  void Leave(size_t i);
+  int MoveTarget(size_t i);
+  size_t connections(size_t i) const { return info_[i].connections.load(); }
 
   void Start();
   // Lets run() return once the queued work is done; Stop(true) abandons queued work (whose
@@ -43,6 +62,14 @@ class IoPool {
 
  private:
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  // Per-thread state the balancer reads.
+  struct ThreadInfo {
+    std::atomic<int> tid{0};
+    std::atomic<int64_t> idle_poll_ns{0};  // time spent polling for work
+    std::atomic<int> connections{0};
+  };
+  void Balance();
+
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
@@ -50,6 +77,11 @@ class IoPool {
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   size_t running_ = 0;
+  std::unique_ptr<ThreadInfo[]> info_;
+  std::atomic<size_t> active_;
+  std::chrono::milliseconds elastic_window_{0};  // 0: not elastic
+  std::thread balancer_;
+  bool stopping_ = false;  // guarded by done_mu_; wakes the balancer
 };
 
 }  // namespace pier::net

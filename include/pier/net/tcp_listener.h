@@ -10,6 +10,7 @@
 // clang-format off
 #include <utility>
 // clang-format on
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -26,11 +27,21 @@
 
 namespace pier::net {
 
-// One accepted connection. Lives on one io_context; not thread-safe.
+// One accepted connection. Lives on one of the pool's io_contexts at a time; not thread-safe,
+// except Post(). A handler whose state survives its return may move the connection to another
+// thread of an elastic pool: between requests, `if (conn.ShouldMove()) co_return;` and the
+// listener calls the handler again on the new thread.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  explicit Connection(boost::asio::ip::tcp::socket socket);
+  Connection(boost::asio::ip::tcp::socket socket, IoPool& pool, size_t thread);
   boost::asio::ip::tcp::socket& socket() { return socket_; }
+  // Runs fn on the connection's thread (the one it is on when fn runs). Thread-safe.
+  void Post(std::function<void(Connection&)> fn);
+  // Asks the pool whether this connection should go to another thread; if so it is booked
+  // there and the handler should return.
+  bool ShouldMove();
+  // State a moving handler keeps between its calls (nullptr at first).
+  std::shared_ptr<void>& handler_state() { return handler_state_; }
   // Marks activity: the idle timeout restarts from now.
   void Touch() { last_activity_ = std::chrono::steady_clock::now(); }
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
@@ -45,6 +56,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string RemoteAddress() const { return remote_; }
 
  private:
+  friend class TcpListener;
+  // Re-registers the socket with thread `move_to_`'s context; false (and it stays) on failure.
+  bool Move();
+
+  IoPool& pool_;
+  size_t thread_;
+  int move_to_ = -1;
+  std::atomic<boost::asio::io_context*> ctx_;
+  std::atomic<uint64_t> moves_{0};
+  std::shared_ptr<void> handler_state_;
   boost::asio::ip::tcp::socket socket_;
   std::chrono::steady_clock::time_point last_activity_;
   bool busy_ = false;
@@ -79,6 +100,8 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
   static boost::asio::awaitable<void> Watchdog(std::shared_ptr<Connection> conn,
                                                std::shared_ptr<boost::asio::steady_timer> timer,
                                                std::chrono::milliseconds idle);
+  // The connection's handler has returned: close it, or serve it on its new thread.
+  void Finish(const std::shared_ptr<Connection>& conn);
 
   IoPool& pool_;
   ListenerOptions options_;

@@ -258,45 +258,81 @@ bool CacheServer::RouteToSlot(const CommandSpec& spec, const std::vector<std::st
   return false;
 }
 
-asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
-  ClientState client;
-  client.id = next_client_id_++;
-  client.addr = conn.RemoteAddress();
-  boost::system::error_code ec;
-  auto local = conn.socket().local_endpoint(ec);
-  if (!ec) client.laddr = local.address().to_string() + ":" + std::to_string(local.port());
-  client.created_ms = UnixMsNow();
-  client.last_active_ms = client.created_ms;
-  client.authenticated = requirepass().empty();
-  client.kill = [weak = conn.weak_from_this()] {
-    if (auto c = weak.lock()) asio::post(c->socket().get_executor(), [c] { c->Close(); });
-  };
-  client.stop_reading = [weak = conn.weak_from_this()] {
-    if (auto c = weak.lock()) {
-      asio::post(c->socket().get_executor(), [c] {
-        boost::system::error_code ignored;
-        c->socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
-      });
-    }
-  };
-  if (stopping_) co_return;
-  RegisterClient(&client);
-  stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
-  struct Unregister {
-    CacheServer* s;
-    ClientState* c;
-    ~Unregister() { s->ReleaseClient(c); }
-  } unregister{this, &client};
+namespace {
 
-  net::RespParser parser(limits());
-  std::vector<char> buf(16 * 1024);
+// What a client connection keeps while its handler moves between I/O threads.
+struct Session {
+  Session(CacheServer* server, const net::RespLimits& limits) : server(server), parser(limits) {}
+  ~Session() { server->ReleaseClient(&client); }
+  CacheServer* server;
+  ClientState client;
+  net::RespParser parser;
+  std::vector<char> buf = std::vector<char>(16 * 1024);
   size_t begin = 0, end = 0;
   std::string out;
   std::vector<std::string_view> args;
   // Extension commands of this batch: where in `out` each reply goes, and the reply.
   std::vector<std::pair<size_t, std::shared_ptr<net::PendingReply>>> pending;
-  std::unique_ptr<net::RespExtension::Session> session;  // opened at the first such command
+  std::unique_ptr<net::RespExtension::Session> extension;  // opened at the first such command
+};
+
+}  // namespace
+
+asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
+  std::shared_ptr<void>& state = conn.handler_state();
+  if (!state) {
+    if (stopping_) co_return;
+    auto s = std::make_shared<Session>(this, limits());
+    ClientState& client = s->client;
+    client.id = next_client_id_++;
+    client.addr = conn.RemoteAddress();
+    boost::system::error_code ec;
+    auto local = conn.socket().local_endpoint(ec);
+    if (!ec) client.laddr = local.address().to_string() + ":" + std::to_string(local.port());
+    client.created_ms = UnixMsNow();
+    client.last_active_ms = client.created_ms;
+    client.authenticated = requirepass().empty();
+    client.kill = [weak = conn.weak_from_this()] {
+      if (auto c = weak.lock()) c->Post([](net::Connection& c) { c.Close(); });
+    };
+    client.stop_reading = [weak = conn.weak_from_this()] {
+      if (auto c = weak.lock()) {
+        c->Post([](net::Connection& c) {
+          boost::system::error_code ignored;
+          c.socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+        });
+      }
+    };
+    RegisterClient(&client);
+    stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
+    state = std::move(s);
+  }
+  Session& s = *static_cast<Session*>(state.get());
+  // The session ends with this call unless the connection moves to another thread.
+  bool moving = false;
+  struct End {
+    std::shared_ptr<void>& state;
+    const bool& moving;
+    ~End() {
+      if (!moving) state.reset();
+    }
+  } end_session{state, moving};
+
+  ClientState& client = s.client;
+  net::RespParser& parser = s.parser;
+  std::vector<char>& buf = s.buf;
+  size_t& begin = s.begin;
+  size_t& end = s.end;
+  std::string& out = s.out;
+  std::vector<std::string_view>& args = s.args;
+  auto& pending = s.pending;
+  auto& session = s.extension;
+  boost::system::error_code ec;
   for (;;) {
+    if (pending.empty() && !session && !stopping_ && conn.ShouldMove()) {
+      moving = true;
+      co_return;
+    }
     // Make room: compact, then grow to what the parser says the current request needs.
     if (begin > 0 && (end == buf.size() || begin == end)) {
       std::memmove(buf.data(), buf.data() + begin, end - begin);

@@ -1,0 +1,88 @@
+// Client connections moving between the I/O threads of an elastic pool keep their state.
+#include <gtest/gtest.h>
+
+#include "pier/cache/cache_server.h"
+#include "pier/net/io_pool.h"
+#include "pier/net/resp_connection.h"
+#include "pier/net/tcp_listener.h"
+
+namespace pier::cache {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ThreadMoveTest : public ::testing::Test {
+ protected:
+  ThreadMoveTest() {
+    pool_.SetActive(1);
+    PIER_CHECK(server_.Start().ok());
+    pool_.Start();
+  }
+  ~ThreadMoveTest() override {
+    server_.Shutdown();
+    server_.CloseAll();
+    pool_.Stop(false);
+    pool_.Join();
+  }
+  std::unique_ptr<net::RespConnection> Connect() {
+    auto [host, port] = *net::ParseHostPort(server_.address(), "address");
+    auto c = net::RespConnection::Connect(host, port, 5s);
+    PIER_CHECK(c.ok());
+    return std::move(*c);
+  }
+  static std::string Reply(net::RespConnection& c, std::vector<std::string_view> cmd) {
+    auto r = c.Run({cmd}, 5s);
+    PIER_CHECK(r.ok());
+    const net::RespValue& v = r->at(0);
+    return v.is_error()                               ? "ERR:" + v.str
+           : v.type == net::RespValue::Type::kInteger ? std::to_string(v.integer)
+                                                      : v.str;
+  }
+
+  net::IoPool pool_{2};
+  CacheServer server_{pool_, {.port = 0}};
+};
+
+TEST_F(ThreadMoveTest, ConnectionsSpreadWhenAThreadJoinsAndComeBackWhenItLeaves) {
+  auto a = Connect();
+  auto b = Connect();
+  EXPECT_EQ(Reply(*a, {"CLIENT", "SETNAME", "alpha"}), "OK");
+  EXPECT_EQ(Reply(*b, {"CLIENT", "SETNAME", "beta"}), "OK");
+  EXPECT_EQ(Reply(*a, {"SET", "k", "1"}), "OK");
+  EXPECT_EQ(pool_.connections(0), 2u);
+  EXPECT_EQ(pool_.connections(1), 0u);
+
+  pool_.SetActive(2);
+  // Each connection looks after answering a request; two requests make sure it has looked.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Reply(*a, {"INCR", "k"}), std::to_string(2 + i));
+    EXPECT_EQ(Reply(*b, {"PING"}), "PONG");
+  }
+  EXPECT_EQ(pool_.connections(0), 1u);
+  EXPECT_EQ(pool_.connections(1), 1u);
+  EXPECT_EQ(Reply(*a, {"CLIENT", "GETNAME"}), "alpha");
+  EXPECT_EQ(Reply(*b, {"CLIENT", "GETNAME"}), "beta");
+
+  pool_.SetActive(1);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Reply(*a, {"INCR", "k"}), std::to_string(4 + i));
+    EXPECT_EQ(Reply(*b, {"PING"}), "PONG");
+  }
+  EXPECT_EQ(pool_.connections(0), 2u);
+  EXPECT_EQ(pool_.connections(1), 0u);
+  EXPECT_EQ(Reply(*a, {"CLIENT", "GETNAME"}), "alpha");
+  EXPECT_EQ(Reply(*b, {"CLIENT", "GETNAME"}), "beta");
+  EXPECT_NE(Reply(*a, {"INFO", "clients"}).find("connected_clients:2"), std::string::npos);
+
+  // CLIENT KILL reaches a connection wherever it went.
+  pool_.SetActive(2);
+  for (int i = 0; i < 2; ++i) Reply(*b, {"PING"});
+  EXPECT_EQ(pool_.connections(1), 1u);
+  const std::string b_id = Reply(*b, {"CLIENT", "ID"});
+  EXPECT_EQ(Reply(*a, {"CLIENT", "KILL", "ID", b_id}), "1");
+  auto r = b->Run({{"PING"}}, 5s);
+  EXPECT_FALSE(r.ok());
+}
+
+}  // namespace
+}  // namespace pier::cache
