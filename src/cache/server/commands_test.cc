@@ -245,6 +245,27 @@ TEST_F(Harness, ClientCommands) {
   EXPECT_EQ(Run({"CLIENT", "KILL", "1.2.3.4:5"}), "-ERR No such client\r\n");
 }
 
+TEST_F(Harness, ClientKillFiltersAsRedis) {
+  auto other = server_.NewClient("10.0.0.2:4000");
+  int kills = 0;
+  other->kill = [&] { ++kills; };
+  EXPECT_EQ(Run({"CLIENT", "KILL", "SKIPME", "maybe"}), "-ERR syntax error\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "TYPE", "robot"}), "-ERR Unknown client type 'robot'\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "USER", "bob"}), "-ERR No such user 'bob'\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "TYPE", "pubsub"}), ":0\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "ADDR", "10.0.0.9:1"}), ":0\r\n");
+  EXPECT_EQ(kills, 0);
+  // No other filter: every client but the caller.
+  EXPECT_EQ(Run({"CLIENT", "KILL", "SKIPME", "yes"}), ":1\r\n");
+  EXPECT_EQ(Run({"CLIENT", "KILL", "TYPE", "normal", "USER", "default"}), ":1\r\n");
+  EXPECT_EQ(kills, 2);
+  EXPECT_FALSE(client_->close_after_reply);
+  // SKIPME no: the caller too, after its reply.
+  EXPECT_EQ(Run({"CLIENT", "KILL", "SKIPME", "no"}), ":2\r\n");
+  EXPECT_TRUE(client_->close_after_reply);
+  server_.ReleaseClient(other.get());
+}
+
 TEST_F(Harness, InfoAndCommand) {
   Run({"SET", "k", "v"});
   Run({"GET", "k"});

@@ -194,21 +194,41 @@ void Client(CommandContext& c) {
     if (!arity(3, true)) return;
     // Old form: CLIENT KILL addr -> OK / error. New form: filters -> number killed.
     const bool old_form = c.argc() == 3;
-    std::string addr;
+    std::string addr, laddr;
     int64_t id = 0;
+    bool skipme = !old_form;  // the new form spares the caller unless told SKIPME no
+    bool none = false;        // TYPE master/replica/pubsub: pier has no such clients
     if (old_form) {
       addr = std::string(c.args[2]);
     } else {
       for (size_t i = 2; i < c.argc(); i += 2) {
         if (i + 1 >= c.argc()) return c.out.Error(kErrSyntax);
+        const std::string_view value = c.args[i + 1];
         if (EqualsIgnoreCase(c.args[i], "ID")) {
-          if (!ParseInt64(c.args[i + 1], &id) || id <= 0)
+          if (!ParseInt64(value, &id) || id <= 0)
             return c.out.Error("ERR client-id should be greater than 0");
         } else if (EqualsIgnoreCase(c.args[i], "ADDR")) {
-          addr = std::string(c.args[i + 1]);
-        } else if (EqualsIgnoreCase(c.args[i], "SKIPME") || EqualsIgnoreCase(c.args[i], "TYPE") ||
-                   EqualsIgnoreCase(c.args[i], "USER") || EqualsIgnoreCase(c.args[i], "LADDR")) {
-          continue;  // accepted; pier has one user and one client type
+          addr = std::string(value);
+        } else if (EqualsIgnoreCase(c.args[i], "LADDR")) {
+          laddr = std::string(value);
+        } else if (EqualsIgnoreCase(c.args[i], "SKIPME")) {
+          if (EqualsIgnoreCase(value, "yes")) {
+            skipme = true;
+          } else if (EqualsIgnoreCase(value, "no")) {
+            skipme = false;
+          } else {
+            return c.out.Error(kErrSyntax);
+          }
+        } else if (EqualsIgnoreCase(c.args[i], "TYPE")) {
+          if (EqualsIgnoreCase(value, "master") || EqualsIgnoreCase(value, "replica") ||
+              EqualsIgnoreCase(value, "slave") || EqualsIgnoreCase(value, "pubsub")) {
+            none = true;
+          } else if (!EqualsIgnoreCase(value, "normal")) {
+            return c.out.Error("ERR Unknown client type '" + std::string(value) + "'");
+          }
+        } else if (EqualsIgnoreCase(c.args[i], "USER")) {
+          if (value != "default")  // pier's one user
+            return c.out.Error("ERR No such user '" + std::string(value) + "'");
         } else {
           return c.out.Error(kErrSyntax);
         }
@@ -216,9 +236,9 @@ void Client(CommandContext& c) {
     }
     int64_t killed = 0;
     c.server.ForEachClient([&](ClientState& cl) {
-      bool match =
-          (id == 0 || cl.id == static_cast<uint64_t>(id)) && (addr.empty() || cl.addr == addr);
-      if (!match || (id == 0 && addr.empty())) return;
+      const bool match = !none && (id == 0 || cl.id == static_cast<uint64_t>(id)) &&
+                         (addr.empty() || cl.addr == addr) && (laddr.empty() || cl.laddr == laddr);
+      if (!match || (skipme && &cl == &c.client)) return;
       if (&cl == &c.client) {
         c.client.close_after_reply = true;
       } else if (cl.kill) {
