@@ -2,7 +2,8 @@
 """pier cache vs redis-server, side by side in one run.
 
   bench/cache/compare.py [--pier build/release/bin/pier] [--runs 5] [--requests 200000]
-                         [--skip-memory] [--skip-hits] [--pier-threads N]
+                         [--skip-memory] [--skip-hits] [--skip-overflow] [--skip-server-bound]
+                         [--pier-threads N]
 
 1. Throughput and latency: redis-benchmark -t set,get,incr,mset -n N -c 50 at -P 1 and -P 16
    against both servers, interleaved (redis, pier, redis, pier, ...), `--runs` times each; prints
@@ -12,6 +13,8 @@
 3. Hit ratio: the same Zipf(1.0) cache-aside trace (GET, SET on miss) against redis-server
    allkeys-lru and pier with each policy at the same maxmemory; hits from INFO stats.
 4. Overflow: writing 4x maxmemory of 1 KB values under allkeys-lru; RSS and used_memory after.
+5. Server-bound: EXISTS of 200 keys per command, -P 4, where the server needs much more CPU than
+   the client, so a second pier I/O thread has a core to use (the elastic pool grows to it).
 
 Uses Debian's redis-server, redis-benchmark and python3-redis. Only loopback traffic.
 """
@@ -68,9 +71,9 @@ def stop(p):
         p.kill()
 
 
-def benchmark(port, pipeline, n):
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get,incr,mset", "-n", str(n),
-                          "-c", "50", "-P", str(pipeline), "--csv"],
+def benchmark(port, pipeline, n, command=("-t", "set,get,incr,mset")):
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-c", "50",
+                          "-P", str(pipeline), "--csv", *command],
                          capture_output=True, text=True, check=True).stdout
     rows = {}
     for row in csv.DictReader(io.StringIO(out)):
@@ -199,6 +202,26 @@ def overflow(args):
             stop(p)
 
 
+def server_bound(args):
+    command = ["EXISTS"] + [f"key:{i}" for i in range(200)]
+    n = args.requests // 2
+    print(f"== server-bound: redis-benchmark -n {n} -c 50 -P 4 EXISTS <200 keys>, "
+          f"{args.runs} interleaved runs, medians")
+    servers = [("redis", *start_redis()[:2]), ("pier", *start_pier(args.pier, args.pier_threads)[:2]),
+               ("pier-1t", *start_pier(args.pier, 1)[:2])]
+    try:
+        rps = {}
+        for _ in range(args.runs):
+            for name, _, port in servers:
+                rps.setdefault(name, []).append(next(iter(benchmark(port, 4, n, command).values()))[0])
+        for name, _, _ in servers:
+            ratio = statistics.median(p / r for r, p in zip(rps["redis"], rps[name]))
+            print(f"{name:<9}{statistics.median(rps[name]):>11.0f} commands/s{ratio:>7.2f}")
+    finally:
+        for _, p, _ in servers:
+            stop(p)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
@@ -213,6 +236,7 @@ def main():
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-hits", action="store_true")
     ap.add_argument("--skip-overflow", action="store_true")
+    ap.add_argument("--skip-server-bound", action="store_true")
     args = ap.parse_args()
     if not args.skip_throughput:
         throughput(args)
@@ -222,6 +246,8 @@ def main():
         hits(args)
     if not args.skip_overflow:
         overflow(args)
+    if not args.skip_server_bound:
+        server_bound(args)
 
 
 if __name__ == "__main__":

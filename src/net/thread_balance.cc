@@ -29,6 +29,7 @@ size_t ThreadBalance::Decide(std::span<const ThreadLoad> load, double machine_id
       machine_idle_cores >= options_.grow_idle_cores) {
     next = active_ + 1;
   } else if (active_ > 1 && wait / n >= options_.shrink_wait &&
+             machine_idle_cores < options_.grow_idle_cores &&
              busy <= options_.shrink_fit * static_cast<double>(active_ - 1)) {
     next = active_ - 1;
   }

@@ -31,6 +31,8 @@ TEST(ThreadBalance, ShrinksWhenTheThreadsWaitForACpuAndTheWorkFitsOnFewer) {
   EXPECT_EQ(b.Decide({{{.busy = 0.6, .wait = 0.2}, {.busy = 0.6, .wait = 0.2}}}, 0), 2u);
   // Not waiting: no reason to consolidate.
   EXPECT_EQ(b.Decide({{{.busy = 0.4, .wait = 0.01}, {.busy = 0.4, .wait = 0.01}}}, 0.5), 2u);
+  // Waiting, but a core was idle (the waits were wakeup latency, not a shortage): stay.
+  EXPECT_EQ(b.Decide(oversubscribed, 0.9), 2u);
   EXPECT_EQ(b.Decide(oversubscribed, 0.05), 1u);
   EXPECT_EQ(b.Decide({{{.busy = 0.5, .wait = 0.5}}}, 0), 1u);  // never below one
 }

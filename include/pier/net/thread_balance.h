@@ -1,8 +1,9 @@
 // File: thread_balance.h
 // ThreadBalance: how many of an IoPool's threads should serve connections. An elastic pool starts
 // with one active thread and adds one when its threads are saturated while the machine has an
-// idle core; it drops one when its threads wait for a CPU (the machine is oversubscribed) and
-// the work fits on fewer. Threads beyond the active count hand their connections over.
+// idle core; it drops one when its threads wait for a CPU while the machine has none idle (it is
+// oversubscribed) and the work fits on fewer. Threads beyond the active count hand their
+// connections over.
 //   ThreadBalance b(pool_size);
 //   size_t active = b.Decide({{.busy = 0.95, .wait = 0.01}}, /*machine_idle_cores=*/1.2);  // 2
 #pragma once
@@ -25,9 +26,10 @@ class ThreadBalance {
  public:
   struct Options {
     double grow_busy = 0.85;        // mean busy of the active threads that calls for one more
-    double grow_idle_cores = 0.25;  // ...if the machine had at least this much idle CPU
-    double shrink_wait = 0.10;      // mean wait of the active threads that calls for one fewer
-    double shrink_fit = 0.9;        // ...if their total busy fits in (active-1) * this
+    double grow_idle_cores = 0.25;  // ...if the machine had at least this much idle CPU (and
+                                    // below it, the machine counts as oversubscribed)
+    double shrink_wait = 0.10;      // mean wait of the active threads that calls for one fewer,
+    double shrink_fit = 0.9;        // ...if oversubscribed and their busy fits in (active-1) * this
     int cooldown_windows = 2;       // windows to let a change settle before the next
   };
   explicit ThreadBalance(size_t threads) : ThreadBalance(threads, Options{}) {}
