@@ -68,13 +68,6 @@ boost::asio::io_context& IoPool::Next() {
   return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % active()];
 }
 
-size_t IoPool::IndexOf(const boost::asio::io_context& ctx) const {
-  for (size_t i = 0; i < contexts_.size(); ++i) {
-    if (contexts_[i].get() == &ctx) return i;
-  }
-  return 0;
-}
-
 void IoPool::SetElastic(std::chrono::milliseconds window) {
   elastic_window_ = window;
   active_ = 1;
@@ -127,6 +120,7 @@ void IoPool::Balance() {
   int64_t last_ns = NowNs();
   std::unique_lock lock(done_mu_);
   while (!done_cv_.wait_for(lock, elastic_window_, [this] { return stopping_; })) {
+    lock.unlock();
     const int64_t now = NowNs();
     const int64_t idle = ReadMachineIdleNs();
     const double window = static_cast<double>(now - last_ns);
@@ -163,6 +157,7 @@ void IoPool::Balance() {
     }
     last_idle = idle;
     last_ns = now;
+    lock.lock();
   }
 }
 

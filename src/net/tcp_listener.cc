@@ -105,7 +105,6 @@ asio::awaitable<void> TcpListener::AcceptLoop() {
     boost::system::error_code ec;
     tcp::socket socket =
         co_await acceptor_.async_accept(ctx, asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec) pool_.Arrive(thread);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: log, back off briefly, keep serving.
@@ -114,6 +113,7 @@ asio::awaitable<void> TcpListener::AcceptLoop() {
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    pool_.Arrive(thread);
     socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Connection>(std::move(socket), pool_, thread);
     {

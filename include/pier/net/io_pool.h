@@ -32,7 +32,6 @@ class IoPool {
 
   size_t size() const { return contexts_.size(); }
   boost::asio::io_context& At(size_t i) { return *contexts_[i]; }
-  size_t IndexOf(const boost::asio::io_context& ctx) const;
   // Round-robin over the active contexts, for spreading work.
   boost::asio::io_context& Next();
 
