@@ -74,7 +74,7 @@ SCRIPTS = {
         ["CLIENT", "GETNAME"], ["CLIENT", "NOSUCH"], ["CLIENT", "KILL", "1.1.1.1:1"],
         ["CLIENT", "KILL", "SKIPME", "maybe"], ["CLIENT", "KILL", "TYPE", "robot"],
         ["CLIENT", "KILL", "USER", "bob"], ["CLIENT", "KILL", "TYPE", "pubsub"],
-        ["CLIENT", "KILL", "SKIPME", "yes"], ["CLIENT", "KILL", "ADDR", "1.1.1.1:1", "SKIPME"],
+        ["CLIENT", "KILL", "ADDR", "1.1.1.1:1", "SKIPME"],
         ["HELLO", "4"], ["HELLO", "x"], ["CONFIG", "GET", "maxmemory"], ["CONFIG", "GET", "save"],
         ["CONFIG", "SET", "nosuchparam", "1"], ["TYPE"], ["KEYS"], ["SCAN", "abc"],
         ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "COUNT", "x"], ["FLUSHALL", "NOW"],
