@@ -144,19 +144,18 @@ void IoPool::Balance() {
       return;
     }
     const double idle_cores = static_cast<double>(idle - last_idle) / window;
-    const size_t was = active();
-    active_ = balance.Decide(load, idle_cores);
-    std::string loads;
-    for (const ThreadLoad& l : load) loads += fmt::format(" {:.2f}/{:.2f}", l.busy, l.wait);
-    if (active() != was) {
-      spdlog::debug("I/O threads serving: {} -> {} (busy/wait{}, idle cores {:.2f})", was, active(),
-                    loads, idle_cores);
-    } else {
-      spdlog::trace("I/O threads serving: {} (busy/wait{}, idle cores {:.2f})", was, loads,
-                    idle_cores);
-    }
     last_idle = idle;
     last_ns = now;
+    const size_t was = active();
+    active_ = balance.Decide(load, idle_cores);
+    const bool changed = active() != was;
+    if (spdlog::should_log(changed ? spdlog::level::debug : spdlog::level::trace)) {
+      std::string loads;
+      for (const ThreadLoad& l : load) loads += fmt::format(" {:.2f}/{:.2f}", l.busy, l.wait);
+      spdlog::log(changed ? spdlog::level::debug : spdlog::level::trace,
+                  "I/O threads serving: {}{} (busy/wait{}, idle cores {:.2f})", was,
+                  changed ? fmt::format(" -> {}", active()) : "", loads, idle_cores);
+    }
     lock.lock();
   }
 }
