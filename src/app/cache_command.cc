@@ -29,7 +29,6 @@ struct CacheFlags : ServerFlags {
   std::string maxmemory = "0";
   std::string policy = "noeviction";
   std::string requirepass;
-  std::string protected_mode = "yes";
   uint64_t timeout = 0;
   uint64_t maxclients = 10000;
   std::string cluster;
@@ -51,7 +50,7 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
   take(c, "maxmemory", "--maxmemory", &f.maxmemory);
   take(c, "maxmemory-policy", "--maxmemory-policy", &f.policy);
   take(c, "requirepass", "--requirepass", &f.requirepass);
-  take.YesNo(c, "protected-mode", "--protected-mode", &f.protected_mode);
+  f.security.ReadConfig(c, take, /*resp=*/true);
   take(c, "timeout", "--timeout", &f.timeout, uint64_t{0}, uint64_t{365ull * 86400});
   take(c, "maxclients", "--maxclients", &f.maxclients, uint64_t{1}, uint64_t{1000000});
   take(c, "cluster", "--cluster", &f.cluster);
@@ -76,12 +75,13 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   auto maxmemory = ParseMemory(f.maxmemory);
   if (!maxmemory.ok())
     return Fail("cache", Status::InvalidArgument("--maxmemory: " + maxmemory.status().message()));
-  for (auto [flag, value] : {std::pair{"--protected-mode", &f.protected_mode},
-                             {"--queue", &f.queue},
-                             {"--shadow", &f.shadow}}) {
+  for (auto [flag, value] : {std::pair{"--queue", &f.queue}, {"--shadow", &f.shadow}}) {
     if (Status s = ConfigFlags::CheckYesNo(flag, *value); !s.ok()) return Fail("cache", s);
   }
   ServerRuntime rt(f.threads);
+  if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
+    return Fail("cache", s);
+  }
   // Clients move to as few I/O threads as keep up (see ThreadBalance): a client on the same
   // machine keeps its core.
   rt.pool().SetElastic();
@@ -91,7 +91,9 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.maxmemory = *maxmemory;
   o.policy = f.policy;
   o.requirepass = f.requirepass;
-  o.protected_mode = f.protected_mode == "yes";
+  o.protected_mode = f.security.protected_mode == "yes";
+  o.tls_port = f.security.tls_port;
+  o.tls = rt.tls();
   o.timeout = std::chrono::seconds(f.timeout);
   o.maxclients = f.maxclients;
   o.config_file = f.config;
@@ -128,8 +130,9 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   rt.OnForceClose([&] { server.CloseAll(); });
   rt.CountConnections([&] { return server.active_connections(); });
   rt.Start();
-  std::cout << "listening resp=" << server.address() << " http=" << rt.http().address()
-            << std::endl;
+  std::cout << "listening resp=" << server.address()
+            << (server.tls_address().empty() ? "" : " tls=" + server.tls_address())
+            << " http=" << rt.http().address() << std::endl;
   spdlog::info("pier cache ready: resp={} http={} threads={} maxmemory={} policy={}",
                server.address(), rt.http().address(), rt.pool().size(), *maxmemory, f.policy);
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
@@ -156,8 +159,8 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   sub->add_option("--data-dir", f->data_dir,
-                  "With --queue yes: where the queue's log lives (DIR/queue; default pier-data); "
-                  "the cache itself keeps no files");
+                  "Where the API token (DIR/token) and, with --queue yes, the queue's log "
+                  "(DIR/queue) live (default pier-data); the cache itself keeps no files");
   sub->add_option("--queue", f->queue,
                   "yes: also serve the durable queue (QPUBLISH, QCONSUME, ...) on this listener "
                   "and its HTTP API (see pier queue for its own options)")
@@ -169,12 +172,10 @@ void AddCacheCommand(CLI::App& app, SetAction set_action) {
                   "volatile-{lru,lfu,random,ttl}")
       ->capture_default_str();
   sub->add_option("--requirepass", f->requirepass, "Password clients must AUTH with");
-  sub->add_option("--protected-mode", f->protected_mode,
-                  "yes: refuse to listen on a non-loopback address without --requirepass")
-      ->capture_default_str();
   sub->add_option("--timeout", f->timeout, "Close clients idle this many seconds (0: never)");
   sub->add_option("--maxclients", f->maxclients, "Maximum client connections")
       ->capture_default_str();
+  f->security.AddTo(sub, /*resp=*/true);
   sub->add_option("--cluster", f->cluster,
                   "Cluster mode: a nodes file listing every node (HOST:PORT [SLOTS]); this node is "
                   "the one whose address is --listen");

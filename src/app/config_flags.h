@@ -7,7 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "app/server_runtime.h"
 #include "pier/base/config.h"
 
 namespace pier::app {
@@ -38,7 +37,8 @@ class ConfigFlags {
   }
 
   // The top-level keys every server shares: threads, log-level.
-  void Common(ConfigSection& root, ServerFlags& f) const {
+  template <typename Flags>  // a ServerFlags
+  void Common(ConfigSection& root, Flags& f) const {
     uint64_t threads = f.threads;
     (*this)(root, "threads", "--threads", &threads, uint64_t{0}, uint64_t{1024});
     f.threads = threads;

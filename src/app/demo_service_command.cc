@@ -37,6 +37,9 @@ int RunDemo(const DemoFlags& f) {
     return Fail("demo-service", Status::InvalidArgument("--latency-ms: from 0 to 600000"));
   }
   ServerRuntime rt(f.threads == 0 ? 1 : f.threads);
+  if (Status s = rt.ConfigureSecurity(f.security, "", f.listen, /*token_file=*/false); !s.ok()) {
+    return Fail("demo-service", s);
+  }
   std::string address;
   std::atomic<int64_t> latency_ms{f.latency_ms};
   std::atomic<double> error_rate{f.error_rate};
@@ -100,6 +103,7 @@ void AddDemoServiceCommand(CLI::App& app, SetAction set_action) {
       ->capture_default_str();
   sub->add_option("--latency-ms", f->latency_ms, "Delay before each answer")->capture_default_str();
   sub->add_option("--threads", f->threads, "I/O threads (0: one)");
+  f->security.AddTo(sub, /*resp=*/false);
   sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   sub->callback([f, set_action] { set_action([f] { return RunDemo(*f); }); });

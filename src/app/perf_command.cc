@@ -3,23 +3,17 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/api_client.h"
 #include "app/commands.h"
 #include "app/table.h"
-#include "pier/net/http_fetch.h"
-#include "pier/net/tcp_listener.h"
 
 namespace pier::app {
 
 namespace {
 
-Result<nlohmann::json> GetJson(const std::string& address, const std::string& path) {
-  auto hp = net::ParseHostPort(address, "--http");
-  if (!hp.ok()) return hp.status();
-  auto r = net::HttpFetch({.host = hp->first, .port = hp->second, .target = path});
-  if (!r.ok()) {
-    return Status::Unavailable(r.status().message() + " (is a pier server's --http at " + address +
-                               "?)");
-  }
+Result<nlohmann::json> GetJson(const ApiFlags& api, const std::string& path) {
+  auto r = api.Call("GET", path);
+  if (!r.ok()) return r.status();
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (r->status != 200 || j.is_discarded()) {
     return Status::Unavailable(path + ": HTTP " + std::to_string(r->status) + " " + r->body);
@@ -33,7 +27,7 @@ std::string Num(double v) {
   return buf;
 }
 
-int RunReport(const std::string& address) {
+int RunReport(const ApiFlags& address) {
   auto score = GetJson(address, "/perf/score");
   if (!score.ok()) return Fail("perf report", score.status());
   auto sugg = GetJson(address, "/perf/suggestions");
@@ -83,12 +77,12 @@ int RunReport(const std::string& address) {
 }  // namespace
 
 void AddPerfCommand(CLI::App& app, SetAction set_action) {
-  auto address = std::make_shared<std::string>("127.0.0.1:7900");
+  auto address = std::make_shared<ApiFlags>();
   CLI::App* perf = app.add_subcommand("perf", "The performance analyzer of a running pier server");
   perf->require_subcommand(1);
   CLI::App* report = perf->add_subcommand(
       "report", "Score, suggestions with their evidence, and the latest series");
-  report->add_option("--http", *address, "The server's HTTP HOST:PORT")->capture_default_str();
+  address->AddTo(report, "The server");
   report->callback(
       [address, set_action] { set_action([address] { return RunReport(*address); }); });
 }

@@ -21,11 +21,13 @@ struct ProxyFlags : ServerFlags {
   ProxyFlags() {
     listen = "127.0.0.1:7080";
     http = "127.0.0.1:7901";
+    data_dir = "pier-data";
   }
   std::string to;
   std::string policy = "round_robin";
   std::string mode = "http";
   std::string registry;
+  std::string registry_token;
   double idle_timeout_seconds = 60;
   PerfFlags perf;
 };
@@ -75,6 +77,7 @@ Result<proxy::ProxyConfig> Load(const ProxyFlags& f) {
   if (f.config.empty()) return OneLiner(f);
   auto cfg = proxy::LoadProxyConfig(f.config);
   if (cfg.ok() && !f.registry.empty()) cfg->registry = f.registry;
+  if (cfg.ok()) cfg->registry_token = f.registry_token;
   return cfg;
 }
 
@@ -91,6 +94,9 @@ int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
   auto cfg = Load(f);
   if (!cfg.ok()) return Fail("proxy", cfg.status());
   ServerRuntime rt(f.threads);
+  if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
+    return Fail("proxy", s);
+  }
   rt.ShowInUi("/v1/proxy/clusters");
   proxy::ProxyServerOptions po;
   po.client_idle_timeout =
@@ -148,8 +154,13 @@ void AddProxyCommand(CLI::App& app, SetAction set_action) {
                   "/v1/proxy/reload re-reads it");
   sub->add_option("--registry", f->registry,
                   "Registry HTTP API HOST:PORT for service clusters (overrides the file's)");
+  sub->add_option("--registry-token", f->registry_token,
+                  "The registry's token, for a registry bound beyond loopback");
   sub->add_option("--http", f->http, "Admin HTTP listener HOST:PORT (/v1/proxy, /metrics)")
       ->capture_default_str();
+  sub->add_option("--data-dir", f->data_dir, "Where the admin API's token is kept (DIR/token)")
+      ->capture_default_str();
+  f->security.AddTo(sub, /*resp=*/false);
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
   sub->add_option("--idle-timeout", f->idle_timeout_seconds,
                   "Seconds a client connection may stay silent")

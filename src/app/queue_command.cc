@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/api_client.h"
 #include "app/commands.h"
 #include "app/config_flags.h"
 #include "app/module_perf.h"
@@ -34,7 +35,6 @@ struct QueueFlags : ServerFlags {
   std::string max_memory = "256mb";
   std::string max_message_size = "8mb";
   std::string requirepass;
-  std::string protected_mode = "yes";
   PerfFlags perf;
 };
 
@@ -55,7 +55,7 @@ Status ApplyConfig(QueueFlags& f, const CLI::App& sub) {
   take(q, "max-memory", "--max-memory", &f.max_memory);
   take(q, "max-message-size", "--max-message-size", &f.max_message_size);
   take(q, "requirepass", "--requirepass", &f.requirepass);
-  take.YesNo(q, "protected-mode", "--protected-mode", &f.protected_mode);
+  f.security.ReadConfig(q, take, /*resp=*/true);
   return (*doc)->Finish();
 }
 
@@ -74,9 +74,6 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("queue", s);
   auto listen = net::ParseHostPort(f.listen, "--listen");
   if (!listen.ok()) return Fail("queue", listen.status());
-  if (Status s = ConfigFlags::CheckYesNo("--protected-mode", f.protected_mode); !s.ok()) {
-    return Fail("queue", s);
-  }
   auto segment = Memory("--segment-size", f.segment_size, 4096, 1ull << 32);
   auto memory = Memory("--max-memory", f.max_memory, 0, 1ull << 50);
   auto message = Memory("--max-message-size", f.max_message_size, 1, 64ull << 20);
@@ -84,6 +81,9 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
     if (!r->ok()) return Fail("queue", r->status());
   }
   ServerRuntime rt(f.threads);
+  if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
+    return Fail("queue", s);
+  }
   rt.ShowInUi("/v1/queue/stats");
   queue::QueueServerOptions qo;
   qo.broker.data_dir = f.data_dir + "/queue";
@@ -103,7 +103,9 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   co.host = listen->first;
   co.port = listen->second;
   co.requirepass = f.requirepass;
-  co.protected_mode = f.protected_mode == "yes";
+  co.protected_mode = f.security.protected_mode == "yes";
+  co.tls_port = f.security.tls_port;
+  co.tls = rt.tls();
   co.keyspace = false;
   cache::CacheServer resp(rt.pool(), co);
   resp.SetExtension(&queue.resp());
@@ -118,7 +120,9 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   rt.OnForceClose([&] { resp.CloseAll(); });
   rt.CountConnections([&] { return resp.active_connections(); });
   rt.Start();
-  std::cout << "listening resp=" << resp.address() << " http=" << rt.http().address() << std::endl;
+  std::cout << "listening resp=" << resp.address()
+            << (resp.tls_address().empty() ? "" : " tls=" + resp.tls_address())
+            << " http=" << rt.http().address() << std::endl;
   auto log = queue.broker().LogStats();
   spdlog::info("pier queue ready: resp={} http={} data={} fsync={} segments={}", resp.address(),
                rt.http().address(), qo.broker.data_dir, f.fsync, log.segments);
@@ -127,7 +131,7 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
 }
 
 struct StatsFlags {
-  std::string http = "127.0.0.1:7900";
+  ApiFlags api;
   bool csv = false;
   bool json = false;
 };
@@ -139,17 +143,16 @@ std::string Rate(double v) {
 }
 
 int RunStats(const StatsFlags& f) {
-  auto hp = net::ParseHostPort(f.http, "--http");
-  if (!hp.ok()) return Fail("queue stats", hp.status());
-  auto r = net::HttpFetch({.host = hp->first, .port = hp->second, .target = "/v1/queue/stats"});
+  auto r = f.api.Call("GET", "/v1/queue/stats");
   if (!r.ok()) return Fail("queue stats", r.status());
   if (r->status != 200) {
-    return Fail("queue stats", Status::Unavailable("GET /v1/queue/stats on " + f.http + ": HTTP " +
-                                                   std::to_string(r->status)));
+    return Fail("queue stats", Status::Unavailable("GET /v1/queue/stats on " + f.api.http +
+                                                   ": HTTP " + std::to_string(r->status)));
   }
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   if (j.is_discarded() || !j.contains("topics")) {
-    return Fail("queue stats", Status::Unavailable(f.http + " did not answer with queue stats"));
+    return Fail("queue stats",
+                Status::Unavailable(f.api.http + " did not answer with queue stats"));
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : j["topics"]) {
@@ -195,9 +198,7 @@ void AddQueueCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--max-message-size", f->max_message_size, "Largest payload accepted")
       ->capture_default_str();
   sub->add_option("--requirepass", f->requirepass, "Password RESP clients must AUTH with");
-  sub->add_option("--protected-mode", f->protected_mode,
-                  "yes: refuse to listen on a non-loopback address without --requirepass")
-      ->capture_default_str();
+  f->security.AddTo(sub, /*resp=*/true);
   sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
   f->perf.AddTo(sub);
   sub->add_option("--config", f->config,
@@ -211,7 +212,7 @@ void AddQueueCommand(CLI::App& app, SetAction set_action) {
 
   auto s = std::make_shared<StatsFlags>();
   CLI::App* stats = sub->add_subcommand("stats", "Print the queue's topics and subscriptions");
-  stats->add_option("--http", s->http, "The queue's HTTP API, HOST:PORT")->capture_default_str();
+  s->api.AddTo(stats, "The queue");
   stats->add_flag("--csv", s->csv, "Print CSV with a header row");
   stats->add_flag("--json", s->json, "Print JSON");
   stats->callback([s, set_action] { set_action([s] { return RunStats(*s); }); });

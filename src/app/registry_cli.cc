@@ -1,6 +1,7 @@
 // `pier services` and `pier instances NAME`: the registry's state as a table (or CSV, JSON).
 #include <iostream>
 
+#include "app/api_client.h"
 #include "app/commands.h"
 #include "app/table.h"
 #include "pier/registry/client.h"
@@ -10,15 +11,23 @@ namespace pier::app {
 namespace {
 
 struct ListFlags {
-  std::string registry = "127.0.0.1:7900";
-  std::string token;
+  ApiFlags api;
   std::string service;
   bool csv = false;
   bool json = false;
 };
 
+Result<std::unique_ptr<registry::Client>> Connect(const ListFlags& f) {
+  auto token = f.api.Token();
+  if (!token.ok()) return token.status();
+  return std::make_unique<registry::Client>(
+      registry::ClientOptions{.address = f.api.http, .token = *token, .tls = f.api.Tls()});
+}
+
 int RunServices(const ListFlags& f) {
-  registry::Client c({.address = f.registry, .token = f.token});
+  auto client = Connect(f);
+  if (!client.ok()) return Fail("services", client.status());
+  registry::Client& c = **client;
   auto services = c.Services();
   if (!services.ok()) return Fail("services", services.status());
   std::vector<std::vector<std::string>> rows;
@@ -34,7 +43,9 @@ int RunServices(const ListFlags& f) {
 }
 
 int RunInstances(const ListFlags& f) {
-  registry::Client c({.address = f.registry, .token = f.token});
+  auto client = Connect(f);
+  if (!client.ok()) return Fail("instances", client.status());
+  registry::Client& c = **client;
   auto all = c.All(f.service);
   if (!all.ok()) return Fail("instances", all.status());
   std::vector<std::vector<std::string>> rows;
@@ -57,9 +68,7 @@ int RunInstances(const ListFlags& f) {
 }
 
 void CommonFlags(CLI::App* sub, ListFlags& f) {
-  sub->add_option("--registry", f.registry, "The registry's HTTP API, HOST:PORT")
-      ->capture_default_str();
-  sub->add_option("--token", f.token, "ACL token (X-Consul-Token)");
+  f.api.AddTo(sub, "The registry", "--registry");
   sub->add_flag("--csv", f.csv, "Print CSV with a header row");
   sub->add_flag("--json", f.json, "Print JSON");
 }

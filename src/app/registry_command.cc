@@ -20,8 +20,6 @@ struct RegistryFlags : ServerFlags {
     http = "127.0.0.1:7900";
     data_dir = "pier-data";
   }
-  std::string token;
-  std::string protected_mode = "yes";
   std::string node_name = "pier";
   std::string datacenter = "dc1";
   std::string store;
@@ -37,8 +35,8 @@ Status ApplyConfig(RegistryFlags& f, const CLI::App& sub) {
   take.Common(root, f);
   take(root, "data-dir", "--data-dir", &f.data_dir);
   take(r, "http", "--http", &f.http);
-  take(r, "token", "--token", &f.token);
-  take.YesNo(r, "protected-mode", "--protected-mode", &f.protected_mode);
+  take(r, "token", "--token", &f.security.token);
+  f.security.ReadConfig(r, take, /*resp=*/false);
   take(r, "node-name", "--node-name", &f.node_name);
   take(r, "store", "--store", &f.store);
   take(r, "datacenter", "--datacenter", &f.datacenter);
@@ -51,21 +49,13 @@ int RunRegistry(RegistryFlags f, const CLI::App& sub) {
   if (sub.count("--listen")) f.http = f.listen;  // one listener: the API is the HTTP port
   auto hp = net::ParseHostPort(f.http, "--http");
   if (!hp.ok()) return Fail("registry", hp.status());
-  if (Status s = ConfigFlags::CheckYesNo("--protected-mode", f.protected_mode); !s.ok()) {
+  ServerRuntime rt(f.threads);
+  if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
     return Fail("registry", s);
   }
-  if (f.protected_mode == "yes" && f.token.empty() && !net::IsLoopbackHost(hp->first)) {
-    return Fail(
-        "registry",
-        Status::InvalidArgument(
-            "refusing to serve the registry API on non-loopback address " + hp->first +
-            " without a token: set --token (clients send X-Consul-Token), or --protected-mode no"));
-  }
-  ServerRuntime rt(f.threads);
   registry::RegistryServerOptions o;
   o.data_dir = f.data_dir;
   o.store = f.store;
-  o.token = f.token;
   o.node_name = f.node_name;
   o.datacenter = f.datacenter;
   o.node_address = hp->first == "0.0.0.0" ? "127.0.0.1" : hp->first;
@@ -111,12 +101,7 @@ void AddRegistryCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("--store", f->store,
                   "etcd://HOST:PORT[/PREFIX]: keep the catalog in etcd, shared by every registry "
                   "using it (instead of DATA_DIR/registry.db)");
-  sub->add_option("--token", f->token,
-                  "ACL token every /v1 request must carry (X-Consul-Token, ?token= or "
-                  "Authorization: Bearer)");
-  sub->add_option("--protected-mode", f->protected_mode,
-                  "yes: refuse a non-loopback --http without --token")
-      ->capture_default_str();
+  f->security.AddTo(sub, /*resp=*/false);
   sub->add_option("--node-name", f->node_name, "The node name the API reports")
       ->capture_default_str();
   sub->add_option("--datacenter", f->datacenter, "The datacenter the API reports")

@@ -8,39 +8,20 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "app/api_client.h"
 #include "app/commands.h"
 #include "app/spec_check.h"
 #include "app/table.h"
-#include "pier/net/http_fetch.h"
-#include "pier/net/tcp_listener.h"
 
 namespace pier::app {
 
 namespace {
 
 struct ClientFlags {
-  std::string http = "127.0.0.1:7900";
+  ApiFlags api;
   std::string file = "pier.yaml";
   bool json = false;
 };
-
-Result<net::HttpFetchReply> Call(const std::string& address, const std::string& method,
-                                 const std::string& target, const std::string& body = "",
-                                 std::vector<std::pair<std::string, std::string>> headers = {}) {
-  auto hp = net::ParseHostPort(address, "--http");
-  if (!hp.ok()) return hp.status();
-  auto r = net::HttpFetch({.host = hp->first,
-                           .port = hp->second,
-                           .method = method,
-                           .target = target,
-                           .body = body,
-                           .headers = std::move(headers)});
-  if (!r.ok()) {
-    return Status::Unavailable(r.status().message() + " (is pier up running with --http " +
-                               address + "?)");
-  }
-  return r;
-}
 
 std::string ErrorText(const net::HttpFetchReply& r) {
   auto j = nlohmann::json::parse(r.body, nullptr, false);
@@ -49,10 +30,10 @@ std::string ErrorText(const net::HttpFetchReply& r) {
 }
 
 // Prints the rollout's log as it grows until it ends; 0 when it succeeded.
-int Follow(const std::string& command, const std::string& address) {
+int Follow(const std::string& command, const ApiFlags& api) {
   size_t from = 0;
   for (;;) {
-    auto r = Call(address, "GET", "/v1/deploy?from=" + std::to_string(from));
+    auto r = api.Call("GET", "/v1/deploy?from=" + std::to_string(from));
     if (!r.ok()) return Fail(command, r.status());
     auto j = nlohmann::json::parse(r->body, nullptr, false);
     if (!j.is_object()) return Fail(command, Status::Unavailable("a reply that is not JSON"));
@@ -70,21 +51,22 @@ int RunDeploy(const ClientFlags& f) {
   if (!spec.ok()) return Fail("deploy", spec.status());
   std::ifstream in(f.file, std::ios::binary);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto r = Call(f.http, "POST", "/v1/deploy", text, {{"X-Pier-File", f.file}});
+  auto r = f.api.Call("POST", "/v1/deploy", text,
+                      {{"X-Pier-File", f.file}, {"Content-Type", "application/yaml"}});
   if (!r.ok()) return Fail("deploy", r.status());
   if (r->status != 202) return Fail("deploy", Status::InvalidArgument(ErrorText(*r)));
-  return Follow("deploy", f.http);
+  return Follow("deploy", f.api);
 }
 
 int RunRollback(const ClientFlags& f) {
-  auto r = Call(f.http, "POST", "/v1/deploy/rollback");
+  auto r = f.api.Call("POST", "/v1/deploy/rollback");
   if (!r.ok()) return Fail("rollback", r.status());
   if (r->status != 202) return Fail("rollback", Status::FailedPrecondition(ErrorText(*r)));
-  return Follow("rollback", f.http);
+  return Follow("rollback", f.api);
 }
 
 int RunStatus(const ClientFlags& f) {
-  auto r = Call(f.http, "GET", "/v1/status");
+  auto r = f.api.Call("GET", "/v1/status");
   if (!r.ok()) return Fail("status", r.status());
   auto d = nlohmann::json::parse(r->body, nullptr, false);
   if (r->status != 200 || !d.is_object()) return Fail("status", Status::Unavailable(ErrorText(*r)));
@@ -132,17 +114,17 @@ void AddRolloutCommands(CLI::App& app, SetAction set_action) {
                          "Roll a new version of services out to a running pier up (rolling, "
                          "blue-green or canary, per service)");
   deploy->add_option("file", f->file, "The spec with the new versions")->capture_default_str();
-  deploy->add_option("--http", f->http, "pier up's HOST:PORT")->capture_default_str();
+  f->api.AddTo(deploy, "pier up");
   deploy->callback([f, set_action] { set_action([f] { return RunDeploy(*f); }); });
 
   CLI::App* rollback = app.add_subcommand(
       "rollback", "Roll back: abort a running rollout, or return to the spec before the last");
-  rollback->add_option("--http", f->http, "pier up's HOST:PORT")->capture_default_str();
+  f->api.AddTo(rollback, "pier up");
   rollback->callback([f, set_action] { set_action([f] { return RunRollback(*f); }); });
 
   CLI::App* status = app.add_subcommand(
       "status", "Services, versions, traffic weights and instances of a running pier up");
-  status->add_option("--http", f->http, "pier up's HOST:PORT")->capture_default_str();
+  f->api.AddTo(status, "pier up");
   status->add_flag("--json", f->json, "The whole state as JSON");
   status->callback([f, set_action] { set_action([f] { return RunStatus(*f); }); });
 }

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "app/perf_routes.h"
+#include "pier/net/auth_token.h"
+#include "pier/net/tls.h"
 #include "pier/perf/metrics.h"
 
 namespace pier::app {
@@ -33,6 +35,34 @@ ServerRuntime::~ServerRuntime() {
   pool_.Join();
 }
 
+Status ServerRuntime::ConfigureSecurity(const SecurityFlags& f, const std::string& data_dir,
+                                        const std::string& http, bool token_file) {
+  if (Status s = f.Check(); !s.ok()) return s;
+  auto hp = net::ParseHostPort(http, "--http");
+  if (!hp.ok()) return hp.status();
+  // A generated token is for loopback only: a server reachable from other hosts is told its
+  // token, which its remote clients need anyway.
+  auto token = net::ResolveToken({.flag = f.token,
+                                  .file = f.token_file,
+                                  .data_dir = !token_file       ? ""
+                                              : data_dir.empty() ? "pier-data"
+                                                                 : data_dir,
+                                  .create = net::IsLoopbackHost(hp->first)});
+  if (!token.ok()) return token.status();
+  security_.token = *token;
+  security_.protected_mode = f.protected_mode == "yes";
+  security_.allowed_origins = f.Origins();
+  security_.allowed_hosts = f.Hosts();
+  metrics_auth_ = f.metrics_auth == "yes";
+  http_tls_ = f.http_tls == "yes";
+  if (f.tls.enabled()) {
+    auto tls = net::TlsServerContext::Create(f.tls);
+    if (!tls.ok()) return tls.status();
+    tls_ = *tls;
+  }
+  return Status::Ok();
+}
+
 Status ServerRuntime::ListenHttp(const std::string& host_port,
                                  const std::function<void(net::HttpServer&)>& add_routes) {
   auto hp = net::ParseHostPort(host_port, "--http");
@@ -41,16 +71,22 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
   o.listen.host = hp->first;
   o.listen.port = hp->second;
   o.listen.idle_timeout = std::chrono::seconds(60);
+  if (http_tls_) o.listen.tls = tls_;
+  o.security = security_;
   http_ = std::make_unique<net::HttpServer>(pool_, o);
-  http_->Route("GET", "/health", [](const net::HttpRequest&) {
-    return net::HttpResponse::Json(200, "{\"status\":\"ok\"}\n");
-  });
-  http_->Route("GET", "/metrics", [](const net::HttpRequest&) {
-    net::HttpResponse r =
-        net::HttpResponse::Text(200, perf::MetricsRegistry::Global().RenderPrometheus());
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return r;
-  });
+  http_->Route(
+      "GET", "/health",
+      [](const net::HttpRequest&) { return net::HttpResponse::Json(200, "{\"status\":\"ok\"}\n"); },
+      net::Access::kOpen);
+  http_->Route(
+      "GET", "/metrics",
+      [](const net::HttpRequest&) {
+        net::HttpResponse r =
+            net::HttpResponse::Text(200, perf::MetricsRegistry::Global().RenderPrometheus());
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return r;
+      },
+      metrics_auth_ ? net::Access::kRead : net::Access::kOpen);
   AddPerfRoutes(*http_, analyzer_, tuner_);
   http_->Route("GET", "/ui/apis", [this](const net::HttpRequest&) {
     std::string body = "[";
@@ -167,9 +203,15 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
   for (;;) {
     sigwait(&set, &sig);
     if (sig != SIGHUP) break;
-    if (on_reload_) {
-      on_reload_();
-    } else {
+    if (tls_) {
+      if (Status s = tls_->Reload(); s.ok()) {
+        spdlog::info("SIGHUP: reloaded the TLS certificate and key");
+      } else {
+        spdlog::error("SIGHUP: keeping the TLS certificate in use: {}", s.message());
+      }
+    }
+    for (auto& fn : on_reload_) fn();
+    if (!tls_ && on_reload_.empty()) {
       spdlog::info("received SIGHUP: this server has nothing to reload");
     }
   }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "app/security_flags.h"
 #include "pier/base/status.h"
 #include "pier/net/http_server.h"
 #include "pier/net/io_pool.h"
@@ -28,6 +29,7 @@ struct ServerFlags {
   std::string log_level = "info";
   std::string data_dir;
   double shutdown_seconds = 10;
+  SecurityFlags security;
 };
 
 // The analyzer's and tuner's flags (--tune, --tune-settle, --tune-measure, --perf-history) for
@@ -58,16 +60,26 @@ class ServerRuntime {
   // shutdown. A file that does not load is set aside as FILE.bad (said on stderr), not lost.
   Status ConfigurePerf(const PerfFlags& flags);
   net::HttpServer& http() { return *http_; }
+  // Resolves the API token (--token, PIER_TOKEN, --token-file, DATA_DIR/token, which is created
+  // when `http` is a loopback address; DATA_DIR defaults to pier-data) and loads the TLS
+  // certificate, which SIGHUP reloads. Call before ListenHttp.
+  // `token_file`: false for a server that keeps no files (the demo service): its token comes
+  // from --token, PIER_TOKEN or --token-file only.
+  Status ConfigureSecurity(const SecurityFlags& flags, const std::string& data_dir,
+                           const std::string& http, bool token_file = true);
+  const std::string& token() const { return security_.token; }
+  // The certificate for RESP TLS listeners (null without --tls-cert-file).
+  std::shared_ptr<net::TlsServerContext> tls() const { return tls_; }
   // Binds the HTTP listener with /health and /metrics, plus the routes `add_routes` adds (a
-  // module's API). Call before Start().
+  // module's API), all behind the security layer. Call before Start().
   Status ListenHttp(const std::string& host_port,
                     const std::function<void(net::HttpServer&)>& add_routes = {});
   // Called on shutdown before the drain: stop accepting, stop timers.
   void OnShutdown(std::function<void()> fn) { on_shutdown_.push_back(std::move(fn)); }
   // Called when the drain deadline passes: close whatever is left.
   void OnForceClose(std::function<void()> fn) { on_force_close_.push_back(std::move(fn)); }
-  // Called on SIGHUP (from the main thread); without it SIGHUP is logged and ignored.
-  void OnReload(std::function<void()> fn) { on_reload_ = std::move(fn); }
+  // Called on SIGHUP (from the main thread), after the TLS certificates are re-read.
+  void OnReload(std::function<void()> fn) { on_reload_.push_back(std::move(fn)); }
   // Connections still open, summed over listeners, for the drain.
   void CountConnections(std::function<size_t()> fn) { counters_.push_back(std::move(fn)); }
 
@@ -85,7 +97,11 @@ class ServerRuntime {
   std::vector<std::function<void()>> on_shutdown_;
   std::vector<std::function<void()>> on_force_close_;
   std::vector<std::function<size_t()>> counters_;
-  std::function<void()> on_reload_;
+  std::vector<std::function<void()>> on_reload_;
+  net::HttpSecurityOptions security_;
+  bool http_tls_ = false;
+  bool metrics_auth_ = false;
+  std::shared_ptr<net::TlsServerContext> tls_;
   Status LoadHistory(const std::string& path);
   void SaveHistory();
   std::string history_file_;

@@ -177,6 +177,8 @@ std::string System::LastLogLine(const std::string& instance_id) {
 proxy::ProxyConfig System::ProxyFor() const {
   proxy::ProxyConfig pc;
   pc.registry = options_.registry_address;
+  pc.registry_token = options_.registry_token;
+  pc.registry_tls = options_.registry_tls;
   proxy::ListenerConfig l;
   l.name = "proxy";
   auto hp = net::ParseHostPort(spec_.platform.proxy_listen, "platform.proxy.listen");

@@ -104,6 +104,9 @@ int RunUp(UpFlags f) {
   }
 
   ServerRuntime rt(f.threads);
+  if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
+    return Fail("up", s);
+  }
   rt.ShowInUi("/v1/status");
   rt.ShowInUi("/v1/proxy/clusters");
   registry::RegistryServerOptions ro;
@@ -135,12 +138,17 @@ int RunUp(UpFlags f) {
   rt.Start();
   registry.Start();
   const std::string api = rt.http().address();
-  registry::Client client({.address = api});
+  // The registry and proxy of this process call its own API: with the token, and over TLS
+  // (to itself on this address, so not verified) when the API speaks it.
+  net::TlsClientOptions self_tls{.enabled = f.security.http_tls == "yes", .verify = false};
+  registry::Client client({.address = api, .token = rt.token(), .tls = self_tls});
   if (Status s = platform.Register(client); !s.ok()) return Fail("up", s);
   auto env = platform.Env();
   env["PIER_REGISTRY"] = api;
   System sys(*driver, client, proxy,
              {.registry_address = api,
+              .registry_token = rt.token(),
+              .registry_tls = self_tls,
               .self = Self(),
               .log_dir = logs,
               .wait = std::chrono::milliseconds(static_cast<int64_t>(f.wait_seconds * 1000)),
@@ -218,8 +226,11 @@ void AddUpCommand(CLI::App& app, SetAction set_action) {
   sub->add_option("file", f->file, "The spec (pier.yaml); none: the built-in demo");
   sub->add_option("--http", f->http, "Registry API and proxy admin HOST:PORT")
       ->capture_default_str();
-  sub->add_option("--data-dir", f->data_dir, "Where service logs go (DIR/logs)")
+  sub->add_option("--data-dir", f->data_dir,
+                  "Where service logs (DIR/logs) and the deploy API's token (DIR/token, created "
+                  "on the first start; pier deploy reads it) live")
       ->capture_default_str();
+  f->security.AddTo(sub, /*resp=*/false);
   sub->add_option("--driver", f->driver, "process (child processes) or docker (containers)")
       ->capture_default_str();
   sub->add_option("--docker-socket", f->docker_socket, "The Docker Engine API's unix socket")

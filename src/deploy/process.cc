@@ -21,7 +21,10 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string kv(*e);
-    if (!env.count(kv.substr(0, kv.find('=')))) env_strings.push_back(kv);
+    const std::string name = kv.substr(0, kv.find('='));
+    // pier's own API token stays with pier: a service it runs does not get it.
+    if (name == "PIER_TOKEN") continue;
+    if (!env.count(name)) env_strings.push_back(kv);
   }
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> cargv, cenv;

@@ -12,6 +12,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "pier/net/stream.h"
+#include "pier/net/tls.h"
+
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using asio::ip::tcp;
@@ -29,7 +32,14 @@ Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& r) {
   const std::string where = r.host + ":" + std::to_string(r.port);
   asio::io_context io;
   tcp::resolver resolver(io);
-  tcp::socket socket(io);
+  Stream stream(io);
+  tcp::socket& socket = stream.socket();
+  if (r.tls.enabled) {
+    auto ctx = MakeTlsClientContext(r.tls);
+    if (!ctx.ok()) return ctx.status();
+    stream.UseTls(*ctx);
+    if (Status s = PrepareTlsClient(stream.tls()->native_handle(), r.tls, r.host); !s.ok()) return s;
+  }
   http::request<http::string_body> req{http::string_to_verb(r.method), r.target, 11};
   if (req.method() == http::verb::unknown) req.method_string(r.method);
   req.set(http::field::host, where);
@@ -47,15 +57,22 @@ Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& r) {
     done = true;
   };
   // The exchange as a chain of callbacks, all run by io.run_for() below, in this frame.
+  auto send = [&] {
+    http::async_write(stream, req, [&](auto ec, size_t) {
+      if (ec) return fail(ec);
+      http::async_read(stream, buffer, parser, [&](auto ec, size_t) {
+        if (ec) return fail(ec);
+        done = true;
+      });
+    });
+  };
   auto exchange = [&](const auto& endpoints) {
     asio::async_connect(socket, endpoints, [&](auto ec, auto) {
       if (ec) return fail(ec);
-      http::async_write(socket, req, [&](auto ec, size_t) {
+      if (!stream.is_tls()) return send();
+      stream.tls()->async_handshake(asio::ssl::stream_base::client, [&](auto ec) {
         if (ec) return fail(ec);
-        http::async_read(socket, buffer, parser, [&](auto ec, size_t) {
-          if (ec) return fail(ec);
-          done = true;
-        });
+        send();
       });
     });
   };

@@ -36,6 +36,9 @@ RespParser::Result RespParser::Parse(std::string_view buf, std::vector<std::stri
         count > static_cast<int64_t>(limits_.max_args)) {
       return Fail("Protocol error: invalid multibulk length");
     }
+    if (!authenticated_ && count > static_cast<int64_t>(limits_.unauthenticated_max_args)) {
+      return Fail("Protocol error: unauthenticated multibulk length");
+    }
     pos_ = line_end + 2;
     if (count <= 0) {  // "*0" and "*-1" are empty requests, skipped as Redis does
       consumed_ = pos_;
@@ -64,6 +67,9 @@ RespParser::Result RespParser::Parse(std::string_view buf, std::vector<std::stri
     if (!ParseInt(buf.substr(pos_ + 1, line_end - pos_ - 1), &len) || len < 0 ||
         static_cast<uint64_t>(len) > limits_.max_bulk_len) {
       return Fail("Protocol error: invalid bulk length");
+    }
+    if (!authenticated_ && static_cast<uint64_t>(len) > limits_.unauthenticated_max_bulk_len) {
+      return Fail("Protocol error: unauthenticated bulk length");
     }
     size_t start = line_end + 2;
     size_t end = start + static_cast<size_t>(len);

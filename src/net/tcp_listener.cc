@@ -9,17 +9,22 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "pier/net/tls.h"
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace pier::net {
 
 Connection::Connection(tcp::socket socket, IoPool& pool, size_t thread)
-    : pool_(pool), thread_(thread), ctx_(&pool.At(thread)), socket_(std::move(socket)) {
+    : pool_(pool), thread_(thread), ctx_(&pool.At(thread)), stream_(std::move(socket)) {
   Touch();
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec) {
+    remote_ip_ = ep.address().to_string();
+    remote_ = remote_ip_ + ":" + std::to_string(ep.port());
+  }
 }
 
 void Connection::Post(std::function<void(Connection&)> fn) {
@@ -34,6 +39,7 @@ void Connection::Post(std::function<void(Connection&)> fn) {
 }
 
 bool Connection::ShouldMove() {
+  if (stream_.is_tls()) return false;  // the TLS state is tied to this thread's context
   move_to_ = pool_.MoveTarget(thread_);
   return move_to_ >= 0;
 }
@@ -42,15 +48,16 @@ bool Connection::Move() {
   const size_t to = static_cast<size_t>(move_to_);
   move_to_ = -1;
   boost::system::error_code ec;
-  const auto protocol = socket_.local_endpoint(ec).protocol();
-  const int fd = ec ? -1 : socket_.release(ec);
+  tcp::socket& socket = stream_.socket();
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  const int fd = ec ? -1 : socket.release(ec);
   if (ec) {  // stay: undo the booking
     pool_.Leave(to);
     pool_.Arrive(thread_);
     return false;
   }
   asio::io_context& ctx = pool_.At(to);
-  socket_ = tcp::socket(ctx, protocol, fd);
+  stream_.Rebind(tcp::socket(ctx, protocol, fd));
   thread_ = to;
   moves_.fetch_add(1);
   ctx_.store(&ctx);  // after the socket: Post() on the new thread sees it
@@ -59,8 +66,8 @@ bool Connection::Move() {
 
 void Connection::Close() {
   boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
 }
 
 TcpListener::TcpListener(IoPool& pool, ListenerOptions options, ConnectionHandler handler)
@@ -116,19 +123,33 @@ asio::awaitable<void> TcpListener::AcceptLoop() {
     pool_.Arrive(thread);
     socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Connection>(std::move(socket), pool_, thread);
-    {
-      std::lock_guard lock(mu_);
-      if (connections_.size() >= options_.max_connections) {
-        spdlog::warn("{}: connection limit {} reached, closing {}", address(),
-                     options_.max_connections, conn->RemoteAddress());
-        conn->Close();
-        pool_.Leave(thread);
-        continue;
-      }
-      connections_.insert(conn);
+    if (!Admit(conn)) {
+      conn->Close();
+      pool_.Leave(thread);
+      continue;
     }
     asio::co_spawn(ctx, Serve(conn), asio::detached);
   }
+}
+
+bool TcpListener::Admit(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard lock(mu_);
+  if (connections_.size() >= options_.max_connections) {
+    spdlog::warn("{}: connection limit {} reached, closing {}", address(),
+                 options_.max_connections, conn->RemoteAddress());
+    return false;
+  }
+  if (options_.max_connections_per_client > 0) {
+    size_t& n = per_client_[conn->RemoteIp()];
+    if (n >= options_.max_connections_per_client) {
+      spdlog::warn("{}: {} already holds {} connections (the per-client limit), closing one more",
+                   address(), conn->RemoteIp(), n);
+      return false;
+    }
+    ++n;
+  }
+  connections_.insert(conn);
+  return true;
 }
 
 asio::awaitable<void> TcpListener::Serve(std::shared_ptr<Connection> conn) {
@@ -140,6 +161,19 @@ asio::awaitable<void> TcpListener::Serve(std::shared_ptr<Connection> conn) {
                    asio::detached);
   }
   try {
+    if (options_.tls && !conn->stream().is_tls()) {
+      conn->stream().UseTls(options_.tls->Current());
+      boost::system::error_code ec;
+      co_await conn->stream().Handshake(asio::ssl::stream_base::server, options_.handshake_timeout,
+                                        ec);
+      if (ec) {
+        spdlog::debug("{}: TLS handshake with {} failed: {}", address(), conn->RemoteAddress(),
+                      ec.message());
+        if (timer) timer->cancel();
+        Finish(conn);
+        co_return;
+      }
+    }
     co_await handler_(*conn);
   } catch (const std::exception& e) {
     spdlog::debug("{}: connection {} ended: {}", address(), conn->RemoteAddress(), e.what());
@@ -158,6 +192,10 @@ void TcpListener::Finish(const std::shared_ptr<Connection>& conn) {
   pool_.Leave(conn->thread_);
   std::lock_guard lock(mu_);
   connections_.erase(conn);
+  if (options_.max_connections_per_client > 0) {
+    auto it = per_client_.find(conn->RemoteIp());
+    if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+  }
 }
 
 asio::awaitable<void> TcpListener::Watchdog(std::shared_ptr<Connection> conn,

@@ -224,6 +224,17 @@ nlohmann::json Cluster::Describe() const {
   return out;
 }
 
+std::shared_ptr<boost::asio::ssl::context> Cluster::tls_context() const {
+  if (!config_.tls.enabled) return nullptr;  // no lock on a plain cluster's request path
+  std::lock_guard l(tls_mu_);
+  return tls_;
+}
+
+void Cluster::set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx) {
+  std::lock_guard l(tls_mu_);
+  tls_ = std::move(ctx);
+}
+
 std::string Cluster::Fingerprint(const ClusterConfig& c) {
   nlohmann::json j;
   nlohmann::json eps = nlohmann::json::array();
@@ -247,7 +258,10 @@ std::string Cluster::Fingerprint(const ClusterConfig& c) {
          o.success_rate_minimum_hosts, o.success_rate_request_volume, o.success_rate_stdev_factor}},
        {"panic", c.panic_threshold},
        {"slow_start", c.slow_start_ms},
-       {"concurrency", resilience::ConcurrencyLimitText(c.concurrency)}};
+       {"concurrency", resilience::ConcurrencyLimitText(c.concurrency)},
+       {"tls",
+        {c.tls.enabled, c.tls.ca_cert_file, c.tls.cert_file, c.tls.key_file, c.tls.server_name,
+         c.tls.verify}}};
   return j.dump();
 }
 

@@ -6,6 +6,7 @@
 //   std::string why;  auto host = c.Pick(ctx, &why);   ...   c.Report(*host, 200, 3);
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,11 @@ class Cluster {
   void OverrideConcurrencyLimit(const std::optional<resilience::ConcurrencyLimitOptions>& o);
   resilience::ConcurrencyLimiter::State concurrency() const { return limiter_.state(); }
 
+  // The TLS context for connections to this cluster's hosts (null: plain TCP). A reload sets
+  // it anew, so certificates are re-read.
+  std::shared_ptr<boost::asio::ssl::context> tls_context() const;
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx);
+
   // Expires ejections and evaluates success rates (a timer calls it).
   void Tick();
   nlohmann::json Describe() const;
@@ -83,6 +89,8 @@ class Cluster {
   perf::Gauge* in_flight_gauge_;
   mutable std::mutex endpoints_mu_;
   std::vector<balance::HostSpec> endpoints_;
+  mutable std::mutex tls_mu_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
 };
 
 }  // namespace pier::proxy

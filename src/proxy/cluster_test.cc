@@ -185,7 +185,7 @@ TEST(ConnectionPool, TakesFreshConnectionsOnlyAndCapsIdleOnes) {
   ConnectionPool pool;
   auto make = [&] {
     auto c = std::make_unique<UpstreamConn>(io);
-    c->socket.open(tcp::v4());
+    c->stream.socket().open(tcp::v4());
     c->address = "10.0.0.1:80";
     return c;
   };

@@ -105,6 +105,54 @@ void ParseHashKey(ConfigSection& s, ClusterConfig& c) {
   }
 }
 
+void ParseClientTls(ConfigSection s, ClusterConfig& c) {
+  if (s.Keys().empty()) return;
+  auto& t = c.tls;
+  t.enabled = true;
+  t.what = "cluster '" + c.name + "' tls";
+  t.alpn = {"http/1.1"};
+  s.Read("ca", &t.ca_cert_file);
+  s.Read("cert", &t.cert_file);
+  s.Read("key", &t.key_file);
+  s.Read("server_name", &t.server_name);
+  s.Read("verify", &t.verify);
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    s.Error(t.cert_file.empty() ? "cert" : "key", "a client certificate needs both cert and key");
+  }
+}
+
+void ParseServerTls(ConfigSection s, ListenerConfig& l) {
+  if (s.Keys().empty()) return;
+  auto& t = l.tls;
+  t.what = "listener '" + l.name + "' tls";
+  t.alpn = {"http/1.1"};
+  s.Read("cert", &t.cert_file);
+  s.Read("key", &t.key_file);
+  if (t.cert_file.empty()) s.Error("cert", "a TLS listener needs a certificate (cert and key)");
+  if (t.key_file.empty()) s.Error("key", "a TLS listener needs a certificate (cert and key)");
+  s.Read("client_ca", &t.ca_cert_file);
+  s.Read("client_auth", &t.auth_clients);
+  if (t.auth_clients != "no" && t.auth_clients != "yes" && t.auth_clients != "optional") {
+    s.Error("client_auth", "use no, optional or yes, got '" + t.auth_clients + "'");
+  } else if (t.auth_clients != "no" && t.ca_cert_file.empty()) {
+    s.Error("client_ca", "client_auth " + t.auth_clients + " needs client_ca");
+  }
+  s.Read("protocols", &t.protocols);
+  s.Read("ciphers", &t.ciphers);
+  s.Read("ciphersuites", &t.ciphersuites);
+  for (auto e : s.List("sni")) {
+    net::TlsServerOptions::Sni sni;
+    e.Read("names", &sni.names);
+    e.Read("cert", &sni.cert_file);
+    e.Read("key", &sni.key_file);
+    if (sni.names.empty()) e.Error("names", "an SNI entry names the hosts it serves");
+    if (sni.cert_file.empty() || sni.key_file.empty()) {
+      e.Error(sni.cert_file.empty() ? "cert" : "key", "an SNI entry needs cert and key");
+    }
+    t.sni.push_back(std::move(sni));
+  }
+}
+
 ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
   ClusterConfig c;
   c.name = name;
@@ -169,6 +217,7 @@ ClusterConfig ParseCluster(ConfigSection s, const std::string& name) {
   }
   ParseBreaker(s.Section("breaker"), c);
   ParseOutlier(s.Section("outlier"), c);
+  ParseClientTls(s.Section("tls"), c);
   return c;
 }
 
@@ -299,6 +348,11 @@ Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& n
     l.Read("max_header_bytes", &header_bytes, 1024, 1 << 20);
     lc.max_header_bytes = header_bytes;
     l.Read("max_body_bytes", &lc.max_body_bytes, 0, 1ull << 40);
+    uint64_t per_client = lc.max_connections_per_client;
+    l.Read("max_connections_per_client", &per_client, 0, 1000000);
+    lc.max_connections_per_client = per_client;
+    l.ReadDurationMs("request_header_timeout", &lc.request_header_timeout_ms, 1, 3600000);
+    ParseServerTls(l.Section("tls"), lc);
     cfg.listeners.push_back(std::move(lc));
   }
   if (cfg.listeners.empty()) root.Error("listeners", "the proxy needs at least one listener");

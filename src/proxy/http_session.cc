@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "pier/base/clock.h"
@@ -98,10 +99,10 @@ class HttpSession {
   HttpSession(net::Connection& conn, const SessionEnv& env)
       : conn_(conn),
         env_(env),
-        client_(conn.socket()),
+        client_(conn.stream()),
         worker_(env.worker(static_cast<asio::io_context&>(client_.get_executor().context()))) {
     error_code ec;
-    auto ep = client_.remote_endpoint(ec);
+    auto ep = client_.socket().remote_endpoint(ec);
     if (!ec) client_ip_ = ep.address().to_string();
   }
 
@@ -112,15 +113,23 @@ class HttpSession {
       max_header_ = listener_->config.max_header_bytes;
       std::string err;
       HeadParse r = HeadParse::kIncomplete;
+      // Once a request has started, its head has request_header_timeout to arrive (a client
+      // that trickles a header line at a time holds no connection slot for long).
+      std::optional<net::SocketDeadline> head_deadline;
       for (;;) {
         if (!in_.empty()) {
           r = ParseRequestHead(in_.view(), max_header_, &req_, &err);
           if (r != HeadParse::kIncomplete) break;
+          if (!head_deadline) {
+            head_deadline.emplace(client_.socket(), std::chrono::milliseconds(
+                                                        listener_->config.request_header_timeout_ms));
+          }
         }
         error_code ec;
         if (co_await ReadMore(client_, in_, ec) == 0) co_return;  // the client went away
         conn_.Touch();
       }
+      head_deadline.reset();
       if (r == HeadParse::kTooLarge) {
         // (GCC 12: a coroutine's arguments are named locals, never temporaries built in the
         // co_await expression, which it may destroy twice.)
@@ -164,8 +173,8 @@ class HttpSession {
 
   // Reads more from the upstream under the route's timeout; false on EOF, error or timeout.
   awaitable<bool> ReadUpstream(UpstreamConn& up, error_code& ec) {
-    worker_.deadlines.Arm(&deadline_, SteadyNowMs() + timeout_ms_, &up.socket);
-    const size_t n = co_await ReadMore(up.socket, up.in, ec);
+    worker_.deadlines.Arm(&deadline_, SteadyNowMs() + timeout_ms_, &up.stream.socket());
+    const size_t n = co_await ReadMore(up.stream, up.in, ec);
     worker_.deadlines.Disarm(&deadline_);
     co_return n > 0;
   }
@@ -225,7 +234,8 @@ class HttpSession {
     }
     up_head_.append("X-Forwarded-For: ");
     if (!xff.empty()) up_head_.append(xff).append(", ");
-    up_head_.append(client_ip_).append("\r\nX-Forwarded-Proto: http\r\n");
+    up_head_.append(client_ip_).append(client_.is_tls() ? "\r\nX-Forwarded-Proto: https\r\n"
+                                                        : "\r\nX-Forwarded-Proto: http\r\n");
     if (req_.upgrade) up_head_.append("Connection: upgrade\r\n");
     up_head_.append("\r\n");
   }
@@ -252,14 +262,15 @@ class HttpSession {
   // into resp_. A pooled connection that turns out closed is replaced once, when the request
   // can be sent again.
   awaitable<Outcome> Try(const std::string& address, const ClusterConfig& cc,
-                         std::unique_ptr<UpstreamConn>& up) {
+                         const UpstreamTls& tls, std::unique_ptr<UpstreamConn>& up) {
     for (bool retried_stale = false;; retried_stale = true) {
       deadline_.fired = false;
       bool reused = false;
       if (!retried_stale) {
-        up = worker_.pool.Take(address, SteadyNowMs(), cc.idle_timeout_ms);
+        up = worker_.pool.Take(PoolKey(address, tls.context != nullptr), SteadyNowMs(),
+                               cc.idle_timeout_ms);
         reused = up != nullptr;
-        if (reused && !replayable_ && !StillOpen(up->socket)) {
+        if (reused && !replayable_ && !StillOpen(up->stream.socket())) {
           up.reset();
           reused = false;
         }
@@ -267,12 +278,13 @@ class HttpSession {
       if (up == nullptr) {
         std::string error;
         bool timed_out = false;
-        up = co_await ConnectUpstream(worker_, address, cc.connect_timeout_ms, &error, &timed_out);
+        up = co_await ConnectUpstream(worker_, address, cc.connect_timeout_ms, tls, &error,
+                                      &timed_out);
         if (up == nullptr) co_return Outcome{timed_out ? Fail::kTimeout : Fail::kConnect, error};
       }
       ++up->requests;
       error_code ec;
-      co_await WriteAll(up->socket, up_head_, in_.view().substr(0, body_buffered_), ec);
+      co_await WriteAll(up->stream, up_head_, in_.view().substr(0, body_buffered_), ec);
       if (!ec && !replayable_) {
         in_.Consume(body_buffered_);
         body_buffered_ = 0;
@@ -330,7 +342,7 @@ class HttpSession {
       if (req_body_.seen > max_body_) {
         co_return Outcome{Fail::kClient, "the request body exceeds the limit"};
       }
-      co_await WriteAll(up.socket, in_.view().substr(0, n), {}, ec);
+      co_await WriteAll(up.stream, in_.view().substr(0, n), {}, ec);
       in_.Consume(n);
       if (ec) co_return Outcome{Fail::kReset, "writing the request body: " + ec.message()};
     }
@@ -348,7 +360,7 @@ class HttpSession {
       if (ec) co_return false;
       const std::function<void()> touch = [this] { conn_.Touch(); };
       const std::string_view client_pending = in_.view(), upstream_pending = up->in.view();
-      co_await Tunnel(client_, up->socket, client_pending, upstream_pending, touch,
+      co_await Tunnel(client_, up->stream, client_pending, upstream_pending, touch,
                       env_.tunnel_idle_ms);
       up.reset();
       co_return false;
@@ -459,6 +471,7 @@ class HttpSession {
     const bool expect = EqualsIgnoreCase(req_.Find("expect"), "100-continue");
     Cluster& cluster = route->PickCluster(rng_());
     const ClusterConfig& cc = cluster.config();
+    const UpstreamTls tls{cluster.tls_context(), &cc.tls};
     if (!cluster.Admit(SteadyNowUs())) {
       in_.Consume(head_size);
       const std::string what = "cluster '" + cc.name + "' is at its concurrency limit (" +
@@ -534,7 +547,7 @@ class HttpSession {
       }
       const int64_t a0 = SteadyNowUs();
       std::unique_ptr<UpstreamConn> up;
-      Outcome o = co_await Try(h->address(), cc, up);
+      Outcome o = co_await Try(h->address(), cc, tls, up);
       if (o.fail == Fail::kClient) {
         cluster.Report(*h, 499, SteadyNowUs() - a0);
         final_status = 499;
@@ -594,7 +607,7 @@ class HttpSession {
 
   net::Connection& conn_;
   const SessionEnv& env_;
-  tcp::socket& client_;
+  net::Stream& client_;
   Worker& worker_;
   std::string client_ip_;
   std::shared_ptr<const Runtime> rt_;

@@ -14,7 +14,7 @@ namespace pier::proxy {
 
 namespace asio = boost::asio;
 
-awaitable<size_t> ReadMore(tcp::socket& s, Buffer& buf, error_code& ec) {
+awaitable<size_t> ReadMore(net::Stream& s, Buffer& buf, error_code& ec) {
   ec = {};
   const size_t n =
       co_await s.async_read_some(buf.Prepare(), asio::redirect_error(asio::use_awaitable, ec));
@@ -23,7 +23,7 @@ awaitable<size_t> ReadMore(tcp::socket& s, Buffer& buf, error_code& ec) {
   co_return n;
 }
 
-awaitable<void> WriteAll(tcp::socket& s, std::string_view a, std::string_view b, error_code& ec) {
+awaitable<void> WriteAll(net::Stream& s, std::string_view a, std::string_view b, error_code& ec) {
   ec = {};
   const std::array<asio::const_buffer, 2> bufs = {asio::buffer(a.data(), a.size()),
                                                   asio::buffer(b.data(), b.size())};
@@ -40,14 +40,14 @@ struct TunnelState {
   std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
 };
 
-void CloseBoth(tcp::socket& a, tcp::socket& b) {
+void CloseBoth(net::Stream& a, net::Stream& b) {
   error_code ignored;
-  a.close(ignored);
-  b.close(ignored);
+  a.socket().close(ignored);
+  b.socket().close(ignored);
 }
 
 // One direction: pending bytes first, then copy until EOF or an error.
-awaitable<void> Pipe(tcp::socket& from, tcp::socket& to, std::string_view pending,
+awaitable<void> Pipe(net::Stream& from, net::Stream& to, std::string_view pending,
                      const std::function<void()>& activity, TunnelState& st) {
   error_code ec;
   if (!pending.empty()) co_await WriteAll(to, pending, {}, ec);
@@ -61,9 +61,9 @@ awaitable<void> Pipe(tcp::socket& from, tcp::socket& to, std::string_view pendin
     co_await asio::async_write(to, asio::buffer(buf.data(), n),
                                asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (ec == asio::error::eof) {
+  if (ec == asio::error::eof && !to.is_tls()) {
     error_code ignored;
-    to.shutdown(tcp::socket::shutdown_send, ignored);
+    to.socket().shutdown(tcp::socket::shutdown_send, ignored);
   } else if (!st.failed) {
     st.failed = true;
     CloseBoth(from, to);
@@ -72,7 +72,7 @@ awaitable<void> Pipe(tcp::socket& from, tcp::socket& to, std::string_view pendin
 
 }  // namespace
 
-awaitable<void> Tunnel(tcp::socket& client, tcp::socket& upstream, std::string_view client_pending,
+awaitable<void> Tunnel(net::Stream& client, net::Stream& upstream, std::string_view client_pending,
                        std::string_view upstream_pending, std::function<void()> activity,
                        int64_t idle_ms) {
   auto st = std::make_shared<TunnelState>(client.get_executor());

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pier/net/stream.h"
+
 namespace pier::proxy {
 
 using boost::asio::awaitable;
@@ -52,16 +54,17 @@ class Buffer {
 };
 
 // Reads what is available into `buf`; 0 with `ec` set at EOF or on an error.
-awaitable<size_t> ReadMore(tcp::socket& s, Buffer& buf, error_code& ec);
+awaitable<size_t> ReadMore(net::Stream& s, Buffer& buf, error_code& ec);
 // Writes all of `a` then `b` (either may be empty) in one gathered write.
-awaitable<void> WriteAll(tcp::socket& s, std::string_view a, std::string_view b, error_code& ec);
+awaitable<void> WriteAll(net::Stream& s, std::string_view a, std::string_view b, error_code& ec);
 
 // Copies bytes both ways until both directions end: EOF on one side shuts down sending on the
 // other (half-close); an error closes both. `client_pending` and `upstream_pending` are bytes
 // already read from each side, sent first. `activity` is called on every transfer. Once the
 // client has closed its side, the upstream gets `idle_ms` of silence before both are closed
-// (while the client side is open, the client connection's own idle timeout applies).
-awaitable<void> Tunnel(tcp::socket& client, tcp::socket& upstream, std::string_view client_pending,
+// (while the client side is open, the client connection's own idle timeout applies). A TLS
+// side cannot be half-closed: EOF towards it closes both.
+awaitable<void> Tunnel(net::Stream& client, net::Stream& upstream, std::string_view client_pending,
                        std::string_view upstream_pending, std::function<void()> activity,
                        int64_t idle_ms);
 

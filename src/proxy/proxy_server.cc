@@ -13,6 +13,7 @@
 
 #include "pier/base/clock.h"
 #include "pier/net/tcp_listener.h"
+#include "pier/net/tls.h"
 #include "pier/registry/client.h"
 #include "proxy/runtime.h"
 #include "proxy/session.h"
@@ -39,6 +40,7 @@ struct ProxyServer::Impl {
     ListenerConfig config;
     std::shared_ptr<net::TcpListener> tcp;
     std::unique_ptr<SessionEnv> env;
+    std::shared_ptr<net::TlsServerContext> tls;  // null: plain
   };
 
   Impl(net::IoPool& p, ProxyServerOptions o)
@@ -66,6 +68,11 @@ struct ProxyServer::Impl {
     l.env->tunnel_idle_ms = options.client_idle_timeout.count();
     l.env->worker = [this](boost::asio::io_context& io) -> Worker& { return *by_io.at(&io); };
     const SessionEnv* env = l.env.get();
+    if (lc.tls.enabled()) {
+      auto tls = net::TlsServerContext::Create(lc.tls);
+      if (!tls.ok()) return tls.status();
+      l.tls = *tls;
+    }
     net::ConnectionHandler handler;
     if (lc.mode == ListenerConfig::Mode::kTcp) {
       handler = [env](net::Connection& c) { return ServeTcp(c, *env); };
@@ -76,7 +83,11 @@ struct ProxyServer::Impl {
                                       {.host = lc.host,
                                        .port = lc.port,
                                        .max_connections = options.max_connections,
-                                       .idle_timeout = options.client_idle_timeout},
+                                       .max_connections_per_client = lc.max_connections_per_client,
+                                       .idle_timeout = options.client_idle_timeout,
+                                       .tls = l.tls,
+                                       .handshake_timeout = std::chrono::milliseconds(
+                                           lc.request_header_timeout_ms)},
                                       std::move(handler));
     if (!tcp.ok()) {
       return Status(tcp.status().code(), "listener '" + lc.name + "': " + tcp.status().message());
@@ -91,8 +102,8 @@ struct ProxyServer::Impl {
     std::lock_guard l(watch_mu);
     if (registry_address != config.registry) {
       watches.clear();
-      registry =
-          std::make_unique<registry::Client>(registry::ClientOptions{.address = config.registry});
+      registry = std::make_unique<registry::Client>(registry::ClientOptions{
+          .address = config.registry, .token = config.registry_token, .tls = config.registry_tls});
       registry_address = config.registry;
     }
     std::map<const Cluster*, std::unique_ptr<registry::Client::WatchHandle>> next;
@@ -204,10 +215,29 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
   // Bind what is new first, so a failure leaves everything as it was.
   std::map<std::string, Impl::Listener> next;
   std::vector<std::shared_ptr<net::TcpListener>> fresh;
+  // Client contexts for TLS clusters, read anew on every reload (new certificates).
+  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> client_tls;
+  for (const auto& cc : config.clusters) {
+    if (!cc.tls.enabled) continue;
+    auto ctx = net::MakeTlsClientContext(cc.tls);
+    if (!ctx.ok()) return ctx.status();
+    client_tls[cc.name] = *ctx;
+  }
+  std::vector<std::pair<net::TlsServerContext*, const net::TlsServerOptions*>> tls_updates;
   for (const auto& lc : config.listeners) {
     auto it = m.listeners.find(lc.name);
     if (it != m.listeners.end() && it->second.config.host == lc.host &&
-        it->second.config.port == lc.port && it->second.config.mode == lc.mode) {
+        it->second.config.port == lc.port && it->second.config.mode == lc.mode &&
+        it->second.config.max_connections_per_client == lc.max_connections_per_client &&
+        (it->second.tls != nullptr) == lc.tls.enabled()) {
+      if (lc.tls.enabled()) {  // check the files now; applied once everything else is ready
+        auto check = net::TlsServerContext::Create(lc.tls);
+        if (!check.ok()) {
+          for (auto& f : fresh) f->Close();
+          return check.status();
+        }
+        tls_updates.emplace_back(it->second.tls.get(), &lc.tls);
+      }
       continue;  // kept below
     }
     auto bound = m.Bind(lc);
@@ -224,8 +254,15 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
     kept.config = lc;
     next[lc.name] = std::move(kept);
   }
+  for (auto& [ctx, options] : tls_updates) {
+    if (Status s = ctx->Update(*options); !s.ok()) spdlog::error("{}", s.message());
+  }
   auto rt = BuildRuntime(config, m.Current().get(), m.metrics);
-  for (const auto& [name, c] : rt->clusters) c->OverrideConcurrencyLimit(m.limit_override);
+  for (const auto& [name, c] : rt->clusters) {
+    c->OverrideConcurrencyLimit(m.limit_override);
+    auto t = client_tls.find(name);
+    c->set_tls_context(t == client_tls.end() ? nullptr : t->second);
+  }
   {
     std::lock_guard rl(m.runtime_mu);
     m.runtime = std::move(rt);

@@ -43,8 +43,8 @@ awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
     const int64_t t0 = SteadyNowUs();
     std::string error;
     bool timed_out = false;
-    auto up =
-        co_await ConnectUpstream(worker, h->address(), cc.connect_timeout_ms, &error, &timed_out);
+    auto up = co_await ConnectUpstream(worker, h->address(), cc.connect_timeout_ms,
+                                       {cluster.tls_context(), &cc.tls}, &error, &timed_out);
     const int64_t connect_us = SteadyNowUs() - t0;
     if (up == nullptr) {
       spdlog::debug("{}: upstream {} failed: {}", env.listener, h->address(), error);
@@ -54,7 +54,7 @@ awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
     }
     const std::function<void()> touch = [&conn] { conn.Touch(); };
     const std::string_view none;
-    co_await Tunnel(conn.socket(), up->socket, none, none, touch, env.tunnel_idle_ms);
+    co_await Tunnel(conn.stream(), up->stream, none, none, touch, env.tunnel_idle_ms);
     // A connection that was made counts as a success; its latency is the time to connect.
     cluster.Report(*h, 200, connect_us);
     co_return;

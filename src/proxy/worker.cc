@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pier/base/clock.h"
+#include "pier/net/tls.h"
 
 namespace pier::proxy {
 
@@ -22,7 +23,7 @@ std::unique_ptr<UpstreamConn> ConnectionPool::Take(const std::string& address, i
   while (!v.empty()) {
     std::unique_ptr<UpstreamConn> c = std::move(v.back());
     v.pop_back();
-    if (now_ms - c->idle_since_ms <= max_idle_ms && c->socket.is_open()) return c;
+    if (now_ms - c->idle_since_ms <= max_idle_ms && c->stream.socket().is_open()) return c;
   }
   return nullptr;
 }
@@ -108,9 +109,13 @@ void DeadlineList::Schedule() {
   });
 }
 
+std::string PoolKey(const std::string& address, bool tls) {
+  return tls ? "tls|" + address : address;
+}
+
 awaitable<std::unique_ptr<UpstreamConn>> ConnectUpstream(Worker& w, const std::string& address,
-                                                         int64_t timeout_ms, std::string* error,
-                                                         bool* timed_out) {
+                                                         int64_t timeout_ms, const UpstreamTls& tls,
+                                                         std::string* error, bool* timed_out) {
   namespace asio = boost::asio;
   *timed_out = false;
   const size_t colon = address.rfind(':');
@@ -119,7 +124,7 @@ awaitable<std::unique_ptr<UpstreamConn>> ConnectUpstream(Worker& w, const std::s
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   auto conn = std::make_unique<UpstreamConn>(w.io);
-  conn->address = address;
+  conn->address = PoolKey(address, tls.context != nullptr);
   error_code ec;
   tcp::endpoint ep;
   auto ip = asio::ip::make_address(host, ec);
@@ -136,8 +141,26 @@ awaitable<std::unique_ptr<UpstreamConn>> ConnectUpstream(Worker& w, const std::s
     ep = *results.begin();
   }
   Deadline d;
-  w.deadlines.Arm(&d, SteadyNowMs() + timeout_ms, &conn->socket);
-  co_await conn->socket.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
+  tcp::socket& socket = conn->stream.socket();
+  w.deadlines.Arm(&d, SteadyNowMs() + timeout_ms, &socket);
+  co_await socket.async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec && !d.fired) socket.set_option(tcp::no_delay(true), ec);
+  if (!ec && !d.fired && tls.context) {
+    conn->stream.UseTls(tls.context);
+    Status s = net::PrepareTlsClient(conn->stream.tls()->native_handle(), *tls.options, host);
+    if (!s.ok()) {
+      w.deadlines.Disarm(&d);
+      *error = s.message();
+      co_return nullptr;
+    }
+    co_await conn->stream.tls()->async_handshake(asio::ssl::stream_base::client,
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+    if (ec && !d.fired) {
+      w.deadlines.Disarm(&d);
+      *error = "TLS handshake: " + ec.message();
+      co_return nullptr;
+    }
+  }
   w.deadlines.Disarm(&d);
   if (d.fired) {
     *timed_out = true;
@@ -148,7 +171,6 @@ awaitable<std::unique_ptr<UpstreamConn>> ConnectUpstream(Worker& w, const std::s
     *error = "connect: " + ec.message();
     co_return nullptr;
   }
-  conn->socket.set_option(tcp::no_delay(true), ec);
   co_return conn;
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pier/net/tls_options.h"
 #include "proxy/io.h"
 
 namespace pier::proxy {
@@ -28,10 +30,10 @@ using boost::asio::ip::tcp;
 
 // One upstream connection with its read buffer (bytes past a response stay with it).
 struct UpstreamConn {
-  explicit UpstreamConn(boost::asio::io_context& io) : socket(io) {}
-  tcp::socket socket;
+  explicit UpstreamConn(boost::asio::io_context& io) : stream(io) {}
+  net::Stream stream;
   Buffer in;  // bytes read from the upstream and not yet forwarded
-  std::string address;
+  std::string address;  // the pool's key: HOST:PORT, with "tls|" in front for TLS
   int64_t idle_since_ms = 0;
   uint64_t requests = 0;  // served on this connection so far
 };
@@ -88,12 +90,21 @@ struct Worker {
   DeadlineList deadlines;
 };
 
+// TLS towards an upstream: the context and what to verify.
+struct UpstreamTls {
+  std::shared_ptr<boost::asio::ssl::context> context;
+  const net::TlsClientOptions* options = nullptr;
+};
+
+// The pool key of a connection to `address` with or without TLS.
+std::string PoolKey(const std::string& address, bool tls);
+
 // Opens a connection to `address` (HOST:PORT; an IP address or a name to resolve) within
-// `timeout_ms`. On failure returns nullptr with *error saying why and *timed_out set when the
-// deadline passed.
+// `timeout_ms`, with a TLS handshake in that time when `tls.context` is set. On failure returns
+// nullptr with *error saying why and *timed_out set when the deadline passed.
 awaitable<std::unique_ptr<UpstreamConn>> ConnectUpstream(Worker& w, const std::string& address,
-                                                         int64_t timeout_ms, std::string* error,
-                                                         bool* timed_out);
+                                                         int64_t timeout_ms, const UpstreamTls& tls,
+                                                         std::string* error, bool* timed_out);
 
 // Whether an idle pooled connection still looks usable: not closed by the peer, no stray bytes.
 bool StillOpen(tcp::socket& s);

@@ -22,6 +22,7 @@
 namespace pier::net {
 class TcpListener;
 class Connection;
+class TlsServerContext;
 }  // namespace pier::net
 
 namespace pier::net {
@@ -40,6 +41,10 @@ namespace pier::cache {
 struct CacheServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7379;
+  // A second listener on `host` that speaks TLS (redis-server's tls-port; 0 picks a free port),
+  // with `tls`'s certificate. -1: none.
+  int tls_port = -1;
+  std::shared_ptr<net::TlsServerContext> tls;
   std::string requirepass;            // empty: no AUTH needed
   bool protected_mode = true;         // refuse non-loopback binds without a password
   uint64_t maxmemory = 0;             // bytes; 0: unlimited
@@ -67,6 +72,8 @@ class CacheServer {
   void SetExtension(net::RespExtension* extension) { extension_ = extension; }
   std::string address() const;
   uint16_t port() const;
+  // The TLS listener's address ("" without one).
+  std::string tls_address() const;
   void Shutdown();
   void CloseAll();
   size_t active_connections() const;
@@ -102,7 +109,10 @@ class CacheServer {
   Stats& stats() { return stats_; }
   const CacheServerOptions& options() const { return options_; }
   std::string requirepass() const;
-  void set_requirepass(std::string p);
+  // Refused (protected mode) when it would remove the password of a non-loopback listener.
+  Status set_requirepass(std::string p);
+  // Whether `given` is the password (constant time).
+  bool CheckPassword(std::string_view given) const;
   net::RespLimits limits() const;
   void set_limits(net::RespLimits l);
   std::chrono::seconds start_time() const { return start_; }
@@ -133,6 +143,7 @@ class CacheServer {
   std::unique_ptr<server::Database> db_;
   std::unique_ptr<server::ClusterConfig> cluster_;
   std::shared_ptr<net::TcpListener> listener_;
+  std::shared_ptr<net::TcpListener> tls_listener_;
   std::shared_ptr<void> cron_timer_;
   Stats stats_;
   std::chrono::seconds start_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pier/base/status.h"
+#include "pier/net/tls_options.h"
 
 namespace pier::net {
 
@@ -27,6 +28,8 @@ struct HttpFetchRequest {
   size_t max_body_bytes = 64 << 20;
   // When set, the request gives up soon (within ~20 ms) after it becomes true.
   const std::atomic<bool>* cancel = nullptr;
+  // HTTPS when tls.enabled (verified against tls.ca_cert_file, or the system's CAs).
+  TlsClientOptions tls;
 };
 
 struct HttpFetchReply {

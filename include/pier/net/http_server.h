@@ -1,9 +1,12 @@
 // File: http_server.h
 // HttpServer: a small HTTP/1.1 server (Boost.Beast) for admin and API endpoints, with header and
-// body size limits, keep-alive and graceful shutdown.
-//   HttpServer http(pool, {.listen = {.port = 0}});
-//   http.Route("GET", "/health", [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n");
-//   }); http.Start();
+// body size limits, keep-alive, graceful shutdown, optional TLS, and HttpGuard's protection on
+// every route: each route declares whether it reads or mutates, and the guard checks the Host,
+// the Origin, the token and the body's type before the body is read or the handler runs.
+//   HttpServer http(pool, {.listen = {.port = 0}, .security = {.token = token}});
+//   http.Route("GET", "/health", health, Access::kOpen);
+//   http.Route("POST", "/v1/thing", make_thing);  // mutates: needs the token
+//   http.Start();
 #pragma once
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
@@ -16,8 +19,10 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "pier/base/status.h"
+#include "pier/net/http_guard.h"
 #include "pier/net/http_types.h"
 #include "pier/net/tcp_listener.h"
 
@@ -34,12 +39,24 @@ class HttpServer {
   ~HttpServer();
 
   // Exact path match; the query string is ignored for routing. A path with a route but not this
-  // method gets 405.
-  void Route(const std::string& method, const std::string& path, HttpHandler handler);
-  void RouteAsync(const std::string& method, const std::string& path, AsyncHttpHandler handler);
+  // method gets 405. `access` defaults from the method (GET and HEAD read, others mutate).
+  void Route(const std::string& method, const std::string& path, HttpHandler handler,
+             Access access = Access::kDefault);
+  void RouteAsync(const std::string& method, const std::string& path, AsyncHttpHandler handler,
+                  Access access = Access::kDefault);
   // A path ending in '/' given to RoutePrefix matches every path under it (the handler reads the
   // rest, e.g. an id, from the target); the longest matching prefix wins, exact routes first.
-  void RoutePrefix(const std::string& method, const std::string& prefix, AsyncHttpHandler handler);
+  void RoutePrefix(const std::string& method, const std::string& prefix, AsyncHttpHandler handler,
+                   Access access = Access::kDefault);
+  // Every route with its access (also served as GET /routes).
+  struct RouteInfo {
+    std::string method;
+    std::string path;
+    bool prefix = false;
+    Access access = Access::kRead;
+  };
+  std::vector<RouteInfo> Routes() const;
+  // Binds. Refuses a non-loopback address without a token while protected mode is on.
   Status Start();
   std::string address() const;
   // Stops accepting; requests in flight finish and their connections close.
@@ -50,12 +67,18 @@ class HttpServer {
 
  private:
   boost::asio::awaitable<void> Serve(Connection& conn);
-  boost::asio::awaitable<HttpResponse> Dispatch(const HttpRequest& req) const;
-  using Methods = std::map<std::string, AsyncHttpHandler>;
+  struct Handler {
+    AsyncHttpHandler fn;
+    Access access = Access::kRead;
+  };
+  using Methods = std::map<std::string, Handler>;
   const Methods* Find(const std::string& path) const;
+  // The handler for a request, or null (with *status 404 or 405 and *error saying why).
+  const Handler* Lookup(const HttpRequestHeader& req, int* status, std::string* error) const;
 
   IoPool& pool_;
   HttpServerOptions options_;
+  HttpGuard guard_;
   std::map<std::string, Methods> routes_;    // path -> method -> handler
   std::map<std::string, Methods> prefixes_;  // prefix -> method -> handler
   std::shared_ptr<TcpListener> listener_;

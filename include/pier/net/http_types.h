@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "pier/net/http_security.h"
 #include "pier/net/listener_options.h"
 
 namespace pier::net {
@@ -37,7 +38,8 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 struct HttpServerOptions {
   ListenerOptions listen;
   size_t max_header_bytes = 16 * 1024;  // beyond: 431
-  size_t max_body_bytes = 1024 * 1024;  // beyond: 413
+  size_t max_body_bytes = 1024 * 1024;  // beyond: 413 (for requests that carry the token)
+  HttpSecurityOptions security;
 };
 
 }  // namespace pier::net

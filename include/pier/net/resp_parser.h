@@ -17,6 +17,11 @@ struct RespLimits {
   size_t max_bulk_len = 512 * 1024 * 1024;  // proto-max-bulk-len
   size_t max_inline_len = 64 * 1024;        // PROTO_INLINE_MAX_SIZE
   size_t max_args = 1024 * 1024;            // elements in one multibulk request
+  // Unparsed bytes one client may have buffered (client-query-buffer-limit, as Redis: 1 GiB).
+  size_t max_query_buffer = size_t{1} << 30;
+  // Before AUTH (when a password is set), Redis's limits for unauthenticated clients.
+  size_t unauthenticated_max_args = 10;
+  size_t unauthenticated_max_bulk_len = 16 * 1024;
 };
 
 // Not thread-safe; one per connection. The parser keeps where it stopped inside a partial
@@ -33,6 +38,10 @@ class RespParser {
   // On kError, error() is Redis's text ("Protocol error: invalid bulk length"); the connection
   // must answer it and close.
   Result Parse(std::string_view buf, std::vector<std::string_view>* args);
+
+  // Whether the client has authenticated: before, a request may have only a few small
+  // arguments (Redis's "unauthenticated multibulk length" and "bulk length" errors).
+  void set_authenticated(bool yes) { authenticated_ = yes; }
 
   size_t consumed() const { return consumed_; }
   const std::string& error() const { return error_; }
@@ -53,6 +62,7 @@ class RespParser {
   }
 
   RespLimits limits_;
+  bool authenticated_ = true;
   size_t consumed_ = 0;
   std::string error_;
   // State of a partial multibulk request, relative to the start of `buf`.

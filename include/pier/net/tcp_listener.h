@@ -19,11 +19,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "pier/base/status.h"
 #include "pier/net/io_pool.h"
 #include "pier/net/listener_options.h"
+#include "pier/net/stream.h"
 
 namespace pier::net {
 
@@ -34,11 +36,14 @@ namespace pier::net {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, IoPool& pool, size_t thread);
-  boost::asio::ip::tcp::socket& socket() { return socket_; }
+  // What handlers read and write (plain or TLS).
+  Stream& stream() { return stream_; }
+  // The TCP socket underneath (addresses, shutdown); never read or write it directly.
+  boost::asio::ip::tcp::socket& socket() { return stream_.socket(); }
   // Runs fn on the connection's thread (the one it is on when fn runs). Thread-safe.
   void Post(std::function<void(Connection&)> fn);
   // Asks the pool whether this connection should go to another thread; if so it is booked
-  // there and the handler should return.
+  // there and the handler should return. A TLS connection stays where it is.
   bool ShouldMove();
   // State a moving handler keeps between its calls (nullptr at first).
   std::shared_ptr<void>& handler_state() { return handler_state_; }
@@ -54,6 +59,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes the socket; pending reads and writes finish with an error.
   void Close();
   std::string RemoteAddress() const { return remote_; }
+  // The peer's IP address, without the port.
+  const std::string& RemoteIp() const { return remote_ip_; }
 
  private:
   friend class TcpListener;
@@ -66,10 +73,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::atomic<boost::asio::io_context*> ctx_;
   std::atomic<uint64_t> moves_{0};
   std::shared_ptr<void> handler_state_;
-  boost::asio::ip::tcp::socket socket_;
+  Stream stream_;
   std::chrono::steady_clock::time_point last_activity_;
   bool busy_ = false;
   std::string remote_;
+  std::string remote_ip_;
 };
 
 using ConnectionHandler = std::function<boost::asio::awaitable<void>(Connection&)>;
@@ -102,6 +110,8 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
                                                std::chrono::milliseconds idle);
   // The connection's handler has returned: close it, or serve it on its new thread.
   void Finish(const std::shared_ptr<Connection>& conn);
+  // Books a new connection; false (and nothing booked) when a limit refuses it.
+  bool Admit(const std::shared_ptr<Connection>& conn);
 
   IoPool& pool_;
   ListenerOptions options_;
@@ -110,6 +120,7 @@ class TcpListener : public std::enable_shared_from_this<TcpListener> {
   boost::asio::ip::tcp::endpoint endpoint_;
   mutable std::mutex mu_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
+  std::unordered_map<std::string, size_t> per_client_;  // open connections by client address
 };
 
 // "host:port" -> (host, port); errors name the flag or field given in `what`.

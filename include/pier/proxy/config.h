@@ -19,6 +19,10 @@
 //       listen: 127.0.0.1:7081
 //       mode: tcp
 //       cluster: postgres
+//     - name: secure
+//       listen: 0.0.0.0:8443
+//       tls: {cert: srv.crt, key: srv.key, sni: [{names: [a.example.com], cert: a.crt, key: a.key}]}
+//       routes: [{cluster: api}]
 //   registry: 127.0.0.1:7900   # for clusters given by service name (Consul's HTTP API)
 //   clusters:
 //     api:
@@ -30,6 +34,7 @@
 //     postgres:
 //       service: pg        # instances from the registry, healthy ones only
 //       tags: [v2]         # ... and of those, the ones with all these tags
+//       tls: {ca: ca.crt, cert: client.crt, key: client.key}   # TLS (mTLS) to the upstreams
 #pragma once
 
 #include <cstdint>
@@ -39,6 +44,7 @@
 
 #include "pier/balance/load_balancer.h"
 #include "pier/base/status.h"
+#include "pier/net/tls_options.h"
 #include "pier/resilience/circuit_breaker.h"
 #include "pier/resilience/concurrency_limiter.h"
 #include "pier/resilience/outlier_detector.h"
@@ -72,6 +78,9 @@ struct ClusterConfig {
   // Requests outstanding to the cluster at once: off, a fixed number, or adaptive (Envoy's
   // gradient controller); the one beyond it is answered 503 at once.
   resilience::ConcurrencyLimitOptions concurrency;
+  // TLS to the upstreams (tls.enabled): verified against a CA, optionally with a client
+  // certificate.
+  net::TlsClientOptions tls;
 };
 
 struct RouteConfig {
@@ -102,10 +111,19 @@ struct ListenerConfig {
   std::string cluster;                    // kTcp
   size_t max_header_bytes = 64 * 1024;    // beyond: 431
   uint64_t max_body_bytes = 64ull << 20;  // beyond: 413
+  // TLS termination (tls.enabled()): a certificate, more chosen by SNI, client certificates.
+  net::TlsServerOptions tls;
+  // Connections one client address may hold (0: no cap), and how long a request head may take
+  // to arrive once it has started (HAProxy's timeout http-request).
+  size_t max_connections_per_client = 1024;
+  int64_t request_header_timeout_ms = 10000;
 };
 
 struct ProxyConfig {
   std::string registry = "127.0.0.1:7900";  // where `service` clusters are looked up
+  // The registry's token and TLS (given by the program: --registry-token, not the file).
+  std::string registry_token;
+  net::TlsClientOptions registry_tls;
   std::vector<ListenerConfig> listeners;
   std::vector<ClusterConfig> clusters;
   const ClusterConfig* FindCluster(const std::string& name) const;

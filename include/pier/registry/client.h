@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "pier/base/status.h"
+#include "pier/net/tls_options.h"
 #include "pier/registry/types.h"
 
 namespace pier::registry {
@@ -27,6 +28,7 @@ struct ClientOptions {
   std::string address = "127.0.0.1:7900";  // HOST:PORT of the HTTP API
   std::string token;                       // sent as X-Consul-Token when set
   std::chrono::milliseconds timeout{5000};
+  net::TlsClientOptions tls;  // HTTPS when tls.enabled
 };
 
 // One instance as discovery returns it.

@@ -21,8 +21,6 @@ struct RegistryServerOptions {
   // etcd://HOST:PORT[/PREFIX]: keep the catalog in etcd instead, shared by every registry that
   // names the same etcd and prefix (data_dir is then unused).
   std::string store;
-  // When set, every /v1 request needs it (X-Consul-Token, ?token= or Authorization: Bearer).
-  std::string token;
   std::string datacenter = "dc1";
   std::string node_name = "pier";
   std::string node_address = "127.0.0.1";

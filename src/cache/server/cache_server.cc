@@ -13,8 +13,11 @@
 #include "cache/server/cluster.h"
 #include "cache/server/command.h"
 #include "cache/server/database.h"
+#include "pier/base/strings.h"
+#include "pier/net/http_guard.h"
 #include "pier/net/resp_extension.h"
 #include "pier/net/resp_writer.h"
+#include "pier/net/tls.h"
 #include "pier/perf/metrics.h"
 
 namespace asio = boost::asio;
@@ -110,15 +113,30 @@ Status CacheServer::Start() {
   lo.port = options_.port;
   lo.max_connections = options_.maxclients;
   lo.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout);
-  auto l = net::TcpListener::Bind(pool_, lo, [this](net::Connection& c) { return Serve(c); });
+  auto serve = [this](net::Connection& c) { return Serve(c); };
+  auto l = net::TcpListener::Bind(pool_, lo, serve);
   if (!l.ok()) return l.status();
   listener_ = *l;
+  if (options_.tls_port >= 0) {
+    if (!options_.tls) {
+      return Status::InvalidArgument("--tls-port needs --tls-cert-file and --tls-key-file");
+    }
+    lo.port = static_cast<uint16_t>(options_.tls_port);
+    lo.tls = options_.tls;
+    auto t = net::TcpListener::Bind(pool_, lo, serve);
+    if (!t.ok()) return t.status();
+    tls_listener_ = *t;
+    tls_listener_->Start();
+  }
   listener_->Start();
   ScheduleCron();
   return Status::Ok();
 }
 
 std::string CacheServer::address() const { return listener_ ? listener_->address() : ""; }
+std::string CacheServer::tls_address() const {
+  return tls_listener_ ? tls_listener_->address() : "";
+}
 uint16_t CacheServer::port() const {
   return listener_ ? listener_->local_endpoint().port() : options_.port;
 }
@@ -126,6 +144,7 @@ uint16_t CacheServer::port() const {
 void CacheServer::Shutdown() {
   stopping_ = true;
   if (listener_) listener_->Close();
+  if (tls_listener_) tls_listener_->Close();
   if (cron_timer_) {
     auto t = std::static_pointer_cast<asio::steady_timer>(cron_timer_);
     asio::post(t->get_executor(), [t] { t->cancel(); });
@@ -138,19 +157,31 @@ void CacheServer::Shutdown() {
 
 void CacheServer::CloseAll() {
   if (listener_) listener_->CloseAll();
+  if (tls_listener_) tls_listener_->CloseAll();
 }
 
 size_t CacheServer::active_connections() const {
-  return listener_ ? listener_->active_connections() : 0;
+  return (listener_ ? listener_->active_connections() : 0) +
+         (tls_listener_ ? tls_listener_->active_connections() : 0);
 }
 
 std::string CacheServer::requirepass() const {
   std::lock_guard lock(config_mu_);
   return options_.requirepass;
 }
-void CacheServer::set_requirepass(std::string p) {
+Status CacheServer::set_requirepass(std::string p) {
+  if (p.empty() && options_.protected_mode && !net::IsLoopbackHost(options_.host)) {
+    return Status::InvalidArgument(
+        "refusing to remove the password of a server listening on " + options_.host +
+        " (protected mode): clients from other hosts would need none");
+  }
   std::lock_guard lock(config_mu_);
   options_.requirepass = std::move(p);
+  return Status::Ok();
+}
+bool CacheServer::CheckPassword(std::string_view given) const {
+  std::lock_guard lock(config_mu_);
+  return net::TokensEqual(given, options_.requirepass);
 }
 net::RespLimits CacheServer::limits() const {
   std::lock_guard lock(config_mu_);
@@ -196,6 +227,17 @@ void CacheServer::Execute(ClientState& client, const std::vector<std::string_vie
 void CacheServer::Execute(ClientState& client, const std::vector<std::string_view>& args,
                           std::string* out, Clock::TimePoint* now) {
   if (args.empty()) return;
+  if (EqualsIgnoreCase(args[0], "post") || EqualsIgnoreCase(args[0], "host:")) {
+    // A web page talking to this port (cross-protocol scripting): close without answering, as
+    // Redis does.
+    spdlog::warn(
+        "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: "
+        "commands to pier cache from {}. This is likely due to an attacker attempting to use "
+        "Cross Protocol Scripting to compromise your instance. Connection aborted.",
+        client.addr);
+    client.drop = true;
+    return;
+  }
   net::RespWriter w(out, client.protocol);
   const CommandSpec* spec = CommandTable::Get().Find(args[0]);
   if (spec == nullptr) {
@@ -261,13 +303,18 @@ bool CacheServer::RouteToSlot(const CommandSpec& spec, const std::vector<std::st
 namespace {
 
 // What a client connection keeps while its handler moves between I/O threads.
+// A connection's read buffer returns to this size when it empties.
+constexpr size_t kIdleBuffer = 16 * 1024;
+
 struct Session {
-  Session(CacheServer* server, const net::RespLimits& limits) : server(server), parser(limits) {}
+  Session(CacheServer* server, const net::RespLimits& limits)
+      : server(server), limits(limits), parser(limits) {}
   ~Session() { server->ReleaseClient(&client); }
   CacheServer* server;
+  net::RespLimits limits;
   ClientState client;
   net::RespParser parser;
-  std::vector<char> buf = std::vector<char>(16 * 1024);
+  std::vector<char> buf = std::vector<char>(kIdleBuffer);
   size_t begin = 0, end = 0;
   std::string out;
   std::vector<std::string_view> args;
@@ -333,25 +380,36 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
       moving = true;
       co_return;
     }
-    // Make room: compact, then grow to what the parser says the current request needs.
+    // Make room: compact, then grow toward what the current request needs, but at most to
+    // twice the bytes that arrived: a client's declared length reserves nothing (CVE-2021-32675).
     if (begin > 0 && (end == buf.size() || begin == end)) {
       std::memmove(buf.data(), buf.data() + begin, end - begin);
       end -= begin;
       begin = 0;
     }
-    size_t need = std::max<size_t>(parser.wanted(), 4096);
-    if (buf.size() - end < need) buf.resize(std::max(buf.size() * 2, end + need));
-    size_t n =
-        co_await conn.socket().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
-                                               asio::redirect_error(asio::use_awaitable, ec));
+    if (end == 0 && buf.size() > kIdleBuffer) std::vector<char>(kIdleBuffer).swap(buf);
+    const size_t need = std::max<size_t>(parser.wanted(), 4096);
+    if (buf.size() - end < need) {
+      const size_t target = std::min(end + need, std::max(2 * end, end + 4096));
+      if (target > buf.size()) buf.resize(target);
+    }
+    size_t n = co_await conn.stream().async_read_some(
+        asio::buffer(buf.data() + end, buf.size() - end),
+        asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     end += n;
     conn.Touch();
     stats_.net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    if (end - begin > s.limits.max_query_buffer) {
+      spdlog::warn("closing client {} that reached max query buffer length ({} bytes)",
+                   client.addr, s.limits.max_query_buffer);
+      co_return;
+    }
     uint64_t commands = 0;
     bool close = false;
     Clock::TimePoint now = db_->Now();
     while (begin < end && !close) {
+      parser.set_authenticated(client.authenticated || requirepass().empty());
       auto r = parser.Parse(std::string_view(buf.data() + begin, end - begin), &args);
       if (r == net::RespParser::Result::kIncomplete) break;
       if (r == net::RespParser::Result::kError) {
@@ -372,6 +430,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
         }
         ++commands;
         close = client.close_after_reply;
+        if (client.drop) co_return;
       }
       begin += parser.consumed();
     }
@@ -383,8 +442,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
     if (!pending.empty() && !close && pending.size() < 4096 && out.size() < (1u << 20)) {
       // More of the pipeline is already here: read it before flushing, so its writes go to the
       // log as one batch (bounded, so a client that never pauses still gets its replies).
-      boost::system::error_code aec;
-      if (conn.socket().available(aec) > 0 && !aec) continue;
+      if (conn.stream().available() > 0) continue;
     }
     if (!pending.empty()) {  // splice the extension's replies in, in request order
       session->Flush();
@@ -401,7 +459,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
       pending.clear();
     }
     if (!out.empty()) {
-      co_await asio::async_write(conn.socket(), asio::buffer(out),
+      co_await asio::async_write(conn.stream(), asio::buffer(out),
                                  asio::redirect_error(asio::use_awaitable, ec));
       stats_.net_output_bytes.fetch_add(out.size(), std::memory_order_relaxed);
       // Keep a modest buffer between batches; drop a huge one (KEYS *, big MGET).

@@ -23,9 +23,8 @@ void Echo(CommandContext& c) { c.out.Bulk(c.args[1]); }
 
 // Checks a username/password pair against requirepass (pier has only the "default" user).
 bool CheckPassword(CommandContext& c, std::string_view user, std::string_view pass) {
-  std::string want = c.server.requirepass();
   if (user != "default") return false;
-  return want.empty() || pass == want;
+  return c.server.requirepass().empty() || c.server.CheckPassword(pass);
 }
 
 void Auth(CommandContext& c) {

@@ -125,8 +125,7 @@ const std::vector<Param>& Params() {
       {"maxmemory-samples", [](CommandContext&) { return std::string("5"); }, nullptr},
       {"requirepass", [](CommandContext& c) { return c.server.requirepass(); },
        [](CommandContext& c, std::string_view v) {
-         c.server.set_requirepass(std::string(v));
-         return Status::Ok();
+         return c.server.set_requirepass(std::string(v));
        }},
       {"proto-max-bulk-len",
        [](CommandContext& c) { return std::to_string(c.server.limits().max_bulk_len); },
@@ -139,6 +138,23 @@ const std::vector<Param>& Params() {
          c.server.set_limits(l);
          return Status::Ok();
        }},
+      {"client-query-buffer-limit",
+       [](CommandContext& c) { return std::to_string(c.server.limits().max_query_buffer); },
+       [](CommandContext& c, std::string_view v) {
+         auto bytes = ParseMemory(v);
+         if (!bytes.ok() || *bytes < 1024 * 1024)
+           return Status::InvalidArgument("argument must be a memory value of at least 1mb");
+         net::RespLimits l = c.server.limits();
+         l.max_query_buffer = *bytes;
+         c.server.set_limits(l);
+         return Status::Ok();
+       }},
+      {"tls-port",
+       [](CommandContext& c) {
+         const std::string a = c.server.tls_address();
+         return a.empty() ? std::string("0") : a.substr(a.rfind(':') + 1);
+       },
+       nullptr},
       {"maxclients",
        [](CommandContext& c) { return std::to_string(c.server.options().maxclients); }, nullptr},
       {"timeout",

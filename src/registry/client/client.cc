@@ -112,6 +112,7 @@ Result<Client::Reply> Client::Call(const std::string& method, const std::string&
   req.body = body;
   req.timeout = timeout.count() ? timeout : options_.timeout;
   req.cancel = cancel;
+  req.tls = options_.tls;
   if (!options_.token.empty()) req.headers.emplace_back("X-Consul-Token", options_.token);
   auto r = net::HttpFetch(req);
   if (!r.ok()) return Status::Unavailable("registry " + r.status().message());

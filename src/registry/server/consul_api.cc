@@ -88,25 +88,12 @@ Status ParseFilter(const net::HttpQuery& q, InstanceFilter* f) {
 }  // namespace
 
 ConsulApi::ConsulApi(ServiceRegistry& registry, WatchHub& hub, asio::any_io_executor disk,
-                     NodeInfo node, std::string token)
-    : registry_(registry),
-      hub_(hub),
-      writes_(registry, std::move(disk)),
-      node_(std::move(node)),
-      token_(std::move(token)) {}
+                     NodeInfo node)
+    : registry_(registry), hub_(hub), writes_(registry, std::move(disk)), node_(std::move(node)) {}
 
 net::AsyncHttpHandler ConsulApi::Guard(Handler h) {
   return [this, h](const Request& req) -> asio::awaitable<Response> {
     auto q = Query(req);
-    if (!token_.empty()) {
-      std::string given = std::string(req["X-Consul-Token"]);
-      if (given.empty()) given = q.Get("token");
-      auto auth_field = req[boost::beast::http::field::authorization];
-      std::string_view auth(auth_field.data(), auth_field.size());
-      if (given.empty() && auth.substr(0, 7) == "Bearer ") given = std::string(auth.substr(7));
-      if (given.empty()) co_return Text(403, "Permission denied: this registry requires a token");
-      if (given != token_) co_return Text(403, "ACL not found");
-    }
     if (q.Has("dc") && q.Get("dc") != node_.datacenter) {
       co_return Text(500, "No path to datacenter");
     }
@@ -122,12 +109,14 @@ net::AsyncHttpHandler ConsulApi::Guard(Handler h) {
 void ConsulApi::AddRoutes(net::HttpServer& http) {
   http.RouteAsync("PUT", "/v1/agent/service/register", Guard(&ConsulApi::Register));
   // Consul before 1.0 took GET for deregistration and TTL updates, and clients still send it
-  // (python-consul 0.7 does): both methods are accepted.
+  // (python-consul 0.7 does): both methods are accepted, and both mutate.
   for (const char* method : {"PUT", "GET"}) {
-    http.RoutePrefix(method, "/v1/agent/service/deregister/", Guard(&ConsulApi::Deregister));
-    http.RoutePrefix(method, "/v1/agent/check/pass/", Guard(&ConsulApi::CheckPass));
-    http.RoutePrefix(method, "/v1/agent/check/warn/", Guard(&ConsulApi::CheckWarn));
-    http.RoutePrefix(method, "/v1/agent/check/fail/", Guard(&ConsulApi::CheckFail));
+    const auto mutate = net::Access::kMutate;
+    http.RoutePrefix(method, "/v1/agent/service/deregister/", Guard(&ConsulApi::Deregister),
+                     mutate);
+    http.RoutePrefix(method, "/v1/agent/check/pass/", Guard(&ConsulApi::CheckPass), mutate);
+    http.RoutePrefix(method, "/v1/agent/check/warn/", Guard(&ConsulApi::CheckWarn), mutate);
+    http.RoutePrefix(method, "/v1/agent/check/fail/", Guard(&ConsulApi::CheckFail), mutate);
   }
   http.RoutePrefix("PUT", "/v1/agent/service/maintenance/", Guard(&ConsulApi::Maintenance));
   http.RoutePrefix("GET", "/v1/agent/service/", Guard(&ConsulApi::AgentService));

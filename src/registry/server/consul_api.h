@@ -18,7 +18,7 @@ class ConsulApi {
  public:
   // Writes (which touch the store) are committed in groups on `disk`, off the I/O threads.
   ConsulApi(ServiceRegistry& registry, WatchHub& hub, boost::asio::any_io_executor disk,
-            NodeInfo node, std::string token);
+            NodeInfo node);
   void AddRoutes(net::HttpServer& http);
 
  private:
@@ -26,7 +26,7 @@ class ConsulApi {
   using Response = net::HttpResponse;
   using Handler = boost::asio::awaitable<Response> (ConsulApi::*)(const Request&);
 
-  // Wraps a handler with the token check and the datacenter check.
+  // Wraps a handler with Consul's query checks (?dc, ?filter); the token is the HTTP server's.
   net::AsyncHttpHandler Guard(Handler h);
   // A blocking read: waits on `topic` while `index()` <= ?index, then renders.
   // (GCC 12 destroys some temporaries of a co_await expression twice: callers pass named
@@ -61,7 +61,6 @@ class ConsulApi {
   WatchHub& hub_;
   WriteQueue writes_;
   NodeInfo node_;
-  std::string token_;
 };
 
 }  // namespace pier::registry

@@ -121,8 +121,7 @@ Status RegistryServer::Open() {
                          : "memory");
   m.api = std::make_unique<ConsulApi>(
       *m.registry, *m.hub, m.disk.get_executor(),
-      MakeNodeInfo(m.options.node_name, m.options.node_address, m.options.datacenter),
-      m.options.token);
+      MakeNodeInfo(m.options.node_name, m.options.node_address, m.options.datacenter));
   return Status::Ok();
 }
 

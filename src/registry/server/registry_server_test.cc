@@ -21,7 +21,9 @@ class RegistryServerTest : public ::testing::Test {
   void SetUp() override {
     server_ = std::make_unique<RegistryServer>(pool_, RegistryServerOptions{.clock = &clock_});
     ASSERT_TRUE(server_->Open().ok());
-    http_ = std::make_unique<net::HttpServer>(pool_, net::HttpServerOptions{});
+    net::HttpServerOptions o;
+    o.security.token = "registry-test-token";
+    http_ = std::make_unique<net::HttpServer>(pool_, o);
     server_->AddRoutes(*http_);
     ASSERT_TRUE(http_->Start().ok());
     pool_.Start();
@@ -34,7 +36,7 @@ class RegistryServerTest : public ::testing::Test {
     pool_.Stop(false);
     pool_.Join();
   }
-  ClientOptions Options() { return {.address = http_->address()}; }
+  ClientOptions Options() { return {.address = http_->address(), .token = "registry-test-token"}; }
 
   // Polls a condition another thread makes true (a heartbeat arriving over HTTP).
   template <typename Pred>
