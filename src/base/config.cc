@@ -56,6 +56,7 @@ Status CheckNesting(std::string_view text, const std::string& name) {
 }
 
 std::string Dotted(const std::string& path, std::string_view key) {
+  if (key.empty()) return path;
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 

@@ -24,4 +24,25 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+Status CheckName(std::string_view kind, std::string_view name) {
+  auto fail = [&](const std::string& why) {
+    std::string shown;
+    for (char c : name.substr(0, 64)) {
+      shown += (c >= ' ' && c <= '~') ? std::string(1, c) : "?";
+    }
+    return Status::InvalidArgument(std::string(kind) + " '" + shown + "' " + why +
+                                   " (use 1-63 letters, digits, '.', '_' or '-', starting with a "
+                                   "letter or digit)");
+  };
+  if (name.empty() || name.size() > 63) return fail("has a bad length");
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(name[0])) return fail("does not start with a letter or digit");
+  for (char c : name) {
+    if (!alnum(c) && c != '.' && c != '_' && c != '-') return fail("has a character not allowed");
+  }
+  return Status::Ok();
+}
+
 }  // namespace pier

@@ -6,6 +6,7 @@
 
 #include "pier/base/config.h"
 #include "pier/base/memory_units.h"
+#include "pier/base/strings.h"
 
 namespace pier::deploy {
 
@@ -128,7 +129,11 @@ Service ReadService(ConfigSection s, const std::string& name) {
   Service svc;
   svc.name = name;
   svc.where = s.Where();
+  if (Status st = CheckName("service name", name); !st.ok()) s.Error("", st.message());
   s.Read("version", &svc.version);
+  if (!svc.version.empty()) {
+    if (Status st = CheckName("version", svc.version); !st.ok()) s.Error("version", st.message());
+  }
   s.Read("image", &svc.image);
   s.Read("command", &svc.command);
   if (svc.image.empty() && svc.command.empty()) {
@@ -205,6 +210,9 @@ Result<Architecture> ParseArchitecture(std::string_view text, const std::string&
   auto root = (*doc)->Root();
   Architecture a;
   root.Read("name", &a.name);
+  if (!a.name.empty()) {
+    if (Status st = CheckName("system name", a.name); !st.ok()) root.Error("name", st.message());
+  }
   auto p = root.Section("platform");
   p.Read("registry", &a.platform.registry);
   a.platform.proxy = true;

@@ -45,5 +45,17 @@ TEST(DeploySpec, UpdatePolicyErrorsNameTheField) {
             "got 'sometimes'");
 }
 
+TEST(DeploySpec, NamesThatBecomePathsAreChecked) {
+  EXPECT_EQ(ErrorOf("services:\n  ../etc:\n    command: [x]\n"),
+            "pier.yaml:3:5: services.../etc: service name '../etc' does not start with a letter or "
+            "digit (use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit)");
+  EXPECT_EQ(ErrorOf("services:\n  api:\n    command: [x]\n    version: v1/../../x\n"),
+            "pier.yaml:4:14: services.api.version: version 'v1/../../x' has a character not "
+            "allowed (use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit)");
+  EXPECT_EQ(ErrorOf("name: \"a b\"\nservices:\n  api:\n    command: [x]\n"),
+            "pier.yaml:1:7: name: system name 'a b' has a character not allowed (use 1-63 "
+            "letters, digits, '.', '_' or '-', starting with a letter or digit)");
+}
+
 }  // namespace
 }  // namespace pier::deploy

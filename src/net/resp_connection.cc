@@ -8,8 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "pier/net/tls.h"
 
 namespace pier::net {
 
@@ -25,7 +31,9 @@ int MillisLeft(std::chrono::steady_clock::time_point deadline) {
 
 Result<std::unique_ptr<RespConnection>> RespConnection::Connect(const std::string& host,
                                                                 uint16_t port,
-                                                                std::chrono::milliseconds timeout) {
+                                                                std::chrono::milliseconds timeout,
+                                                                const TlsClientOptions& tls) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string where = host + ":" + std::to_string(port);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -53,14 +61,72 @@ Result<std::unique_ptr<RespConnection>> RespConnection::Connect(const std::strin
         where +
         ": connect: " + (r == 0 ? std::string("timed out") : std::strerror(soerr ? soerr : errno)));
   }
-  return std::unique_ptr<RespConnection>(new RespConnection(fd, where));
+  std::unique_ptr<RespConnection> c(new RespConnection(fd, where));
+  if (tls.enabled) {
+    if (Status st = c->StartTls(tls, host, deadline); !st.ok()) return st;
+  }
+  return c;
 }
 
-RespConnection::~RespConnection() { close(fd_); }
+RespConnection::~RespConnection() {
+  if (ssl_ != nullptr) SSL_free(static_cast<SSL*>(ssl_));
+  close(fd_);
+}
+
+bool RespConnection::TlsRetry(int ret, std::chrono::steady_clock::time_point deadline,
+                              const char* what, Status* error) {
+  const int err = SSL_get_error(static_cast<SSL*>(ssl_), ret);
+  short events = 0;
+  if (err == SSL_ERROR_WANT_READ) events = POLLIN;
+  if (err == SSL_ERROR_WANT_WRITE) events = POLLOUT;
+  if (events == 0) {
+    *error = err == SSL_ERROR_ZERO_RETURN
+                 ? Status::Unavailable(where_ + ": connection closed by the server")
+                 : Status::Unavailable(where_ + ": TLS " + what + ": " + TlsErrorText());
+    return false;
+  }
+  pollfd p{fd_, events, 0};
+  if (poll(&p, 1, MillisLeft(deadline)) != 1) {
+    *error = Status::Unavailable(where_ + ": TLS " + what + " timed out");
+    return false;
+  }
+  return true;
+}
+
+Status RespConnection::StartTls(const TlsClientOptions& tls, const std::string& host,
+                                std::chrono::steady_clock::time_point deadline) {
+  auto ctx = MakeTlsClientContext(tls);
+  if (!ctx.ok()) return ctx.status();
+  tls_ctx_ = *ctx;
+  SSL* s = SSL_new((*ctx)->native_handle());
+  if (s == nullptr) return Status::Internal(where_ + ": SSL_new: " + TlsErrorText());
+  ssl_ = s;
+  SSL_set_mode(s, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_set_fd(s, fd_);
+  if (Status st = PrepareTlsClient(s, tls, host); !st.ok()) return st;
+  for (;;) {
+    ERR_clear_error();
+    const int r = SSL_connect(s);
+    if (r == 1) return Status::Ok();
+    Status error;
+    if (!TlsRetry(r, deadline, "handshake", &error)) return error;
+  }
+}
 
 Status RespConnection::WriteAll(const std::string& data,
                                 std::chrono::steady_clock::time_point deadline) {
   size_t off = 0;
+  while (ssl_ != nullptr && off < data.size()) {
+    ERR_clear_error();
+    const int n = SSL_write(static_cast<SSL*>(ssl_), data.data() + off,
+                            static_cast<int>(std::min<size_t>(data.size() - off, 1 << 30)));
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    Status error;
+    if (!TlsRetry(n, deadline, "write", &error)) return error;
+  }
   while (off < data.size()) {
     ssize_t n = send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
     if (n > 0) {
@@ -78,6 +144,16 @@ Status RespConnection::WriteAll(const std::string& data,
 
 Status RespConnection::ReadMore(std::chrono::steady_clock::time_point deadline) {
   char buf[16384];
+  while (ssl_ != nullptr) {
+    ERR_clear_error();
+    const int n = SSL_read(static_cast<SSL*>(ssl_), buf, sizeof buf);
+    if (n > 0) {
+      in_.append(buf, static_cast<size_t>(n));
+      return Status::Ok();
+    }
+    Status error;
+    if (!TlsRetry(n, deadline, "read", &error)) return error;
+  }
   for (;;) {
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n > 0) {

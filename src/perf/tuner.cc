@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "pier/base/strings.h"
+
 namespace pier::perf {
 
 namespace {
@@ -132,7 +134,7 @@ void Tuner::Tick() {
 }
 
 Status Tuner::SaveBaseline(const std::string& scenario) {
-  if (scenario.empty()) return Status::InvalidArgument("a baseline needs a scenario name");
+  if (Status s = CheckName("baseline name", scenario); !s.ok()) return s;
   const int64_t now = analyzer_.Now();
   std::map<std::string, double> means;
   for (const auto& name : analyzer_.SeriesNames()) {
@@ -140,6 +142,11 @@ Status Tuner::SaveBaseline(const std::string& scenario) {
     if (!std::isnan(m)) means[name] = m;
   }
   std::lock_guard l(mu_);
+  // A client names baselines: keep a bounded number (replacing one by name stays allowed).
+  if (baselines_.size() >= kMaxBaselines && !baselines_.count(scenario)) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxBaselines) +
+                                   " baselines are kept; reuse a name");
+  }
   baselines_[scenario] = std::move(means);
   return Status::Ok();
 }

@@ -162,6 +162,17 @@ TEST_F(TunerTest, NamedBaselinesCompareAScenarioWithNow) {
   EXPECT_DOUBLE_EQ(b["baseline"].get<double>(), 0.60);
   EXPECT_DOUBLE_EQ(b["now"].get<double>(), 0.68);
   EXPECT_EQ(t.SaveBaseline("").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(t.SaveBaseline("../etc").code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(TunerTest, ClientsCannotGrowTheBaselinesWithoutBound) {
+  Run(2);
+  for (size_t i = 0; i < Tuner::kMaxBaselines; ++i) {
+    ASSERT_TRUE(t.SaveBaseline("b" + std::to_string(i)).ok());
+  }
+  EXPECT_EQ(t.SaveBaseline("one-more").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(t.SaveBaseline("b0").ok());  // replacing one by name is fine
+  EXPECT_EQ(t.State()["baselines"].size(), Tuner::kMaxBaselines);
 }
 
 }  // namespace

@@ -32,7 +32,11 @@ class SqliteStore final : public RegistryStore {
         return s;
       }
     }
-    return Exec("COMMIT", {});  // the one fsync of the batch
+    Status committed = Exec("COMMIT", {});  // the one fsync of the batch
+    // A failed COMMIT (disk full, I/O error) may leave the transaction open: end it, so the next
+    // batch does not build on writes that were never acknowledged.
+    if (!committed.ok()) (void)Exec("ROLLBACK", {});
+    return committed;
   }
 
   Result<std::vector<ServiceDefinition>> LoadAll() override {

@@ -10,6 +10,30 @@ import pytest
 PIER = os.environ.get("PIER_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "release", "bin", "pier")
 
+# Every pier server these tests start takes its API token from PIER_TOKEN (and the CLI commands
+# send it); Consul clients are given it as they would be for a Consul with ACLs. Tests of the
+# token file itself start servers without it (env_without_token).
+TOKEN = "pier-e2e-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+os.environ["PIER_TOKEN"] = TOKEN
+
+
+def consul_client(host, port, token=TOKEN, **kw):
+    """A python-consul client that sends `token` on every request: python-consul 0.7 passes its
+    token to some calls only (not to ttl_pass or deregister), so it goes in the session's
+    headers, as a user of pier or of a Consul with ACLs would set it."""
+    import consul
+    c = consul.Consul(host=host, port=port, token=token, **kw)
+    if token:
+        c.http.session.headers["X-Consul-Token"] = token
+    return c
+
+
+def env_without_token():
+    env = dict(os.environ)
+    env.pop("PIER_TOKEN", None)
+    return env
+
 
 def run_pier(*args, timeout=120, **kw):
     """Runs pier to completion; returns CompletedProcess with text output."""
@@ -19,13 +43,13 @@ def run_pier(*args, timeout=120, **kw):
 class Server:
     """A pier server started with port 0; `ports` maps names (resp, http) to HOST:PORT."""
 
-    def __init__(self, args):
+    def __init__(self, args, env=None):
         # stderr goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server
         # (a sanitizer report is tens of KiB).
         import tempfile
         self.err_file = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([PIER, *args], stdout=subprocess.PIPE, stderr=self.err_file,
-                                     text=True)
+                                     text=True, env=env)
         line = self.proc.stdout.readline()
         if not line.startswith("listening "):
             self.proc.kill()

@@ -12,7 +12,7 @@ import pytest
 import redis
 import requests
 
-from conftest import Server, pier_up
+from conftest import AUTH, Server, pier_up
 from test_deploy import Load, until
 
 UI = os.path.join(os.path.dirname(__file__), "ui")
@@ -62,7 +62,7 @@ def test_dashboard_shows_every_panel_live_from_pier_up(tmp_path):
             r.set(f"k{i}", "x" * 100)
             r.get(f"k{i // 2}")
         requests.post(s.url("/v1/queue/topics/orders/publish"), json={"messages": [{"payload": "a"}]},
-                      timeout=5)
+                      headers=AUTH, timeout=5)
         until(lambda: "proxy.p99_ms" in requests.get(s.url("/perf/snapshot"), timeout=5)
               .json()["series"], "the analyzer's first proxy window")
         rep = browse(s.url("/ui"), "dashboard.png")

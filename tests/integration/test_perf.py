@@ -12,7 +12,7 @@ import pytest
 import redis
 import requests
 
-from conftest import Server, pier_up, run_pier
+from conftest import AUTH, TOKEN, Server, pier_up, run_pier
 
 KEYS = 20000
 VALUE = b"v" * 100
@@ -113,11 +113,11 @@ def test_suggestion_and_tuner_keep_a_better_policy(cache):
     assert s["evidence"][0]["series"] == "cache.hit_ratio" and s["confidence"] > 0.5
     assert s["action"]["knob"] == "cache.policy"
     # A guarded trial by hand through the API: baseline, settle, measure, keep.
-    t = requests.post(cache.url("/perf/tuner"), json={"knob": "cache.policy",
+    t = requests.post(cache.url("/perf/tuner"), headers=AUTH, json={"knob": "cache.policy",
                                                       "value": s["action"]["value"]}, timeout=5)
     assert t.status_code == 200, t.text
     assert t.json()["trial"]["to"] == s["action"]["value"]
-    busy = requests.post(cache.url("/perf/tuner"), json={"knob": "cache.policy",
+    busy = requests.post(cache.url("/perf/tuner"), headers=AUTH, json={"knob": "cache.policy",
                                                          "value": "allkeys-lru"}, timeout=5)
     assert busy.status_code == 409
     r.config_resetstat()
@@ -134,9 +134,9 @@ def test_perf_endpoints_report_and_errors(cache):
     assert h["points"] and len(h["points"][0]) == 2
     missing = requests.get(cache.url("/perf/history?series=nope"), timeout=5)
     assert missing.status_code == 404 and "no series 'nope'" in missing.json()["error"]
-    bad = requests.post(cache.url("/perf/tuner"), json={"knob": "cache.policy"}, timeout=5)
+    bad = requests.post(cache.url("/perf/tuner"), headers=AUTH, json={"knob": "cache.policy"}, timeout=5)
     assert bad.status_code == 400
-    unknown = requests.post(cache.url("/perf/tuner"), json={"knob": "x", "auto": True}, timeout=5)
+    unknown = requests.post(cache.url("/perf/tuner"), headers=AUTH, json={"knob": "x", "auto": True}, timeout=5)
     assert unknown.status_code == 404
     rep = run_pier("perf", "report", "--http", cache.ports["http"])
     assert rep.returncode == 0, rep.stderr
@@ -152,7 +152,8 @@ platform:
   cache: {policy: allkeys-lru, memory: 1mb}
 services:
   catalog:
-    command: [pier, demo-service, --listen, "127.0.0.1:${PORT}", --name, catalog]
+    command: [pier, demo-service, --listen, "127.0.0.1:${PORT}", --name, catalog,
+              --token, pier-e2e-token]
     replicas: 3
     health: {http: /health, interval: 500ms, timeout: 1s, retries: 1}
 routes:
@@ -173,7 +174,8 @@ def test_demo_degraded_yields_the_right_suggestions_and_the_tuner_fixes_the_cach
         inst = requests.get(s.url("/v1/status"), timeout=5).json()["services"][0]["versions"][0][
             "instances"]
         slow = inst[1]["address"]
-        requests.post(f"http://{slow}/control", json={"latency_ms": 40}, timeout=5)
+        requests.post(f"http://{slow}/control", json={"latency_ms": 40}, headers=AUTH,
+                      timeout=5)
         load = Load(f"http://{s.ports['proxy']}/")
         # The cache is too small for its key stream (Zipf over 20,000 keys in 1 MiB).
         host, port = s.ports["resp"].rsplit(":", 1)

@@ -11,7 +11,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import Server, free_port, need, run_pier
+from conftest import AUTH, Server, consul_client, free_port, need, run_pier
 
 BACKEND = os.path.join(os.path.dirname(__file__), "backend.py")
 
@@ -283,7 +283,7 @@ def test_registry_membership_changes_apply_without_restart(backends, proxy, star
     a, b, c = backends("a", "b", "c")
     reg = start_pier("registry", "--http", "127.0.0.1:0", "--data-dir", str(tmp_path / "reg"))
     host, port = reg.addr("http")
-    cl = consul.Consul(host=host, port=port)
+    cl = consul_client(host, port)
     for bk in (a, b):
         cl.agent.service.register("web", service_id=f"web-{bk.name}", address="127.0.0.1",
                                   port=bk.port)
@@ -325,7 +325,7 @@ clusters:
     assert sess.get(url + "/b/1", timeout=5).json()["backend"] == "b"
     assert sess.get(url + "/x", timeout=5).json()["backend"] == "a"
     s.config_path.write_text("listeners:\n  - name: web\n    routes: []\n")
-    r = requests.post(s.url("/v1/proxy/reload"), timeout=5)
+    r = requests.post(s.url("/v1/proxy/reload"), headers=AUTH, timeout=5)
     assert r.status_code == 400 and "proxy.yaml:3" in r.json()["error"]
     assert sess.get(url + "/b/1", timeout=5).json()["backend"] == "b"  # the old config runs
 

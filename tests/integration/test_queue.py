@@ -11,7 +11,7 @@ import pytest
 import redis
 import requests
 
-from conftest import PIER, Server, free_port, need, run_pier
+from conftest import PIER, TOKEN, Server, free_port, need, run_pier
 
 
 def start_queue(tmp_path, *extra, port=0, http=0):
@@ -136,9 +136,10 @@ def test_http_api_with_curl(queue):
     need("curl")
 
     def curl(method, path, body=None):
-        cmd = ["curl", "-s", "-w", "\n%{http_code}", "-X", method, queue.url(path)]
+        cmd = ["curl", "-s", "-w", "\n%{http_code}", "-X", method,
+               "-H", f"Authorization: Bearer {TOKEN}", queue.url(path)]
         if body is not None:
-            cmd += ["-d", json.dumps(body)]
+            cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         text, code = out.rsplit("\n", 1)
         return int(code), json.loads(text) if text else None

@@ -11,7 +11,7 @@ import consul
 import pytest
 import requests
 
-from conftest import PIER, Server, free_port, need, run_pier
+from conftest import AUTH, PIER, TOKEN, Server, consul_client, env_without_token, free_port, need, run_pier
 
 
 def start_registry(tmp_path, *extra):
@@ -28,7 +28,7 @@ def registry(tmp_path):
 
 def client(server, **kw):
     host, port = server.addr("http")
-    return consul.Consul(host=host, port=port, **kw)
+    return consul_client(host, port, **kw)
 
 
 class Backend:
@@ -135,7 +135,8 @@ def test_killed_backend_goes_critical_and_recovers(registry):
                 {"HTTP": f"http://127.0.0.1:{backend.port}/", "Interval": "200ms",
                  "Timeout": "500ms", "FailuresBeforeCritical": failures},
                 {"TCP": f"127.0.0.1:{backend.port}", "Interval": "200ms", "Timeout": "500ms"}]}
-    r = requests.put(registry.url("/v1/agent/service/register"), data=json.dumps(body))
+    r = requests.put(registry.url("/v1/agent/service/register"), data=json.dumps(body),
+                     headers=AUTH)
     assert r.status_code == 200, r.text
     wait_health(c, "web", lambda es: statuses(es) == ["passing", "passing"])
     backend.kill()
@@ -191,7 +192,7 @@ def test_maintenance_mode_drains(registry):
 
 def test_bad_input_names_the_field(registry):
     def put(path, body):
-        return requests.put(registry.url(path), data=body)
+        return requests.put(registry.url(path), data=body, headers=AUTH)
 
     r = put("/v1/agent/service/register", '{"Name": "x", "Check": {"TTL": "1s", "Interval": 5}')
     assert r.status_code == 400 and r.text.startswith("Request decode failed")
@@ -223,10 +224,15 @@ def test_bad_input_names_the_field(registry):
 def test_token_is_required_when_configured(tmp_path):
     s = start_registry(tmp_path, "--token", "s3cret")
     try:
-        r = requests.get(s.url("/v1/agent/services"))
-        assert r.status_code == 403
+        # On loopback reading needs no token; writing does, and a wrong one is refused.
+        assert requests.get(s.url("/v1/agent/services")).status_code == 200
+        body = json.dumps({"Name": "x"})
+        r = requests.put(s.url("/v1/agent/service/register"), data=body)
+        assert r.status_code == 401 and "token" in r.json()["error"]
         r = requests.get(s.url("/v1/agent/services"), headers={"X-Consul-Token": "wrong"})
-        assert (r.status_code, r.text) == (403, "ACL not found")
+        assert r.status_code == 403 and "ACL not found" in r.text
+        with pytest.raises(consul.ACLPermissionDenied):
+            client(s, token="wrong").agent.service.register("api")
         c = client(s, token="s3cret")
         assert c.agent.service.register("api", check=consul.Check.ttl("10s"))
         r = requests.get(s.url("/v1/agent/services"),
@@ -239,7 +245,8 @@ def test_token_is_required_when_configured(tmp_path):
 
 
 def test_protected_mode_refuses_open_non_loopback(tmp_path):
-    r = run_pier("registry", "--http", "0.0.0.0:0", "--data-dir", str(tmp_path))
+    r = run_pier("registry", "--http", "0.0.0.0:0", "--data-dir", str(tmp_path),
+                 env=env_without_token())
     assert r.returncode == 1
     assert "without a token" in r.stderr
 
@@ -248,7 +255,7 @@ def test_deregister_critical_service_after(registry):
     c = client(registry)
     body = {"Name": "batch", "ID": "batch-1",
             "Check": {"TTL": "1s", "DeregisterCriticalServiceAfter": "1s"}}
-    assert requests.put(registry.url("/v1/agent/service/register"),
+    assert requests.put(registry.url("/v1/agent/service/register"), headers=AUTH,
                         data=json.dumps(body)).status_code == 200
     # Never heartbeats: critical at once, reaped a second later.
     index, entries = c.catalog.service("batch")
@@ -281,8 +288,9 @@ def test_curl_registers_and_blocks(registry):
     need("curl")
     addr = registry.ports["http"]
     body = '{"Name": "cache", "ID": "cache-1", "Port": 7379, "Check": {"TTL": "30s"}}'
-    r = subprocess.run(["curl", "-sS", "-X", "PUT", "--data", body, "-w", "%{http_code}",
-                        f"http://{addr}/v1/agent/service/register"],
+    r = subprocess.run(["curl", "-sS", "-X", "PUT", "-H", f"X-Consul-Token: {TOKEN}",
+                        "-H", "Content-Type: application/json", "--data", body,
+                        "-w", "%{http_code}", f"http://{addr}/v1/agent/service/register"],
                        capture_output=True, text=True)
     assert r.stdout == "200", r.stdout + r.stderr
     r = subprocess.run(["curl", "-sS", "-i", f"http://{addr}/v1/health/service/cache"],
@@ -292,7 +300,8 @@ def test_curl_registers_and_blocks(registry):
     watcher = subprocess.Popen(
         ["curl", "-sS", f"http://{addr}/v1/health/service/cache?passing&index={index}&wait=20s"],
         stdout=subprocess.PIPE, text=True)
-    r = subprocess.run(["curl", "-sS", "-X", "PUT", "-w", "%{http_code}",
+    r = subprocess.run(["curl", "-sS", "-X", "PUT", "-H", f"X-Consul-Token: {TOKEN}",
+                        "-w", "%{http_code}",
                         f"http://{addr}/v1/agent/check/pass/service:cache-1?note=warm"],
                        capture_output=True, text=True)
     assert r.stdout == "200"

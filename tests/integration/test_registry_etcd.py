@@ -8,7 +8,7 @@ import consul
 import pytest
 import requests
 
-from conftest import Server, free_port, need
+from conftest import Server, consul_client, free_port, need
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def registry(store):
 
 def client(server):
     host, port = server.addr("http")
-    return consul.Consul(host=host, port=port)
+    return consul_client(host, port)
 
 
 def wait_catalog(c, name, pred, timeout=20):

@@ -11,7 +11,7 @@ import pytest
 import redis
 import requests
 
-from conftest import Server, free_port, need
+from conftest import AUTH, Server, free_port, need
 
 # An upstream that serves one request at a time (its listen queue holds the rest), each taking
 # `service_ms`: latency grows with the requests queued, as a saturated server's does.
@@ -126,7 +126,7 @@ def test_an_adaptive_limit_finds_the_upstreams_concurrency(tmp_path, upstream):
 
 
 def tuner(s, **body):
-    r = requests.post(s.url("/perf/tuner"), json=body, timeout=5)
+    r = requests.post(s.url("/perf/tuner"), headers=AUTH, json=body, timeout=5)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -178,7 +178,7 @@ def test_the_tuner_reverts_a_proxy_limit_that_sheds_load(tmp_path, upstream):
         assert log[-1].startswith("reverted to config: proxy.p99_ms"), log
         assert "(proxy.error_ratio rose from 0 to" in log[-1], log
         assert cluster(s)["concurrency"]["mode"] == "off"
-        bad = requests.post(s.url("/perf/tuner"),
+        bad = requests.post(s.url("/perf/tuner"), headers=AUTH,
                             json={"knob": "proxy.concurrency_limit", "value": "lots"}, timeout=5)
         assert bad.status_code == 400, bad.text
         assert "'lots' is not off, adaptive or a number of requests" in bad.text

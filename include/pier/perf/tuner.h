@@ -61,7 +61,9 @@ class Tuner {
   // analyzer sample.
   void Tick();
 
+  // Records the current means under `scenario` (a name; at most kMaxBaselines are kept).
   Status SaveBaseline(const std::string& scenario);
+  static constexpr size_t kMaxBaselines = 64;
   // Knobs (value, auto), the running trial, the log, and the baselines compared with now.
   nlohmann::json State() const;
 

@@ -165,9 +165,18 @@ Result<std::vector<net::RespValue>> ClusterClient::RunOn(
     }
     const bool pooled = conn != nullptr;
     if (!conn) {
-      auto c = RespConnection::Connect(node.host, node.port, options_.connect_timeout);
+      auto c = RespConnection::Connect(node.host, node.port, options_.connect_timeout,
+                                       options_.tls);
       if (!c.ok()) return mark_down(c.status());
       conn = std::move(*c);
+      if (!options_.password.empty()) {
+        auto auth = conn->Run({{"AUTH", options_.password}}, options_.io_timeout);
+        if (!auth.ok()) return mark_down(auth.status());
+        if ((*auth)[0].is_error()) {
+          return Status::InvalidArgument(node.host + ":" + std::to_string(node.port) + ": " +
+                                         (*auth)[0].str);
+        }
+      }
     }
     round_trips_++;
     auto r = conn->Run(cmds, options_.io_timeout);

@@ -16,7 +16,7 @@ using net::RespValue;
 Result<std::unique_ptr<net::RespConnection>> Dial(const ClientOptions& o) {
   auto hp = net::ParseHostPort(o.address, "address");
   if (!hp.ok()) return hp.status();
-  auto c = net::RespConnection::Connect(hp->first, hp->second, o.connect_timeout);
+  auto c = net::RespConnection::Connect(hp->first, hp->second, o.connect_timeout, o.tls);
   if (!c.ok() || o.password.empty()) return c;
   auto r = (*c)->Run({{"AUTH", o.password}}, o.io_timeout);
   if (!r.ok()) return r.status();
