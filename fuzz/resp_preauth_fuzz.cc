@@ -1,6 +1,7 @@
-// The RESP path before AUTH: Redis's limits for unauthenticated clients hold for every request
-// (at most 10 arguments of at most 16 KiB), and any input parses the same whether it arrives at
-// once or one byte at a time. The first byte picks authenticated (odd) or not.
+// The RESP path before AUTH: Redis's limits for unauthenticated clients hold for every multibulk
+// request (at most 10 arguments of at most 16 KiB; inline ones are bounded by the line limit, as
+// in Redis), and any input parses the same whether it arrives at once or one byte at a time. The
+// first byte picks authenticated (odd) or not.
 #include <cstdint>
 #include <string_view>
 

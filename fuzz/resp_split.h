@@ -37,12 +37,15 @@ inline Parsed ParseArriving(std::string_view in, size_t step, bool authenticated
     if (r == net::RespParser::Result::kComplete) {
       if (parser.consumed() == 0) __builtin_trap();
       std::vector<std::string> req(args.begin(), args.end());
-      if (!authenticated) {
+      // Before AUTH a multibulk request is small (Redis's limits); an inline one, as in Redis,
+      // is bounded by the inline line limit.
+      if (!authenticated && in[pos] == '*') {
         if (req.size() > limits.unauthenticated_max_args) __builtin_trap();
         for (const auto& a : req) {
           if (a.size() > limits.unauthenticated_max_bulk_len) __builtin_trap();
         }
       }
+      if (in[pos] != '*' && parser.consumed() > limits.max_inline_len + 1) __builtin_trap();
       out.requests.push_back(std::move(req));
       pos += parser.consumed();
       continue;

@@ -267,8 +267,7 @@ class HttpSession {
       deadline_.fired = false;
       bool reused = false;
       if (!retried_stale) {
-        up = worker_.pool.Take(PoolKey(address, tls.context != nullptr), SteadyNowMs(),
-                               cc.idle_timeout_ms);
+        up = worker_.pool.Take(PoolKey(address, tls), SteadyNowMs(), cc.idle_timeout_ms);
         reused = up != nullptr;
         if (reused && !replayable_ && !StillOpen(up->stream.socket())) {
           up.reset();

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <cstdio>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -109,8 +111,11 @@ void DeadlineList::Schedule() {
   });
 }
 
-std::string PoolKey(const std::string& address, bool tls) {
-  return tls ? "tls|" + address : address;
+std::string PoolKey(const std::string& address, const UpstreamTls& tls) {
+  if (!tls.context) return address;
+  char id[32];
+  std::snprintf(id, sizeof id, "tls@%p|", static_cast<const void*>(tls.context.get()));
+  return id + address;
 }
 
 awaitable<std::unique_ptr<UpstreamConn>> ConnectUpstream(Worker& w, const std::string& address,
@@ -124,7 +129,7 @@ awaitable<std::unique_ptr<UpstreamConn>> ConnectUpstream(Worker& w, const std::s
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   auto conn = std::make_unique<UpstreamConn>(w.io);
-  conn->address = PoolKey(address, tls.context != nullptr);
+  conn->address = PoolKey(address, tls);
   error_code ec;
   tcp::endpoint ep;
   auto ip = asio::ip::make_address(host, ec);

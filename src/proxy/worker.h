@@ -33,7 +33,7 @@ struct UpstreamConn {
   explicit UpstreamConn(boost::asio::io_context& io) : stream(io) {}
   net::Stream stream;
   Buffer in;  // bytes read from the upstream and not yet forwarded
-  std::string address;  // the pool's key: HOST:PORT, with "tls|" in front for TLS
+  std::string address;  // the pool's key (PoolKey)
   int64_t idle_since_ms = 0;
   uint64_t requests = 0;  // served on this connection so far
 };
@@ -96,8 +96,10 @@ struct UpstreamTls {
   const net::TlsClientOptions* options = nullptr;
 };
 
-// The pool key of a connection to `address` with or without TLS.
-std::string PoolKey(const std::string& address, bool tls);
+// The pool key of a connection to `address`: plain, or TLS with one cluster's context (two
+// clusters that verify differently never share a connection; a reload's new context starts
+// new ones).
+std::string PoolKey(const std::string& address, const UpstreamTls& tls);
 
 // Opens a connection to `address` (HOST:PORT; an IP address or a name to resolve) within
 // `timeout_ms`, with a TLS handshake in that time when `tls.context` is set. On failure returns
