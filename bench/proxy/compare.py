@@ -13,7 +13,6 @@ HAProxy. Only loopback traffic.
 """
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -21,60 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchutil import DEFAULT_PIER, free_port, wait_port  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process (all its threads), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def to_us(text):
-    m = re.match(r"([\d.]+)(us|ms|s)", text)
-    v = float(m.group(1))
-    return v * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
-
-
-def wrk(url, connections, duration):
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    # The distribution's own lines ("     50%    1.01ms"), not a "85.50%" in the stats above.
-    p50 = to_us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-    p99 = to_us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    if errors or socket_errors:
-        print(f"  warning: {url}: {errors.group(0) if errors else ''} "
-              f"{socket_errors.group(0) if socket_errors else ''}")
-    return {"rps": rps, "total": total, "p50": p50, "p99": p99}
-
-
-def start_nginx(tmp, name, port, body):
-    root = os.path.join(tmp, name)
-    os.makedirs(root)
-    os.chmod(root, 0o755)
-    with open(os.path.join(root, "index.html"), "w") as f:
-        f.write("x" * body)
-    os.chmod(os.path.join(root, "index.html"), 0o644)
-    conf = os.path.join(tmp, f"{name}.conf")
-    with open(conf, "w") as f:
-        f.write(f"""daemon off; worker_processes 1; pid {tmp}/{name}.pid;
-error_log {tmp}/{name}.err;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  server {{ listen 127.0.0.1:{port}; root {root}; }} }}
-""")
-    proc = subprocess.Popen(["nginx", "-c", conf], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return proc
-
+from benchutil import DEFAULT_PIER, cpu_seconds, free_port, start_nginx, wait_port, wrk  # noqa: E402
 
 def start_haproxy(tmp, port, backends):
     cfg = os.path.join(tmp, "haproxy.cfg")
