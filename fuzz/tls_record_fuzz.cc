@@ -108,7 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (char byte : wire) {  // every record boundary, and every byte inside a record
     BIO_write(server.in, &byte, 1);
     int n;
-    while ((n = SSL_read(server.ssl, buf, sizeof buf)) > 0) plain.append(buf, static_cast<size_t>(n));
+    while ((n = SSL_read(server.ssl, buf, sizeof buf)) > 0)
+      plain.append(buf, static_cast<size_t>(n));
   }
   if (plain != payload) __builtin_trap();
   pier::fuzz::CheckSplitsAgree(plain, /*authenticated=*/false);

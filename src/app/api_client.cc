@@ -44,8 +44,9 @@ Result<net::HttpFetchReply> ApiFlags::Call(
   }
   if (r->status == 401) {
     return Status::InvalidArgument(
-        target + ": the server wants its token: give --token, set PIER_TOKEN, or --data-dir "
-                 "where the server keeps DIR/token");
+        target +
+        ": the server wants its token: give --token, set PIER_TOKEN, or --data-dir "
+        "where the server keeps DIR/token");
   }
   return r;
 }

@@ -27,10 +27,9 @@ struct ApiFlags {
   Result<std::string> Token() const;
   // One request with the token; Unavailable (saying where the server was expected) when it
   // cannot be reached.
-  Result<net::HttpFetchReply> Call(const std::string& method, const std::string& target,
-                                   const std::string& body = "",
-                                   std::vector<std::pair<std::string, std::string>> headers = {})
-      const;
+  Result<net::HttpFetchReply> Call(
+      const std::string& method, const std::string& target, const std::string& body = "",
+      std::vector<std::pair<std::string, std::string>> headers = {}) const;
   net::TlsClientOptions Tls() const;
 };
 

@@ -44,7 +44,7 @@ Status ServerRuntime::ConfigureSecurity(const SecurityFlags& f, const std::strin
   // token, which its remote clients need anyway.
   auto token = net::ResolveToken({.flag = f.token,
                                   .file = f.token_file,
-                                  .data_dir = !token_file       ? ""
+                                  .data_dir = !token_file        ? ""
                                               : data_dir.empty() ? "pier-data"
                                                                  : data_dir,
                                   .create = net::IsLoopbackHost(hp->first)});

@@ -31,8 +31,8 @@
 namespace pier::app {
 
 struct SystemOptions {
-  std::string registry_address;            // the Consul HTTP API the proxy watches
-  std::string registry_token;              // ... and the token and TLS it needs
+  std::string registry_address;  // the Consul HTTP API the proxy watches
+  std::string registry_token;    // ... and the token and TLS it needs
   net::TlsClientOptions registry_tls;
   std::string self;                        // this binary: a command "pier ..." runs it
   std::string log_dir;                     // where instance logs are (for error messages)

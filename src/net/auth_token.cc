@@ -33,7 +33,8 @@ Status WriteTokenFile(const std::string& path, const std::string& token) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   // O_EXCL: two servers starting at once do not overwrite each other's token.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError(path + ": cannot create the token file: " + std::strerror(errno));
+  if (fd < 0)
+    return Status::IoError(path + ": cannot create the token file: " + std::strerror(errno));
   const std::string line = token + "\n";
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
                   ::fsync(fd) == 0;

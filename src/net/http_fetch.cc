@@ -38,7 +38,8 @@ Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& r) {
     auto ctx = MakeTlsClientContext(r.tls);
     if (!ctx.ok()) return ctx.status();
     stream.UseTls(*ctx);
-    if (Status s = PrepareTlsClient(stream.tls()->native_handle(), r.tls, r.host); !s.ok()) return s;
+    if (Status s = PrepareTlsClient(stream.tls()->native_handle(), r.tls, r.host); !s.ok())
+      return s;
   }
   http::request<http::string_body> req{http::string_to_verb(r.method), r.target, 11};
   if (req.method() == http::verb::unknown) req.method_string(r.method);

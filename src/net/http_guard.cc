@@ -163,10 +163,10 @@ std::optional<HttpResponse> HttpGuard::Check(const HttpRequestHeader& req, Acces
   if (access == Access::kMutate) {
     const std::string_view type = Field(req, http::field::content_type);
     if (has_body && IsFormOrText(type)) {
-      return HttpResponse::Error(
-          415, "a " + std::string(type.substr(0, 64)) +
-                   " body is what a cross-site page can send: send Content-Type: "
-                   "application/json (or application/yaml)");
+      return HttpResponse::Error(415,
+                                 "a " + std::string(type.substr(0, 64)) +
+                                     " body is what a cross-site page can send: send Content-Type: "
+                                     "application/json (or application/yaml)");
     }
   }
   return std::nullopt;

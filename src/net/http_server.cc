@@ -207,14 +207,14 @@ asio::awaitable<void> HttpServer::Serve(Connection& conn) {
       int status = 0;
       std::string error;
       const Handler* handler = Lookup(req, &status, &error);
-      const bool has_body = parser.content_length() ? *parser.content_length() > 0
-                                                    : parser.chunked();
+      const bool has_body =
+          parser.content_length() ? *parser.content_length() > 0 : parser.chunked();
       bool authenticated = false;
-      auto refusal = guard_.Check(req, handler ? handler->access : Access::kRead, has_body,
-                                  &authenticated);
-      const size_t limit = authenticated ? options_.max_body_bytes
-                                         : std::min(options_.max_body_bytes,
-                                                    sec.unauthenticated_max_body_bytes);
+      auto refusal =
+          guard_.Check(req, handler ? handler->access : Access::kRead, has_body, &authenticated);
+      const size_t limit =
+          authenticated ? options_.max_body_bytes
+                        : std::min(options_.max_body_bytes, sec.unauthenticated_max_body_bytes);
       if (!refusal && !parser.is_done()) {
         if (parser.content_length() && *parser.content_length() > limit) {
           refusal = HttpResponse::Error(
@@ -224,9 +224,10 @@ asio::awaitable<void> HttpServer::Serve(Connection& conn) {
           parser.body_limit(limit);
           const uint64_t expect = parser.content_length().value_or(limit);
           SocketDeadline body_deadline(
-              conn.socket(), sec.request_header_timeout +
-                                 std::chrono::milliseconds(
-                                     expect * 1000 / std::max<size_t>(1, sec.min_body_bytes_per_second)));
+              conn.socket(),
+              sec.request_header_timeout +
+                  std::chrono::milliseconds(expect * 1000 /
+                                            std::max<size_t>(1, sec.min_body_bytes_per_second)));
           co_await http::async_read(stream, buffer, parser,
                                     asio::redirect_error(asio::use_awaitable, ec));
           if (body_deadline.fired() || ClosedByPeer(ec)) co_return;

@@ -41,9 +41,9 @@ class HttpServerTest : public ::testing::Test {
     o.security.unauthenticated_max_body_bytes = 8;
     o.security.request_header_timeout = std::chrono::milliseconds(200);
     server_ = std::make_unique<HttpServer>(pool_, o);
-    server_->Route("GET", "/health",
-                   [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n"); },
-                   Access::kOpen);
+    server_->Route(
+        "GET", "/health", [](const HttpRequest&) { return HttpResponse::Text(200, "ok\n"); },
+        Access::kOpen);
     server_->Route("POST", "/echo",
                    [](const HttpRequest& r) { return HttpResponse::Text(200, r.body()); });
     server_->RoutePrefix(
@@ -71,18 +71,19 @@ class HttpServerTest : public ::testing::Test {
 };
 
 TEST_F(HttpServerTest, ServesRoutes) {
-  std::string r = RoundTrip(server_->address(),
-                            "GET /health?x=1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\nConnection: close\r\n\r\n");
+  std::string r =
+      RoundTrip(server_->address(),
+                "GET /health?x=1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 200 OK", 0), 0u) << r;
   EXPECT_NE(r.find("\r\n\r\nok\n"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequests) {
-  std::string r = RoundTrip(
-      server_->address(),
-      "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
-      "POST /echo HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer t0k\r\n"
-      "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
+  std::string r =
+      RoundTrip(server_->address(),
+                "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                "POST /echo HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer t0k\r\n"
+                "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
   EXPECT_NE(r.find("ok\n"), std::string::npos);
   EXPECT_NE(r.find("hello"), std::string::npos);
 }
@@ -95,8 +96,7 @@ TEST_F(HttpServerTest, PrefixRoutesPickTheLongestAndMayWait) {
   r = RoundTrip(server_->address(),
                 "PUT /v1/item/special/9?token=t0k HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_NE(r.find("\r\n\r\nspecial"), std::string::npos) << r;
-  r = RoundTrip(server_->address(),
-                "GET /v1/item/abc HTTP/1.1\r\nConnection: close\r\n\r\n");
+  r = RoundTrip(server_->address(), "GET /v1/item/abc HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 405", 0), 0u) << r;
   r = RoundTrip(server_->address(), "PUT /v1/ite HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 404", 0), 0u) << r;
@@ -126,8 +126,9 @@ TEST_F(HttpServerTest, UnknownPathAndMethod) {
 }
 
 TEST_F(HttpServerTest, LimitsAnswer413And431) {
-  std::string big_body = "POST /echo HTTP/1.1\r\nAuthorization: Bearer t0k\r\nContent-Length: 100\r\n\r\n" +
-                         std::string(100, 'x');
+  std::string big_body =
+      "POST /echo HTTP/1.1\r\nAuthorization: Bearer t0k\r\nContent-Length: 100\r\n\r\n" +
+      std::string(100, 'x');
   EXPECT_EQ(RoundTrip(server_->address(), big_body).rfind("HTTP/1.1 413", 0), 0u);
   std::string big_header = "GET /health HTTP/1.1\r\nX-Big: " + std::string(2000, 'y') + "\r\n\r\n";
   EXPECT_EQ(RoundTrip(server_->address(), big_header).rfind("HTTP/1.1 431", 0), 0u);
@@ -145,8 +146,9 @@ TEST_F(HttpServerTest, MutatingRoutesNeedTheToken) {
   std::string r = RoundTrip(server_->address(), post + "\r\nhi");
   EXPECT_EQ(StatusLine(r), "HTTP/1.1 401") << r;
   EXPECT_NE(r.find("WWW-Authenticate: Bearer"), std::string::npos);
-  EXPECT_EQ(StatusLine(RoundTrip(server_->address(), post + "Authorization: Bearer nope\r\n\r\nhi")),
-            "HTTP/1.1 403");
+  EXPECT_EQ(
+      StatusLine(RoundTrip(server_->address(), post + "Authorization: Bearer nope\r\n\r\nhi")),
+      "HTTP/1.1 403");
   EXPECT_EQ(StatusLine(RoundTrip(server_->address(), post + "X-Consul-Token: t0k\r\n\r\nhi")),
             "HTTP/1.1 200");
 }
@@ -157,19 +159,19 @@ TEST_F(HttpServerTest, BrowserDefencesAnswer421And403And415) {
   EXPECT_EQ(StatusLine(RoundTrip(server_->address(), get + "Host: attacker.example:7900\r\n\r\n")),
             "HTTP/1.1 421");
   // A cross-site page, even with the token in the URL.
-  std::string post =
-      "POST /echo?token=t0k HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n";
+  std::string post = "POST /echo?token=t0k HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n";
   EXPECT_EQ(
       StatusLine(RoundTrip(server_->address(), post + "Origin: https://evil.example\r\n\r\nhi")),
       "HTTP/1.1 403");
-  EXPECT_EQ(StatusLine(RoundTrip(server_->address(), post + "Origin: http://localhost:3000\r\n\r\nhi")),
-            "HTTP/1.1 200");
+  EXPECT_EQ(
+      StatusLine(RoundTrip(server_->address(), post + "Origin: http://localhost:3000\r\n\r\nhi")),
+      "HTTP/1.1 200");
   // A body a form or fetch(no-cors) can send.
   EXPECT_EQ(StatusLine(RoundTrip(server_->address(), post + "Content-Type: text/plain\r\n\r\nhi")),
             "HTTP/1.1 415");
-  EXPECT_EQ(StatusLine(RoundTrip(server_->address(),
-                             post + "Content-Type: application/json\r\n\r\nhi")),
-            "HTTP/1.1 200");
+  EXPECT_EQ(
+      StatusLine(RoundTrip(server_->address(), post + "Content-Type: application/json\r\n\r\nhi")),
+      "HTTP/1.1 200");
 }
 
 TEST_F(HttpServerTest, RequestsWithoutTheTokenGetSmallBodies) {
@@ -183,9 +185,10 @@ TEST_F(HttpServerTest, RequestsWithoutTheTokenGetSmallBodies) {
   });
   ASSERT_TRUE(s.Start().ok());
   const std::string head = "GET /size HTTP/1.1\r\nConnection: close\r\nContent-Length: 20\r\n";
-  EXPECT_EQ(StatusLine(RoundTrip(s.address(), head + "\r\n" + std::string(20, 'x'))), "HTTP/1.1 413");
-  std::string r = RoundTrip(s.address(), head + "Authorization: Bearer t0k\r\n\r\n" +
-                                             std::string(20, 'x'));
+  EXPECT_EQ(StatusLine(RoundTrip(s.address(), head + "\r\n" + std::string(20, 'x'))),
+            "HTTP/1.1 413");
+  std::string r =
+      RoundTrip(s.address(), head + "Authorization: Bearer t0k\r\n\r\n" + std::string(20, 'x'));
   EXPECT_NE(r.find("\r\n\r\n20"), std::string::npos) << r;
   s.Shutdown();
   s.CloseAll();
@@ -198,7 +201,8 @@ TEST_F(HttpServerTest, AHeadThatTricklesIsClosed) {
 }
 
 TEST_F(HttpServerTest, ListsEveryRouteWithItsAccess) {
-  std::string r = RoundTrip(server_->address(), "GET /routes HTTP/1.1\r\nConnection: close\r\n\r\n");
+  std::string r =
+      RoundTrip(server_->address(), "GET /routes HTTP/1.1\r\nConnection: close\r\n\r\n");
   EXPECT_NE(r.find(R"({"access":"mutate","method":"POST","path":"/echo","prefix":false})"),
             std::string::npos)
       << r;
@@ -224,8 +228,9 @@ TEST(HttpServerProtectedMode, BeyondLoopbackReadingRoutesNeedTheTokenToo) {
   o.listen.host = "0.0.0.0";
   o.security.token = "t0k";
   HttpServer s(pool, o);
-  s.Route("GET", "/health", [](const HttpRequest&) { return HttpResponse::Text(200, "ok"); },
-          Access::kOpen);
+  s.Route(
+      "GET", "/health", [](const HttpRequest&) { return HttpResponse::Text(200, "ok"); },
+      Access::kOpen);
   s.Route("GET", "/data", [](const HttpRequest&) { return HttpResponse::Text(200, "data"); });
   ASSERT_TRUE(s.Start().ok());
   pool.Start();
@@ -234,8 +239,9 @@ TEST(HttpServerProtectedMode, BeyondLoopbackReadingRoutesNeedTheTokenToo) {
             "HTTP/1.1 200");
   EXPECT_EQ(StatusLine(RoundTrip(addr, "GET /data HTTP/1.1\r\nConnection: close\r\n\r\n")),
             "HTTP/1.1 401");
-  EXPECT_EQ(StatusLine(RoundTrip(addr, "GET /data?token=t0k HTTP/1.1\r\nConnection: close\r\n\r\n")),
-            "HTTP/1.1 200");
+  EXPECT_EQ(
+      StatusLine(RoundTrip(addr, "GET /data?token=t0k HTTP/1.1\r\nConnection: close\r\n\r\n")),
+      "HTTP/1.1 200");
   s.Shutdown();
   s.CloseAll();
   pool.Stop(false);

@@ -36,6 +36,27 @@ TEST(RespParser, ByteByByteResumesWhereItStopped) {
   EXPECT_EQ(p.consumed(), req.size());
 }
 
+TEST(RespParser, BeforeAuthOnlySmallRequests) {
+  RespParser p;
+  p.set_authenticated(false);
+  std::vector<std::string_view> args;
+  // A 512 MB bulk declared in 20 bytes is refused at its header, before any payload.
+  EXPECT_EQ(p.Parse("*1\r\n$536870000\r\n", &args), R::kError);
+  EXPECT_EQ(p.error(), "Protocol error: unauthenticated bulk length");
+  RespParser q;
+  q.set_authenticated(false);
+  EXPECT_EQ(q.Parse("*11\r\n", &args), R::kError);
+  EXPECT_EQ(q.error(), "Protocol error: unauthenticated multibulk length");
+  RespParser ok;
+  ok.set_authenticated(false);
+  EXPECT_EQ(ok.Parse("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n", &args), R::kComplete);
+  // Authenticated, the same header is only as large as proto-max-bulk-len allows; the parser
+  // asks for the bytes it still needs and holds none of them.
+  RespParser after;
+  EXPECT_EQ(after.Parse("*1\r\n$536870000\r\n", &args), R::kIncomplete);
+  EXPECT_EQ(after.wanted(), 536870002u);
+}
+
 TEST(RespParser, BinarySafeAndEmptyArgs) {
   std::string req = std::string("*2\r\n$0\r\n\r\n$3\r\na\0b\r\n", 20);
   RespParser p;

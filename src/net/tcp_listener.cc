@@ -135,8 +135,8 @@ asio::awaitable<void> TcpListener::AcceptLoop() {
 bool TcpListener::Admit(const std::shared_ptr<Connection>& conn) {
   std::lock_guard lock(mu_);
   if (connections_.size() >= options_.max_connections) {
-    spdlog::warn("{}: connection limit {} reached, closing {}", address(),
-                 options_.max_connections, conn->RemoteAddress());
+    spdlog::warn("{}: connection limit {} reached, closing {}", address(), options_.max_connections,
+                 conn->RemoteAddress());
     return false;
   }
   if (options_.max_connections_per_client > 0) {

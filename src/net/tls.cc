@@ -3,7 +3,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
 #include <strings.h>
 
 #include <boost/asio/ip/address.hpp>
@@ -104,15 +103,14 @@ struct TlsServerContext::Built {
     return SSL_TLSEXT_ERR_OK;
   }
 
-  static int OnAlpn(SSL*, const unsigned char** out, unsigned char* outlen,
-                    const unsigned char* in, unsigned int inlen, void* arg) {
+  static int OnAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                    unsigned int inlen, void* arg) {
     const auto* b = static_cast<const Built*>(arg);
     unsigned char* selected = nullptr;
     // The server's preference order wins.
-    if (SSL_select_next_proto(&selected, outlen,
-                              reinterpret_cast<const unsigned char*>(b->alpn.data()),
-                              static_cast<unsigned>(b->alpn.size()), in,
-                              inlen) != OPENSSL_NPN_NEGOTIATED) {
+    if (SSL_select_next_proto(
+            &selected, outlen, reinterpret_cast<const unsigned char*>(b->alpn.data()),
+            static_cast<unsigned>(b->alpn.size()), in, inlen) != OPENSSL_NPN_NEGOTIATED) {
       return SSL_TLSEXT_ERR_NOACK;
     }
     *out = selected;
@@ -152,6 +150,10 @@ Result<std::unique_ptr<ssl::context>> ServerContext(const TlsServerOptions& o,
   }
   static const unsigned char kSessionContext[] = "pier";
   SSL_CTX_set_session_id_context(c, kSessionContext, sizeof kSessionContext - 1);
+  // Resumption by stateless tickets only: OpenSSL's per-context session cache takes a lock and a
+  // hash insert per handshake and a full sweep every 255, for clients that mostly never resume.
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(c, 1);
   if (o.auth_clients == "no") {
     SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   } else if (o.auth_clients == "yes" || o.auth_clients == "optional") {

@@ -40,6 +40,13 @@ const char* Reason(int status) {
   }
 }
 
+// A seed per session from a per-thread generator: std::random_device per connection cost 2% of
+// the CPU of a proxy taking a new connection per request.
+uint32_t NextSeed() {
+  thread_local std::mt19937 seeds{std::random_device{}()};
+  return seeds();
+}
+
 enum class Framing { kNone, kLength, kChunked, kUntilClose };
 
 // Where a message body ends, followed through the bytes that pass.
@@ -121,8 +128,9 @@ class HttpSession {
           r = ParseRequestHead(in_.view(), max_header_, &req_, &err);
           if (r != HeadParse::kIncomplete) break;
           if (!head_deadline) {
-            head_deadline.emplace(client_.socket(), std::chrono::milliseconds(
-                                                        listener_->config.request_header_timeout_ms));
+            head_deadline.emplace(
+                client_.socket(),
+                std::chrono::milliseconds(listener_->config.request_header_timeout_ms));
           }
         }
         error_code ec;
@@ -234,8 +242,9 @@ class HttpSession {
     }
     up_head_.append("X-Forwarded-For: ");
     if (!xff.empty()) up_head_.append(xff).append(", ");
-    up_head_.append(client_ip_).append(client_.is_tls() ? "\r\nX-Forwarded-Proto: https\r\n"
-                                                        : "\r\nX-Forwarded-Proto: http\r\n");
+    up_head_.append(client_ip_)
+        .append(client_.is_tls() ? "\r\nX-Forwarded-Proto: https\r\n"
+                                 : "\r\nX-Forwarded-Proto: http\r\n");
     if (req_.upgrade) up_head_.append("Connection: upgrade\r\n");
     up_head_.append("\r\n");
   }
@@ -625,7 +634,7 @@ class HttpSession {
   bool client_close_ = false;
   int client_minor_ = 1;
   Deadline deadline_;
-  std::minstd_rand rng_{std::random_device{}()};
+  std::minstd_rand rng_{NextSeed()};
 };
 
 }  // namespace

@@ -79,16 +79,16 @@ struct ProxyServer::Impl {
     } else {
       handler = [env](net::Connection& c) { return ServeHttp(c, *env); };
     }
-    auto tcp = net::TcpListener::Bind(pool,
-                                      {.host = lc.host,
-                                       .port = lc.port,
-                                       .max_connections = options.max_connections,
-                                       .max_connections_per_client = lc.max_connections_per_client,
-                                       .idle_timeout = options.client_idle_timeout,
-                                       .tls = l.tls,
-                                       .handshake_timeout = std::chrono::milliseconds(
-                                           lc.request_header_timeout_ms)},
-                                      std::move(handler));
+    auto tcp = net::TcpListener::Bind(
+        pool,
+        {.host = lc.host,
+         .port = lc.port,
+         .max_connections = options.max_connections,
+         .max_connections_per_client = lc.max_connections_per_client,
+         .idle_timeout = options.client_idle_timeout,
+         .tls = l.tls,
+         .handshake_timeout = std::chrono::milliseconds(lc.request_header_timeout_ms)},
+        std::move(handler));
     if (!tcp.ok()) {
       return Status(tcp.status().code(), "listener '" + lc.name + "': " + tcp.status().message());
     }

@@ -2,11 +2,10 @@
 
 #include <sys/socket.h>
 
-#include <cstdio>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 
 #include "pier/base/clock.h"
 #include "pier/net/tls.h"

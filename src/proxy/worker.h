@@ -32,7 +32,7 @@ using boost::asio::ip::tcp;
 struct UpstreamConn {
   explicit UpstreamConn(boost::asio::io_context& io) : stream(io) {}
   net::Stream stream;
-  Buffer in;  // bytes read from the upstream and not yet forwarded
+  Buffer in;            // bytes read from the upstream and not yet forwarded
   std::string address;  // the pool's key (PoolKey)
   int64_t idle_since_ms = 0;
   uint64_t requests = 0;  // served on this connection so far

@@ -152,6 +152,7 @@ class CacheServer {
   std::mutex clients_mu_;
   std::vector<server::ClientState*> clients_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> has_password_;  // requirepass is set (read per request, without the lock)
 };
 
 }  // namespace pier::cache

@@ -20,9 +20,9 @@
 
 #include "pier/base/clock.h"
 #include "pier/base/status.h"
-#include "pier/net/tls_options.h"
 #include "pier/cache/concurrent_cache.h"
 #include "pier/net/resp_reply.h"
+#include "pier/net/tls_options.h"
 
 namespace pier::balance {
 class HashRing;
@@ -45,7 +45,7 @@ class ClusterClient {
     std::chrono::milliseconds local_ttl{1000};    // the staleness bound of local reads
     std::string local_policy = "s3fifo";
     const Clock* clock = &Clock::Steady();
-    std::string password;      // AUTH on every new connection (requirepass)
+    std::string password;       // AUTH on every new connection (requirepass)
     net::TlsClientOptions tls;  // TLS to every node (tls.enabled), as redis-cli --tls
   };
   struct Stats {

@@ -7,8 +7,8 @@
 //   if (auto refusal = guard.Check(req, Access::kMutate, true, &authenticated)) respond(*refusal);
 #pragma once
 
-#include <boost/beast/http/message.hpp>
 #include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -21,8 +21,8 @@
 //       cluster: postgres
 //     - name: secure
 //       listen: 0.0.0.0:8443
-//       tls: {cert: srv.crt, key: srv.key, sni: [{names: [a.example.com], cert: a.crt, key: a.key}]}
-//       routes: [{cluster: api}]
+//       tls: {cert: srv.crt, key: srv.key, sni: [{names: [a.example.com], cert: a.crt, key:
+//       a.key}]} routes: [{cluster: api}]
 //   registry: 127.0.0.1:7900   # for clusters given by service name (Consul's HTTP API)
 //   clusters:
 //     api:

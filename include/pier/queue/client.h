@@ -28,7 +28,7 @@ namespace pier::queue {
 
 struct ClientOptions {
   std::string address = "127.0.0.1:7379";
-  std::string password;  // AUTH, when the server has --requirepass
+  std::string password;       // AUTH, when the server has --requirepass
   net::TlsClientOptions tls;  // TLS (the server's --tls-port) when tls.enabled
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds io_timeout{10000};

@@ -165,8 +165,8 @@ Result<std::vector<net::RespValue>> ClusterClient::RunOn(
     }
     const bool pooled = conn != nullptr;
     if (!conn) {
-      auto c = RespConnection::Connect(node.host, node.port, options_.connect_timeout,
-                                       options_.tls);
+      auto c =
+          RespConnection::Connect(node.host, node.port, options_.connect_timeout, options_.tls);
       if (!c.ok()) return mark_down(c.status());
       conn = std::move(*c);
       if (!options_.password.empty()) {

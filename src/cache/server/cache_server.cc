@@ -61,7 +61,7 @@ int64_t UnixMsNow() {
 }  // namespace
 
 CacheServer::CacheServer(net::IoPool& pool, CacheServerOptions options)
-    : pool_(pool), options_(std::move(options)) {
+    : pool_(pool), options_(std::move(options)), has_password_(!options_.requirepass.empty()) {
   size_t shards = options_.shards ? options_.shards : 16 * pool_.size();
   shards = std::min<size_t>(shards, 256);  // SCAN cursors keep the shard in 8 bits
   db_ = std::make_unique<server::Database>(shards, options_.clock, options_.shadow);
@@ -171,11 +171,12 @@ std::string CacheServer::requirepass() const {
 }
 Status CacheServer::set_requirepass(std::string p) {
   if (p.empty() && options_.protected_mode && !net::IsLoopbackHost(options_.host)) {
-    return Status::InvalidArgument(
-        "refusing to remove the password of a server listening on " + options_.host +
-        " (protected mode): clients from other hosts would need none");
+    return Status::InvalidArgument("refusing to remove the password of a server listening on " +
+                                   options_.host +
+                                   " (protected mode): clients from other hosts would need none");
   }
   std::lock_guard lock(config_mu_);
+  has_password_ = !p.empty();
   options_.requirepass = std::move(p);
   return Status::Ok();
 }
@@ -393,23 +394,24 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
       const size_t target = std::min(end + need, std::max(2 * end, end + 4096));
       if (target > buf.size()) buf.resize(target);
     }
-    size_t n = co_await conn.stream().async_read_some(
-        asio::buffer(buf.data() + end, buf.size() - end),
-        asio::redirect_error(asio::use_awaitable, ec));
+    size_t n =
+        co_await conn.stream().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
+                                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     end += n;
     conn.Touch();
     stats_.net_input_bytes.fetch_add(n, std::memory_order_relaxed);
     if (end - begin > s.limits.max_query_buffer) {
-      spdlog::warn("closing client {} that reached max query buffer length ({} bytes)",
-                   client.addr, s.limits.max_query_buffer);
+      spdlog::warn("closing client {} that reached max query buffer length ({} bytes)", client.addr,
+                   s.limits.max_query_buffer);
       co_return;
     }
     uint64_t commands = 0;
     bool close = false;
     Clock::TimePoint now = db_->Now();
     while (begin < end && !close) {
-      parser.set_authenticated(client.authenticated || requirepass().empty());
+      parser.set_authenticated(client.authenticated ||
+                               !has_password_.load(std::memory_order_relaxed));
       auto r = parser.Parse(std::string_view(buf.data() + begin, end - begin), &args);
       if (r == net::RespParser::Result::kIncomplete) break;
       if (r == net::RespParser::Result::kError) {

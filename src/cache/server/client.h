@@ -23,7 +23,7 @@ struct ClientState {
   std::atomic<const char*> last_command{"NULL"};  // a command table name
   bool close_after_reply = false;                 // QUIT, protocol errors
   bool drop = false;  // close at once, without the replies of this batch (HTTP-looking input)
-  std::function<void()> kill;                     // closes the connection from any thread
+  std::function<void()> kill;          // closes the connection from any thread
   std::function<void()> stop_reading;  // shutdown: the reply in flight is sent, then it closes
 };
 
