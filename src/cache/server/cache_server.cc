@@ -303,10 +303,12 @@ bool CacheServer::RouteToSlot(const CommandSpec& spec, const std::vector<std::st
 
 namespace {
 
-// What a client connection keeps while its handler moves between I/O threads.
-// A connection's read buffer returns to this size when it empties.
+// A connection's read buffer starts at this size, and returns to it when it empties after a
+// request larger than kKeepBuffer (a client sending many large values keeps its buffer).
 constexpr size_t kIdleBuffer = 16 * 1024;
+constexpr size_t kKeepBuffer = 1024 * 1024;
 
+// What a client connection keeps while its handler moves between I/O threads.
 struct Session {
   Session(CacheServer* server, const net::RespLimits& limits)
       : server(server), limits(limits), parser(limits) {}
@@ -388,7 +390,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
       end -= begin;
       begin = 0;
     }
-    if (end == 0 && buf.size() > kIdleBuffer) std::vector<char>(kIdleBuffer).swap(buf);
+    if (end == 0 && buf.size() > kKeepBuffer) std::vector<char>(kIdleBuffer).swap(buf);
     const size_t need = std::max<size_t>(parser.wanted(), 4096);
     if (buf.size() - end < need) {
       const size_t target = std::min(end + need, std::max(2 * end, end + 4096));
