@@ -105,7 +105,7 @@ void System::RunDeploy(deploy::Architecture next) {
     }
     spec_.services = next.services;
   }
-  ApplyTraffic();
+  LogIfFailed("updating the proxy's routes", ApplyTraffic());
   Refresh();
   const bool rolled_back = result.code() == StatusCode::kAborted;
   Log(result.ok()   ? "deploy succeeded"
@@ -205,7 +205,8 @@ Status System::StartSet(const deploy::Service& next, uint32_t count, int64_t dea
     std::lock_guard l(mu_);
     services_[next.name].versions[next.version].instances.push_back(*inst);
   }
-  ApplyTraffic();  // its cluster exists (weight 0) so the proxy learns its hosts
+  PIER_RETURN_IF_ERROR(
+      ApplyTraffic());  // its cluster exists (weight 0) so the proxy learns its hosts
   const int64_t until = SteadyNowMs() + deadline_ms;
   while (CountReady(next.name, next.version, next.update.min_ready_ms) < count) {
     if (SteadyNowMs() > until) {
@@ -237,7 +238,7 @@ Status System::Undo(const deploy::Service& next, const std::string& why) {
     stable = st.stable;
     for (auto& [version, set] : st.versions) set.weight = version == stable ? 100 : 0;
   }
-  ApplyTraffic();
+  LogIfFailed("updating the proxy's routes", ApplyTraffic());
   Log("rolling back services." + next.name + " to " + stable + ": " + why);
   if (next.version != stable) StopVersion(next.name, next.version);
   return Status::Aborted("services." + next.name + " stays on " + stable + ": " + why);
@@ -313,7 +314,7 @@ Status System::Rolling(const deploy::Service& next) {
       st.versions[next.version].weight = static_cast<uint32_t>(ready);
     }
     if (!doomed.empty()) {
-      ApplyTraffic();
+      PIER_RETURN_IF_ERROR(ApplyTraffic());
       for (const auto& inst : doomed) StopInstance(inst);
     }
     if (old_count == 0 && ready >= n) break;
@@ -325,7 +326,7 @@ Status System::Rolling(const deploy::Service& next) {
       services_[next.name].versions[next.version].instances.push_back(*inst);
       ++new_count;
     }
-    ApplyTraffic();
+    PIER_RETURN_IF_ERROR(ApplyTraffic());
     // Wait for one more new instance to be ready.
     for (;;) {
       const size_t now_ready = CountReady(next.name, next.version, u.min_ready_ms);
@@ -359,7 +360,7 @@ Status System::Rolling(const deploy::Service& next) {
     st.versions[next.version].weight = 100;
     st.stable = next.version;
   }
-  ApplyTraffic();
+  PIER_RETURN_IF_ERROR(ApplyTraffic());
   return Status::Ok();
 }
 
@@ -418,7 +419,7 @@ Status System::Canary(const deploy::Service& next) {
       st.versions[next.version].weight = percent;
       st.versions[stable].weight = 100 - percent;
     }
-    ApplyTraffic();
+    PIER_RETURN_IF_ERROR(ApplyTraffic());
     Log("canary " + next.version + " at " + std::to_string(percent) + "% of traffic for " +
         Seconds(u.step_ms));
     const auto zero_c = proxy_.ClusterTotals(canary_cluster);

@@ -57,6 +57,10 @@ System::~System() {
   if (rollout_.joinable()) rollout_.join();
 }
 
+void System::LogIfFailed(const std::string& what, const Status& s) {
+  if (!s.ok()) Log(what + " failed: " + s.message());
+}
+
 void System::Log(const std::string& line) {
   std::cout << line << std::endl;
   std::lock_guard l(log_mu_);
@@ -132,7 +136,7 @@ Result<System::Instance> System::StartInstance(const deploy::Service& s) {
     def.checks.push_back(c);
   }
   if (Status st = registry_.Register(def); !st.ok()) {
-    driver_.Stop(inst.id, std::chrono::seconds(5));
+    LogIfFailed("stopping " + inst.id, driver_.Stop(inst.id, std::chrono::seconds(5)));
     return st;
   }
   auto state = driver_.Inspect(inst.id);
@@ -145,9 +149,10 @@ Result<System::Instance> System::StartInstance(const deploy::Service& s) {
 }
 
 void System::StopInstance(const Instance& inst) {
-  registry_.Deregister(inst.id);  // the proxy stops sending it new requests
+  // The proxy stops sending it new requests.
+  LogIfFailed("deregistering " + inst.id, registry_.Deregister(inst.id));
   Pause(300);  // requests in flight finish (the watch and in-flight requests settle)
-  driver_.Stop(inst.id, std::chrono::seconds(10));
+  LogIfFailed("stopping " + inst.id, driver_.Stop(inst.id, std::chrono::seconds(10)));
   Log("stopped " + inst.id);
 }
 
@@ -162,7 +167,7 @@ void System::StopVersion(const std::string& service, const std::string& version)
     st.versions.erase(it);
     if (st.standby == version) st.standby.clear();
   }
-  ApplyTraffic();
+  LogIfFailed("updating the proxy's routes", ApplyTraffic());
   for (const auto& inst : doomed) StopInstance(inst);
 }
 
@@ -401,7 +406,9 @@ void System::StopAll() {
       }
       services_[*it].versions.clear();
     }
-    for (const auto& inst : all) driver_.Stop(inst.id, std::chrono::seconds(5));
+    for (const auto& inst : all) {
+      LogIfFailed("stopping " + inst.id, driver_.Stop(inst.id, std::chrono::seconds(5)));
+    }
   }
 }
 

@@ -111,6 +111,8 @@ class System {
   Status UndoRolling(const deploy::Service& next, const std::string& old, const std::string& why);
 
   void Log(const std::string& line);
+  // Logs the failure of a step that has nothing to undo (cleanup, best-effort stops).
+  void LogIfFailed(const std::string& what, const Status& s);
   // Sleeps up to `ms`; false when a rollback was asked for or the system is stopping.
   bool Pause(int64_t ms);
 

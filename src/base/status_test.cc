@@ -33,6 +33,25 @@ TEST(Result, OkStatusIsNotAValue) {
   EXPECT_EQ(r.status().code(), StatusCode::kInternal);
 }
 
+Result<int> Quarter(int v) {
+  PIER_ASSIGN_OR_RETURN(int half, Half(v));
+  PIER_ASSIGN_OR_RETURN(half, Half(half));  // reassigning works too
+  return half;
+}
+
+Status BothEven(int a, int b) {
+  PIER_RETURN_IF_ERROR(Half(a).status());
+  PIER_RETURN_IF_ERROR(Half(b).status());
+  return Status::Ok();
+}
+
+TEST(StatusMacros, PropagateTheFirstError) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().message(), "odd: 3");
+  EXPECT_TRUE(BothEven(2, 4).ok());
+  EXPECT_EQ(BothEven(2, 5).message(), "odd: 5");
+}
+
 TEST(CheckDeathTest, FailedCheckNamesTheCondition) {
   EXPECT_DEATH(PIER_CHECK(1 + 1 == 3), "1 \\+ 1 == 3");
 }

@@ -110,7 +110,7 @@ class DockerDriver final : public Driver {
     auto list = Json::parse(r->body, nullptr, false);
     if (!list.is_array()) return Status::Unavailable("Docker: the container list is not JSON");
     for (const auto& c : list) {
-      Call(http::verb::delete_, "/containers/" + c.value("Id", "") + "?force=1");
+      (void)Call(http::verb::delete_, "/containers/" + c.value("Id", "") + "?force=1");
     }
     return Status::Ok();
   }
@@ -156,7 +156,8 @@ class DockerDriver final : public Driver {
                              {"Retries", h.retries}};
     }
     const std::string name = ContainerName(spec.id);
-    Call(http::verb::delete_, "/containers/" + name + "?force=1");  // a leftover of the same name
+    // A leftover of the same name goes; none there is fine (the create below says what failed).
+    (void)Call(http::verb::delete_, "/containers/" + name + "?force=1");
     auto r = Call(http::verb::post, "/containers/create?name=" + Escape(name), body.dump());
     if (!r.ok()) return r.status();
     if (r->status == 404) {
@@ -171,7 +172,7 @@ class DockerDriver final : public Driver {
     r = Call(http::verb::post, "/containers/" + name + "/start");
     if (!r.ok()) return r.status();
     if (r->status != 204 && r->status != 304) {
-      Call(http::verb::delete_, "/containers/" + name + "?force=1");
+      (void)Call(http::verb::delete_, "/containers/" + name + "?force=1");  // best effort
       return Status::Unavailable("services." + spec.service +
                                  ": Docker could not start it: " + DockerMessage(*r));
     }

@@ -278,7 +278,7 @@ TEST(AnalyzerConcurrent, SamplingWhileMetricsChangeAndReadersRead) {
     a.ComputeScore();
     a.History("proxy.rps");
     t.State();
-    if (i == 50) t.Try("k", "b", "test");
+    if (i == 50) (void)t.Try("k", "b", "test");  // may lack a baseline yet: only the race counts
   }
   done = true;
   writer.join();

@@ -130,7 +130,9 @@ void Tuner::Tick() {
     start_reason = "suggested: " + s.why;
     break;
   }
-  if (!start_knob.empty()) Try(start_knob, start_value, start_reason);
+  // Refused while the objective has no recent values (the next tick tries again); a knob that
+  // cannot be set says so in the tuner's log.
+  if (!start_knob.empty()) (void)Try(start_knob, start_value, start_reason);
 }
 
 Status Tuner::SaveBaseline(const std::string& scenario) {

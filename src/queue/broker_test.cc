@@ -209,7 +209,7 @@ TEST_F(BrokerTest, DedupWithinTheWindowOnly) {
   auto d = *broker_->Consume("jobs", "default", 10);
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].payload, "a");
-  broker_->AckAndWait("jobs", "default", {first});
+  ASSERT_TRUE(broker_->AckAndWait("jobs", "default", {first}).ok());
   Advance(299999);  // the default window is 5 minutes
   EXPECT_TRUE(
       (*broker_->PublishAndWait({{.topic = "jobs", .payload = "a2", .dedup_id = "order-1"}}))[0]

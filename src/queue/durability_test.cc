@@ -84,7 +84,7 @@ TEST_F(DurabilityTest, SubscriptionsDeliveryCountsAndDedupSurviveARestart) {
     ASSERT_TRUE(p.get_future().get().ok());
     id = Pub(*b, "a");
     ASSERT_TRUE(b->PublishAndWait({{.topic = "jobs", .payload = "x", .dedup_id = "k"}}).ok());
-    b->Consume("jobs", "audit", 1);
+    ASSERT_TRUE(b->Consume("jobs", "audit", 1).ok());
     std::promise<Result<size_t>> n;
     b->Nack("jobs", "audit", {id}, NackOutcome::kRetryAfter, 0, "",
             [&](auto r) { n.set_value(r); });

@@ -24,8 +24,9 @@ enum class StatusCode {
   kAborted,  // undone on purpose, e.g. a rollout rolled back (exit code 1)
 };
 
-// A code plus a message that says what to fix. Cheap to copy when ok.
-class Status {
+// A code plus a message that says what to fix. Cheap to copy when ok. [[nodiscard]]: an error
+// is never dropped by accident (`(void)` says it is on purpose).
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -57,7 +58,7 @@ class Status {
 
 // Either a value or a non-ok Status.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
@@ -87,6 +88,24 @@ namespace detail {
 }  // namespace detail
 
 }  // namespace pier
+
+// Propagation: return the error of an expression that yields a Status, or of a Result, and
+// otherwise go on (with the Result's value in `lhs`).
+//   PIER_RETURN_IF_ERROR(store.Commit(ops));
+//   PIER_ASSIGN_OR_RETURN(auto token, ResolveToken(sources));
+#define PIER_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::pier::Status pier_status_ = (expr);        \
+    if (!pier_status_.ok()) return pier_status_; \
+  } while (0)
+#define PIER_STATUS_CONCAT_INNER(a, b) a##b
+#define PIER_STATUS_CONCAT(a, b) PIER_STATUS_CONCAT_INNER(a, b)
+#define PIER_ASSIGN_OR_RETURN(lhs, expr) \
+  PIER_ASSIGN_OR_RETURN_IMPL(PIER_STATUS_CONCAT(pier_result_, __LINE__), lhs, expr)
+#define PIER_ASSIGN_OR_RETURN_IMPL(result, lhs, expr) \
+  auto result = (expr);                               \
+  if (!result.ok()) return result.status();           \
+  lhs = std::move(*result)
 
 // Invariants: PIER_CHECK is always on and crashes with a message; PIER_DCHECK only in debug.
 #define PIER_CHECK_MSG(cond, msg) \

@@ -88,7 +88,9 @@ Status CacheServer::Start() {
   if (Status s = db_->SetPolicy(options_.policy); !s.ok()) {
     return Status::InvalidArgument("maxmemory-policy: " + s.message());
   }
-  db_->SetMaxMemory(options_.maxmemory);
+  if (Status s = db_->SetMaxMemory(options_.maxmemory); !s.ok()) {
+    return Status::InvalidArgument("maxmemory: " + s.message());
+  }
   CommandMetrics::Get();
   auto& r = perf::MetricsRegistry::Global();
   r.AddCallback("pier_cache_keys", "Keys in the cache.", "gauge", {},
