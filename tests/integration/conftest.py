@@ -70,6 +70,8 @@ class Server:
         return f"http://{self.ports['http']}{path}"
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stops the server; a clean stop (SIGTERM/SIGINT) must exit 0, and no server may print
+        a sanitizer report (the ASan/UBSan binary's leaks and errors at shutdown)."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -77,6 +79,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                raise AssertionError(f"pier did not stop within {timeout}s of {sig!r}")
+            if sig in (signal.SIGTERM, signal.SIGINT) and self.proc.returncode != 0:
+                raise AssertionError(f"pier exited {self.proc.returncode} on {sig!r}: "
+                                     f"{self.stderr()[-4000:]}")
+        err = self.stderr()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer"):
+            if marker in err:
+                raise AssertionError(f"sanitizer report from pier: {err[-6000:]}")
         return self.proc.returncode
 
 
@@ -112,6 +123,24 @@ def start_pier():
     yield start
     for s in servers:
         s.stop()
+
+
+# Skips CI accepts, each with why: anything else that skips fails the run (pytest_terminal_summary).
+ALLOWED_SKIPS = {
+    # Some kernels (and containers) do not let a process create cgroups; the driver then runs
+    # without limits and says so, which the test checks up to that point.
+    "test_process_limits_go_into_a_cgroup": "this machine does not allow cgroup limits",
+}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    unexpected = [r.nodeid for r in skipped if not any(n in r.nodeid for n in ALLOWED_SKIPS)]
+    if unexpected:
+        reporter.write_line("skipped without being on ALLOWED_SKIPS in conftest.py: " +
+                            ", ".join(unexpected), red=True)
+        session.exitstatus = 1
 
 
 def need(tool):
