@@ -4,22 +4,17 @@
 #include <chrono>
 #include <cmath>
 
+#include "pier/base/clock.h"
 #include "pier/perf/analyzer.h"
 
 namespace pier::perf {
 
 namespace {
 constexpr const char* kFormat = "pier-perf-history";
-
-int64_t WallNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 std::string Analyzer::SaveHistory() const {
-  const int64_t to_wall = WallNowMs() - Now();
+  const int64_t to_wall = UnixNowMs() - Now();
   nlohmann::json series = nlohmann::json::object();
   {
     std::lock_guard l(mu_);
@@ -60,7 +55,7 @@ Status Analyzer::LoadHistory(std::string_view text) {
     return Status::InvalidArgument(std::to_string(series->size()) + " series, more than the " +
                                    std::to_string(options_.max_series) + " tracked");
   }
-  const int64_t from_wall = Now() - WallNowMs();
+  const int64_t from_wall = Now() - UnixNowMs();
   std::map<std::string, std::deque<std::pair<int64_t, double>>> loaded;
   for (const auto& [name, points] : series->items()) {
     const std::string where = "series '" + name.substr(0, 64) + "'";

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "pier/base/config.h"
+#include "pier/base/strings.h"
 
 namespace pier::proxy {
 
@@ -27,10 +28,7 @@ bool SplitHostPort(std::string_view s, std::string* host, uint16_t* port) {
   return true;
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string Lower(const std::string& s) { return AsciiLower(s); }
 
 void ReadPercent(ConfigSection& s, const char* key, double* out, double min) {
   double v = *out;

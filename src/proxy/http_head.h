@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pier/base/strings.h"
+
 namespace pier::proxy {
 
 struct HeaderField {
@@ -60,7 +62,7 @@ HeadParse ParseRequestHead(std::string_view buf, size_t max_bytes, HttpHead* out
 HeadParse ParseResponseHead(std::string_view buf, size_t max_bytes, HttpHead* out,
                             std::string* error);
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+using pier::EqualsIgnoreCase;
 
 // Follows a chunked body (RFC 9112 section 7.1) through any number of Feed calls.
 class ChunkedDecoder {

@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "pier/base/clock.h"
 #include "queue/broker_state.h"
 
 namespace pier::queue {
@@ -53,7 +54,7 @@ Op SubOp(OpType type, const std::string& topic, const std::string& sub, uint64_t
 
 Broker::Broker(BrokerOptions options) : s_(std::make_unique<State>()) {
   s_->options = std::move(options);
-  s_->now = s_->options.now_ms ? s_->options.now_ms : SystemNowMs;
+  s_->now = s_->options.now_ms ? s_->options.now_ms : UnixNowMs;
   s_->rng.seed(s_->options.seed ? s_->options.seed : std::random_device{}());
 }
 

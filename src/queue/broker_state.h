@@ -22,12 +22,6 @@ namespace pier::queue {
 
 namespace broker_detail {
 
-inline int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 inline std::string OriginOf(const std::string& topic, const std::string& sub) {
   return topic + "/" + sub;
 }

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "pier/base/strings.h"
+
 namespace pier::queue {
 
 namespace {
@@ -26,9 +28,8 @@ class Args {
     return Status::InvalidArgument("ERR " + name_ + ": " + what);
   }
   Status Arity() const {
-    std::string lower = name_;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return Status::InvalidArgument("ERR wrong number of arguments for '" + lower + "' command");
+    return Status::InvalidArgument("ERR wrong number of arguments for '" + AsciiLower(name_) +
+                                   "' command");
   }
   // An integer in [lo, hi] at position i, named `what` in the error.
   Status Int(size_t i, const char* what, int64_t lo, int64_t hi, int64_t* out) const {

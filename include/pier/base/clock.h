@@ -47,5 +47,7 @@ class FakeClock final : public Clock {
 int64_t SteadyNowMs();
 // The same clock in microseconds (request timings).
 int64_t SteadyNowUs();
+// Wall-clock time in Unix milliseconds (what users read: creation times, expiry at a date).
+int64_t UnixNowMs();
 
 }  // namespace pier

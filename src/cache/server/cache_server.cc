@@ -52,12 +52,6 @@ struct CommandMetrics {
   }
 };
 
-int64_t UnixMsNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 CacheServer::CacheServer(net::IoPool& pool, CacheServerOptions options)
@@ -214,7 +208,7 @@ std::unique_ptr<ClientState> CacheServer::NewClient(std::string addr) {
   auto c = std::make_unique<ClientState>();
   c->id = next_client_id_++;
   c->addr = std::move(addr);
-  c->created_ms = UnixMsNow();
+  c->created_ms = UnixNowMs();
   c->last_active_ms = c->created_ms;
   c->authenticated = requirepass().empty();
   RegisterClient(c.get());
@@ -341,7 +335,7 @@ asio::awaitable<void> CacheServer::Serve(net::Connection& conn) {
     boost::system::error_code ec;
     auto local = conn.socket().local_endpoint(ec);
     if (!ec) client.laddr = local.address().to_string() + ":" + std::to_string(local.port());
-    client.created_ms = UnixMsNow();
+    client.created_ms = UnixNowMs();
     client.last_active_ms = client.created_ms;
     client.authenticated = requirepass().empty();
     client.kill = [weak = conn.weak_from_this()] {

@@ -10,6 +10,7 @@
 
 #include "cache/server/client.h"
 #include "cache/server/database.h"
+#include "pier/base/strings.h"
 #include "pier/net/resp_writer.h"
 
 namespace pier::cache {
@@ -103,7 +104,7 @@ bool ParseInt64(std::string_view s, int64_t* out);
 bool ParseLongDouble(std::string_view s, long double* out);
 // Redis's LD_STR_HUMAN formatting: %.17Lf with trailing zeros (and dot) removed.
 std::string FormatLongDouble(long double v);
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
-std::string Lower(std::string_view s);
+using pier::EqualsIgnoreCase;
+inline std::string Lower(std::string_view s) { return AsciiLower(s); }
 
 }  // namespace pier::cache::server

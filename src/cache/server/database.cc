@@ -18,10 +18,7 @@ Database::Database(size_t shards, const Clock* clock, bool shadow) : clock_(cloc
     shards_[i].ks.set_seed(i + 1);
     if (shadow) shards_[i].ks.set_shadow(shadow_.get());
   }
-  auto unix_now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  unix_offset_ms_ = unix_now - NowMs();
+  unix_offset_ms_ = UnixNowMs() - NowMs();
   eviction_ = *ParseEvictionPolicy("noeviction");
 }
 

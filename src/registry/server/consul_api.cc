@@ -5,6 +5,7 @@
 #include <charconv>
 #include <random>
 
+#include "pier/base/strings.h"
 #include "pier/net/http_query.h"
 #include "registry/definition_json.h"
 
@@ -223,8 +224,7 @@ asio::awaitable<net::HttpResponse> ConsulApi::CheckUpdate(const Request& req) {
   }
   std::string status_text, output;
   for (auto it = body.begin(); it != body.end(); ++it) {
-    std::string key = it.key();
-    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string key = AsciiLower(it.key());
     if (key != "status" && key != "output") {
       co_return Text(400, "Request decode failed: " + it.key() + ": unknown field");
     }
