@@ -75,35 +75,51 @@ void System::RunDeploy(deploy::Architecture next) {
     std::lock_guard l(mu_);
     before = spec_;
   }
+  // Services that stay change first (in the spec's order), then new ones start (each after what
+  // it depends on), then the ones the spec dropped stop. The first failure ends the deploy.
   Status result = Status::Ok();
   for (const auto& s : next.services) {
-    if (!before.Find(s.name)) {
-      result = Status::InvalidArgument("services." + s.name +
-                                       ": adding a service needs a restart of pier up (planned)");
-      break;
-    }
+    if (!before.Find(s.name)) continue;
     result = DeployService(s);
     if (!result.ok()) break;
   }
-  for (const auto& s : before.services) {
-    if (result.ok() && !next.Find(s.name)) {
-      result = Status::InvalidArgument("services." + s.name +
-                                       ": removing a service needs a restart of pier up (planned)");
+  if (result.ok()) {
+    for (const deploy::Service* s : StartOrder(next.services)) {
+      if (before.Find(s->name)) continue;
+      result = AddService(*s, next.routes);
+      if (!result.ok()) break;
+    }
+  }
+  if (result.ok()) {
+    for (auto it = before.services.rbegin(); it != before.services.rend(); ++it) {
+      if (!next.Find(it->name)) RemoveService(it->name);
     }
   }
   {
     std::lock_guard l(mu_);
-    // The services that moved keep their new version; the spec records what now runs.
-    for (auto& s : next.services) {
-      const auto& st = services_[s.name];
-      if (st.versions.count(st.stable)) s = st.versions.at(st.stable).spec;
+    // The spec records what now runs: every running service at its stable version, so a failed
+    // deploy leaves the services it did not reach as they were and can be sent again.
+    std::vector<deploy::Service> running;
+    for (const auto* list : {&next.services, &before.services}) {
+      for (const auto& s : *list) {
+        auto it = services_.find(s.name);
+        if (it == services_.end() || !it->second.versions.count(it->second.stable)) continue;
+        bool listed = false;
+        for (const auto& r : running) listed = listed || r.name == s.name;
+        if (!listed) running.push_back(it->second.versions.at(it->second.stable).spec);
+      }
     }
     if (result.ok()) {
       previous_ = before;
       has_previous_ = true;
       spec_.routes = next.routes;
+    } else {  // the routes before, and those of the services this deploy added
+      spec_.routes = before.routes;
+      for (const auto& r : next.routes) {
+        if (!before.Find(r.service) && services_.count(r.service)) spec_.routes.push_back(r);
+      }
     }
-    spec_.services = next.services;
+    spec_.services = std::move(running);
   }
   LogIfFailed("updating the proxy's routes", ApplyTraffic());
   Refresh();
@@ -118,12 +134,58 @@ void System::RunDeploy(deploy::Architecture next) {
   busy_ = false;
 }
 
+Status System::AddService(const deploy::Service& s, const std::vector<deploy::Route>& routes) {
+  PIER_RETURN_IF_ERROR(WaitDependencies(s));
+  Log("services." + s.name + ": new, " + std::to_string(s.replicas) + " instances of " +
+      s.version);
+  {
+    std::lock_guard l(mu_);
+    auto& st = services_[s.name];
+    st.stable = s.version;
+    order_.push_back(s.name);
+    // The new spec's routes take effect now for what runs and for this service (in the spec's
+    // order: the first match wins), so the proxy learns its hosts while it starts.
+    std::vector<deploy::Route> now;
+    for (const auto& r : routes) {
+      if (services_.count(r.service)) now.push_back(r);
+    }
+    spec_.routes = std::move(now);
+  }
+  Status started = StartSet(s, s.replicas, s.update.progress_deadline_ms);
+  if (started.ok()) {
+    std::lock_guard l(mu_);
+    services_[s.name].versions[s.version].weight = 100;
+    return Status::Ok();
+  }
+  Log("removing services." + s.name + ": " + started.message());
+  RemoveService(s.name);
+  return Status::Aborted("services." + s.name + " was not added: " + started.message());
+}
+
+void System::RemoveService(const std::string& name) {
+  std::vector<std::string> versions;
+  {
+    std::lock_guard l(mu_);
+    std::erase_if(spec_.routes, [&](const deploy::Route& r) { return r.service == name; });
+    for (const auto& [version, _] : services_[name].versions) versions.push_back(version);
+  }
+  if (!versions.empty()) Log("stopping services." + name);
+  for (const auto& v : versions) StopVersion(name, v);  // each updates the proxy first
+  LogIfFailed("updating the proxy's routes", ApplyTraffic());
+  std::lock_guard l(mu_);
+  services_.erase(name);
+  std::erase(order_, name);
+}
+
 Status System::DeployService(const deploy::Service& next) {
   deploy::Service current;
   {
     std::lock_guard l(mu_);
-    const auto& st = services_[next.name];
-    current = st.versions.at(st.stable).spec;
+    auto it = services_.find(next.name);
+    if (it == services_.end() || !it->second.versions.count(it->second.stable)) {
+      return Status::Internal("services." + next.name + ": no running version to update");
+    }
+    current = it->second.versions.at(it->second.stable).spec;
   }
   if (RunShape(current) == RunShape(next)) {
     if (current.replicas != next.replicas) Scale(next);

@@ -309,44 +309,60 @@ Status System::StartProxy(const deploy::Architecture& a) {
   return ApplyTraffic();
 }
 
+std::vector<const deploy::Service*> System::StartOrder(const std::vector<deploy::Service>& all) {
+  // Each after what it depends on; validation rejected cycles, and a dependency that is not in
+  // `all` already runs.
+  std::set<std::string> placed;
+  std::vector<const deploy::Service*> order;
+  for (bool progress = true; progress && order.size() < all.size();) {
+    progress = false;
+    for (const auto& s : all) {
+      if (placed.count(s.name)) continue;
+      bool ready = true;
+      for (const auto& d : s.depends_on) {
+        const bool listed = std::any_of(all.begin(), all.end(),
+                                        [&](const deploy::Service& o) { return o.name == d.service; });
+        ready = ready && (!listed || placed.count(d.service));
+      }
+      if (ready) {
+        order.push_back(&s);
+        placed.insert(s.name);
+        progress = true;
+      }
+    }
+  }
+  return order;
+}
+
+Status System::WaitDependencies(const deploy::Service& s) {
+  for (const auto& d : s.depends_on) {
+    if (d.condition != deploy::Dependency::Condition::kHealthy) continue;
+    Log("waiting for " + d.service + " to be healthy");
+    const int64_t until = SteadyNowMs() + options_.wait.count();
+    std::string version;
+    {
+      std::lock_guard l(mu_);
+      version = services_[d.service].stable;
+    }
+    while (CountReady(d.service, version, 0) == 0) {
+      if (SteadyNowMs() > until || !Pause(100)) {
+        return Status::Unavailable(d.service + " did not become healthy within " +
+                                   std::to_string(options_.wait.count() / 1000) +
+                                   " s; its logs are in " + options_.log_dir);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status System::Up() {
   deploy::Architecture a;
   {
     std::lock_guard l(mu_);
     a = spec_;
   }
-  // Services in an order where each comes after what it depends on (validation rejected cycles).
-  std::set<std::string> placed;
-  std::vector<const deploy::Service*> order;
-  while (order.size() < a.services.size()) {
-    for (const auto& s : a.services) {
-      if (placed.count(s.name)) continue;
-      bool ready = true;
-      for (const auto& d : s.depends_on) ready = ready && placed.count(d.service);
-      if (ready) {
-        order.push_back(&s);
-        placed.insert(s.name);
-      }
-    }
-  }
-  for (const deploy::Service* s : order) {
-    for (const auto& d : s->depends_on) {
-      if (d.condition != deploy::Dependency::Condition::kHealthy) continue;
-      Log("waiting for " + d.service + " to be healthy");
-      const int64_t until = SteadyNowMs() + options_.wait.count();
-      std::string version;
-      {
-        std::lock_guard l(mu_);
-        version = services_[d.service].stable;
-      }
-      while (CountReady(d.service, version, 0) == 0) {
-        if (SteadyNowMs() > until || !Pause(100)) {
-          return Status::Unavailable(d.service + " did not become healthy within " +
-                                     std::to_string(options_.wait.count() / 1000) +
-                                     " s; its logs are in " + options_.log_dir);
-        }
-      }
-    }
+  for (const deploy::Service* s : StartOrder(a.services)) {
+    PIER_RETURN_IF_ERROR(WaitDependencies(*s));
     {
       std::lock_guard l(mu_);
       auto& st = services_[s->name];

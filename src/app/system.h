@@ -102,6 +102,12 @@ class System {
   // it rolled back.
   void RunDeploy(deploy::Architecture next);
   Status DeployService(const deploy::Service& next);
+  // A service the running spec does not have: its routes, then its instances; on failure it is
+  // removed again. RemoveService stops every version of one.
+  Status AddService(const deploy::Service& s, const std::vector<deploy::Route>& routes);
+  void RemoveService(const std::string& name);
+  static std::vector<const deploy::Service*> StartOrder(const std::vector<deploy::Service>& all);
+  Status WaitDependencies(const deploy::Service& s);
   Status Rolling(const deploy::Service& next);
   Status BlueGreen(const deploy::Service& next);
   Status Canary(const deploy::Service& next);

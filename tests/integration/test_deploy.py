@@ -166,6 +166,61 @@ def test_deploys_that_cannot_run_are_refused(system):
     assert "nothing to roll back: no deploy yet" in r.stderr
 
 
+def with_service(text, name, command=None, depends=""):
+    """`text` (a spec()) with one more service `name` served under /NAME."""
+    command = command or (f'[pier, demo-service, --listen, "127.0.0.1:${{PORT}}", --name, {name}, '
+                          f'--version, v1]')
+    service = f"""  {name}:
+    version: v1
+    command: {command}
+    replicas: 1
+{depends}    health: {{http: /health, interval: 200ms, timeout: 1s, retries: 1}}
+    update: {{progress_deadline: 5s}}
+"""
+    route = f"  - {{path_prefix: /{name}, service: {name}, timeout: 5s}}\n"
+    text = text.replace("routes:\n", service + "routes:\n" + route)
+    return text
+
+
+def service_names(s):
+    return [x["name"] for x in requests.get(s.url("/v1/status"), timeout=5).json()["services"]]
+
+
+def test_a_deploy_adds_and_removes_services_without_a_restart(system):
+    load = Load(f"http://{system.ports['proxy']}/")
+    two = with_service(spec(), "worker", depends="    depends_on: {api: {condition: healthy}}\n")
+    r = deploy(system, "add.yaml", two)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "services.worker: new, 1 instances of v1" in r.stdout
+    assert "waiting for api to be healthy" in r.stdout
+    assert sorted(service_names(system)) == ["api", "worker"]
+    worker = requests.get(f"http://{system.ports['proxy']}/worker", timeout=5).json()
+    assert worker["service"] == "worker"
+
+    # A new service that never gets healthy is removed again and the rest stays; the same deploy
+    # sent again fails the same way (it once killed pier up).
+    broken = with_service(two, "broken", command='[sh, -c, "echo no config; sleep 60"]')
+    for _ in range(2):
+        r = deploy(system, "broken.yaml", broken)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "deploy rolled back: services.broken was not added: broken-v1-" in r.stdout
+        assert "(its last log line: no config)" in r.stdout
+        assert sorted(service_names(system)) == ["api", "worker"]
+    assert system.proc.poll() is None
+
+    r = deploy(system, "remove.yaml", spec())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "stopping services.worker" in r.stdout
+    assert service_names(system) == ["api"]
+    assert requests.get(f"http://{system.ports['proxy']}/worker", timeout=5).json()["service"] == "api"
+
+    r = run_pier("rollback", "--http", system.ports["http"])  # the removed service comes back
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(service_names(system)) == ["api", "worker"]
+    codes = load.stop()
+    assert set(codes) == {200}, codes
+
+
 def test_process_limits_go_into_a_cgroup(tmp_path):
     s = pier_up(tmp_path, spec(resources="    resources: {cpu: 0.5, memory: 64mb, pids: 50}\n")
                 .replace("    replicas: 2\n", "    replicas: 1\n"))
