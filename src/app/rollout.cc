@@ -136,8 +136,7 @@ void System::RunDeploy(deploy::Architecture next) {
 
 Status System::AddService(const deploy::Service& s, const std::vector<deploy::Route>& routes) {
   PIER_RETURN_IF_ERROR(WaitDependencies(s));
-  Log("services." + s.name + ": new, " + std::to_string(s.replicas) + " instances of " +
-      s.version);
+  Log("services." + s.name + ": new, " + std::to_string(s.replicas) + " instances of " + s.version);
   {
     std::lock_guard l(mu_);
     auto& st = services_[s.name];

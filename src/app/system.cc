@@ -320,8 +320,8 @@ std::vector<const deploy::Service*> System::StartOrder(const std::vector<deploy:
       if (placed.count(s.name)) continue;
       bool ready = true;
       for (const auto& d : s.depends_on) {
-        const bool listed = std::any_of(all.begin(), all.end(),
-                                        [&](const deploy::Service& o) { return o.name == d.service; });
+        const bool listed = std::any_of(
+            all.begin(), all.end(), [&](const deploy::Service& o) { return o.name == d.service; });
         ready = ready && (!listed || placed.count(d.service));
       }
       if (ready) {
