@@ -221,6 +221,25 @@ def test_a_deploy_adds_and_removes_services_without_a_restart(system):
     assert set(codes) == {200}, codes
 
 
+def alive(pid):
+    """True while `pid` runs (a zombie nobody reaped yet counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_services_die_with_a_killed_pier_up(tmp_path):
+    s = pier_up(tmp_path, spec())
+    until(lambda: healthy_count(s) == 2, "both v1 instances healthy")
+    pids = [int(i["handle"]) for i in status(s)["versions"][0]["instances"]]
+    assert len(pids) == 2 and all(alive(p) for p in pids)
+    s.proc.kill()  # kill -9: pier cannot stop them itself
+    s.proc.wait()
+    until(lambda: not any(alive(p) for p in pids), "the instances to die with pier up", 10)
+
+
 def test_process_limits_go_into_a_cgroup(tmp_path):
     s = pier_up(tmp_path, spec(resources="    resources: {cpu: 0.5, memory: 64mb, pids: 50}\n")
                 .replace("    replicas: 2\n", "    replicas: 1\n"))

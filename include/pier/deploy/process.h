@@ -1,7 +1,8 @@
 // File: process.h
 // ChildProcess: a service instance run as a child process (the `process` driver): argv and
 // environment, stdout and stderr appended to a log file, stopped with SIGTERM and, after a
-// grace period, SIGKILL.
+// grace period, SIGKILL. A child dies with the process that spawned it (a parent-death signal):
+// when pier is killed, its services do not run on unsupervised.
 //   auto p = ChildProcess::Spawn({"pier", "demo-service"}, {{"PORT", "8080"}}, "api-1.log");
 //   ...  p->Stop(std::chrono::seconds(5));
 #pragma once
