@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "queue/command.h"
+#include "queue/server/command.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-#include "queue/command.h"
+#include "queue/server/command.h"
 
 #include <algorithm>
 #include <cctype>

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <mutex>
 
-#include "deploy/cgroup.h"
+#include "deploy/drivers/cgroup.h"
 #include "pier/base/clock.h"
 #include "pier/deploy/driver.h"
 #include "pier/deploy/process.h"

@@ -1,4 +1,4 @@
-#include "deploy/cgroup.h"
+#include "deploy/drivers/cgroup.h"
 
 #include <unistd.h>
 

@@ -1,0 +1,28 @@
+# cmake -DLINKS=FILE -P check_layering.cmake
+# FILE has one line per pier library: its name, then the pier libraries it links. Fails when a
+# library links one that is not in a lower layer (cmake/layers.cmake), or has no layer.
+include(${CMAKE_CURRENT_LIST_DIR}/layers.cmake)
+file(STRINGS "${LINKS}" lines)
+set(errors "")
+set(count 0)
+foreach(line IN LISTS lines)
+  string(REPLACE " " ";" parts "${line}")
+  list(POP_FRONT parts lib)
+  math(EXPR count "${count} + 1")
+  if(NOT DEFINED PIER_LAYER_${lib})
+    string(APPEND errors "\n  pier_${lib} has no layer: add it to cmake/layers.cmake")
+    continue()
+  endif()
+  foreach(dep IN LISTS parts)
+    if(NOT DEFINED PIER_LAYER_${dep})
+      string(APPEND errors "\n  pier_${dep} (linked by pier_${lib}) has no layer")
+    elseif(NOT PIER_LAYER_${dep} LESS PIER_LAYER_${lib})
+      string(APPEND errors "\n  pier_${lib} (layer ${PIER_LAYER_${lib}}) links pier_${dep} "
+                           "(layer ${PIER_LAYER_${dep}}): a library links only lower layers")
+    endif()
+  endforeach()
+endforeach()
+if(errors)
+  message(FATAL_ERROR "layering (cmake/layers.cmake):${errors}")
+endif()
+message(STATUS "layering: ${count} libraries, every link points to a lower layer")
