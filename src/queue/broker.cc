@@ -1,5 +1,7 @@
 #include "pier/queue/broker.h"
 
+#include <spdlog/spdlog.h>
+
 #include <future>
 
 #include "pier/base/clock.h"
