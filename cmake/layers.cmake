@@ -14,6 +14,7 @@ set(PIER_LAYER_deploy 2)
 # What an engine's configuration or runtime needs beside it.
 set(PIER_LAYER_proxy_config 3)
 set(PIER_LAYER_deploy_drivers 3)
+set(PIER_LAYER_registry_store 3)
 # Servers and clients of one module each.
 set(PIER_LAYER_cache_server 4)
 set(PIER_LAYER_cache_client 4)

@@ -1,6 +1,7 @@
 // File: store.h
 // RegistryStore: where registrations survive restarts. A commit returns only once it is durable,
 // and the registry acknowledges a registration only after its commit returned.
+// The stores are in pier::registry_store (sqlite_store.h; etcd inside the registry server).
 //   auto store = OpenSqliteStore("pier-data/registry.db");  (*store)->Commit({{def.id, def}});
 #pragma once
 
@@ -27,9 +28,5 @@ class RegistryStore {
   virtual Status Commit(const std::vector<StoreOp>& ops) = 0;
   virtual Result<std::vector<ServiceDefinition>> LoadAll() = 0;
 };
-
-// An SQLite database (WAL, synchronous=FULL: a committed write survives kill -9 and power loss).
-// Creates the file and its directory when missing.
-Result<std::unique_ptr<RegistryStore>> OpenSqliteStore(const std::string& path);
 
 }  // namespace pier::registry

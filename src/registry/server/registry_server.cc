@@ -11,10 +11,11 @@
 #include <filesystem>
 
 #include "pier/perf/metrics.h"
+#include "pier/registry/sqlite_store.h"
 #include "registry/server/consul_api.h"
-#include "registry/server/etcd_store.h"
 #include "registry/server/health_checker.h"
 #include "registry/server/watch_hub.h"
+#include "registry/store/etcd_store.h"
 
 namespace asio = boost::asio;
 

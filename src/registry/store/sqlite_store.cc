@@ -1,9 +1,10 @@
 // RegistryStore on SQLite: one row per service, the registration in Consul's JSON form.
+#include "pier/registry/sqlite_store.h"
+
 #include <sqlite3.h>
 
 #include <filesystem>
 
-#include "pier/registry/store.h"
 #include "registry/definition_json.h"
 
 namespace pier::registry {

@@ -1,4 +1,4 @@
-#include "registry/server/etcd_store.h"
+#include "registry/store/etcd_store.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>

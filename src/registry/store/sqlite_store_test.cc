@@ -1,9 +1,10 @@
+#include "pier/registry/sqlite_store.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "pier/registry/registry.h"
-#include "pier/registry/store.h"
 
 namespace pier::registry {
 namespace {
