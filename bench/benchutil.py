@@ -87,3 +87,31 @@ http {{ access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
                             stderr=subprocess.DEVNULL)
     wait_port(port)
     return proc
+
+
+def start_haproxy(tmp, port, backends, bind_options=""):
+    """HAProxy (one thread, HTTP mode, connection reuse) on 127.0.0.1:PORT balancing round-robin
+    over `backends`; `bind_options` e.g. "ssl crt FILE alpn http/1.1". Returns once it listens."""
+    cfg = os.path.join(tmp, "haproxy.cfg")
+    servers = "\n".join(f"  server b{i} {b}" for i, b in enumerate(backends))
+    with open(cfg, "w") as f:
+        f.write(f"""global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:{port} {bind_options}
+  default_backend be
+backend be
+  balance roundrobin
+{servers}
+""")
+    proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc

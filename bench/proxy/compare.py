@@ -20,33 +20,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchutil import DEFAULT_PIER, cpu_seconds, free_port, start_nginx, wait_port, wrk  # noqa: E402
-
-def start_haproxy(tmp, port, backends):
-    cfg = os.path.join(tmp, "haproxy.cfg")
-    servers = "\n".join(f"  server b{i} {b}" for i, b in enumerate(backends))
-    with open(cfg, "w") as f:
-        f.write(f"""global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:{port}
-  default_backend be
-backend be
-  balance roundrobin
-{servers}
-""")
-    proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_port(port)
-    return proc
-
+from benchutil import (DEFAULT_PIER, cpu_seconds, free_port, start_haproxy,  # noqa: E402
+                       start_nginx, wait_port, wrk)
 
 def start_pier(pier, port, backends):
     proc = subprocess.Popen([pier, "proxy", "--listen", f"127.0.0.1:{port}", "--http",

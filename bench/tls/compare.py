@@ -27,7 +27,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchutil import DEFAULT_PIER, cpu_seconds, free_port, start_nginx, wait_port, wrk  # noqa
+from benchutil import (DEFAULT_PIER, cpu_seconds, free_port, start_haproxy,  # noqa: E402
+                       start_nginx, wait_port, wrk)
 
 
 def make_certificate(tmp):
@@ -102,23 +103,6 @@ def https(args, tmp, crt, key, pem):
     procs = [start_nginx(tmp, f"nginx{i}", p, args.body) for i, p in enumerate(ports)]
     backends = [f"127.0.0.1:{p}" for p in ports]
     hport, pport = free_port(), free_port()
-    cfg = os.path.join(tmp, "haproxy.cfg")
-    with open(cfg, "w") as f:
-        f.write(f"""global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:{hport} ssl crt {pem} alpn http/1.1
-  default_backend be
-backend be
-  balance roundrobin
-""" + "\n".join(f"  server b{i} {b}" for i, b in enumerate(backends)) + "\n")
     pcfg = os.path.join(tmp, "proxy.yaml")
     with open(pcfg, "w") as f:
         f.write(f"""listeners:
@@ -130,8 +114,7 @@ backend be
 clusters:
   be: {{endpoints: [{", ".join(f'"{b}"' for b in backends)}]}}
 """)
-    haproxy = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    haproxy = start_haproxy(tmp, hport, backends, f"ssl crt {pem} alpn http/1.1")
     pier = subprocess.Popen([args.pier, "proxy", "--config", pcfg, "--http", "127.0.0.1:0",
                              "--threads", "1", "--data-dir", os.path.join(tmp, "pier"),
                              "--log-level", "warn"], stdout=subprocess.DEVNULL)
