@@ -62,11 +62,6 @@ class Args {
   std::string name_;
 };
 
-#define PIER_TRY(expr)                           \
-  do {                                           \
-    if (Status _s = (expr); !_s.ok()) return _s; \
-  } while (0)
-
 Status ParsePublish(const Args& a, QueueCommand& c) {
   if (a.size() < 3) return a.Arity();
   c.topic = a[1];
@@ -76,10 +71,10 @@ Status ParsePublish(const Args& a, QueueCommand& c) {
   for (size_t i = 3; i < a.size(); ++i) {
     int64_t v = 0;
     if (a.Is(i, "PRIORITY")) {
-      PIER_TRY(a.Int(++i, "PRIORITY", 0, 255, &v));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "PRIORITY", 0, 255, &v));
       r.priority = static_cast<int>(v);
     } else if (a.Is(i, "DELAY")) {
-      PIER_TRY(a.Int(++i, "DELAY", 0, kMaxMs, &r.delay_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "DELAY", 0, kMaxMs, &r.delay_ms));
     } else if (a.Is(i, "DEDUP")) {
       if (++i >= a.size()) return a.Error("DEDUP needs an id");
       r.dedup_id = a[i];
@@ -99,7 +94,7 @@ Status ParseIds(const Args& a, size_t from, size_t to, QueueCommand& c) {
   if (to - from > kMaxBatch) return a.Error("at most " + std::to_string(kMaxBatch) + " ids");
   for (size_t i = from; i < to; ++i) {
     uint64_t id = 0;
-    PIER_TRY(a.Id(i, &id));
+    PIER_RETURN_IF_ERROR(a.Id(i, &id));
     c.ids.push_back(id);
   }
   return Status::Ok();
@@ -117,7 +112,7 @@ Status ParseNack(const Args& a, QueueCommand& c) {
   size_t i = 3;
   while (i < a.size() && IsIdLike(a[i])) ++i;
   if (i == 3) return a.Error("at least one message id is needed");
-  PIER_TRY(ParseIds(a, 3, i, c));
+  PIER_RETURN_IF_ERROR(ParseIds(a, 3, i, c));
   for (; i < a.size(); ++i) {
     if (a.Is(i, "RETRY")) {
       c.outcome = NackOutcome::kRetry;
@@ -125,7 +120,7 @@ Status ParseNack(const Args& a, QueueCommand& c) {
       c.outcome = NackOutcome::kDead;
     } else if (a.Is(i, "DELAY")) {
       c.outcome = NackOutcome::kRetryAfter;
-      PIER_TRY(a.Int(++i, "DELAY", 0, kMaxMs, &c.delay_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "DELAY", 0, kMaxMs, &c.delay_ms));
     } else if (a.Is(i, "ERROR")) {
       if (++i >= a.size()) return a.Error("ERROR needs a text");
       c.error = std::string(a[i].substr(0, 8192));
@@ -145,12 +140,12 @@ Status ParseConsume(const Args& a, QueueCommand& c) {
       if (++i >= a.size()) return a.Error("SUB needs a subscription name");
       c.sub = a[i];
     } else if (a.Is(i, "COUNT")) {
-      PIER_TRY(a.Int(++i, "COUNT", 1, kMaxBatch, &v));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "COUNT", 1, kMaxBatch, &v));
       c.count = static_cast<size_t>(v);
     } else if (a.Is(i, "BLOCK")) {
-      PIER_TRY(a.Int(++i, "BLOCK", 0, kMaxMs, &c.block_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "BLOCK", 0, kMaxMs, &c.block_ms));
     } else if (a.Is(i, "VISIBILITY")) {
-      PIER_TRY(a.Int(++i, "VISIBILITY", 1, kMaxMs, &c.visibility_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "VISIBILITY", 1, kMaxMs, &c.visibility_ms));
     } else {
       return a.Error("unknown option '" + std::string(a[i].substr(0, 64)) + "'");
     }
@@ -178,10 +173,10 @@ Status ParseTopic(const Args& a, QueueCommand& c) {
   for (size_t i = 3; i < a.size(); ++i) {
     int64_t v = 0;
     if (a.Is(i, "MAXPRIORITY")) {
-      PIER_TRY(a.Int(++i, "MAXPRIORITY", 0, 255, &v));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "MAXPRIORITY", 0, 255, &v));
       c.topic_options.max_priority = static_cast<int>(v);
     } else if (a.Is(i, "DEDUPWINDOW")) {
-      PIER_TRY(a.Int(++i, "DEDUPWINDOW", 0, kMaxMs, &c.topic_options.dedup_window_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "DEDUPWINDOW", 0, kMaxMs, &c.topic_options.dedup_window_ms));
     } else if (a.Is(i, "NODEFAULT")) {
       c.default_subscription = false;
     } else {
@@ -213,13 +208,13 @@ Status ParseSub(const Args& a, QueueCommand& c) {
   for (size_t i = 4; i < a.size(); ++i) {
     int64_t v = 0;
     if (a.Is(i, "VISIBILITY")) {
-      PIER_TRY(a.Int(++i, "VISIBILITY", 1, kMaxMs, &o.visibility_timeout_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "VISIBILITY", 1, kMaxMs, &o.visibility_timeout_ms));
     } else if (a.Is(i, "MAXDELIVERIES")) {
-      PIER_TRY(a.Int(++i, "MAXDELIVERIES", 1, 1000000, &v));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "MAXDELIVERIES", 1, 1000000, &v));
       o.max_deliveries = static_cast<uint32_t>(v);
     } else if (a.Is(i, "BACKOFF")) {
-      PIER_TRY(a.Int(++i, "BACKOFF base", 0, kMaxMs, &o.backoff_base_ms));
-      PIER_TRY(a.Int(++i, "BACKOFF max", o.backoff_base_ms, kMaxMs, &o.backoff_max_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "BACKOFF base", 0, kMaxMs, &o.backoff_base_ms));
+      PIER_RETURN_IF_ERROR(a.Int(++i, "BACKOFF max", o.backoff_base_ms, kMaxMs, &o.backoff_max_ms));
     } else if (a.Is(i, "DEADLETTER")) {
       if (++i >= a.size()) return a.Error("DEADLETTER needs a topic");
       o.dead_letter_topic = a[i];
@@ -246,7 +241,7 @@ Status ParseDead(const Args& a, QueueCommand& c) {
     c.count = 100;
     if (a.size() == 6 && a.Is(4, "COUNT")) {
       int64_t v = 0;
-      PIER_TRY(a.Int(5, "COUNT", 1, kMaxBatch, &v));
+      PIER_RETURN_IF_ERROR(a.Int(5, "COUNT", 1, kMaxBatch, &v));
       c.count = static_cast<size_t>(v);
     } else if (a.size() != 4) {
       return a.Error("syntax: QDEAD topic sub LIST [COUNT n]");
