@@ -5,9 +5,7 @@
 
 #include "app/commands.h"
 #include "app/config_flags.h"
-#include "app/module_perf.h"
 #include "app/server_runtime.h"
-#include "cache/server/keyspace.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/base/memory_units.h"
@@ -61,7 +59,7 @@ Status ApplyConfig(CacheFlags& f, const CLI::App& sub) {
     c.Error("maxmemory", "'" + f.maxmemory + "' is not a memory value (e.g. 100mb)");
   }
   if (c.Has("maxmemory-policy") && sub.count("--maxmemory-policy") == 0 &&
-      !cache::server::ParseEvictionPolicy(f.policy).ok()) {
+      !cache::CacheServer::CheckPolicyName(f.policy).ok()) {
     c.Error("maxmemory-policy", "unknown policy '" + f.policy + "'");
   }
   return (*doc)->Finish();
@@ -100,7 +98,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   o.cluster_file = f.cluster;
   o.shadow = f.shadow == "yes";
   cache::CacheServer server(rt.pool(), o);
-  AttachCache(rt.analyzer(), rt.tuner(), server);
+  server.AttachTo(rt.analyzer(), rt.tuner());
   // --queue yes: the queue's commands on this listener and its API on the HTTP port.
   std::unique_ptr<queue::QueueServer> q;
   if (f.queue == "yes") {
@@ -112,7 +110,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     for (const auto& line : report) std::cerr << "pier cache: queue recovery: " << line << "\n";
     server.SetExtension(&q->resp());
     rt.ShowInUi("/v1/queue/stats");
-    AttachQueue(rt.tuner(), *q);
+    q->AttachTo(rt.tuner());
   }
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("cache", s);
   if (Status s = server.Start(); !s.ok()) return Fail("cache", s);

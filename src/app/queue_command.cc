@@ -8,7 +8,6 @@
 #include "app/api_client.h"
 #include "app/commands.h"
 #include "app/config_flags.h"
-#include "app/module_perf.h"
 #include "app/server_runtime.h"
 #include "app/table.h"
 #include "pier/base/config.h"
@@ -96,7 +95,7 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   std::vector<std::string> report;
   if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);
   for (const auto& line : report) std::cerr << "pier queue: recovery: " << line << "\n";
-  AttachQueue(rt.tuner(), queue);
+  queue.AttachTo(rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("queue", s);
 
   cache::CacheServerOptions co;  // the RESP listener, serving the queue's commands only

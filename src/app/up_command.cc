@@ -11,7 +11,6 @@
 
 #include "app/commands.h"
 #include "app/demo_spec.h"
-#include "app/module_perf.h"
 #include "app/platform.h"
 #include "app/server_runtime.h"
 #include "app/spec_check.h"
@@ -116,9 +115,9 @@ int RunUp(UpFlags f) {
   proxy::ProxyServer proxy(rt.pool());
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
-  if (platform.cache_server()) AttachCache(rt.analyzer(), rt.tuner(), *platform.cache_server());
-  if (platform.queue_server()) AttachQueue(rt.tuner(), *platform.queue_server());
-  AttachProxy(rt.tuner(), proxy);
+  if (platform.cache_server()) platform.cache_server()->AttachTo(rt.analyzer(), rt.tuner());
+  if (platform.queue_server()) platform.queue_server()->AttachTo(rt.tuner());
+  proxy.AttachTo(rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("up", s);
   if (a.platform.queue) rt.ShowInUi("/v1/queue/stats");
   std::atomic<System*> system{nullptr};

@@ -1,5 +1,6 @@
 #include "pier/perf/tuner.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -14,6 +15,15 @@ std::string Num(double v) {
   return buf;
 }
 }  // namespace
+
+Result<uint64_t> ParseCount(const std::string& knob, const std::string& value) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || p != value.data() + value.size()) {
+    return Status::InvalidArgument(knob + ": '" + value + "' is not a number");
+  }
+  return n;
+}
 
 Tuner::Tuner(Analyzer& analyzer, TunerOptions options) : analyzer_(analyzer), options_(options) {}
 

@@ -23,12 +23,13 @@ namespace pier::net {
 class TcpListener;
 class Connection;
 class TlsServerContext;
-}  // namespace pier::net
-
-namespace pier::net {
 class RespWriter;
 class RespExtension;
 }  // namespace pier::net
+namespace pier::perf {
+class Analyzer;
+class Tuner;
+}  // namespace pier::perf
 namespace pier::cache::server {
 struct CommandSpec;
 class Database;
@@ -91,6 +92,13 @@ class CacheServer {
   void ReleaseClient(server::ClientState* c);
 
   server::Database& db() { return *db_; }
+  // Connects the server to the analyzer and tuner (cache_tuning.cc): the analyzer's CacheView
+  // (policy, maxmemory and the miss-ratio shadow's predictions, SHARDS-adjusted with the
+  // server's own lookup count since the shadow's counts started over) and the knobs
+  // cache.policy and cache.maxmemory (objective: hit ratio; guard: command p99).
+  void AttachTo(perf::Analyzer& analyzer, perf::Tuner& tuner);
+  // Whether `name` is a maxmemory-policy the server knows (an error naming it otherwise).
+  static Status CheckPolicyName(const std::string& name);
   // The cluster's slot map, or nullptr when cluster mode is off.
   const server::ClusterConfig* cluster() const { return cluster_.get(); }
   // Active expiry and other periodic work; the server schedules it itself after Start(), tests

@@ -48,6 +48,9 @@ struct Knob {
   double min_gain_ratio = 0;
 };
 
+// A knob's value as a non-negative integer; the error names the knob.
+Result<uint64_t> ParseCount(const std::string& knob, const std::string& value);
+
 class Tuner {
  public:
   Tuner(Analyzer& analyzer, TunerOptions options);

@@ -25,6 +25,10 @@ class HttpServer;
 class RespExtension;
 }  // namespace pier::net
 
+namespace pier::perf {
+class Tuner;
+}  // namespace pier::perf
+
 namespace pier::queue {
 
 struct QueueServerOptions {
@@ -53,6 +57,9 @@ class QueueServer {
   static constexpr size_t kMaxConsumeBatch = 10000;
   Status SetConsumeBatch(size_t n);
   size_t consume_batch() const;
+  // Gives the tuner the knob queue.consume_batch (objective: acknowledgements/s; guard: the
+  // oldest ready message's age).
+  void AttachTo(perf::Tuner& tuner);
   // Consume now (`count` 0: the consume batch); counted in the consume metrics.
   Result<std::vector<Delivery>> Consume(const std::string& topic, const std::string& sub,
                                         size_t count, int64_t visibility_ms);

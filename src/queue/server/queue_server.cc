@@ -10,6 +10,7 @@
 
 #include "pier/net/wait_hub.h"
 #include "pier/perf/metrics.h"
+#include "pier/perf/tuner.h"
 #include "queue/server/queue_metrics.h"
 #include "queue/server/resp_commands.h"
 
@@ -120,6 +121,20 @@ asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(
     r = Consume(topic, sub, count, visibility_ms);
     if (!r.ok() || !r->empty()) co_return r;  // else another consumer was faster: wait again
   }
+}
+
+void QueueServer::AttachTo(perf::Tuner& tuner) {
+  tuner.AddKnob({.name = "queue.consume_batch",
+                 .get = [this] { return std::to_string(consume_batch()); },
+                 .set =
+                     [this](const std::string& v) {
+                       auto n = perf::ParseCount("queue.consume_batch", v);
+                       return n.ok() ? SetConsumeBatch(*n) : n.status();
+                     },
+                 .objective = "queue.ack_per_s",
+                 .guards = {"queue.oldest_age_s"},
+                 .guard_slack = 1,
+                 .min_gain_ratio = 0.05});
 }
 
 }  // namespace pier::queue
