@@ -104,10 +104,14 @@ def test_suggestion_and_tuner_keep_a_better_policy(cache):
     def cache_suggestion():
         sugg = requests.get(cache.url("/perf/suggestions"), timeout=5).json()
         return next((x for x in sugg if x["area"] == "cache"), None)
+    # The analyzer samples each second; confidence grows as its window fills with the replay's
+    # samples (a loaded machine replays more slowly).
     end = time.time() + 20
-    while cache_suggestion() is None and time.time() < end:
-        time.sleep(0.2)  # the analyzer samples each second
-    s = cache_suggestion()
+    while time.time() < end:
+        s = cache_suggestion()
+        if s is not None and s["confidence"] > 0.5:
+            break
+        time.sleep(0.2)
     assert s is not None
     assert s["title"].startswith("switch maxmemory-policy to allkeys-")
     assert s["evidence"][0]["series"] == "cache.hit_ratio" and s["confidence"] > 0.5
