@@ -56,8 +56,10 @@ services:
   api:
     version: {version}
     image: {IMAGE}
-    command: [/bin/pier, demo-service, --listen, "0.0.0.0:${{PORT}}", --name, api,
-              --version, {version}, --error-rate, "{error_rate}"]
+    # Inside its container the service listens on every address (Docker publishes the port on
+    # loopback); a public bind needs a token or, as here, protected mode off.
+    command: [/bin/pier, demo-service, --listen, "0.0.0.0:${{PORT}}", --protected-mode, "no",
+              --name, api, --version, {version}, --error-rate, "{error_rate}"]
     ports: ["8080"]
     replicas: 2
     restart: on-failure
