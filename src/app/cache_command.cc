@@ -108,7 +108,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     std::vector<std::string> report;
     if (Status s = q->Start(&report); !s.ok()) return Fail("cache", s);
     for (const auto& line : report) std::cerr << "pier cache: queue recovery: " << line << "\n";
-    server.SetExtension(&q->resp());
+    server.AddService(&q->resp());
     rt.ShowInUi("/v1/queue/stats");
     q->AttachTo(rt.tuner());
   }

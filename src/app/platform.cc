@@ -28,18 +28,23 @@ Status Platform::Start(const deploy::Platform& p, const std::string& data_dir) {
       }
     }
   }
-  cache::CacheServerOptions co;
-  co.host = listen->first;
-  co.port = listen->second;
-  co.keyspace = p.cache;
-  co.maxmemory = p.cache_memory;
-  co.policy = p.cache_policy;
-  resp_ = std::make_unique<cache::CacheServer>(pool_, co);
-  if (queue_) resp_->SetExtension(&queue_->resp());
-  if (Status s = resp_->Start(); !s.ok()) {
+  if (p.cache) {
+    cache::CacheServerOptions co;
+    co.host = listen->first;
+    co.port = listen->second;
+    co.maxmemory = p.cache_memory;
+    co.policy = p.cache_policy;
+    cache_ = std::make_unique<cache::CacheServer>(pool_, co);
+    resp_ = &cache_->resp();
+  } else {
+    queue_only_ = std::make_unique<net::RespServer>(
+        pool_, net::RespServerOptions{.host = listen->first, .port = listen->second});
+    resp_ = queue_only_.get();
+  }
+  if (queue_) resp_->AddService(&queue_->resp());
+  if (Status s = cache_ ? cache_->Start() : resp_->Start(); !s.ok()) {
     return Status(s.code(), "platform.resp: " + s.message());
   }
-  cache_ = p.cache;
   if (p.cache) {
     summary_ += "cache=" + resp_->address() + " (" + p.cache_policy +
                 (p.cache_memory ? ", " + HumanBytes(p.cache_memory) : "") + ")";
@@ -59,7 +64,7 @@ Status Platform::Register(registry::Client& client) {
   if (!resp_) return Status::Ok();
   auto hp = net::ParseHostPort(resp_->address(), "resp");
   for (const auto& [name, on] :
-       {std::pair{"pier-cache", cache_}, {"pier-queue", queue_ != nullptr}}) {
+       {std::pair{"pier-cache", cache_ != nullptr}, {"pier-queue", queue_ != nullptr}}) {
     if (!on || !hp.ok()) continue;
     registry::ServiceDefinition def;
     def.id = name;
@@ -79,7 +84,7 @@ Status Platform::Register(registry::Client& client) {
 
 std::map<std::string, std::string> Platform::Env() const {
   std::map<std::string, std::string> env;
-  if (resp_ && cache_) env["PIER_CACHE"] = resp_->address();
+  if (cache_) env["PIER_CACHE"] = resp_->address();
   if (resp_ && queue_) env["PIER_QUEUE"] = resp_->address();
   return env;
 }
@@ -87,7 +92,11 @@ std::map<std::string, std::string> Platform::Env() const {
 std::string Platform::Describe() const { return summary_; }
 
 void Platform::Shutdown() {
-  if (resp_) resp_->Shutdown();
+  if (cache_) {
+    cache_->Shutdown();
+  } else if (resp_) {
+    resp_->Shutdown();
+  }
   if (queue_) queue_->Shutdown();
 }
 

@@ -16,6 +16,7 @@
 #include "pier/deploy/spec.h"
 #include "pier/net/http_server.h"
 #include "pier/net/io_pool.h"
+#include "pier/net/resp_server.h"
 #include "pier/queue/queue_server.h"
 #include "pier/registry/client.h"
 
@@ -38,14 +39,15 @@ class Platform {
   void CloseAll();
   size_t active_connections() const;
   // The cache, when the spec runs one (for the analyzer).
-  cache::CacheServer* cache_server() { return cache_ ? resp_.get() : nullptr; }
+  cache::CacheServer* cache_server() { return cache_.get(); }
   queue::QueueServer* queue_server() { return queue_.get(); }
 
  private:
   net::IoPool& pool_;
   std::unique_ptr<queue::QueueServer> queue_;
-  std::unique_ptr<cache::CacheServer> resp_;
-  bool cache_ = false;
+  std::unique_ptr<cache::CacheServer> cache_;    // owns its listener
+  std::unique_ptr<net::RespServer> queue_only_;  // the listener without a cache
+  net::RespServer* resp_ = nullptr;              // whichever of the two runs
   std::string summary_;
 };
 

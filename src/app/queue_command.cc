@@ -13,8 +13,8 @@
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/base/memory_units.h"
-#include "pier/cache/cache_server.h"
 #include "pier/net/http_fetch.h"
+#include "pier/net/resp_server.h"
 #include "pier/net/tcp_listener.h"
 #include "pier/queue/queue_server.h"
 
@@ -98,16 +98,15 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   queue.AttachTo(rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("queue", s);
 
-  cache::CacheServerOptions co;  // the RESP listener, serving the queue's commands only
-  co.host = listen->first;
-  co.port = listen->second;
-  co.requirepass = f.requirepass;
-  co.protected_mode = f.security.protected_mode == "yes";
-  co.tls_port = f.security.tls_port;
-  co.tls = rt.tls();
-  co.keyspace = false;
-  cache::CacheServer resp(rt.pool(), co);
-  resp.SetExtension(&queue.resp());
+  net::RespServerOptions ro;  // the RESP listener, serving the queue's commands
+  ro.host = listen->first;
+  ro.port = listen->second;
+  ro.requirepass = f.requirepass;
+  ro.protected_mode = f.security.protected_mode == "yes";
+  ro.tls_port = f.security.tls_port;
+  ro.tls = rt.tls();
+  net::RespServer resp(rt.pool(), ro);
+  resp.AddService(&queue.resp());
   if (Status s = resp.Start(); !s.ok()) return Fail("queue", s);
   if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& h) { queue.AddRoutes(h); }); !s.ok()) {
     return Fail("queue", s);

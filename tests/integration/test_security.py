@@ -461,6 +461,39 @@ def test_an_http_request_to_the_resp_port_is_dropped(pier_cache):
     assert "SECURITY ATTACK" in pier_cache.stderr()
 
 
+def resp_command(name, nargs):
+    parts = [name.encode()] + [b"x"] * nargs
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+
+
+@pytest.mark.parametrize("args", [
+    ["cache", "--queue", "yes"],
+    ["queue"],
+])
+def test_every_command_of_every_service_needs_auth(tmp_path, args):
+    """The RESP server's AUTH check covers every command a service registers (no per-command
+    code): each command in COMMAND, called without AUTH, is answered NOAUTH unless Redis
+    allows it before AUTH."""
+    s = Server([*args, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                "--data-dir", str(tmp_path), "--requirepass", "pw"])
+    try:
+        table = redis.Redis(*s.addr("resp"), password="pw", decode_responses=True).command()
+        names = [n for n, spec in table.items()
+                 if "no_auth" not in [str(f) for f in spec["flags"]]]
+        assert ("set" in names) == (args[0] == "cache")  # `pier queue` has no keyspace
+        assert "qpublish" in names and "config" in names and "client" in names
+        c = socket.create_connection(s.addr("resp"), timeout=10)
+        c.sendall(b"".join(resp_command(n, max(abs(table[n]["arity"]) - 1, 0)) for n in names))
+        want = b"-NOAUTH Authentication required.\r\n" * len(names)
+        got = b""
+        while len(got) < len(want) and (chunk := c.recv(65536)):
+            got += chunk
+        assert got == want
+        c.close()
+    finally:
+        s.stop()
+
+
 @pytest.mark.parametrize("args,flag", [
     (["cache", "--listen", "0.0.0.0:0", "--http", "127.0.0.1:0"], "--requirepass"),
     (["queue", "--listen", "0.0.0.0:0", "--http", "127.0.0.1:0"], "--requirepass"),

@@ -1,10 +1,10 @@
 // File: queue_server.h
-// QueueServer: the broker on the network. Its RESP commands (QPUBLISH, QCONSUME, ...) plug into
-// a RESP listener as an extension (the cache's, or a queue-only one); its HTTP/JSON API is
+// QueueServer: the broker on the network. Its RESP commands (QPUBLISH, QCONSUME, ...) are a
+// net::RespService on a RESP listener (a queue-only one, or the cache's); its HTTP/JSON API is
 // mounted under /v1/queue on the HTTP port. Long polls wait without holding a thread; a ticker
 // makes delayed messages ready and expires leases.
 //   QueueServer q(pool, {.broker = {.data_dir = "pier-data/queue"}});
-//   q.Start(&report);  cache.SetExtension(&q.resp());  q.AddRoutes(http);
+//   q.Start(&report);  resp_server.AddService(&q.resp());  q.AddRoutes(http);
 #pragma once
 
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
@@ -22,7 +22,7 @@
 
 namespace pier::net {
 class HttpServer;
-class RespExtension;
+class RespService;
 }  // namespace pier::net
 
 namespace pier::perf {
@@ -49,7 +49,8 @@ class QueueServer {
   void Shutdown();
 
   Broker& broker() { return *broker_; }
-  net::RespExtension& resp();
+  // The RESP commands, for a net::RespServer (before it starts).
+  net::RespService& resp();
   void AddRoutes(net::HttpServer& http);
 
   // The most messages a consume call that gives no COUNT (RESP) or max (HTTP) gets: 1 unless

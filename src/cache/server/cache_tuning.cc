@@ -9,7 +9,7 @@
 namespace pier::cache {
 
 void CacheServer::AttachTo(perf::Analyzer& analyzer, perf::Tuner& tuner) {
-  server::Database& db = *db_;
+  server::Database& db = this->db();
   analyzer.SetCacheSource([&db] {
     perf::CacheView v;
     v.present = true;

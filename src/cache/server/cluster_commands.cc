@@ -4,7 +4,7 @@
 
 #include "cache/server/cluster.h"
 #include "cache/server/command.h"
-#include "pier/cache/cache_server.h"
+#include "pier/net/resp_server.h"
 
 namespace pier::cache::server {
 
@@ -54,7 +54,7 @@ bool ParseSlot(CommandContext& c, std::string_view arg, int* slot) {
 }
 
 void Cluster(CommandContext& c) {
-  const ClusterConfig* cfg = c.server.cluster();
+  const ClusterConfig* cfg = c.cluster;
   const std::string sub = Lower(c.args[1]);
   if (sub == "keyslot") {  // works without cluster mode too, as in Redis
     if (c.argc() != 3)
@@ -141,7 +141,7 @@ void Cluster(CommandContext& c) {
 }
 
 void ClusterOk(CommandContext& c) {
-  if (!c.server.cluster()) return c.out.Error(kDisabled);
+  if (!c.cluster) return c.out.Error(kDisabled);
   c.out.Ok();
 }
 

@@ -18,7 +18,6 @@ const CommandTable& CommandTable::Get() {
     RegisterStringCommands(t);
     RegisterKeyCommands(t);
     RegisterHashCommands(t);
-    RegisterConnectionCommands(t);
     RegisterServerCommands(t);
     RegisterClusterCommands(t);
     return t;
@@ -40,17 +39,6 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   }
   auto it = by_name_.find(std::string_view(buf, name.size()));
   return it == by_name_.end() ? nullptr : &specs_[it->second];
-}
-
-bool ParseInt64(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s[0] == '+' || (s.size() > 1 && s[0] == '0') ||
-      (s.size() > 2 && s[0] == '-' && s[1] == '0')) {
-    return false;  // Redis rejects leading '+' and zeros
-  }
-  if (s == "-0" || s == "-") return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 bool ParseLongDouble(std::string_view s, long double* out) {

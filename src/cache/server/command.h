@@ -3,6 +3,7 @@
 // INFO reports them) and its handler.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,31 +12,33 @@
 #include "cache/server/client.h"
 #include "cache/server/database.h"
 #include "pier/base/strings.h"
+#include "pier/net/resp_service.h"
 #include "pier/net/resp_writer.h"
 
-namespace pier::cache {
-class CacheServer;
+namespace pier::net {
+class RespServer;
 }
 
 namespace pier::cache::server {
 
-enum CommandFlags : uint32_t {
-  kWrite = 1 << 0,
-  kReadonly = 1 << 1,
-  kDenyOom = 1 << 2,  // may grow memory: refused with -OOM when nothing can be evicted
-  kAdmin = 1 << 3,
-  kNoAuth = 1 << 4,  // allowed before AUTH
-  kFast = 1 << 5,
-  kLoading = 1 << 6,
-  kStale = 1 << 7,
-};
+struct ClusterConfig;
+
+inline constexpr uint32_t kWrite = net::RespCommand::kWrite;
+inline constexpr uint32_t kReadonly = net::RespCommand::kReadonly;
+inline constexpr uint32_t kDenyOom = net::RespCommand::kDenyOom;
+inline constexpr uint32_t kAdmin = net::RespCommand::kAdmin;
+inline constexpr uint32_t kNoAuth = net::RespCommand::kNoAuth;
+inline constexpr uint32_t kFast = net::RespCommand::kFast;
+inline constexpr uint32_t kLoading = net::RespCommand::kLoading;
+inline constexpr uint32_t kStale = net::RespCommand::kStale;
 
 struct CommandContext {
   const std::vector<std::string_view>& args;
   net::RespWriter& out;
   ClientState& client;
-  CacheServer& server;
+  net::RespServer& server;  // limits, the client registry
   Database& db;
+  const ClusterConfig* cluster;  // nullptr: cluster mode is off
   // Unix ms when the command started: every expiry check of one command sees the same time, as
   // Redis's command time snapshot.
   int64_t now_ms;
@@ -47,15 +50,21 @@ struct CommandContext {
 
 using CommandHandler = void (*)(CommandContext&);
 
-struct CommandSpec {
-  std::string name;  // lowercase
-  int arity;         // > 0: exactly; < 0: at least -arity
-  uint32_t flags;
-  int first_key, last_key, step;
+// A command as the RESP server routes it (name, arity, flags, keys, docs) and its handler.
+struct CommandSpec : net::RespCommand {
+  CommandSpec(std::string name, int arity, uint32_t flags, int first_key, int last_key, int step,
+              CommandHandler handler, std::string group, std::string summary, std::string since)
+      : net::RespCommand{std::move(name),
+                         arity,
+                         flags,
+                         first_key,
+                         last_key,
+                         step,
+                         std::move(group),
+                         std::move(summary),
+                         std::move(since)},
+        handler(handler) {}
   CommandHandler handler;
-  std::string group;  // for COMMAND DOCS
-  std::string summary;
-  std::string since;
 };
 
 class CommandTable {
@@ -81,9 +90,15 @@ class CommandTable {
 void RegisterStringCommands(CommandTable& t);
 void RegisterKeyCommands(CommandTable& t);
 void RegisterHashCommands(CommandTable& t);
-void RegisterConnectionCommands(CommandTable& t);
 void RegisterServerCommands(CommandTable& t);
 void RegisterClusterCommands(CommandTable& t);
+
+// INFO lines of the keyspace (memory, stats, cluster, keyspace sections; see
+// net::RespService::AppendInfo). `peak` is raised to the memory in use.
+bool AppendKeyspaceInfo(Database& db, const ClusterConfig* cluster, std::atomic<uint64_t>& peak,
+                        std::string_view section, std::string* out);
+// CONFIG parameters of the keyspace (maxmemory, maxmemory-policy, maxmemory-samples).
+std::vector<net::RespConfigParam> KeyspaceConfigParams(Database& db);
 
 // Shared reply texts, exactly as Redis 7.0 words them.
 inline constexpr std::string_view kErrWrongType =
@@ -99,7 +114,7 @@ inline constexpr std::string_view kErrTooBig =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 // Redis's string2ll: the whole string is an int64 in canonical form.
-bool ParseInt64(std::string_view s, int64_t* out);
+inline bool ParseInt64(std::string_view s, int64_t* out) { return net::ParseRespInt(s, out); }
 // Redis's string2ld for INCRBYFLOAT: a finite long double, no spaces.
 bool ParseLongDouble(std::string_view s, long double* out);
 // Redis's LD_STR_HUMAN formatting: %.17Lf with trailing zeros (and dot) removed.

@@ -5,9 +5,8 @@
 #include <cmath>
 
 #include "cache/server/command.h"
-#include "cache/server/glob.h"
 #include "cache/server/scan_args.h"
-#include "pier/cache/cache_server.h"
+#include "pier/base/glob.h"
 
 namespace pier::cache::server {
 

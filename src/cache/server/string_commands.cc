@@ -6,7 +6,7 @@
 
 #include "cache/server/command.h"
 #include "cache/server/expire_args.h"
-#include "pier/cache/cache_server.h"
+#include "pier/net/resp_server.h"
 
 namespace pier::cache::server {
 

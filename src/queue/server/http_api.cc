@@ -11,7 +11,7 @@
 #include "pier/base/base64.h"
 #include "pier/net/http_query.h"
 #include "pier/net/http_server.h"
-#include "pier/net/resp_extension.h"
+#include "pier/net/resp_service.h"
 #include "pier/queue/queue_server.h"
 
 namespace asio = boost::asio;

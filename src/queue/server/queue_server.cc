@@ -81,7 +81,7 @@ void QueueServer::Shutdown() {
   impl_->hub.Close();
 }
 
-net::RespExtension& QueueServer::resp() { return *impl_->resp; }
+net::RespService& QueueServer::resp() { return *impl_->resp; }
 
 Status QueueServer::SetConsumeBatch(size_t n) {
   if (n < 1 || n > kMaxConsumeBatch) {

@@ -1,4 +1,4 @@
-// The queue served in process (RESP listener with the queue extension), driven by the C++
+// The queue served in process (a RESP listener with the queue service), driven by the C++
 // Producer and Consumer.
 #include "pier/queue/queue_server.h"
 
@@ -10,7 +10,7 @@
 #include <set>
 #include <thread>
 
-#include "pier/cache/cache_server.h"
+#include "pier/net/resp_server.h"
 #include "pier/queue/client.h"
 
 namespace pier::queue {
@@ -20,7 +20,7 @@ class QueueServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(queue_.Start().ok());
-    resp_.SetExtension(&queue_.resp());
+    resp_.AddService(&queue_.resp());
     ASSERT_TRUE(resp_.Start().ok());
     pool_.Start();
     address_ = "127.0.0.1:" + std::to_string(resp_.port());
@@ -35,7 +35,7 @@ class QueueServerTest : public ::testing::Test {
 
   net::IoPool pool_{2};
   QueueServer queue_{pool_, {}};  // in memory
-  cache::CacheServer resp_{pool_, {.port = 0, .keyspace = false}};
+  net::RespServer resp_{pool_, {.port = 0}};
   std::string address_;
 };
 

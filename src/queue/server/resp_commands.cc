@@ -125,13 +125,13 @@ asio::awaitable<void> BlockingConsume(QueueServer& server, QueueCommand c, int p
   reply->Complete(r.ok() ? MessagesReply(*r, protocol) : ErrorReply(r.status(), protocol));
 }
 
-class QueueSession final : public net::RespExtension::Session {
+class QueueSession final : public net::RespService::Session {
  public:
   QueueSession(QueueServer& server, asio::any_io_executor ex) : server_(server), ex_(ex) {}
   ~QueueSession() override { Flush(); }
 
   std::shared_ptr<net::PendingReply> Start(const std::vector<std::string_view>& args,
-                                           int protocol) override {
+                                           int protocol) {
     auto reply = std::make_shared<net::PendingReply>(ex_);
     auto c = ParseQueueCommand(args);
     if (!c.ok()) {
@@ -175,8 +175,34 @@ class QueueSession final : public net::RespExtension::Session {
 
 }  // namespace
 
-std::unique_ptr<net::RespExtension::Session> RespCommands::NewSession(asio::any_io_executor ex) {
-  return std::make_unique<QueueSession>(server_, ex);
+void RespCommands::ForEachCommand(const std::function<void(const net::RespCommand&)>& fn) const {
+  // Arity here is the least a command takes; the parser checks the rest (command.cc).
+  using F = net::RespCommand;
+  static const std::vector<net::RespCommand> table = {
+      {"qpublish", -3, F::kWrite | F::kDenyOom | F::kFast, 1, 1, 1, "queue",
+       "Publishes a message to a topic.", "pier"},
+      {"qmpublish", -3, F::kWrite | F::kDenyOom, 1, 1, 1, "queue",
+       "Publishes messages to a topic in one durable batch.", "pier"},
+      {"qconsume", -2, F::kWrite, 1, 1, 1, "queue",
+       "Leases ready messages of a subscription, optionally waiting for them.", "pier"},
+      {"qack", -4, F::kWrite | F::kFast, 1, 1, 1, "queue", "Acknowledges leased messages.", "pier"},
+      {"qnack", -4, F::kWrite | F::kFast, 1, 1, 1, "queue",
+       "Gives leased messages back: retry, delay or dead-letter.", "pier"},
+      {"qextend", -5, F::kWrite | F::kFast, 1, 1, 1, "queue", "Extends messages' leases.", "pier"},
+      {"qstats", -1, F::kReadonly, 0, 0, 0, "queue", "Returns topics' and subscriptions' stats.",
+       "pier"},
+      {"qdead", -4, F::kWrite, 1, 1, 1, "queue", "Lists, reads or purges dead letters.", "pier"},
+      {"qredrive", -3, F::kWrite, 1, 1, 1, "queue",
+       "Moves dead letters back to their subscription.", "pier"},
+      {"qtopic", -2, F::kWrite, 0, 0, 0, "queue", "Creates, deletes or lists topics.", "pier"},
+      {"qsub", -2, F::kWrite, 0, 0, 0, "queue", "Creates, deletes or lists subscriptions.", "pier"},
+  };
+  for (const auto& c : table) fn(c);
+}
+
+std::shared_ptr<net::PendingReply> RespCommands::Dispatch(Call& call) {
+  if (!call.session) call.session = std::make_unique<QueueSession>(server_, call.executor);
+  return static_cast<QueueSession&>(*call.session).Start(call.args, call.client.protocol);
 }
 
 void QueueSession::Run(QueueCommand c, int protocol, std::shared_ptr<net::PendingReply> reply) {

@@ -5,18 +5,18 @@
 // as one batch: one frame, one fsync, as Redis's event loop gives a pipeline.
 #pragma once
 
-#include "pier/net/resp_extension.h"
+#include "pier/net/resp_service.h"
 #include "queue/server/command.h"
 
 namespace pier::queue {
 
 class QueueServer;
 
-class RespCommands final : public net::RespExtension {
+class RespCommands final : public net::RespService {
  public:
   explicit RespCommands(QueueServer& server) : server_(server) {}
-  bool Handles(std::string_view name) const override { return IsQueueCommand(name); }
-  std::unique_ptr<Session> NewSession(boost::asio::any_io_executor ex) override;
+  void ForEachCommand(const std::function<void(const net::RespCommand&)>& fn) const override;
+  std::shared_ptr<net::PendingReply> Dispatch(Call& call) override;
 
  private:
   QueueServer& server_;

@@ -1,34 +1,37 @@
 // Connection: PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT.
 #include <fmt/format.h>
 
-#include "cache/server/command.h"
-#include "pier/cache/cache_server.h"
+#include <algorithm>
 
-namespace pier::cache::server {
+#include "net/resp_builtins.h"
+#include "pier/base/strings.h"
+#include "pier/net/resp_server.h"
+
+namespace pier::net {
 
 namespace {
 
 constexpr std::string_view kWrongPass =
     "WRONGPASS invalid username-password pair or user is disabled.";
 
-void Ping(CommandContext& c) {
-  if (c.argc() > 2) return c.WrongArity();
+void Ping(RespService::Call& c) {
+  if (c.argc() > 2) return WrongArity(c);
   if (c.argc() == 2)
     c.out.Bulk(c.args[1]);
   else
     c.out.Simple("PONG");
 }
 
-void Echo(CommandContext& c) { c.out.Bulk(c.args[1]); }
+void Echo(RespService::Call& c) { c.out.Bulk(c.args[1]); }
 
 // Checks a username/password pair against requirepass (pier has only the "default" user).
-bool CheckPassword(CommandContext& c, std::string_view user, std::string_view pass) {
+bool CheckPassword(RespService::Call& c, std::string_view user, std::string_view pass) {
   if (user != "default") return false;
   return c.server.requirepass().empty() || c.server.CheckPassword(pass);
 }
 
-void Auth(CommandContext& c) {
-  if (c.argc() > 3) return c.out.Error(kErrSyntax);
+void Auth(RespService::Call& c) {
+  if (c.argc() > 3) return c.out.Error(kErrSyntaxText);
   if (c.argc() == 2 && c.server.requirepass().empty()) {
     return c.out.Error(
         "ERR AUTH <password> called without any password configured for the default user. Are "
@@ -47,16 +50,16 @@ bool ValidClientName(std::string_view name) {
   return true;
 }
 
-void SetName(CommandContext& c, std::string_view name) {
+void SetName(RespService::Call& c, std::string_view name) {
   std::lock_guard lock(c.server.clients_mutex());
   c.client.name.assign(name);
 }
 
-void Hello(CommandContext& c) {
+void Hello(RespService::Call& c) {
   int64_t proto = c.client.protocol;
   size_t i = 1;
   if (c.argc() >= 2) {
-    if (!ParseInt64(c.args[1], &proto)) {
+    if (!ParseRespInt(c.args[1], &proto)) {
       return c.out.Error("ERR Protocol version is not an integer or out of range");
     }
     if (proto < 2 || proto > 3) return c.out.Error("NOPROTO unsupported protocol version");
@@ -108,19 +111,19 @@ void Hello(CommandContext& c) {
   c.out.ArrayHeader(0);
 }
 
-void Select(CommandContext& c) {
+void Select(RespService::Call& c) {
   int64_t db;
-  if (!ParseInt64(c.args[1], &db)) return c.out.Error(kErrNotInteger);
+  if (!ParseRespInt(c.args[1], &db)) return c.out.Error(kErrNotInteger);
   if (db != 0) return c.out.Error("ERR DB index is out of range");
   c.out.Ok();
 }
 
-void Quit(CommandContext& c) {
+void Quit(RespService::Call& c) {
   c.client.close_after_reply = true;
   c.out.Ok();
 }
 
-void Reset(CommandContext& c) {
+void Reset(RespService::Call& c) {
   SetName(c, "");
   c.client.protocol = 2;
   c.out.set_protocol(2);
@@ -129,7 +132,7 @@ void Reset(CommandContext& c) {
 }
 
 // One CLIENT LIST line, in Redis 7.0's field order.
-std::string ClientLine(const ClientState& cl, int64_t now_ms, bool self) {
+std::string ClientLine(const RespClient& cl, int64_t now_ms, bool self) {
   int64_t age = (now_ms - cl.created_ms) / 1000;
   int64_t idle = self ? 0 : (now_ms - cl.last_active_ms.load()) / 1000;
   return fmt::format(
@@ -139,14 +142,14 @@ std::string ClientLine(const ClientState& cl, int64_t now_ms, bool self) {
       cl.id, cl.addr, cl.laddr, cl.name, age, idle, cl.last_command.load(), cl.protocol);
 }
 
-void Client(CommandContext& c) {
-  const std::string sub = Lower(c.args[1]);
+void Client(RespService::Call& c) {
+  const std::string sub = AsciiLower(c.args[1]);
   auto arity = [&](size_t n, bool at_least = false) {
     bool ok = at_least ? c.argc() >= n : c.argc() == n;
     if (!ok) c.out.Error("ERR wrong number of arguments for 'client|" + sub + "' command");
     return ok;
   };
-  const int64_t now = c.now_ms;
+  const int64_t now = c.server.UnixMsAt(c.now);
   if (sub == "id") {
     if (arity(2)) c.out.Integer(static_cast<int64_t>(c.client.id));
   } else if (sub == "setname") {
@@ -175,15 +178,15 @@ void Client(CommandContext& c) {
       } else if (EqualsIgnoreCase(c.args[i], "ID") && i + 1 < c.argc()) {
         for (++i; i < c.argc(); ++i) {
           int64_t id;
-          if (!ParseInt64(c.args[i], &id) || id <= 0) return c.out.Error("ERR Invalid client ID");
+          if (!ParseRespInt(c.args[i], &id) || id <= 0) return c.out.Error("ERR Invalid client ID");
           ids.push_back(static_cast<uint64_t>(id));
         }
       } else {
-        return c.out.Error(kErrSyntax);
+        return c.out.Error(kErrSyntaxText);
       }
     }
     std::string text;
-    c.server.ForEachClient([&](const ClientState& cl) {
+    c.server.ForEachClient([&](const RespClient& cl) {
       if (ids.empty() || std::find(ids.begin(), ids.end(), cl.id) != ids.end()) {
         text += ClientLine(cl, now, &cl == &c.client);
       }
@@ -201,10 +204,10 @@ void Client(CommandContext& c) {
       addr = std::string(c.args[2]);
     } else {
       for (size_t i = 2; i < c.argc(); i += 2) {
-        if (i + 1 >= c.argc()) return c.out.Error(kErrSyntax);
+        if (i + 1 >= c.argc()) return c.out.Error(kErrSyntaxText);
         const std::string_view value = c.args[i + 1];
         if (EqualsIgnoreCase(c.args[i], "ID")) {
-          if (!ParseInt64(value, &id) || id <= 0)
+          if (!ParseRespInt(value, &id) || id <= 0)
             return c.out.Error("ERR client-id should be greater than 0");
         } else if (EqualsIgnoreCase(c.args[i], "ADDR")) {
           addr = std::string(value);
@@ -216,7 +219,7 @@ void Client(CommandContext& c) {
           } else if (EqualsIgnoreCase(value, "no")) {
             skipme = false;
           } else {
-            return c.out.Error(kErrSyntax);
+            return c.out.Error(kErrSyntaxText);
           }
         } else if (EqualsIgnoreCase(c.args[i], "TYPE")) {
           if (EqualsIgnoreCase(value, "master") || EqualsIgnoreCase(value, "replica") ||
@@ -229,12 +232,12 @@ void Client(CommandContext& c) {
           if (value != "default")  // pier's one user
             return c.out.Error("ERR No such user '" + std::string(value) + "'");
         } else {
-          return c.out.Error(kErrSyntax);
+          return c.out.Error(kErrSyntaxText);
         }
       }
     }
     int64_t killed = 0;
-    c.server.ForEachClient([&](ClientState& cl) {
+    c.server.ForEachClient([&](RespClient& cl) {
       const bool match = !none && (id == 0 || cl.id == static_cast<uint64_t>(id)) &&
                          (addr.empty() || cl.addr == addr) && (laddr.empty() || cl.laddr == laddr);
       if (!match || (skipme && &cl == &c.client)) return;
@@ -259,23 +262,24 @@ void Client(CommandContext& c) {
 
 }  // namespace
 
-void RegisterConnectionCommands(CommandTable& t) {
-  t.Add({"ping", -1, kFast | kStale | kLoading, 0, 0, 0, Ping, "connection",
-         "Returns the server's liveliness response.", "1.0.0"});
-  t.Add({"echo", 2, kFast | kStale | kLoading, 0, 0, 0, Echo, "connection",
-         "Returns the given string.", "1.0.0"});
-  t.Add({"hello", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Hello, "connection",
-         "Handshakes with the Redis server.", "6.0.0"});
-  t.Add({"auth", -2, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Auth, "connection",
-         "Authenticates the connection.", "1.0.0"});
-  t.Add({"select", 2, kFast | kStale | kLoading, 0, 0, 0, Select, "connection",
-         "Changes the selected database.", "2.0.0"});
-  t.Add({"quit", -1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Quit, "connection",
-         "Closes the connection.", "1.0.0"});
-  t.Add({"reset", 1, kNoAuth | kFast | kStale | kLoading, 0, 0, 0, Reset, "connection",
-         "Resets the connection.", "6.2.0"});
-  t.Add({"client", -2, kAdmin | kStale | kLoading, 0, 0, 0, Client, "connection",
-         "A container for client connection commands.", "2.4.0"});
+void AddConnectionCommands(std::vector<BuiltinCommand>& t) {
+  using F = RespCommand;
+  t.emplace_back("ping", -1, F::kFast | F::kStale | F::kLoading, Ping, "connection",
+                 "Returns the server's liveliness response.", "1.0.0");
+  t.emplace_back("echo", 2, F::kFast | F::kStale | F::kLoading, Echo, "connection",
+                 "Returns the given string.", "1.0.0");
+  t.emplace_back("hello", -1, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Hello, "connection",
+                 "Handshakes with the Redis server.", "6.0.0");
+  t.emplace_back("auth", -2, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Auth, "connection",
+                 "Authenticates the connection.", "1.0.0");
+  t.emplace_back("select", 2, F::kFast | F::kStale | F::kLoading, Select, "connection",
+                 "Changes the selected database.", "2.0.0");
+  t.emplace_back("quit", -1, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Quit, "connection",
+                 "Closes the connection.", "1.0.0");
+  t.emplace_back("reset", 1, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Reset, "connection",
+                 "Resets the connection.", "6.2.0");
+  t.emplace_back("client", -2, F::kAdmin | F::kStale | F::kLoading, Client, "connection",
+                 "A container for client connection commands.", "2.4.0");
 }
 
-}  // namespace pier::cache::server
+}  // namespace pier::net

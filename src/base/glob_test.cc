@@ -1,8 +1,8 @@
-#include "cache/server/glob.h"
+#include "pier/base/glob.h"
 
 #include <gtest/gtest.h>
 
-namespace pier::cache::server {
+namespace pier {
 namespace {
 
 TEST(GlobMatch, RedisPatterns) {
@@ -31,4 +31,4 @@ TEST(GlobMatch, ManyStarsStayFast) {
 }
 
 }  // namespace
-}  // namespace pier::cache::server
+}  // namespace pier

@@ -1,8 +1,8 @@
-#include "cache/server/glob.h"
+#include "pier/base/glob.h"
 
 #include <cctype>
 
-namespace pier::cache::server {
+namespace pier {
 
 namespace {
 
@@ -104,4 +104,4 @@ bool GlobMatch(std::string_view pattern, std::string_view str, bool nocase) {
   return Match(pattern.data(), pattern.size(), str.data(), str.size(), nocase, 0, &skip);
 }
 
-}  // namespace pier::cache::server
+}  // namespace pier

@@ -1,0 +1,34 @@
+// File: resp_builtins.h
+// The commands every RespServer serves before its services' (Redis's connection and server
+// groups): resp_connection_commands.cc (PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT) and
+// resp_server_commands.cc (INFO CONFIG TIME COMMAND).
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pier/net/resp_service.h"
+
+namespace pier::net {
+
+struct BuiltinCommand : RespCommand {
+  using Handler = void (*)(RespService::Call&);
+  BuiltinCommand(std::string name, int arity, uint32_t flags, Handler handler, std::string group,
+                 std::string summary, std::string since)
+      : RespCommand{std::move(name),    arity,           flags, 0, 0, 0, std::move(group),
+                    std::move(summary), std::move(since)},
+        handler(handler) {}
+  Handler handler;
+};
+
+void AddConnectionCommands(std::vector<BuiltinCommand>& table);
+void AddServerCommands(std::vector<BuiltinCommand>& table);
+std::unique_ptr<RespService> NewRespBuiltins();
+
+inline constexpr std::string_view kErrSyntaxText = "ERR syntax error";
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+// Redis's wrong-arity error for the call's command.
+void WrongArity(RespService::Call& c);
+
+}  // namespace pier::net

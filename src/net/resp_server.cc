@@ -1,0 +1,400 @@
+#include "pier/net/resp_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "net/resp_builtins.h"
+#include "pier/base/strings.h"
+#include "pier/net/http_guard.h"
+#include "pier/net/tcp_listener.h"
+#include "pier/net/tls.h"
+
+namespace asio = boost::asio;
+
+namespace pier::net {
+
+RespServer::RespServer(IoPool& pool, RespServerOptions options)
+    : pool_(pool),
+      options_(std::move(options)),
+      builtins_(NewRespBuiltins()),
+      has_password_(!options_.requirepass.empty()) {
+  start_ = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  unix_offset_ms_ = UnixNowMs() - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      options_.clock->Now().time_since_epoch())
+                                      .count();
+  router_.Add(builtins_.get());
+}
+
+RespServer::~RespServer() = default;
+
+void RespServer::AddService(RespService* service) { router_.Add(service); }
+
+int64_t RespServer::UnixMsAt(Clock::TimePoint t) const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() +
+         unix_offset_ms_;
+}
+
+Status RespServer::Start() {
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  if (options_.protected_mode && options_.requirepass.empty() && !IsLoopbackHost(options_.host)) {
+    return Status::InvalidArgument(
+        "refusing to listen on " + where +
+        " without a password (protected mode): set --requirepass, or --protected-mode no to "
+        "accept unauthenticated clients from other hosts");
+  }
+  if (options_.tls_port >= 0 && !options_.tls) {
+    return Status::InvalidArgument("--tls-port needs --tls-cert-file and --tls-key-file");
+  }
+  ListenerOptions lo;
+  lo.host = options_.host;
+  lo.port = options_.port;
+  lo.max_connections = options_.maxclients;
+  lo.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout);
+  auto serve = [this](Connection& c) { return Serve(c); };
+  auto l = TcpListener::Bind(pool_, lo, serve);
+  if (!l.ok()) return l.status();
+  listener_ = *l;
+  if (options_.tls_port >= 0) {
+    lo.port = static_cast<uint16_t>(options_.tls_port);
+    lo.tls = options_.tls;
+    auto t = TcpListener::Bind(pool_, lo, serve);
+    if (!t.ok()) return t.status();
+    tls_listener_ = *t;
+    tls_listener_->Start();
+  }
+  listener_->Start();
+  return Status::Ok();
+}
+
+std::string RespServer::address() const { return listener_ ? listener_->address() : ""; }
+std::string RespServer::tls_address() const {
+  return tls_listener_ ? tls_listener_->address() : "";
+}
+uint16_t RespServer::port() const {
+  return listener_ ? listener_->local_endpoint().port() : options_.port;
+}
+
+void RespServer::Shutdown() {
+  stopping_ = true;
+  if (listener_) listener_->Close();
+  if (tls_listener_) tls_listener_->Close();
+  // Idle clients would hold the drain until the deadline; Redis closes them on shutdown too.
+  ForEachClient([](RespClient& c) {
+    if (c.stop_reading) c.stop_reading();
+  });
+}
+
+void RespServer::CloseAll() {
+  if (listener_) listener_->CloseAll();
+  if (tls_listener_) tls_listener_->CloseAll();
+}
+
+size_t RespServer::active_connections() const {
+  return (listener_ ? listener_->active_connections() : 0) +
+         (tls_listener_ ? tls_listener_->active_connections() : 0);
+}
+
+std::string RespServer::requirepass() const {
+  std::lock_guard lock(config_mu_);
+  return options_.requirepass;
+}
+Status RespServer::set_requirepass(std::string p) {
+  if (p.empty() && options_.protected_mode && !IsLoopbackHost(options_.host)) {
+    return Status::InvalidArgument("refusing to remove the password of a server listening on " +
+                                   options_.host +
+                                   " (protected mode): clients from other hosts would need none");
+  }
+  std::lock_guard lock(config_mu_);
+  has_password_ = !p.empty();
+  options_.requirepass = std::move(p);
+  return Status::Ok();
+}
+bool RespServer::CheckPassword(std::string_view given) const {
+  std::lock_guard lock(config_mu_);
+  return TokensEqual(given, options_.requirepass);
+}
+RespLimits RespServer::limits() const {
+  std::lock_guard lock(config_mu_);
+  return options_.limits;
+}
+void RespServer::set_limits(RespLimits l) {
+  std::lock_guard lock(config_mu_);
+  options_.limits = l;
+}
+
+size_t RespServer::client_count() {
+  std::lock_guard lock(clients_mu_);
+  return clients_.size();
+}
+
+void RespServer::RegisterClient(RespClient* c) {
+  std::lock_guard lock(clients_mu_);
+  clients_.push_back(c);
+}
+
+void RespServer::ReleaseClient(RespClient* c) {
+  std::lock_guard lock(clients_mu_);
+  clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
+}
+
+void RespServer::Init(RespClient& c, std::string addr) {
+  c.id = next_client_id_++;
+  c.addr = std::move(addr);
+  c.created_ms = UnixNowMs();
+  c.last_active_ms = c.created_ms;
+  c.authenticated = requirepass().empty();
+}
+
+std::unique_ptr<RespClient> RespServer::NewClient(std::string addr) {
+  auto c = std::make_unique<RespClient>();
+  Init(*c, std::move(addr));
+  RegisterClient(c.get());
+  return c;
+}
+
+std::shared_ptr<PendingReply> RespServer::Execute(RespClient& client,
+                                                  const std::vector<std::string_view>& args,
+                                                  std::string* out, Clock::TimePoint* now) {
+  std::vector<std::unique_ptr<RespService::Session>> sessions;
+  auto reply = Execute(client, args, out, now, pool_.At(0).get_executor(), sessions);
+  for (auto& s : sessions) {
+    if (s) s->Flush();
+  }
+  return reply;
+}
+
+std::shared_ptr<PendingReply> RespServer::Execute(
+    RespClient& client, const std::vector<std::string_view>& args, std::string* out,
+    Clock::TimePoint* now, asio::any_io_executor ex,
+    std::vector<std::unique_ptr<RespService::Session>>& sessions) {
+  if (args.empty()) return nullptr;
+  if (EqualsIgnoreCase(args[0], "post") || EqualsIgnoreCase(args[0], "host:")) {
+    // A web page talking to this port (cross-protocol scripting): close without answering, as
+    // Redis does.
+    spdlog::warn(
+        "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: "
+        "commands to pier from {}. This is likely due to an attacker attempting to use "
+        "Cross Protocol Scripting to compromise your instance. Connection aborted.",
+        client.addr);
+    client.drop = true;
+    return nullptr;
+  }
+  RespWriter w(out, client.protocol);
+  const RespRouter::Route route = router_.Find(args[0]);
+  if (route.command == nullptr) {
+    std::string rest;
+    for (size_t i = 1; i < args.size() && rest.size() < 128; ++i) {
+      rest += "'" + std::string(args[i].substr(0, 128 - rest.size())) + "' ";
+    }
+    w.Error("ERR unknown command '" + std::string(args[0].substr(0, 128)) +
+            "', with args beginning with: " + rest);
+    return nullptr;
+  }
+  const RespCommand& command = *route.command;
+  const int argc = static_cast<int>(args.size());
+  if ((command.arity > 0 && argc != command.arity) || argc < -command.arity) {
+    w.Error("ERR wrong number of arguments for '" + command.name + "' command");
+    return nullptr;
+  }
+  if (!(command.flags & RespCommand::kNoAuth) && !CheckAuth(client, w)) return nullptr;
+  client.last_command.store(command.name.c_str(), std::memory_order_relaxed);
+  const auto& services = router_.services();
+  const size_t at = static_cast<size_t>(std::find(services.begin(), services.end(), route.service) -
+                                        services.begin());
+  if (sessions.size() <= at) sessions.resize(services.size());
+  const Clock::TimePoint start = *now;
+  RespService::Call call{args, command, client, w, *now, ex, sessions[at], *this};
+  auto reply = route.service->Dispatch(call);
+  if (*now == start) *now = options_.clock->Now();  // the service did not read the clock
+  if (observer_) observer_(route.index, command, *now - start);
+  return reply;
+}
+
+bool RespServer::CheckAuth(RespClient& client, RespWriter& w) {
+  if (client.authenticated) return true;
+  if (!has_password_.load(std::memory_order_relaxed)) {
+    client.authenticated = true;  // the password was removed by CONFIG SET
+    return true;
+  }
+  w.Error("NOAUTH Authentication required.");
+  return false;
+}
+
+namespace {
+
+// A connection's read buffer starts at this size, and returns to it when it empties after a
+// request larger than kKeepBuffer (a client sending many large values keeps its buffer).
+constexpr size_t kIdleBuffer = 16 * 1024;
+constexpr size_t kKeepBuffer = 1024 * 1024;
+
+}  // namespace
+
+// What a client connection keeps while its handler moves between I/O threads.
+struct RespServer::Session {
+  Session(RespServer* server, const RespLimits& limits)
+      : server(server), limits(limits), parser(limits) {}
+  ~Session() { server->ReleaseClient(&client); }
+  RespServer* server;
+  RespLimits limits;
+  RespClient client;
+  RespParser parser;
+  std::vector<char> buf = std::vector<char>(kIdleBuffer);
+  size_t begin = 0, end = 0;
+  std::string out;
+  std::vector<std::string_view> args;
+  // Replies that complete later, in this batch: where in `out` each goes, and the reply.
+  std::vector<std::pair<size_t, std::shared_ptr<PendingReply>>> pending;
+  std::vector<std::unique_ptr<RespService::Session>> services;  // by router service index
+  bool has_sessions() const {
+    for (const auto& s : services) {
+      if (s) return true;
+    }
+    return false;
+  }
+};
+
+asio::awaitable<void> RespServer::Serve(Connection& conn) {
+  std::shared_ptr<void>& state = conn.handler_state();
+  if (!state) {
+    if (stopping_) co_return;
+    auto s = std::make_shared<Session>(this, limits());
+    RespClient& client = s->client;
+    Init(client, conn.RemoteAddress());
+    boost::system::error_code ec;
+    auto local = conn.socket().local_endpoint(ec);
+    if (!ec) client.laddr = local.address().to_string() + ":" + std::to_string(local.port());
+    client.kill = [weak = conn.weak_from_this()] {
+      if (auto c = weak.lock()) c->Post([](Connection& c) { c.Close(); });
+    };
+    client.stop_reading = [weak = conn.weak_from_this()] {
+      if (auto c = weak.lock()) {
+        c->Post([](Connection& c) {
+          boost::system::error_code ignored;
+          c.socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+        });
+      }
+    };
+    RegisterClient(&client);
+    stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
+    state = std::move(s);
+  }
+  Session& s = *static_cast<Session*>(state.get());
+  // The session ends with this call unless the connection moves to another thread.
+  bool moving = false;
+  struct End {
+    std::shared_ptr<void>& state;
+    const bool& moving;
+    ~End() {
+      if (!moving) state.reset();
+    }
+  } end_session{state, moving};
+
+  RespClient& client = s.client;
+  RespParser& parser = s.parser;
+  std::vector<char>& buf = s.buf;
+  size_t& begin = s.begin;
+  size_t& end = s.end;
+  std::string& out = s.out;
+  auto& pending = s.pending;
+  const auto ex = conn.socket().get_executor();
+  boost::system::error_code ec;
+  for (;;) {
+    // A connection with service state (held writes, a session's executor) stays put.
+    if (pending.empty() && !s.has_sessions() && !stopping_ && conn.ShouldMove()) {
+      moving = true;
+      co_return;
+    }
+    // Make room: compact, then grow toward what the current request needs, but at most to
+    // twice the bytes that arrived: a client's declared length reserves nothing (CVE-2021-32675).
+    if (begin > 0 && (end == buf.size() || begin == end)) {
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    if (end == 0 && buf.size() > kKeepBuffer) std::vector<char>(kIdleBuffer).swap(buf);
+    const size_t need = std::max<size_t>(parser.wanted(), 4096);
+    if (buf.size() - end < need) {
+      const size_t target = std::min(end + need, std::max(2 * end, end + 4096));
+      if (target > buf.size()) buf.resize(target);
+    }
+    size_t n =
+        co_await conn.stream().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    end += n;
+    conn.Touch();
+    stats_.net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    if (end - begin > s.limits.max_query_buffer) {
+      spdlog::warn("closing client {} that reached max query buffer length ({} bytes)", client.addr,
+                   s.limits.max_query_buffer);
+      co_return;
+    }
+    uint64_t commands = 0;
+    bool close = false;
+    Clock::TimePoint now = options_.clock->Now();
+    while (begin < end && !close) {
+      parser.set_authenticated(client.authenticated ||
+                               !has_password_.load(std::memory_order_relaxed));
+      auto r = parser.Parse(std::string_view(buf.data() + begin, end - begin), &s.args);
+      if (r == RespParser::Result::kIncomplete) break;
+      if (r == RespParser::Result::kError) {
+        RespWriter(&out, client.protocol).Error("ERR " + parser.error());
+        close = true;
+        break;
+      }
+      if (!s.args.empty()) {
+        const size_t at = out.size();
+        if (auto reply = Execute(client, s.args, &out, &now, ex, s.services)) {
+          pending.emplace_back(at, std::move(reply));
+        }
+        ++commands;
+        close = client.close_after_reply;
+        if (client.drop) co_return;
+      }
+      begin += parser.consumed();
+    }
+    if (begin == end) begin = end = 0;
+    if (commands > 0) {
+      stats_.commands_processed.fetch_add(commands, std::memory_order_relaxed);
+      client.last_active_ms.store(UnixMsAt(now), std::memory_order_relaxed);
+    }
+    if (!pending.empty() && !close && pending.size() < 4096 && out.size() < (1u << 20)) {
+      // More of the pipeline is already here: read it before flushing, so its writes go to the
+      // log as one batch (bounded, so a client that never pauses still gets its replies).
+      if (conn.stream().available() > 0) continue;
+    }
+    if (!pending.empty()) {  // splice the later replies in, in request order
+      for (auto& session : s.services) {
+        if (session) session->Flush();
+      }
+      std::string merged;
+      size_t pos = 0;
+      for (auto& [at, reply] : pending) {
+        merged.append(out, pos, at - pos);
+        co_await reply->Wait();
+        merged += reply->reply();
+        pos = at;
+      }
+      merged.append(out, pos, std::string::npos);
+      out.swap(merged);
+      pending.clear();
+    }
+    if (!out.empty()) {
+      co_await asio::async_write(conn.stream(), asio::buffer(out),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      stats_.net_output_bytes.fetch_add(out.size(), std::memory_order_relaxed);
+      // Keep a modest buffer between batches; drop a huge one (KEYS *, big MGET).
+      if (out.capacity() > 1024 * 1024) std::string().swap(out);
+      out.clear();
+      if (ec) co_return;
+    }
+    if (close) co_return;
+  }
+}
+
+}  // namespace pier::net

@@ -1,0 +1,66 @@
+#include "pier/net/resp_service.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+namespace asio = boost::asio;
+
+namespace pier::net {
+
+void PendingReply::Complete(std::string reply) {
+  {
+    std::lock_guard l(mu_);
+    reply_ = std::move(reply);
+    done_ = true;
+  }
+  // The timer is touched only on its own executor.
+  asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+bool PendingReply::ready() const {
+  std::lock_guard l(mu_);
+  return done_;
+}
+
+asio::awaitable<void> PendingReply::Wait() {
+  for (;;) {
+    if (ready()) co_return;
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void RespRouter::Add(RespService* service) {
+  services_.push_back(service);
+  service->ForEachCommand([&](const RespCommand& c) {
+    if (by_name_.count(c.name)) return;  // an earlier service has it
+    by_name_.emplace(c.name, Route{service, &c, commands_.size()});
+    commands_.push_back(&c);
+  });
+}
+
+RespRouter::Route RespRouter::Find(std::string_view name) const {
+  char buf[32];
+  if (name.size() >= sizeof buf) return {};
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char ch = name[i];
+    buf[i] = ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + ('a' - 'A')) : ch;  // ASCII only
+  }
+  auto it = by_name_.find(std::string_view(buf, name.size()));
+  return it == by_name_.end() ? Route{} : it->second;
+}
+
+bool ParseRespInt(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s[0] == '+' || (s.size() > 1 && s[0] == '0') ||
+      (s.size() > 2 && s[0] == '-' && s[1] == '0')) {
+    return false;  // Redis rejects leading '+' and zeros
+  }
+  if (s == "-0" || s == "-") return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace pier::net
