@@ -3,7 +3,7 @@
 
   bench/cache/compare.py [--pier build/release/bin/pier] [--runs 5] [--requests 200000]
                          [--skip-memory] [--skip-hits] [--skip-overflow] [--skip-server-bound]
-                         [--pier-threads N]
+                         [--pier-threads N] [--baseline OTHER_PIER]
 
 1. Throughput and latency: redis-benchmark -t set,get,incr,mset -n N -c 50 at -P 1 and -P 16
    against both servers, interleaved (redis, pier, redis, pier, ...), `--runs` times each; prints
@@ -13,6 +13,8 @@
 3. Hit ratio: the same Zipf(1.0) cache-aside trace (GET, SET on miss) against redis-server
    allkeys-lru and pier with each policy at the same maxmemory; hits from INFO stats.
 4. Overflow: writing 4x maxmemory of 1 KB values under allkeys-lru; RSS and used_memory after.
+   With --baseline (another build of pier, e.g. the previous commit's), that binary runs in the
+   same interleaving and the table adds pier/baseline ratios: a change's A/B against main.
 5. Server-bound: EXISTS of 200 keys per command, -P 4, where the server needs much more CPU than
    the client, so a second pier I/O thread has a core to use (the elastic pool grows to it).
 
@@ -91,6 +93,9 @@ def throughput(args):
     piers = [("pier", *start_pier(args.pier, args.pier_threads)[:2])]
     if args.pier_threads != 1:
         piers.append(("pier-1t", *start_pier(args.pier, 1)[:2]))
+    if args.baseline:
+        piers += [("base" + n[4:], *start_pier(args.baseline, 1 if n.endswith("1t") else
+                                               args.pier_threads)[:2]) for n, _, _ in piers]
     try:
         results = {}
         for pipeline in (1, 16):
@@ -113,6 +118,19 @@ def throughput(args):
                     p99_ratio = statistics.median(p[2] / r[2] for r, p in zip(red, pie))
                     print(f"{name:<9}{test:<6}{pipeline:>3}{med(pie, 0):>11.0f}{ratio:>7.2f}"
                           f"{med(pie, 1):>8.3f}{med(pie, 2):>8.3f}{p99_ratio:>10.2f}")
+        if args.baseline:
+            print("== pier/baseline (medians of per-run ratios; above 1 is faster for rps)")
+            print(f"{'server':<9}{'test':<6}{'P':>3}{'rps':>8}{'p50':>8}{'p99':>8}")
+            for pipeline in (1, 16):
+                for test in ("SET", "GET", "INCR", "MSET"):
+                    for name, _, _ in piers:
+                        if not name.startswith("pier") or (pipeline, test, name) not in results:
+                            continue
+                        new = results[(pipeline, test, name)]
+                        old = results[(pipeline, test, "base" + name[4:])]
+                        r = [statistics.median(n[i] / o[i] for n, o in zip(new, old))
+                             for i in range(3)]
+                        print(f"{name:<9}{test:<6}{pipeline:>3}{r[0]:>8.2f}{r[1]:>8.2f}{r[2]:>8.2f}")
     finally:
         stop(rp)
         for _, p, _ in piers:
@@ -226,6 +244,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
     ap.add_argument("--pier-threads", type=int, default=0)
+    ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--keys", type=int, default=1000000)

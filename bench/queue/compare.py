@@ -3,7 +3,8 @@
 
   bench/queue/compare.py [--pier build/release/bin/pier] [--bench build/release/bench/queue_bench]
                          [--runs 5] [--messages 100000] [--sizes 16,1024] [--window 64]
-                         [--rate 1000] [--latency-messages 3000]
+                         [--rate 1000] [--latency-messages 3000] [--baseline OTHER_PIER]
+                         [--skip-peers]
 
 One producer and one consumer (bench/queue/queue_bench.cc, a C++ client for all three):
 - throughput: the producer keeps up to --window messages unconfirmed; the consumer takes and
@@ -21,7 +22,10 @@ Durability, matched: every system confirms a publish only once it is on disk.
   reference only, `everysec` (confirms before the disk: not matching);
 - RabbitMQ 3.10: durable classic queue, persistent messages, publisher confirms, manual acks.
 
-Runs interleave the systems, medians are printed with ratios. Only loopback traffic.
+Runs interleave the systems, medians are printed with ratios. With --baseline (another build of
+pier, e.g. the previous commit's) its two servers join the interleaving as base-always and
+base-batch, and the ratios include pier/base: a change's A/B against main (--skip-peers leaves
+Redis and RabbitMQ out for a quick A/B). Only loopback traffic.
 """
 import argparse
 import json
@@ -50,8 +54,8 @@ class Server:
 
 
 class Pier(Server):
-    def __init__(self, pier, tmp, fsync):
-        self.name = f"pier-{fsync}"
+    def __init__(self, pier, tmp, fsync, name="pier"):
+        self.name = f"{name}-{fsync}"
         self.port = free_port()
         self.http = free_port()
         self.proc = subprocess.Popen(
@@ -193,20 +197,27 @@ def main():
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--latency-messages", type=int, default=3000)
+    ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B)")
+    ap.add_argument("--skip-peers", action="store_true", help="no Redis, no RabbitMQ")
     args = ap.parse_args()
     for tool in (args.pier, args.bench):
         if not os.path.exists(tool):
             sys.exit(f"{tool} is missing: cmake --build --preset release")
-    for tool in ("redis-server", "rabbitmq-server"):
+    for tool in () if args.skip_peers else ("redis-server", "rabbitmq-server"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing: scripts/install-deps bench")
     tmp = tempfile.mkdtemp(prefix="pier-queue-bench-")
     os.chmod(tmp, 0o755)  # RabbitMQ runs as the rabbitmq user
     servers = []
     try:
-        for start in (lambda: Pier(args.pier, tmp, "always"), lambda: Pier(args.pier, tmp, "batch"),
-                      lambda: Redis(tmp, "always"), lambda: Redis(tmp, "everysec"),
-                      lambda: RabbitMQ(tmp)):
+        starts = [lambda: Pier(args.pier, tmp, "always"), lambda: Pier(args.pier, tmp, "batch")]
+        if args.baseline:
+            starts += [lambda: Pier(args.baseline, tmp, "always", "base"),
+                       lambda: Pier(args.baseline, tmp, "batch", "base")]
+        if not args.skip_peers:
+            starts += [lambda: Redis(tmp, "always"), lambda: Redis(tmp, "everysec"),
+                       lambda: RabbitMQ(tmp)]
+        for start in starts:
             servers.append(start())
         results = {}
         for size in [int(s) for s in args.sizes.split(",")]:
@@ -237,7 +248,10 @@ def main():
         print()
         for size in sorted({k[1] for k in med}):
             for a, b in (("pier-always", "redis-always"), ("pier-batch", "redis-always"),
-                         ("pier-always", "rabbitmq"), ("pier-batch", "rabbitmq")):
+                         ("pier-always", "rabbitmq"), ("pier-batch", "rabbitmq"),
+                         ("pier-always", "base-always"), ("pier-batch", "base-batch")):
+                if (b, size) not in med:
+                    continue
                 print(f"size {size:>5}: {a} / {b}: throughput "
                       f"{med[(a, size)][0] / med[(b, size)][0]:.2f}x, p99 latency "
                       f"{med[(a, size)][2] / med[(b, size)][2]:.2f}x")

@@ -203,10 +203,8 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   }
   if (!(command.flags & RespCommand::kNoAuth) && !CheckAuth(client, w)) return nullptr;
   client.last_command.store(command.name.c_str(), std::memory_order_relaxed);
-  const auto& services = router_.services();
-  const size_t at = static_cast<size_t>(std::find(services.begin(), services.end(), route.service) -
-                                        services.begin());
-  if (sessions.size() <= at) sessions.resize(services.size());
+  const size_t at = route.service_index;
+  if (sessions.size() <= at) sessions.resize(router_.services().size());
   const Clock::TimePoint start = *now;
   RespService::Call call{args, command, client, w, *now, ex, sessions[at], *this};
   auto reply = route.service->Dispatch(call);

@@ -36,7 +36,7 @@ void RespRouter::Add(RespService* service) {
   services_.push_back(service);
   service->ForEachCommand([&](const RespCommand& c) {
     if (by_name_.count(c.name)) return;  // an earlier service has it
-    by_name_.emplace(c.name, Route{service, &c, commands_.size()});
+    by_name_.emplace(c.name, Route{service, &c, commands_.size(), services_.size() - 1});
     commands_.push_back(&c);
   });
 }

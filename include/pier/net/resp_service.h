@@ -156,6 +156,7 @@ class RespRouter {
     RespService* service = nullptr;
     const RespCommand* command = nullptr;  // nullptr: no service has it
     size_t index = 0;                      // the command's position in commands()
+    size_t service_index = 0;              // the service's position in services()
   };
   void Add(RespService* service);
   Route Find(std::string_view name) const;
