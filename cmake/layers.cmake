@@ -1,10 +1,11 @@
 # pier's libraries by layer (docs/architecture.md): a library links only libraries of a lower
 # layer, never one beside or above it. cmake/check_layering.cmake checks the build against it.
 set(PIER_LAYER_base 0)
-# Below every module: networking, and metrics with the analyzer.
+# Below every module: networking, and metrics (counters, gauges, histograms, Prometheus text).
 set(PIER_LAYER_net 1)
-set(PIER_LAYER_perf 1)
-# Engines: no networking.
+set(PIER_LAYER_metrics 1)
+# Engines: no networking. The performance analyzer and tuner (perf) read metrics only.
+set(PIER_LAYER_perf 2)
 set(PIER_LAYER_cache 2)
 set(PIER_LAYER_registry 2)
 set(PIER_LAYER_queue 2)

@@ -7,7 +7,7 @@
 #include "pier/perf/analyzer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static pier::perf::MetricsRegistry metrics;
+  static pier::metrics::Registry metrics;
   int64_t now = 1000;
   pier::perf::Analyzer a(metrics, {.history = 16, .max_series = 8}, [&now] { return now; });
   a.Record("proxy.p99_ms", now, 1);

@@ -1,7 +1,7 @@
 // A program embedding pier's cache and metrics: a sharded cache in front of a slow "database",
 // with single-flight loading, and its stats exposed as Prometheus metrics.
 #include <pier/cache/concurrent_cache.h>
-#include <pier/perf/metrics.h>
+#include <pier/metrics/metrics.h>
 
 #include <iostream>
 #include <string>
@@ -14,7 +14,7 @@ int main() {
     std::cerr << cache.status().message() << "\n";
     return 1;
   }
-  pier::perf::MetricsRegistry metrics;
+  pier::metrics::Registry metrics;
   auto& loads = metrics.GetCounter("example_db_loads_total", "Loads from the slow database.");
   auto load_user = [&](const std::string& id) -> pier::Result<std::string> {
     loads.Inc();
@@ -24,7 +24,7 @@ int main() {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 1000; ++i) (*cache)->GetOrLoad(std::to_string(i % 100), load_user);
+      for (int i = 0; i < 1000; ++i) (void)(*cache)->GetOrLoad(std::to_string(i % 100), load_user);
     });
   }
   for (auto& th : threads) th.join();

@@ -12,14 +12,14 @@
 #include <thread>
 
 #include "app/perf_routes.h"
+#include "pier/metrics/metrics.h"
 #include "pier/net/auth_token.h"
 #include "pier/net/tls.h"
-#include "pier/perf/metrics.h"
 
 namespace pier::app {
 
 ServerRuntime::ServerRuntime(size_t threads)
-    : pool_(threads), analyzer_(perf::MetricsRegistry::Global(), {}), tuner_(analyzer_, {}) {
+    : pool_(threads), analyzer_(metrics::Registry::Global(), {}), tuner_(analyzer_, {}) {
   analyzer_.OnSample([this] { tuner_.Tick(); });
   // A server takes SIGHUP as "reload" in Wait(): block it here, before any of its threads
   // start (they inherit the mask). Other commands keep SIGHUP's default (a hangup ends them).
@@ -82,7 +82,7 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
       "GET", "/metrics",
       [](const net::HttpRequest&) {
         net::HttpResponse r =
-            net::HttpResponse::Text(200, perf::MetricsRegistry::Global().RenderPrometheus());
+            net::HttpResponse::Text(200, metrics::Registry::Global().RenderPrometheus());
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
         return r;
       },

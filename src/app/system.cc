@@ -295,9 +295,9 @@ deploy::Window System::Reading(const std::string& cluster,
   auto sub = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
   w.requests = sub(now->requests, since.requests);
   w.errors = sub(now->errors, since.errors);
-  perf::Histogram::Counts diff{};
+  metrics::Histogram::Counts diff{};
   for (size_t i = 0; i < diff.size(); ++i) diff[i] = sub(now->latency_us[i], since.latency_us[i]);
-  w.p99_us = perf::Histogram::QuantileOf(diff, 0.99);
+  w.p99_us = metrics::Histogram::QuantileOf(diff, 0.99);
   return w;
 }
 

@@ -13,7 +13,7 @@ namespace pier::perf {
 
 namespace {
 
-std::string Label(const Labels& labels, const std::string& key) {
+std::string Label(const metrics::Labels& labels, const std::string& key) {
   for (const auto& [k, v] : labels) {
     if (k == key) return v;
   }
@@ -30,9 +30,9 @@ double ThreadCpuUs() {
 struct Reading {
   std::map<std::string, double> counters;  // cumulative
   std::map<std::string, double> gauges;
-  std::map<std::string, std::pair<Histogram::Counts, double>> histograms;  // counts, scale
+  std::map<std::string, std::pair<metrics::Histogram::Counts, double>> histograms;  // counts, scale
 
-  void Add(const std::string& key, const Histogram& h) {
+  void Add(const std::string& key, const metrics::Histogram& h) {
     auto& [counts, scale] = histograms[key];
     const auto b = h.Buckets();
     for (size_t i = 0; i < b.size(); ++i) counts[i] += b[i];
@@ -40,9 +40,9 @@ struct Reading {
   }
 };
 
-Reading Read(MetricsRegistry& metrics) {
+Reading Read(metrics::Registry& metrics) {
   Reading r;
-  metrics.Visit([&r](const MetricsRegistry::Sample& m) {
+  metrics.Visit([&r](const metrics::Registry::Sample& m) {
     const std::string& n = m.name;
     const std::string host = Label(m.labels, "cluster") + "/" + Label(m.labels, "host");
     if (n == "process_cpu_seconds_total") {
@@ -112,7 +112,7 @@ Reading Read(MetricsRegistry& metrics) {
 
 }  // namespace
 
-Analyzer::Analyzer(MetricsRegistry& metrics, AnalyzerOptions options, Clock clock)
+Analyzer::Analyzer(metrics::Registry& metrics, AnalyzerOptions options, Clock clock)
     : metrics_(metrics), options_(options), clock_(std::move(clock)) {
   if (!clock_) clock_ = [] { return SteadyNowMs(); };
   if (options_.cores <= 0) options_.cores = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
@@ -208,7 +208,7 @@ void Analyzer::Sample() {
     auto quantile_ms = [&](const std::string& k, double q) {
       auto it = now.histograms.find(k);
       if (it == now.histograms.end()) return std::numeric_limits<double>::quiet_NaN();
-      Histogram::Counts diff = it->second.first;
+      metrics::Histogram::Counts diff = it->second.first;
       if (auto p = prev_.histograms.find(k); p != prev_.histograms.end()) {
         for (size_t i = 0; i < diff.size(); ++i) {
           diff[i] = diff[i] >= p->second[i] ? diff[i] - p->second[i] : 0;
@@ -217,7 +217,8 @@ void Analyzer::Sample() {
       uint64_t n = 0;
       for (uint64_t c : diff) n += c;
       if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-      return static_cast<double>(Histogram::QuantileOf(diff, q)) * it->second.second * 1000;
+      return static_cast<double>(metrics::Histogram::QuantileOf(diff, q)) * it->second.second *
+             1000;
     };
     auto p99_ms = [&](const std::string& k) { return quantile_ms(k, 0.99); };
     // p50 and p99 of a module's latency histogram, as SERIES.p50_ms and SERIES.p99_ms.

@@ -12,7 +12,7 @@ namespace {
 
 // A registry shaped like pier's modules, driven step by step on a fake clock.
 struct AnalyzerTest : ::testing::Test {
-  MetricsRegistry m;
+  metrics::Registry m;
   int64_t now = 1000;
   Analyzer a{m, {.interval_ms = 1000, .cores = 2, .window = 30}, [this] { return now; }};
 
@@ -153,10 +153,10 @@ TEST_F(AnalyzerTest, QueueingBehindTheProxyAsksForAnAdaptiveConcurrencyLimit) {
 }
 
 TEST_F(AnalyzerTest, OneSlowUpstreamAndAFlappingBreakerAreNamed) {
-  std::vector<Histogram*> lat;
-  std::vector<Counter*> req;
+  std::vector<metrics::Histogram*> lat;
+  std::vector<metrics::Counter*> req;
   for (const char* h : {"10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"}) {
-    const Labels l = {{"cluster", "api"}, {"host", h}};
+    const metrics::Labels l = {{"cluster", "api"}, {"host", h}};
     lat.push_back(&m.GetHistogram("pier_proxy_upstream_latency_seconds", "", l, 1e-6));
     req.push_back(&m.GetCounter("pier_proxy_upstream_requests_total", "", l));
   }
@@ -242,7 +242,7 @@ namespace {
 
 // Under TSan in CI: the sampling thread, metric writers and API readers at once.
 TEST(AnalyzerConcurrent, SamplingWhileMetricsChangeAndReadersRead) {
-  MetricsRegistry m;
+  metrics::Registry m;
   Analyzer a(m, {.interval_ms = 1, .history = 50});
   Tuner t(a, {.baseline_ms = 5, .settle_ms = 1, .measure_ms = 5});
   std::string value = "a";

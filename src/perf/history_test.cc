@@ -8,7 +8,7 @@ namespace pier::perf {
 namespace {
 
 struct HistoryTest : ::testing::Test {
-  MetricsRegistry m;
+  metrics::Registry m;
   int64_t now = 1000000;
   Analyzer a{m, {.history = 5, .max_series = 3}, [this] { return now; }};
 };

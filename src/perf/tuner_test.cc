@@ -8,7 +8,7 @@ namespace {
 // A simulated system whose objective depends on the knob: the tuner sees it through the
 // analyzer's series, advanced one second at a time on a fake clock.
 struct TunerTest : ::testing::Test {
-  MetricsRegistry m;
+  metrics::Registry m;
   int64_t now = 1000;
   Analyzer a{m, {.interval_ms = 1000, .cores = 2, .window = 30}, [this] { return now; }};
   Tuner t{a, {.baseline_ms = 10000, .settle_ms = 3000, .measure_ms = 10000, .min_gain = 0.01}};

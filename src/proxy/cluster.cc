@@ -6,13 +6,13 @@ namespace pier::proxy {
 
 namespace {
 
-perf::Labels HostLabels(const std::string& cluster, const std::string& host) {
+metrics::Labels HostLabels(const std::string& cluster, const std::string& host) {
   return {{"cluster", cluster}, {"host", host}};
 }
 
 }  // namespace
 
-HostStats::HostStats(const ClusterConfig& c, const std::string& address, perf::MetricsRegistry& m) {
+HostStats::HostStats(const ClusterConfig& c, const std::string& address, metrics::Registry& m) {
   const auto labels = HostLabels(c.name, address);
   requests =
       &m.GetCounter("pier_proxy_upstream_requests_total",
@@ -45,7 +45,7 @@ HostStats::HostStats(const ClusterConfig& c, const std::string& address, perf::M
   });
 }
 
-Cluster::Cluster(ClusterConfig config, perf::MetricsRegistry& metrics)
+Cluster::Cluster(ClusterConfig config, metrics::Registry& metrics)
     : config_(std::move(config)), metrics_(metrics) {
   balance::BalancerOptions bo;
   bo.panic_threshold = config_.panic_threshold;
@@ -65,7 +65,7 @@ Cluster::Cluster(ClusterConfig config, perf::MetricsRegistry& metrics)
               .Set(ejected ? 1 : 0);
         });
   }
-  const perf::Labels labels = {{"cluster", config_.name}};
+  const metrics::Labels labels = {{"cluster", config_.name}};
   rejected_ =
       &metrics_.GetCounter("pier_proxy_concurrency_rejected_total",
                            "Requests refused (503) at the cluster's concurrency limit.", labels);

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "pier/balance/load_balancer.h"
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 #include "pier/proxy/config.h"
 #include "pier/resilience/circuit_breaker.h"
 #include "pier/resilience/concurrency_limiter.h"
@@ -26,17 +26,17 @@ namespace pier::proxy {
 
 // Per host: its breaker and metrics.
 struct HostStats {
-  HostStats(const ClusterConfig& c, const std::string& address, perf::MetricsRegistry& m);
+  HostStats(const ClusterConfig& c, const std::string& address, metrics::Registry& m);
   std::unique_ptr<resilience::CircuitBreaker> breaker;  // null when the cluster has none
-  perf::Counter* requests;
-  perf::Counter* by_class[5];  // 1xx..5xx
-  perf::Counter* gateway_failures;
-  perf::Histogram* latency;  // microseconds
+  metrics::Counter* requests;
+  metrics::Counter* by_class[5];  // 1xx..5xx
+  metrics::Counter* gateway_failures;
+  metrics::Histogram* latency;  // microseconds
 };
 
 class Cluster {
  public:
-  Cluster(ClusterConfig config, perf::MetricsRegistry& metrics);
+  Cluster(ClusterConfig config, metrics::Registry& metrics);
   ~Cluster();
   const ClusterConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
@@ -78,15 +78,15 @@ class Cluster {
 
  private:
   ClusterConfig config_;
-  perf::MetricsRegistry& metrics_;
+  metrics::Registry& metrics_;
   std::unique_ptr<balance::LoadBalancer> lb_;
   std::unique_ptr<resilience::OutlierDetector> outlier_;
   resilience::ConcurrencyLimiter limiter_;
   std::mutex limit_mu_;
   std::string limit_text_;  // the limit running now, as ConcurrencyLimitText
-  perf::Counter* rejected_;
-  perf::Gauge* limit_gauge_;
-  perf::Gauge* in_flight_gauge_;
+  metrics::Counter* rejected_;
+  metrics::Gauge* limit_gauge_;
+  metrics::Gauge* in_flight_gauge_;
   mutable std::mutex endpoints_mu_;
   std::vector<balance::HostSpec> endpoints_;
   mutable std::mutex tls_mu_;

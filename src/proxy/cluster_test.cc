@@ -27,7 +27,7 @@ ClusterConfig TwoHosts(int64_t* now) {
 
 TEST(Cluster, AnOpenBreakerSendsCallsToTheOtherHostUntilHalfOpenRecoversIt) {
   int64_t now = 0;
-  perf::MetricsRegistry m;
+  metrics::Registry m;
   Cluster c(TwoHosts(&now), m);
   std::string why;
   // Fail host 1 four times: its breaker opens.
@@ -64,7 +64,7 @@ TEST(Cluster, AnOpenBreakerSendsCallsToTheOtherHostUntilHalfOpenRecoversIt) {
 
 TEST(Cluster, EveryBreakerOpenMeansNoHostWithAReason) {
   int64_t now = 0;
-  perf::MetricsRegistry m;
+  metrics::Registry m;
   Cluster c(TwoHosts(&now), m);
   std::string why;
   for (int i = 0; i < 8; ++i) {
@@ -77,7 +77,7 @@ TEST(Cluster, EveryBreakerOpenMeansNoHostWithAReason) {
 }
 
 TEST(Cluster, GatewayFailuresEjectAHostAndEndpointChangesKeepState) {
-  perf::MetricsRegistry m;
+  metrics::Registry m;
   ClusterConfig cfg;
   cfg.name = "api";
   cfg.endpoints = {{"10.0.0.1:80", 1}, {"10.0.0.2:80", 1}, {"10.0.0.3:80", 1}};
@@ -123,7 +123,7 @@ clusters:
 )",
                               "t.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
-  perf::MetricsRegistry m;
+  metrics::Registry m;
   auto rt = BuildRuntime(*cfg, nullptr, m);
   const auto& l = rt->listeners.at("web");
   auto route = [&](const std::string& head_text) {
@@ -161,7 +161,7 @@ clusters:
                               "t.yaml");
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
   EXPECT_EQ(cfg->clusters[1].tags, std::vector<std::string>{"v2"});
-  perf::MetricsRegistry m;
+  metrics::Registry m;
   auto rt = BuildRuntime(*cfg, nullptr, m);
   const Route& r = rt->listeners.at("web").routes[0];
   std::map<std::string, int> got;

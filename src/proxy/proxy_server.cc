@@ -46,7 +46,7 @@ struct ProxyServer::Impl {
   Impl(net::IoPool& p, ProxyServerOptions o)
       : pool(p),
         options(o),
-        metrics(o.metrics != nullptr ? *o.metrics : perf::MetricsRegistry::Global()) {
+        metrics(o.metrics != nullptr ? *o.metrics : metrics::Registry::Global()) {
     for (size_t i = 0; i < pool.size(); ++i) {
       workers.push_back(std::make_unique<Worker>(pool.At(i)));
       by_io[&pool.At(i)] = workers.back().get();
@@ -166,7 +166,7 @@ struct ProxyServer::Impl {
 
   net::IoPool& pool;
   ProxyServerOptions options;
-  perf::MetricsRegistry& metrics;
+  metrics::Registry& metrics;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unordered_map<const boost::asio::io_context*, Worker*> by_io;
 

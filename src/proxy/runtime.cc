@@ -54,7 +54,7 @@ const Route* ListenerRuntime::Match(const HttpHead& head, std::string_view host,
 }
 
 std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Runtime* previous,
-                                            perf::MetricsRegistry& metrics) {
+                                            metrics::Registry& metrics) {
   auto rt = std::make_shared<Runtime>();
   for (const auto& c : config.clusters) {
     std::shared_ptr<Cluster> keep;
@@ -86,7 +86,7 @@ std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Run
       }
       r.retry = resilience::RetryPolicy(rc.retries);
       r.budget = std::make_shared<resilience::RetryBudget>(rc.retry_budget_percent);
-      const perf::Labels labels = {{"listener", lc.name}, {"route", r.name}};
+      const metrics::Labels labels = {{"listener", lc.name}, {"route", r.name}};
       r.requests =
           &metrics.GetCounter("pier_proxy_requests_total", "Requests answered per route.", labels);
       static constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};

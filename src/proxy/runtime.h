@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 #include "pier/proxy/config.h"
 #include "pier/resilience/retry.h"
 #include "proxy/cluster.h"
@@ -27,10 +27,10 @@ struct Route {
   std::vector<uint64_t> split_upto;  // cumulative weights
   resilience::RetryPolicy retry;
   std::shared_ptr<resilience::RetryBudget> budget;
-  perf::Counter* requests = nullptr;
-  perf::Counter* by_class[5] = {};
-  perf::Counter* retries = nullptr;
-  perf::Histogram* latency = nullptr;  // microseconds, request head in to response head out
+  metrics::Counter* requests = nullptr;
+  metrics::Counter* by_class[5] = {};
+  metrics::Counter* retries = nullptr;
+  metrics::Histogram* latency = nullptr;  // microseconds, request head in to response head out
 
   // Whether a request with this Host (port stripped) and path goes here.
   bool Matches(const HttpHead& head, std::string_view host, std::string_view path) const;
@@ -54,7 +54,7 @@ struct Runtime {
 // Builds the table for `config`, keeping from `previous` every cluster whose configuration did
 // not change (its hosts, breakers and ejections carry over).
 std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Runtime* previous,
-                                            perf::MetricsRegistry& metrics);
+                                            metrics::Registry& metrics);
 
 // A Host header without its port or IPv6 brackets: "a.b:80" -> "a.b", "[::1]:80" -> "::1".
 std::string_view HostWithoutPort(std::string_view host);

@@ -2,8 +2,8 @@
 // Analyzer: takes a snapshot of the process and of every module's metrics at a fixed interval,
 // keeps a bounded history per series (a ring buffer each), and from it derives suggestions
 // (with their evidence, expected effect and confidence) and a 0-100 score. It reads only the
-// MetricsRegistry and, for the cache, a CacheView the server provides (its miss-ratio curves).
-//   Analyzer a(MetricsRegistry::Global(), {.interval_ms = 1000});
+// metrics::Registry and, for the cache, a CacheView the server provides (its miss-ratio curves).
+//   Analyzer a(metrics::Registry::Global(), {.interval_ms = 1000});
 //   a.SetCacheSource([&] { return CacheViewOf(server); });
 //   a.Start();  ...  a.Snapshot();  a.Suggestions();  a.ComputeScore();  a.Stop();
 // Series (names in docs/perf.md): process.cpu_cores, process.rss_bytes, process.threads,
@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "pier/base/status.h"
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 
 namespace pier::perf {
 
@@ -82,7 +82,7 @@ struct Score {
 class Analyzer {
  public:
   using Clock = std::function<int64_t()>;  // ms
-  Analyzer(MetricsRegistry& metrics, AnalyzerOptions options, Clock clock = {});
+  Analyzer(metrics::Registry& metrics, AnalyzerOptions options, Clock clock = {});
   ~Analyzer();
 
   void SetCacheSource(std::function<CacheView()> source);
@@ -130,7 +130,7 @@ class Analyzer {
   };
   struct Previous {  // cumulative readings of the last sample, for rates and windows
     std::map<std::string, double> counters;
-    std::map<std::string, Histogram::Counts> histograms;
+    std::map<std::string, metrics::Histogram::Counts> histograms;
     int64_t t_ms = 0;
   };
 
@@ -138,7 +138,7 @@ class Analyzer {
   Series* SeriesLocked(const std::string& name);
   void RecordLocked(const std::string& series, int64_t t_ms, double value);
 
-  MetricsRegistry& metrics_;
+  metrics::Registry& metrics_;
   std::vector<std::function<void()>> on_sample_;
   AnalyzerOptions options_;
   Clock clock_;

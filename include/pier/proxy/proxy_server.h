@@ -17,16 +17,16 @@
 #include <vector>
 
 #include "pier/base/status.h"
+#include "pier/metrics/metrics.h"
 #include "pier/net/http_server.h"
 #include "pier/net/io_pool.h"
-#include "pier/perf/metrics.h"
 #include "pier/perf/tuner.h"
 #include "pier/proxy/config.h"
 
 namespace pier::proxy {
 
 struct ProxyServerOptions {
-  perf::MetricsRegistry* metrics = nullptr;  // default: the global registry
+  metrics::Registry* metrics = nullptr;  // default: the global registry
   // A client connection with no traffic for this long is closed (HAProxy's `timeout client`).
   std::chrono::milliseconds client_idle_timeout{std::chrono::seconds(60)};
   size_t max_connections = 10000;  // per listener
@@ -57,7 +57,7 @@ class ProxyServer {
     size_t hosts = 0;
     uint64_t requests = 0;
     uint64_t errors = 0;  // 5xx answers and gateway failures (connect errors, resets, timeouts)
-    perf::Histogram::Counts latency_us{};
+    metrics::Histogram::Counts latency_us{};
   };
   Result<Totals> ClusterTotals(const std::string& cluster) const;
   // The concurrency limit of every cluster from now on, reloads included (the tuner's knob

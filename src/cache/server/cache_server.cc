@@ -10,8 +10,8 @@
 #include "cache/server/cluster.h"
 #include "cache/server/command.h"
 #include "cache/server/database.h"
+#include "pier/metrics/metrics.h"
 #include "pier/net/resp_server.h"
-#include "pier/perf/metrics.h"
 
 namespace asio = boost::asio;
 
@@ -130,13 +130,13 @@ Status CacheServer::Start() {
 }
 
 void CacheServer::Impl::RegisterMetrics() {
-  auto& r = perf::MetricsRegistry::Global();
-  std::vector<perf::Counter*> calls;
+  auto& r = metrics::Registry::Global();
+  std::vector<metrics::Counter*> calls;
   for (const net::RespCommand* c : resp->router().commands()) {
     calls.push_back(&r.GetCounter("pier_cache_commands_total", "Commands executed, by command.",
                                   {{"cmd", c->name}}));
   }
-  perf::Histogram* latency = &r.GetHistogram(
+  metrics::Histogram* latency = &r.GetHistogram(
       "pier_cache_command_duration_seconds",
       "Time to parse and execute a command, excluding network I/O.", {}, 1e-9, 7, 30);
   resp->SetObserver([calls = std::move(calls), latency](size_t index, const net::RespCommand&,

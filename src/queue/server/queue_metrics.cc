@@ -5,7 +5,7 @@
 #include <set>
 #include <tuple>
 
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 #include "pier/queue/broker.h"
 
 namespace pier::queue {
@@ -65,7 +65,7 @@ const SubMetric kSubMetrics[] = {
 }  // namespace
 
 void RegisterQueueMetrics(Broker& broker) {
-  auto& r = perf::MetricsRegistry::Global();
+  auto& r = metrics::Registry::Global();
   auto& snap = Snapshot::Get();
   auto log = [&snap](uint64_t QueueLogStats::*field) {
     return [&snap, field] {
@@ -111,7 +111,7 @@ void RefreshQueueMetrics(Broker& broker) {
     }
   }
   // The registry's lock is taken only outside the snapshot's (a scrape takes them the other way).
-  auto& r = perf::MetricsRegistry::Global();
+  auto& r = metrics::Registry::Global();
   for (const auto& [key, deliveries, n] : samples) {
     r.GetHistogram("pier_queue_deliveries_per_message",
                    "Deliveries an acknowledged message needed.",

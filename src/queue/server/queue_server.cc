@@ -8,8 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "pier/metrics/metrics.h"
 #include "pier/net/wait_hub.h"
-#include "pier/perf/metrics.h"
 #include "pier/perf/tuner.h"
 #include "queue/server/queue_metrics.h"
 #include "queue/server/resp_commands.h"
@@ -24,9 +24,9 @@ struct QueueServer::Impl {
   std::unique_ptr<RespCommands> resp;
   bool stopping = false;
   std::atomic<size_t> consume_batch{1};
-  perf::Counter* consume_calls = nullptr;
-  perf::Counter* consumed = nullptr;
-  perf::Gauge* batch_gauge = nullptr;
+  metrics::Counter* consume_calls = nullptr;
+  metrics::Counter* consumed = nullptr;
+  metrics::Gauge* batch_gauge = nullptr;
 };
 
 namespace {
@@ -47,7 +47,7 @@ Status QueueServer::Start(std::vector<std::string>* report) {
   });
   impl_->resp = std::make_unique<RespCommands>(*this);
   RegisterQueueMetrics(*broker_);
-  auto& m = perf::MetricsRegistry::Global();
+  auto& m = metrics::Registry::Global();
   impl_->consume_calls = &m.GetCounter("pier_queue_consume_calls_total",
                                        "Consume calls (QCONSUME, HTTP consume) that got messages.");
   impl_->consumed =

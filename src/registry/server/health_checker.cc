@@ -123,7 +123,7 @@ struct HealthChecker::Loop {
 
 HealthChecker::HealthChecker(net::IoPool& pool, ServiceRegistry& registry)
     : pool_(pool), registry_(registry) {
-  auto& m = perf::MetricsRegistry::Global();
+  auto& m = metrics::Registry::Global();
   probe_seconds_ = &m.GetHistogram("pier_registry_probe_duration_seconds",
                                    "Time an HTTP or TCP health probe took.", {}, 1e-9, 10, 36);
   lag_seconds_ =

@@ -13,8 +13,8 @@
 #include <set>
 #include <string>
 
+#include "pier/metrics/metrics.h"
 #include "pier/net/io_pool.h"
-#include "pier/perf/metrics.h"
 #include "pier/registry/registry.h"
 
 namespace pier::registry {
@@ -48,8 +48,8 @@ class HealthChecker {
   mutable std::mutex mu_;
   std::set<std::shared_ptr<Loop>> loops_;
   bool stopped_ = false;
-  perf::Histogram* probe_seconds_;
-  perf::Histogram* lag_seconds_;
+  metrics::Histogram* probe_seconds_;
+  metrics::Histogram* lag_seconds_;
 };
 
 }  // namespace pier::registry

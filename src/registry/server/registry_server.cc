@@ -10,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 #include "pier/registry/sqlite_store.h"
 #include "registry/server/consul_api.h"
 #include "registry/server/health_checker.h"
@@ -39,9 +39,9 @@ struct RegistryServer::Impl {
   std::unique_ptr<HealthChecker> checker;
   std::unique_ptr<ConsulApi> api;
   std::shared_ptr<asio::steady_timer> ticker;
-  perf::Gauge* instances = nullptr;
-  std::array<perf::Gauge*, 4> checks_by_status{};
-  perf::Counter* changes = nullptr;
+  metrics::Gauge* instances = nullptr;
+  std::array<metrics::Gauge*, 4> checks_by_status{};
+  metrics::Counter* changes = nullptr;
 
   void UpdateGauges() {
     size_t n = 0;
@@ -92,7 +92,7 @@ Status RegistryServer::Open() {
   m.registry = std::make_unique<ServiceRegistry>(m.clock, m.store.get(), ro);
   m.hub = std::make_unique<WatchHub>();
   m.checker = std::make_unique<HealthChecker>(m.pool, *m.registry);
-  auto& metrics = perf::MetricsRegistry::Global();
+  auto& metrics = metrics::Registry::Global();
   m.instances = &metrics.GetGauge("pier_registry_instances", "Registered service instances.");
   for (auto s : {HealthStatus::kPassing, HealthStatus::kWarning, HealthStatus::kCritical,
                  HealthStatus::kMaintenance}) {

@@ -11,7 +11,7 @@ namespace pier::registry {
 
 WriteQueue::WriteQueue(ServiceRegistry& registry, asio::any_io_executor disk)
     : registry_(registry), disk_(std::move(disk)) {
-  batch_size_ = &perf::MetricsRegistry::Global().GetHistogram(
+  batch_size_ = &metrics::Registry::Global().GetHistogram(
       "pier_registry_commit_batch_size", "Registry writes committed per store transaction.");
 }
 

@@ -14,7 +14,7 @@
 #include <mutex>
 #include <vector>
 
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 #include "pier/registry/registry.h"
 
 namespace pier::registry {
@@ -40,7 +40,7 @@ class WriteQueue {
   std::mutex mu_;
   std::vector<std::shared_ptr<Pending>> queue_;
   bool scheduled_ = false;
-  perf::Histogram* batch_size_;
+  metrics::Histogram* batch_size_;
 };
 
 }  // namespace pier::registry

@@ -1,10 +1,10 @@
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-namespace pier::perf {
+namespace pier::metrics {
 namespace {
 
 TEST(Counter, SumsAcrossThreads) {
@@ -62,8 +62,8 @@ TEST(Histogram, MergeAddsCounts) {
   EXPECT_EQ(a.Quantile(0.5), 0u);
 }
 
-TEST(MetricsRegistry, RendersPrometheusText) {
-  MetricsRegistry r;
+TEST(Registry, RendersPrometheusText) {
+  Registry r;
   r.GetCounter("pier_requests_total", "Requests served.", {{"code", "200"}}).Inc(3);
   r.GetCounter("pier_requests_total", "Requests served.", {{"code", "500"}}).Inc();
   r.GetGauge("pier_connections", "Open connections.").Set(7);
@@ -86,8 +86,8 @@ TEST(MetricsRegistry, RendersPrometheusText) {
             &r.GetCounter("pier_requests_total", "x", {{"code", "200"}}));
 }
 
-TEST(MetricsRegistry, ProcessMetricsReadProc) {
-  MetricsRegistry r;
+TEST(Registry, ProcessMetricsReadProc) {
+  Registry r;
   RegisterProcessMetrics(r);
   std::string text = r.RenderPrometheus();
   EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
@@ -96,4 +96,4 @@ TEST(MetricsRegistry, ProcessMetricsReadProc) {
 }
 
 }  // namespace
-}  // namespace pier::perf
+}  // namespace pier::metrics

@@ -1,7 +1,7 @@
 // File: metrics.h
 // Counters, gauges and log-linear histograms, rendered in the Prometheus text format.
-//   auto& hits = MetricsRegistry::Global().GetCounter("pier_cache_hits_total", "Cache hits.");
-//   hits.Inc();  std::string text = MetricsRegistry::Global().RenderPrometheus();
+//   auto& hits = Registry::Global().GetCounter("pier_cache_hits_total", "Cache hits.");
+//   hits.Inc();  std::string text = Registry::Global().RenderPrometheus();
 #pragma once
 
 #include <array>
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace pier::perf {
+namespace pier::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -110,11 +110,11 @@ class Histogram {
 
 // Named metric families with labels. Getting a metric takes a lock (do it once, keep the
 // reference); using it does not. Metrics live as long as the registry. Thread-safe.
-class MetricsRegistry {
+class Registry {
  public:
-  MetricsRegistry();
-  ~MetricsRegistry();
-  static MetricsRegistry& Global();
+  Registry();
+  ~Registry();
+  static Registry& Global();
 
   Counter& GetCounter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge& GetGauge(const std::string& name, const std::string& help, const Labels& labels = {});
@@ -148,6 +148,6 @@ class MetricsRegistry {
 
 // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds,
 // process_start_time_seconds and process_threads, read from /proc at scrape time.
-void RegisterProcessMetrics(MetricsRegistry& registry);
+void RegisterProcessMetrics(Registry& registry);
 
-}  // namespace pier::perf
+}  // namespace pier::metrics

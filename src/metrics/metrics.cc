@@ -1,4 +1,4 @@
-#include "pier/perf/metrics.h"
+#include "pier/metrics/metrics.h"
 
 #include <dirent.h>
 #include <fmt/format.h>
@@ -14,7 +14,7 @@
 
 #include "pier/base/status.h"
 
-namespace pier::perf {
+namespace pier::metrics {
 
 namespace detail {
 size_t ThreadStripe() {
@@ -125,7 +125,7 @@ uint64_t Histogram::CountBelow(uint64_t bound) const {
 
 // ---- registry ----
 
-struct MetricsRegistry::Family {
+struct Registry::Family {
   std::string name, help, type;
   struct Child {
     Labels labels;
@@ -143,21 +143,20 @@ struct MetricsRegistry::Family {
   }
 };
 
-MetricsRegistry::MetricsRegistry() = default;
-MetricsRegistry::~MetricsRegistry() = default;
+Registry::Registry() = default;
+Registry::~Registry() = default;
 
-MetricsRegistry& MetricsRegistry::Global() {
+Registry& Registry::Global() {
   static auto* registry = [] {
-    auto* r = new MetricsRegistry();
+    auto* r = new Registry();
     RegisterProcessMetrics(*r);
     return r;
   }();
   return *registry;
 }
 
-MetricsRegistry::Family& MetricsRegistry::FamilyFor(const std::string& name,
-                                                    const std::string& help,
-                                                    const std::string& type) {
+Registry::Family& Registry::FamilyFor(const std::string& name, const std::string& help,
+                                      const std::string& type) {
   for (auto& f : families_) {
     if (f->name == name) {
       PIER_CHECK_MSG(f->type == type, "metric registered twice with different types");
@@ -168,8 +167,8 @@ MetricsRegistry::Family& MetricsRegistry::FamilyFor(const std::string& name,
   return *families_.back();
 }
 
-Counter& MetricsRegistry::GetCounter(const std::string& name, const std::string& help,
-                                     const Labels& labels) {
+Counter& Registry::GetCounter(const std::string& name, const std::string& help,
+                              const Labels& labels) {
   std::lock_guard lock(mu_);
   Family& f = FamilyFor(name, help, "counter");
   if (auto* c = f.Find(labels)) return *std::get<std::unique_ptr<Counter>>(c->metric);
@@ -177,8 +176,7 @@ Counter& MetricsRegistry::GetCounter(const std::string& name, const std::string&
   return *std::get<std::unique_ptr<Counter>>(f.children.back().metric);
 }
 
-Gauge& MetricsRegistry::GetGauge(const std::string& name, const std::string& help,
-                                 const Labels& labels) {
+Gauge& Registry::GetGauge(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mu_);
   Family& f = FamilyFor(name, help, "gauge");
   if (auto* c = f.Find(labels)) return *std::get<std::unique_ptr<Gauge>>(c->metric);
@@ -186,9 +184,8 @@ Gauge& MetricsRegistry::GetGauge(const std::string& name, const std::string& hel
   return *std::get<std::unique_ptr<Gauge>>(f.children.back().metric);
 }
 
-Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::string& help,
-                                         const Labels& labels, double scale, int min_pow2,
-                                         int max_pow2) {
+Histogram& Registry::GetHistogram(const std::string& name, const std::string& help,
+                                  const Labels& labels, double scale, int min_pow2, int max_pow2) {
   std::lock_guard lock(mu_);
   Family& f = FamilyFor(name, help, "histogram");
   if (auto* c = f.Find(labels)) return *std::get<std::unique_ptr<Histogram>>(c->metric);
@@ -196,9 +193,9 @@ Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::str
   return *std::get<std::unique_ptr<Histogram>>(f.children.back().metric);
 }
 
-void MetricsRegistry::AddCallback(const std::string& name, const std::string& help,
-                                  const std::string& type, const Labels& labels,
-                                  std::function<double()> fn) {
+void Registry::AddCallback(const std::string& name, const std::string& help,
+                           const std::string& type, const Labels& labels,
+                           std::function<double()> fn) {
   PIER_CHECK(type == "gauge" || type == "counter");
   std::lock_guard lock(mu_);
   Family& f = FamilyFor(name, help, type);
@@ -278,7 +275,7 @@ void RenderHistogram(std::string& out, const std::string& name, const Labels& la
 
 }  // namespace
 
-std::string MetricsRegistry::RenderPrometheus() const {
+std::string Registry::RenderPrometheus() const {
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& f : families_) {
@@ -306,7 +303,7 @@ std::string MetricsRegistry::RenderPrometheus() const {
   return out;
 }
 
-void MetricsRegistry::Visit(const std::function<void(const Sample&)>& fn) const {
+void Registry::Visit(const std::function<void(const Sample&)>& fn) const {
   std::lock_guard lock(mu_);
   for (const auto& f : families_) {
     for (const auto& c : f->children) {
@@ -375,7 +372,7 @@ double CountOpenFds() {
 
 }  // namespace
 
-void RegisterProcessMetrics(MetricsRegistry& r) {
+void RegisterProcessMetrics(Registry& r) {
   r.AddCallback("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
                 "counter", {}, [] { return ReadProcStat().cpu_seconds; });
   r.AddCallback("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", {},
@@ -389,4 +386,4 @@ void RegisterProcessMetrics(MetricsRegistry& r) {
                 [] { return CountOpenFds(); });
 }
 
-}  // namespace pier::perf
+}  // namespace pier::metrics
