@@ -2,14 +2,16 @@
 """pier proxy vs HAProxy in front of two nginx backends, side by side in one run.
 
   bench/proxy/compare.py [--pier build/release/bin/pier] [--runs 5] [--duration 10]
-                         [--connections 50] [--body 64]
+                         [--connections 50] [--body 64] [--baseline OTHER_PIER]
 
 Starts two nginx backends (one worker each, serving a --body byte file), HAProxy 2.6 (one
 thread, `http-reuse always`, round robin) and `pier proxy --threads 1` (round robin), then runs
 `wrk -t1 -cN -dD --latency` directly against one nginx, through HAProxy and through pier,
 interleaved, --runs times. Prints medians of requests/s, p50/p99 latency and the proxy's CPU
 microseconds per request (utime+stime from /proc/PID/stat over the run), and pier's ratios to
-HAProxy. Only loopback traffic.
+HAProxy. With --baseline (another build of pier, e.g. the previous commit's) it runs as `base`
+in the same interleaving and pier/base ratios are printed: a change's A/B against main. Only
+loopback traffic.
 """
 import argparse
 import os
@@ -38,6 +40,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--body", type=int, default=64)
+    ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B)")
     args = ap.parse_args()
     for tool in ("nginx", "haproxy", "wrk"):
         if shutil.which(tool) is None:
@@ -57,6 +60,11 @@ def main():
         targets = [("direct", f"http://{backends[0]}/", None),
                    ("haproxy", f"http://127.0.0.1:{hport}/", haproxy.pid),
                    ("pier", f"http://127.0.0.1:{pport}/", pier.pid)]
+        if args.baseline:
+            bport = free_port()
+            base = start_pier(args.baseline, bport, backends)
+            procs.append(base)
+            targets.append(("base", f"http://127.0.0.1:{bport}/", base.pid))
         for name, url, _ in targets:  # warm up connections and caches
             wrk(url, args.connections, 1)
         results = {name: [] for name, _, _ in targets}
@@ -80,6 +88,11 @@ def main():
         print(f"\npier / haproxy: throughput {p['rps'] / h['rps']:.2f}x, "
               f"CPU per request {p['cpu_us'] / h['cpu_us']:.2f}x, "
               f"p99 {p['p99'] / h['p99']:.2f}x")
+        if args.baseline:
+            ratio = lambda k: statistics.median(  # noqa: E731
+                a[k] / b[k] for a, b in zip(results["pier"], results["base"]))
+            print(f"pier / base (medians of per-run ratios): throughput {ratio('rps'):.2f}x, "
+                  f"CPU per request {ratio('cpu_us'):.2f}x, p99 {ratio('p99'):.2f}x")
     finally:
         for proc in procs:
             proc.terminate()

@@ -436,7 +436,9 @@ class HttpSession {
     co_return !close && !ec;
   }
 
-  // One request and its response. Returns whether the client connection stays open.
+  // One request and its response, the downstream side: the request's target, limits and route,
+  // admission to the cluster's concurrency limit, the request body; Forward does the rest.
+  // Returns whether the client connection stays open.
   awaitable<bool> Exchange() {
     const int64_t t0 = SteadyNowUs();
     Refresh();
@@ -479,7 +481,6 @@ class HttpSession {
     const bool expect = EqualsIgnoreCase(req_.Find("expect"), "100-continue");
     Cluster& cluster = route->PickCluster(rng_());
     const ClusterConfig& cc = cluster.config();
-    const UpstreamTls tls{cluster.tls_context(), &cc.tls};
     if (!cluster.Admit(SteadyNowUs())) {
       in_.Consume(head_size);
       const std::string what = "cluster '" + cc.name + "' is at its concurrency limit (" +
@@ -507,18 +508,29 @@ class HttpSession {
     }
     BuildUpstreamHead(expect);
     in_.Consume(head_size);  // req_ views end here
-    // How much of the body is here already; all of it makes the request replayable.
+    if (!co_await StartRequestBody(expect)) co_return false;
+    timeout_ms_ = route->config.timeout_ms;
+
+    const bool keep = co_await Forward(*route, cluster, ctx, method, head_request, final_status);
+    if (replayable_) in_.Consume(body_buffered_);
     body_buffered_ = 0;
-    {
-      Body probe = req_body_;
-      if (!probe.Take(in_.view(), &body_buffered_)) {
-        const std::string what = "bad request: malformed chunked body";
-        co_await Respond(400, what, true);
-        co_return false;
-      }
-      replayable_ = probe.done;
-      if (replayable_) req_body_ = probe;
+    route->Count(final_status, SteadyNowUs() - t0);
+    co_return keep;
+  }
+
+  // How much of the request body is here already; all of it makes the request replayable (an
+  // attempt can be repeated on another host). Answers 100 Continue when the client waits for
+  // it. False: the connection ends (a malformed body, or the client went away).
+  awaitable<bool> StartRequestBody(bool expect) {
+    body_buffered_ = 0;
+    Body probe = req_body_;
+    if (!probe.Take(in_.view(), &body_buffered_)) {
+      const std::string what = "bad request: malformed chunked body";
+      co_await Respond(400, what, true);
+      co_return false;
     }
+    replayable_ = probe.done;
+    if (replayable_) req_body_ = probe;
     if (!replayable_ && expect) {
       error_code ec;
       const std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -526,30 +538,39 @@ class HttpSession {
       if (ec) co_return false;
     }
     if (!replayable_) req_body_.Take(in_.view().substr(0, body_buffered_), &body_buffered_);
-    timeout_ms_ = route->config.timeout_ms;
+    co_return true;
+  }
 
-    route->budget->RequestStarted();
+  // Routing with retry state: picks a host of `cluster` (none it tried), makes one attempt
+  // (Try), and retries on another host while the route's policy and retry budget allow; then
+  // relays the response, or answers with pier's own error. Returns whether the client
+  // connection stays open; sets `status` to the request's final status.
+  awaitable<bool> Forward(const Route& route, Cluster& cluster, balance::PickContext& ctx,
+                          const std::string& method, bool head_request, int& status) {
+    const ClusterConfig& cc = cluster.config();
+    const UpstreamTls tls{cluster.tls_context(), &cc.tls};
+    route.budget->RequestStarted();
     std::vector<const balance::Host*> tried;
     uint32_t retries = 0;
     bool keep = false;
     std::string last_error;  // why the previous attempt failed, when retrying found no host
     // Another attempt on a different host: always after a failed connect (nothing was sent),
     // otherwise when the request can be sent again and the route's policy and budget allow.
-    auto may_retry = [&](int status, Fail fail) {
+    auto may_retry = [&](int code, Fail fail) {
       const bool allowed = fail == Fail::kConnect
-                               ? retries < route->retry.options().max_retries
-                               : replayable_ && route->retry.ShouldRetry(method, status, retries);
-      return allowed && route->budget->TryStartRetry();
+                               ? retries < route.retry.options().max_retries
+                               : replayable_ && route.retry.ShouldRetry(method, code, retries);
+      return allowed && route.budget->TryStartRetry();
     };
     for (;;) {
       ctx.exclude = tried.empty() ? nullptr : &tried;
       std::string why;
       std::shared_ptr<balance::Host> h = cluster.Pick(ctx, &why);
       if (h == nullptr) {
-        if (final_status == 0) final_status = 503;
+        if (status == 0) status = 503;
         std::string what = "no upstream available in cluster '" + cc.name + "': " + why;
         if (!last_error.empty()) what = last_error + "; no other host to retry on";
-        co_await Respond(final_status, what, !req_body_.done);
+        co_await Respond(status, what, !req_body_.done);
         keep = req_body_.done && !client_close_;
         break;
       }
@@ -558,34 +579,34 @@ class HttpSession {
       Outcome o = co_await Try(h->address(), cc, tls, up);
       if (o.fail == Fail::kClient) {
         cluster.Report(*h, 499, SteadyNowUs() - a0);
-        final_status = 499;
+        status = 499;
         break;
       }
       if (o.fail != Fail::kNone) {
         cluster.Report(*h, 0, SteadyNowUs() - a0);
         up.reset();
-        final_status = o.fail == Fail::kTimeout ? 504 : 502;
+        status = o.fail == Fail::kTimeout ? 504 : 502;
         last_error = "upstream " + h->address() + " (cluster '" + cc.name + "') " +
                      (o.fail == Fail::kTimeout ? "timed out: " : "failed: ") + o.detail;
         if (may_retry(0, o.fail)) {
-          co_await Backoff(route->retry, retries);
-          route->retries->Inc();
+          co_await Backoff(route.retry, retries);
+          route.retries->Inc();
           ++retries;
           tried.push_back(h.get());
           continue;
         }
-        co_await Respond(final_status, last_error, !req_body_.done);
+        co_await Respond(status, last_error, !req_body_.done);
         keep = req_body_.done && !client_close_;
         break;
       }
-      final_status = resp_.status;
+      status = resp_.status;
       cluster.Report(*h, resp_.status, SteadyNowUs() - a0);
       if (resp_.status >= 500 && may_retry(resp_.status, Fail::kNone)) {
         last_error = "upstream " + h->address() + " (cluster '" + cc.name + "') answered " +
                      std::to_string(resp_.status);
         up.reset();
-        co_await Backoff(route->retry, retries);
-        route->retries->Inc();
+        co_await Backoff(route.retry, retries);
+        route.retries->Inc();
         ++retries;
         tried.push_back(h.get());
         continue;
@@ -596,11 +617,8 @@ class HttpSession {
       }
       break;
     }
-    route->budget->RequestFinished();
-    for (uint32_t i = 0; i < retries; ++i) route->budget->RetryFinished();  // held till the end
-    if (replayable_) in_.Consume(body_buffered_);
-    body_buffered_ = 0;
-    route->Count(final_status, SteadyNowUs() - t0);
+    route.budget->RequestFinished();
+    for (uint32_t i = 0; i < retries; ++i) route.budget->RetryFinished();  // held till the end
     co_return keep;
   }
 
