@@ -84,17 +84,12 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
   // machine keeps its core.
   rt.pool().SetElastic();
   cache::CacheServerOptions o;
-  o.host = listen->first;
-  o.port = listen->second;
+  o.resp = f.security.RespListener(*listen, f.requirepass, rt.tls());
+  o.resp.timeout = std::chrono::seconds(f.timeout);
+  o.resp.maxclients = f.maxclients;
+  o.resp.config_file = f.config;
   o.maxmemory = *maxmemory;
   o.policy = f.policy;
-  o.requirepass = f.requirepass;
-  o.protected_mode = f.security.protected_mode == "yes";
-  o.tls_port = f.security.tls_port;
-  o.tls = rt.tls();
-  o.timeout = std::chrono::seconds(f.timeout);
-  o.maxclients = f.maxclients;
-  o.config_file = f.config;
   o.cluster_file = f.cluster;
   o.shadow = f.shadow == "yes";
   cache::CacheServer server(rt.pool(), o);

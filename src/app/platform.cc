@@ -30,8 +30,8 @@ Status Platform::Start(const deploy::Platform& p, const std::string& data_dir) {
   }
   if (p.cache) {
     cache::CacheServerOptions co;
-    co.host = listen->first;
-    co.port = listen->second;
+    co.resp.host = listen->first;
+    co.resp.port = listen->second;
     co.maxmemory = p.cache_memory;
     co.policy = p.cache_policy;
     cache_ = std::make_unique<cache::CacheServer>(pool_, co);

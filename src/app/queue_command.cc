@@ -98,14 +98,8 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   queue.AttachTo(rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("queue", s);
 
-  net::RespServerOptions ro;  // the RESP listener, serving the queue's commands
-  ro.host = listen->first;
-  ro.port = listen->second;
-  ro.requirepass = f.requirepass;
-  ro.protected_mode = f.security.protected_mode == "yes";
-  ro.tls_port = f.security.tls_port;
-  ro.tls = rt.tls();
-  net::RespServer resp(rt.pool(), ro);
+  // The RESP listener, serving the queue's commands.
+  net::RespServer resp(rt.pool(), f.security.RespListener(*listen, f.requirepass, rt.tls()));
   resp.AddService(&queue.resp());
   if (Status s = resp.Start(); !s.ok()) return Fail("queue", s);
   if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& h) { queue.AddRoutes(h); }); !s.ok()) {

@@ -104,4 +104,17 @@ Status SecurityFlags::Check() const {
 std::vector<std::string> SecurityFlags::Origins() const { return SplitList(allowed_origins); }
 std::vector<std::string> SecurityFlags::Hosts() const { return SplitList(allowed_hosts); }
 
+net::RespServerOptions SecurityFlags::RespListener(
+    const std::pair<std::string, uint16_t>& listen, const std::string& requirepass,
+    std::shared_ptr<net::TlsServerContext> tls) const {
+  net::RespServerOptions o;
+  o.host = listen.first;
+  o.port = listen.second;
+  o.requirepass = requirepass;
+  o.protected_mode = protected_mode == "yes";
+  o.tls_port = tls_port;
+  o.tls = std::move(tls);
+  return o;
+}
+
 }  // namespace pier::app

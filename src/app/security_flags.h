@@ -11,6 +11,7 @@
 
 #include "app/config_flags.h"
 #include "pier/base/config.h"
+#include "pier/net/resp_server.h"
 #include "pier/net/tls_options.h"
 
 namespace pier::app {
@@ -35,6 +36,11 @@ struct SecurityFlags {
   Status Check() const;
   std::vector<std::string> Origins() const;
   std::vector<std::string> Hosts() const;
+  // A RESP listener on `listen` with these flags (--protected-mode, --tls-port), `requirepass`
+  // and the runtime's certificate (ServerRuntime::tls()).
+  net::RespServerOptions RespListener(const std::pair<std::string, uint16_t>& listen,
+                                      const std::string& requirepass,
+                                      std::shared_ptr<net::TlsServerContext> tls) const;
 };
 
 }  // namespace pier::app

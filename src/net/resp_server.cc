@@ -233,10 +233,10 @@ constexpr size_t kKeepBuffer = 1024 * 1024;
 }  // namespace
 
 // What a client connection keeps while its handler moves between I/O threads.
-struct RespServer::Session {
-  Session(RespServer* server, const RespLimits& limits)
+struct RespServer::ConnectionState {
+  ConnectionState(RespServer* server, const RespLimits& limits)
       : server(server), limits(limits), parser(limits) {}
-  ~Session() { server->ReleaseClient(&client); }
+  ~ConnectionState() { server->ReleaseClient(&client); }
   RespServer* server;
   RespLimits limits;
   RespClient client;
@@ -260,7 +260,7 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
   std::shared_ptr<void>& state = conn.handler_state();
   if (!state) {
     if (stopping_) co_return;
-    auto s = std::make_shared<Session>(this, limits());
+    auto s = std::make_shared<ConnectionState>(this, limits());
     RespClient& client = s->client;
     Init(client, conn.RemoteAddress());
     boost::system::error_code ec;
@@ -281,7 +281,7 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
     stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
     state = std::move(s);
   }
-  Session& s = *static_cast<Session*>(state.get());
+  ConnectionState& s = *static_cast<ConnectionState*>(state.get());
   // The session ends with this call unless the connection moves to another thread.
   bool moving = false;
   struct End {

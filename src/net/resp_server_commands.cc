@@ -224,20 +224,13 @@ void CommandInfo(RespWriter& out, const RespCommand& s) {
 void Command(RespService::Call& c) {
   const RespRouter& router = c.server.router();
   const auto& all = router.commands();
-  if (c.argc() == 1) {
+  const std::string sub = c.argc() > 1 ? AsciiLower(c.args[1]) : "";
+  if (c.argc() == 1 || (sub == "info" && c.argc() == 2)) {  // every command
     c.out.ArrayHeader(static_cast<int64_t>(all.size()));
     for (const RespCommand* s : all) CommandInfo(c.out, *s);
-    return;
-  }
-  const std::string sub = AsciiLower(c.args[1]);
-  if (sub == "count") {
+  } else if (sub == "count") {
     c.out.Integer(static_cast<int64_t>(all.size()));
   } else if (sub == "info") {
-    if (c.argc() == 2) {
-      c.out.ArrayHeader(static_cast<int64_t>(all.size()));
-      for (const RespCommand* s : all) CommandInfo(c.out, *s);
-      return;
-    }
     c.out.ArrayHeader(static_cast<int64_t>(c.argc() - 2));
     for (size_t i = 2; i < c.argc(); ++i) {
       if (const RespCommand* s = router.Find(c.args[i]).command)

@@ -1,7 +1,8 @@
 // File: cache_server.h
 // CacheServer: the Redis-compatible server on the cache engine (`pier cache`), embeddable.
 //   net::IoPool pool(0);
-//   CacheServer server(pool, {.port = 7379, .maxmemory = 1 << 30, .policy = "allkeys-s3fifo"});
+//   CacheServer server(pool, {.resp = {.port = 7379}, .maxmemory = 1 << 30,
+//                             .policy = "allkeys-s3fifo"});
 //   server.Start();  pool.Start();
 #pragma once
 
@@ -14,14 +15,8 @@
 #include "pier/base/clock.h"
 #include "pier/base/status.h"
 #include "pier/net/io_pool.h"
-#include "pier/net/resp_parser.h"
+#include "pier/net/resp_server.h"
 
-namespace pier::net {
-class RespServer;
-class RespService;
-class TlsServerContext;
-struct RespClient;
-}  // namespace pier::net
 namespace pier::perf {
 class Analyzer;
 class Tuner;
@@ -33,24 +28,14 @@ class Database;
 namespace pier::cache {
 
 struct CacheServerOptions {
-  std::string host = "127.0.0.1";
-  uint16_t port = 7379;
-  // A second listener on `host` that speaks TLS (redis-server's tls-port; 0 picks a free port),
-  // with `tls`'s certificate. -1: none.
-  int tls_port = -1;
-  std::shared_ptr<net::TlsServerContext> tls;
-  std::string requirepass;            // empty: no AUTH needed
-  bool protected_mode = true;         // refuse non-loopback binds without a password
+  // The listener: address, TLS, password, protected mode, limits, the clock (the keyspace's
+  // too).
+  net::RespServerOptions resp;
   uint64_t maxmemory = 0;             // bytes; 0: unlimited
   std::string policy = "noeviction";  // maxmemory-policy
-  net::RespLimits limits;
-  size_t maxclients = 10000;
-  std::chrono::seconds timeout{0};  // idle client timeout; 0: none
-  size_t shards = 0;                // 0: 16 per I/O thread
-  const Clock* clock = &Clock::Steady();
-  std::string config_file;   // shown in INFO
-  std::string cluster_file;  // cluster mode: the nodes file (see docs/cache-server.md)
-  bool shadow = true;        // the miss-ratio shadow (hit-ratio predictions) when maxmemory is set
+  size_t shards = 0;                  // 0: 16 per I/O thread
+  std::string cluster_file;           // cluster mode: the nodes file (see docs/cache-server.md)
+  bool shadow = true;  // the miss-ratio shadow (hit-ratio predictions) when maxmemory is set
 };
 
 // The keyspace's commands (a net::RespService) on a net::RespServer of its own. Thread-safe.

@@ -110,7 +110,7 @@ class RespServer {
   size_t client_count();
 
  private:
-  struct Session;
+  struct ConnectionState;
   void RegisterClient(RespClient* c);
   boost::asio::awaitable<void> Serve(Connection& conn);
   // Runs a routed command, with the connection's sessions.

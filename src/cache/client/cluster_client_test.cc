@@ -48,7 +48,7 @@ class Nodes {
     }
     for (uint16_t p : ports_) {
       servers_.push_back(std::make_unique<CacheServer>(
-          pool_, CacheServerOptions{.port = p, .cluster_file = file_}));
+          pool_, CacheServerOptions{.resp = {.port = p}, .cluster_file = file_}));
       PIER_CHECK(servers_.back()->Start().ok());
     }
     pool_.Start();

@@ -26,19 +26,8 @@ struct CacheServer::Impl final : net::RespService {
   Impl(net::IoPool& pool, CacheServerOptions o) : pool(pool), options(std::move(o)) {
     size_t shards = options.shards ? options.shards : 16 * pool.size();
     shards = std::min<size_t>(shards, 256);  // SCAN cursors keep the shard in 8 bits
-    db = std::make_unique<server::Database>(shards, options.clock, options.shadow);
-    resp = std::make_unique<net::RespServer>(
-        pool, net::RespServerOptions{.host = options.host,
-                                     .port = options.port,
-                                     .tls_port = options.tls_port,
-                                     .tls = options.tls,
-                                     .requirepass = options.requirepass,
-                                     .protected_mode = options.protected_mode,
-                                     .limits = options.limits,
-                                     .maxclients = options.maxclients,
-                                     .timeout = options.timeout,
-                                     .clock = options.clock,
-                                     .config_file = options.config_file});
+    db = std::make_unique<server::Database>(shards, options.resp.clock, options.shadow);
+    resp = std::make_unique<net::RespServer>(pool, options.resp);
     resp->AddService(this);
   }
 
@@ -111,7 +100,7 @@ server::Database& CacheServer::db() { return *impl_->db; }
 
 Status CacheServer::Start() {
   Impl& m = *impl_;
-  const std::string where = m.options.host + ":" + std::to_string(m.options.port);
+  const std::string where = m.options.resp.host + ":" + std::to_string(m.options.resp.port);
   if (!m.options.cluster_file.empty()) {
     auto c = server::LoadClusterConfig(m.options.cluster_file, where);
     if (!c.ok()) return c.status();

@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 class Harness : public ::testing::Test {
  protected:
-  Harness() : server_(pool_, {.clock = &clock_}) { client_ = server_.NewClient(); }
+  Harness() : server_(pool_, {.resp = {.clock = &clock_}}) { client_ = server_.NewClient(); }
   ~Harness() override { server_.ReleaseClient(client_.get()); }
 
   std::string Run(std::vector<std::string> args) {

@@ -40,7 +40,7 @@ class ThreadMoveTest : public ::testing::Test {
   }
 
   net::IoPool pool_{2};
-  CacheServer server_{pool_, {.port = 0}};
+  CacheServer server_{pool_, {.resp = {.port = 0}}};
 };
 
 TEST_F(ThreadMoveTest, ConnectionsSpreadWhenAThreadJoinsAndComeBackWhenItLeaves) {
