@@ -11,6 +11,20 @@ namespace pier::queue {
 
 namespace {
 
+Status CheckName(const std::string& what, const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameBytes) {
+    return Status::InvalidArgument(what + " name must be 1 to " + std::to_string(kMaxNameBytes) +
+                                   " bytes");
+  }
+  for (unsigned char c : name) {
+    if (c <= ' ' || c == '/' || c == 127) {
+      return Status::InvalidArgument(what + " name '" + name +
+                                     "' may not contain spaces, control characters or '/'");
+    }
+  }
+  return Status::Ok();
+}
+
 // Runs the callbacks collected under the lock once it is released (declared before the lock).
 struct After {
   std::vector<std::function<void()>> fns;

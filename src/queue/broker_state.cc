@@ -6,6 +6,17 @@
 
 namespace pier::queue {
 
+namespace {
+
+const std::string* HeaderOf(const Headers& h, std::string_view name) {
+  for (const auto& [k, v] : h) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 Topic* Broker::State::FindTopic(const std::string& name) {
   auto it = topics.find(name);
   return it == topics.end() ? nullptr : &it->second;

@@ -6,10 +6,12 @@
 // Internal to the broker: broker.cc (the API) and broker_state.cc (these operations).
 #pragma once
 
-#include <algorithm>
-#include <chrono>
-#include <future>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <unordered_map>
 
 #include "pier/queue/broker.h"
 #include "queue/codec.h"
@@ -17,37 +19,6 @@
 #include "queue/state.h"
 
 namespace pier::queue {
-
-namespace broker_detail {
-
-inline std::string OriginOf(const std::string& topic, const std::string& sub) {
-  return topic + "/" + sub;
-}
-
-inline const std::string* HeaderOf(const Headers& h, std::string_view name) {
-  for (const auto& [k, v] : h) {
-    if (k == name) return &v;
-  }
-  return nullptr;
-}
-
-inline Status CheckName(const std::string& what, const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameBytes) {
-    return Status::InvalidArgument(what + " name must be 1 to " + std::to_string(kMaxNameBytes) +
-                                   " bytes");
-  }
-  for (unsigned char c : name) {
-    if (c <= ' ' || c == '/' || c == 127) {
-      return Status::InvalidArgument(what + " name '" + name +
-                                     "' may not contain spaces, control characters or '/'");
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace broker_detail
-
-using namespace broker_detail;
 
 struct Broker::State {
   BrokerOptions options;

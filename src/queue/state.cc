@@ -5,6 +5,8 @@
 
 namespace pier::queue {
 
+std::string OriginOf(const std::string& topic, const std::string& sub) { return topic + "/" + sub; }
+
 namespace {
 uint32_t OrderOf(int priority) { return 255u - static_cast<uint32_t>(priority); }
 }  // namespace

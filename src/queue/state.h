@@ -33,6 +33,9 @@ struct MessageData {
   std::string dead_origin;  // for dead letters: "<topic>/<subscription>" they came from
 };
 
+// "<topic>/<subscription>": how errors and dead letters name a subscription.
+std::string OriginOf(const std::string& topic, const std::string& sub);
+
 enum class EntryState { kReady, kDelayed, kInFlight };
 
 struct Entry {

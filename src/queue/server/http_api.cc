@@ -142,12 +142,78 @@ Status IntField(const json& j, const char* name, int64_t lo, int64_t hi, int64_t
   return Status::Ok();
 }
 
-#define PIER_TRY_HTTP(expr)                                   \
-  do {                                                        \
-    if (Status _s = (expr); !_s.ok()) co_return ErrorFor(_s); \
-  } while (0)
+// Reads an optional integer query parameter in [lo, hi].
+Status QueryInt(const net::HttpQuery& q, const char* name, int64_t lo, int64_t hi, int64_t* out) {
+  if (!q.Has(name)) return Status::Ok();
+  std::string v = q.Get(name);
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  if (ec != std::errc() || p != v.data() + v.size() || *out < lo || *out > hi) {
+    return Status::InvalidArgument(std::string("query parameter '") + name +
+                                   "' must be an integer from " + std::to_string(lo) + " to " +
+                                   std::to_string(hi));
+  }
+  return Status::Ok();
+}
 
 constexpr int64_t kMaxMs = 365LL * 24 * 3600 * 1000;
+
+Result<TopicOptions> TopicOptionsOf(const json& body) {
+  TopicOptions o;
+  int64_t prio = o.max_priority;
+  PIER_RETURN_IF_ERROR(IntField(body, "max_priority", 0, 255, &prio));
+  o.max_priority = static_cast<int>(prio);
+  PIER_RETURN_IF_ERROR(IntField(body, "dedup_window_ms", 0, kMaxMs, &o.dedup_window_ms));
+  return o;
+}
+
+Result<SubscriptionOptions> SubscriptionOptionsOf(const json& body) {
+  SubscriptionOptions o;
+  int64_t max_deliveries = o.max_deliveries;
+  PIER_RETURN_IF_ERROR(
+      IntField(body, "visibility_timeout_ms", 1, kMaxMs, &o.visibility_timeout_ms));
+  PIER_RETURN_IF_ERROR(IntField(body, "max_deliveries", 1, 1000000, &max_deliveries));
+  PIER_RETURN_IF_ERROR(IntField(body, "backoff_base_ms", 0, kMaxMs, &o.backoff_base_ms));
+  PIER_RETURN_IF_ERROR(IntField(body, "backoff_max_ms", 0, kMaxMs, &o.backoff_max_ms));
+  o.max_deliveries = static_cast<uint32_t>(max_deliveries);
+  o.dead_letter_topic = body.value("dead_letter_topic", "");
+  return o;
+}
+
+// POST .../consume's query: max 0 is the server's consume batch, wait_ms -1 its default.
+struct ConsumeArgs {
+  int64_t max = 0, wait_ms = -1, visibility_ms = 0;
+};
+
+Result<ConsumeArgs> ConsumeArgsOf(const net::HttpQuery& q) {
+  ConsumeArgs a;
+  PIER_RETURN_IF_ERROR(QueryInt(q, "max", 1, 10000, &a.max));
+  PIER_RETURN_IF_ERROR(QueryInt(q, "wait_ms", 0, kMaxMs, &a.wait_ms));
+  PIER_RETURN_IF_ERROR(QueryInt(q, "visibility_ms", 1, kMaxMs, &a.visibility_ms));
+  return a;
+}
+
+// POST .../nack's body: outcome retry (after delay_ms when given) or dead, and the error text.
+struct NackArgs {
+  NackOutcome outcome = NackOutcome::kRetry;
+  int64_t delay_ms = 0;
+  std::string error;
+};
+
+Result<NackArgs> NackArgsOf(const json& body) {
+  NackArgs a;
+  if (body.contains("delay_ms")) {
+    a.outcome = NackOutcome::kRetryAfter;
+    PIER_RETURN_IF_ERROR(IntField(body, "delay_ms", 0, kMaxMs, &a.delay_ms));
+  }
+  const std::string outcome = body.value("outcome", "retry");
+  if (outcome == "dead") {
+    a.outcome = NackOutcome::kDead;
+  } else if (outcome != "retry") {
+    return Status::InvalidArgument("field 'outcome' must be retry or dead");
+  }
+  a.error = body.value("error", "");
+  return a;
+}
 
 Result<PublishRequest> ParseMessage(const json& m, const std::string& topic, size_t i) {
   const std::string where = "messages[" + std::to_string(i) + "]";
@@ -250,11 +316,10 @@ class HttpApi {
     const std::string &topic = seg[0], &sub = seg[2], &verb = seg[3];
     auto q = Query(req);
     if (verb == "consume") {
-      int64_t max = 0, wait = -1, vis = 0;  // max 0: the server's consume batch
-      PIER_TRY_HTTP(QueryInt(q, "max", 1, 10000, &max));
-      PIER_TRY_HTTP(QueryInt(q, "wait_ms", 0, kMaxMs, &wait));
-      PIER_TRY_HTTP(QueryInt(q, "visibility_ms", 1, kMaxMs, &vis));
-      auto r = co_await q_.ConsumeWait(topic, sub, static_cast<size_t>(max), wait, vis);
+      auto a = ConsumeArgsOf(q);
+      if (!a.ok()) co_return ErrorFor(a.status());
+      auto r = co_await q_.ConsumeWait(topic, sub, static_cast<size_t>(a->max), a->wait_ms,
+                                       a->visibility_ms);
       if (!r.ok()) co_return ErrorFor(r.status());
       co_return JsonOk(MessagesJson(*r));
     }
@@ -262,7 +327,9 @@ class HttpApi {
       auto ids = Ids(*body);
       if (!ids.ok()) co_return ErrorFor(ids.status());
       int64_t vis = 30000;
-      PIER_TRY_HTTP(IntField(*body, "visibility_ms", 1, kMaxMs, &vis));
+      if (Status st = IntField(*body, "visibility_ms", 1, kMaxMs, &vis); !st.ok()) {
+        co_return ErrorFor(st);
+      }
       auto r = b_.Extend(topic, sub, *ids, vis);
       if (!r.ok()) co_return ErrorFor(r.status());
       co_return JsonOk({{"extended", *r}});
@@ -280,21 +347,10 @@ class HttpApi {
       } else if (verb == "redrive") {
         n = co_await Await<size_t>([&](auto cb) { b_.Redrive(topic, sub, ids, cb); });
       } else {
-        NackOutcome outcome = NackOutcome::kRetry;
-        int64_t delay = 0;
-        std::string outcome_name = body->value("outcome", "retry");
-        if (body->contains("delay_ms")) {
-          outcome = NackOutcome::kRetryAfter;
-          PIER_TRY_HTTP(IntField(*body, "delay_ms", 0, kMaxMs, &delay));
-        }
-        if (outcome_name == "dead") {
-          outcome = NackOutcome::kDead;
-        } else if (outcome_name != "retry") {
-          co_return ErrorFor(Status::InvalidArgument("field 'outcome' must be retry or dead"));
-        }
-        std::string error = body->value("error", "");
+        auto a = NackArgsOf(*body);
+        if (!a.ok()) co_return ErrorFor(a.status());
         n = co_await Await<size_t>(
-            [&](auto cb) { b_.Nack(topic, sub, ids, outcome, delay, error, cb); });
+            [&](auto cb) { b_.Nack(topic, sub, ids, a->outcome, a->delay_ms, a->error, cb); });
       }
       if (!n.ok()) co_return ErrorFor(n.status());
       co_return JsonOk({{verb == "ack" ? "acked" : verb == "nack" ? "nacked" : "redriven", *n}});
@@ -308,26 +364,17 @@ class HttpApi {
     if (!body.ok()) co_return ErrorFor(body.status());
     Result<bool> r = false;
     if (seg.size() == 1) {
-      TopicOptions o;
-      int64_t prio = o.max_priority;
-      PIER_TRY_HTTP(IntField(*body, "max_priority", 0, 255, &prio));
-      o.max_priority = static_cast<int>(prio);
-      PIER_TRY_HTTP(IntField(*body, "dedup_window_ms", 0, kMaxMs, &o.dedup_window_ms));
+      auto o = TopicOptionsOf(*body);
+      if (!o.ok()) co_return ErrorFor(o.status());
       const bool def = body->value("default_subscription", true);
       r = co_await Await<bool>([&](auto cb) {
-        b_.CreateTopic(seg[0], o, def, [cb](Status s) { cb(s.ok() ? Result<bool>(true) : s); });
+        b_.CreateTopic(seg[0], *o, def, [cb](Status s) { cb(s.ok() ? Result<bool>(true) : s); });
       });
     } else if (seg.size() == 3 && seg[1] == "subscriptions") {
-      SubscriptionOptions o;
-      int64_t max_deliveries = o.max_deliveries;
-      PIER_TRY_HTTP(IntField(*body, "visibility_timeout_ms", 1, kMaxMs, &o.visibility_timeout_ms));
-      PIER_TRY_HTTP(IntField(*body, "max_deliveries", 1, 1000000, &max_deliveries));
-      PIER_TRY_HTTP(IntField(*body, "backoff_base_ms", 0, kMaxMs, &o.backoff_base_ms));
-      PIER_TRY_HTTP(IntField(*body, "backoff_max_ms", 0, kMaxMs, &o.backoff_max_ms));
-      o.max_deliveries = static_cast<uint32_t>(max_deliveries);
-      o.dead_letter_topic = body->value("dead_letter_topic", "");
+      auto o = SubscriptionOptionsOf(*body);
+      if (!o.ok()) co_return ErrorFor(o.status());
       r = co_await Await<bool>([&](auto cb) {
-        b_.CreateSubscription(seg[0], seg[2], o,
+        b_.CreateSubscription(seg[0], seg[2], *o,
                               [cb](Status s) { cb(s.ok() ? Result<bool>(true) : s); });
       });
     } else {
@@ -378,7 +425,9 @@ class HttpApi {
         co_return JsonOk(MessageJson(*d));
       }
       int64_t limit = 100;
-      PIER_TRY_HTTP(QueryInt(Query(req), "limit", 1, 10000, &limit));
+      if (Status st = QueryInt(Query(req), "limit", 1, 10000, &limit); !st.ok()) {
+        co_return ErrorFor(st);
+      }
       auto d = b_.ListDead(seg[0], seg[2], static_cast<size_t>(limit));
       if (!d.ok()) co_return ErrorFor(d.status());
       co_return JsonOk(MessagesJson(*d));
@@ -428,18 +477,6 @@ class HttpApi {
     co_return JsonOk({{"ids", ids}, {"duplicates", dups}});
   }
 
-  static Status QueryInt(const net::HttpQuery& q, const char* name, int64_t lo, int64_t hi,
-                         int64_t* out) {
-    if (!q.Has(name)) return Status::Ok();
-    std::string v = q.Get(name);
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
-    if (ec != std::errc() || p != v.data() + v.size() || *out < lo || *out > hi) {
-      return Status::InvalidArgument(std::string("query parameter '") + name +
-                                     "' must be an integer from " + std::to_string(lo) + " to " +
-                                     std::to_string(hi));
-    }
-    return Status::Ok();
-  }
   static HttpResponse NotFound(const HttpRequest& req) {
     return HttpResponse::Error(404, "no queue endpoint " + std::string(req.method_string()) + " " +
                                         std::string(req.target()));
