@@ -4,7 +4,8 @@ set(PIER_LAYER_base 0)
 # Below every module: networking, and metrics (counters, gauges, histograms, Prometheus text).
 set(PIER_LAYER_net 1)
 set(PIER_LAYER_metrics 1)
-# Engines: no networking. The performance analyzer and tuner (perf) read metrics only.
+# Engines: no networking. The performance analyzer and tuner (perf) read metrics only; the
+# servers above register their sources (series, rules) and knobs with it.
 set(PIER_LAYER_perf 2)
 set(PIER_LAYER_cache 2)
 set(PIER_LAYER_registry 2)

@@ -105,7 +105,7 @@ int RunCache(CacheFlags f, const CLI::App& sub) {
     for (const auto& line : report) std::cerr << "pier cache: queue recovery: " << line << "\n";
     server.AddService(&q->resp());
     rt.ShowInUi("/v1/queue/stats");
-    q->AttachTo(rt.tuner());
+    q->AttachTo(rt.analyzer(), rt.tuner());
   }
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("cache", s);
   if (Status s = server.Start(); !s.ok()) return Fail("cache", s);

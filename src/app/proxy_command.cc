@@ -102,7 +102,7 @@ int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
       std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));
   proxy::ProxyServer server(rt.pool(), po);
   if (Status s = server.Start(*cfg); !s.ok()) return Fail("proxy", s);
-  server.AttachTo(rt.tuner());
+  server.AttachTo(rt.analyzer(), rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("proxy", s);
   auto reload = [&f, &server]() -> Status {
     if (f.config.empty()) {

@@ -95,7 +95,7 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   std::vector<std::string> report;
   if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);
   for (const auto& line : report) std::cerr << "pier queue: recovery: " << line << "\n";
-  queue.AttachTo(rt.tuner());
+  queue.AttachTo(rt.analyzer(), rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("queue", s);
 
   // The RESP listener, serving the queue's commands.

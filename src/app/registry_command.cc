@@ -60,6 +60,7 @@ int RunRegistry(RegistryFlags f, const CLI::App& sub) {
   o.datacenter = f.datacenter;
   o.node_address = hp->first == "0.0.0.0" ? "127.0.0.1" : hp->first;
   registry::RegistryServer server(rt.pool(), o);
+  server.AttachTo(rt.analyzer(), rt.tuner());
   if (Status s = server.Open(); !s.ok()) return Fail("registry", s);
   if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& http) { server.AddRoutes(http); });
       !s.ok()) {

@@ -116,8 +116,9 @@ int RunUp(UpFlags f) {
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
   if (platform.cache_server()) platform.cache_server()->AttachTo(rt.analyzer(), rt.tuner());
-  if (platform.queue_server()) platform.queue_server()->AttachTo(rt.tuner());
-  proxy.AttachTo(rt.tuner());
+  if (platform.queue_server()) platform.queue_server()->AttachTo(rt.analyzer(), rt.tuner());
+  proxy.AttachTo(rt.analyzer(), rt.tuner());
+  registry.AttachTo(rt.analyzer(), rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("up", s);
   if (a.platform.queue) rt.ShowInUi("/v1/queue/stats");
   std::atomic<System*> system{nullptr};

@@ -373,16 +373,15 @@ double CountOpenFds() {
 }  // namespace
 
 void RegisterProcessMetrics(Registry& r) {
-  r.AddCallback("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+  r.AddCallback(process_names::kCpuSeconds, "Total user and system CPU time spent in seconds.",
                 "counter", {}, [] { return ReadProcStat().cpu_seconds; });
-  r.AddCallback("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", {},
+  r.AddCallback(process_names::kResidentBytes, "Resident memory size in bytes.", "gauge", {},
                 [] { return ReadProcStat().rss_bytes; });
-  r.AddCallback("process_start_time_seconds",
-                "Start time of the process since unix epoch in seconds.", "gauge", {},
-                [] { return ReadProcStat().start_seconds; });
-  r.AddCallback("process_threads", "Number of OS threads in the process.", "gauge", {},
+  r.AddCallback(process_names::kStartTime, "Start time of the process since unix epoch in seconds.",
+                "gauge", {}, [] { return ReadProcStat().start_seconds; });
+  r.AddCallback(process_names::kThreads, "Number of OS threads in the process.", "gauge", {},
                 [] { return ReadProcStat().threads; });
-  r.AddCallback("process_open_fds", "Number of open file descriptors.", "gauge", {},
+  r.AddCallback(process_names::kOpenFds, "Number of open file descriptors.", "gauge", {},
                 [] { return CountOpenFds(); });
 }
 

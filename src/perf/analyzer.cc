@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "perf/process_source.h"
 #include "pier/base/clock.h"
 
 namespace pier::perf {
@@ -40,75 +41,92 @@ struct Reading {
   }
 };
 
-Reading Read(metrics::Registry& metrics) {
+// Reads every source's inputs from the registry in one pass.
+Reading Read(metrics::Registry& metrics, const std::vector<std::shared_ptr<Source>>& sources) {
+  std::map<std::string, std::vector<const Input*>> by_metric;
+  for (const auto& s : sources) {
+    for (const Input& in : s->inputs) by_metric[in.metric].push_back(&in);
+  }
   Reading r;
-  metrics.Visit([&r](const metrics::Registry::Sample& m) {
-    const std::string& n = m.name;
-    const std::string host = Label(m.labels, "cluster") + "/" + Label(m.labels, "host");
-    if (n == "process_cpu_seconds_total") {
-      r.counters["process.cpu"] = m.value;
-    } else if (n == "process_resident_memory_bytes") {
-      r.gauges["process.rss_bytes"] = m.value;
-    } else if (n == "process_threads") {
-      r.gauges["process.threads"] = m.value;
-    } else if (n == "process_open_fds") {
-      r.gauges["process.fds"] = m.value;
-    } else if (n == "pier_cache_commands_total") {
-      r.counters["cache.ops"] += m.value;
-    } else if (n == "pier_cache_keyspace_hits_total") {
-      r.counters["cache.hits"] += m.value;
-    } else if (n == "pier_cache_keyspace_misses_total") {
-      r.counters["cache.misses"] += m.value;
-    } else if (n == "pier_cache_evicted_keys_total") {
-      r.counters["cache.evicted"] += m.value;
-    } else if (n == "pier_cache_used_memory_bytes") {
-      r.gauges["cache.used_bytes"] += m.value;
-    } else if (n == "pier_cache_command_duration_seconds" && m.histogram) {
-      r.Add("cache.latency", *m.histogram);
-    } else if (n == "pier_proxy_requests_total") {
-      r.counters["proxy.requests"] += m.value;
-    } else if (n == "pier_proxy_responses_total" && Label(m.labels, "code") == "5xx") {
-      r.counters["proxy.5xx"] += m.value;
-    } else if (n == "pier_proxy_request_duration_seconds" && m.histogram) {
-      r.Add("proxy.latency", *m.histogram);
-    } else if (n == "pier_proxy_upstream_latency_seconds" && m.histogram) {
-      r.Add("host:" + host, *m.histogram);
-    } else if (n == "pier_proxy_upstream_requests_total") {
-      r.counters["host.requests:" + host] += m.value;
-    } else if (n == "pier_proxy_breaker_transitions_total") {
-      r.counters["host.transitions:" + host] += m.value;
-    } else if (n == "pier_proxy_cluster_requests_in_flight") {
-      r.gauges["proxy.in_flight"] += m.value;
-    } else if (n == "pier_proxy_concurrency_rejected_total") {
-      r.counters["proxy.rejected"] += m.value;
-    } else if (n == "pier_queue_consume_calls_total") {
-      r.counters["queue.consume_calls"] += m.value;
-    } else if (n == "pier_queue_consumed_messages_total") {
-      r.counters["queue.consumed"] += m.value;
-    } else if (n == "pier_queue_consume_batch") {
-      r.gauges["queue.consume_batch"] = m.value;
-    } else if (n == "pier_proxy_host_ejected") {
-      r.gauges["proxy.ejected_hosts"] += m.value;
-    } else if (n == "pier_queue_published_total") {
-      r.counters["queue.published"] += m.value;
-    } else if (n == "pier_queue_log_fsyncs_total") {
-      r.counters["queue.fsyncs"] += m.value;
-    } else if (n == "pier_queue_acked_total") {
-      r.counters["queue.acked"] += m.value;
-    } else if (n == "pier_queue_ready_messages") {
-      r.gauges["queue.ready"] += m.value;
-    } else if (n == "pier_queue_oldest_ready_age_seconds") {
-      r.gauges["queue.oldest_age_s"] = std::max(r.gauges["queue.oldest_age_s"], m.value);
-    } else if (n == "pier_queue_dead_messages") {
-      r.gauges["queue.dead"] += m.value;
-    } else if (n == "pier_registry_instances") {
-      r.gauges["registry.instances"] += m.value;
-    } else if (n == "pier_registry_probe_lag_seconds" && m.histogram) {
-      r.Add("registry.lag", *m.histogram);
+  metrics.Visit([&](const metrics::Registry::Sample& m) {
+    auto it = by_metric.find(m.name);
+    if (it == by_metric.end()) return;
+    for (const Input* in : it->second) {
+      if (!in->label.empty() && Label(m.labels, in->label) != in->label_value) continue;
+      const std::string key =
+          in->per_host ? in->key + ":" + Label(m.labels, "cluster") + "/" + Label(m.labels, "host")
+                       : in->key;
+      switch (in->kind) {
+        case Input::kCounter:
+          r.counters[key] += m.value;
+          break;
+        case Input::kGauge:
+          r.gauges[key] += m.value;
+          break;
+        case Input::kMax:
+          r.gauges[key] = r.gauges.count(key) ? std::max(r.gauges[key], m.value) : m.value;
+          break;
+        case Input::kHistogram:
+          if (m.histogram) r.Add(key, *m.histogram);
+          break;
+      }
     }
   });
   return r;
 }
+
+// A sample's differences with the previous one, for the sources' Derive (under the lock).
+class SamplingOf : public Sampling {
+ public:
+  SamplingOf(const Reading& now, const std::map<std::string, double>& prev_counters,
+             const std::map<std::string, metrics::Histogram::Counts>& prev_histograms,
+             double seconds, std::function<void(const std::string&, double)> record)
+      : now_(now),
+        prev_counters_(prev_counters),
+        prev_histograms_(prev_histograms),
+        seconds_(seconds),
+        record_(std::move(record)) {}
+
+  bool Has(const std::string& key) const override { return now_.counters.count(key) > 0; }
+  double Delta(const std::string& key) const override {
+    auto it = prev_counters_.find(key);
+    const double before = it == prev_counters_.end() ? 0 : it->second;
+    auto n = now_.counters.find(key);
+    const double v = n == now_.counters.end() ? before : n->second;
+    return std::max(0.0, v - before);
+  }
+  double seconds() const override { return seconds_; }
+  double QuantileMs(const std::string& key, double q) const override {
+    auto it = now_.histograms.find(key);
+    if (it == now_.histograms.end()) return std::numeric_limits<double>::quiet_NaN();
+    metrics::Histogram::Counts diff = it->second.first;
+    if (auto p = prev_histograms_.find(key); p != prev_histograms_.end()) {
+      for (size_t i = 0; i < diff.size(); ++i) {
+        diff[i] = diff[i] >= p->second[i] ? diff[i] - p->second[i] : 0;
+      }
+    }
+    uint64_t n = 0;
+    for (uint64_t c : diff) n += c;
+    if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+    return static_cast<double>(metrics::Histogram::QuantileOf(diff, q)) * it->second.second * 1000;
+  }
+  std::vector<std::string> Keys(const std::string& prefix) const override {
+    std::vector<std::string> out;
+    for (auto it = now_.counters.lower_bound(prefix);
+         it != now_.counters.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      out.push_back(it->first);
+    }
+    return out;
+  }
+  void Record(const std::string& series, double value) override { record_(series, value); }
+
+ private:
+  const Reading& now_;
+  const std::map<std::string, double>& prev_counters_;
+  const std::map<std::string, metrics::Histogram::Counts>& prev_histograms_;
+  double seconds_;
+  std::function<void(const std::string&, double)> record_;
+};
 
 }  // namespace
 
@@ -116,13 +134,14 @@ Analyzer::Analyzer(metrics::Registry& metrics, AnalyzerOptions options, Clock cl
     : metrics_(metrics), options_(options), clock_(std::move(clock)) {
   if (!clock_) clock_ = [] { return SteadyNowMs(); };
   if (options_.cores <= 0) options_.cores = static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN));
+  sources_.push_back(ProcessSource());
 }
 
 Analyzer::~Analyzer() { Stop(); }
 
-void Analyzer::SetCacheSource(std::function<CacheView()> source) {
+void Analyzer::AddSource(std::shared_ptr<Source> source) {
   std::lock_guard l(mu_);
-  cache_source_ = std::move(source);
+  sources_.push_back(std::move(source));
 }
 
 void Analyzer::OnSample(std::function<void()> fn) {
@@ -183,91 +202,24 @@ void Analyzer::RecordLocked(const std::string& name, int64_t t_ms, double value)
 void Analyzer::Sample() {
   const double cpu0 = ThreadCpuUs();
   const int64_t t = clock_();
-  Reading now = Read(metrics_);
-  std::function<CacheView()> source;
+  std::vector<std::shared_ptr<Source>> sources;
   {
     std::lock_guard l(mu_);
-    source = cache_source_;
+    sources = sources_;
   }
-  CacheView cache = source ? source() : CacheView{};
+  for (const auto& s : sources) s->Refresh();
+  Reading now = Read(metrics_, sources);
 
   std::vector<std::function<void()>> hooks;
   {
     std::lock_guard l(mu_);
-    cache_ = std::move(cache);
     for (const auto& [k, v] : now.gauges) RecordLocked(k, t, v);
     const bool first = prev_.t_ms == 0;
     const double dt = first ? 0 : static_cast<double>(t - prev_.t_ms) / 1000;
-    auto delta = [&](const std::string& k) {
-      auto it = prev_.counters.find(k);
-      const double before = it == prev_.counters.end() ? 0 : it->second;
-      const double v = now.counters.count(k) ? now.counters.at(k) : before;
-      return std::max(0.0, v - before);
-    };
-    // A quantile in ms of a histogram's samples since the previous reading; NaN without any.
-    auto quantile_ms = [&](const std::string& k, double q) {
-      auto it = now.histograms.find(k);
-      if (it == now.histograms.end()) return std::numeric_limits<double>::quiet_NaN();
-      metrics::Histogram::Counts diff = it->second.first;
-      if (auto p = prev_.histograms.find(k); p != prev_.histograms.end()) {
-        for (size_t i = 0; i < diff.size(); ++i) {
-          diff[i] = diff[i] >= p->second[i] ? diff[i] - p->second[i] : 0;
-        }
-      }
-      uint64_t n = 0;
-      for (uint64_t c : diff) n += c;
-      if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-      return static_cast<double>(metrics::Histogram::QuantileOf(diff, q)) * it->second.second *
-             1000;
-    };
-    auto p99_ms = [&](const std::string& k) { return quantile_ms(k, 0.99); };
-    // p50 and p99 of a module's latency histogram, as SERIES.p50_ms and SERIES.p99_ms.
-    auto latency = [&](const std::string& k, const std::string& series) {
-      if (double p = quantile_ms(k, 0.99); !std::isnan(p)) {
-        RecordLocked(series + ".p99_ms", t, p);
-        RecordLocked(series + ".p50_ms", t, quantile_ms(k, 0.5));
-      }
-    };
     if (!first && dt > 0) {
-      auto rate = [&](const std::string& k) { return delta(k) / dt; };
-      if (now.counters.count("process.cpu"))
-        RecordLocked("process.cpu_cores", t, rate("process.cpu"));
-      if (now.counters.count("cache.ops")) {
-        RecordLocked("cache.ops_per_s", t, rate("cache.ops"));
-        RecordLocked("cache.evictions_per_s", t, rate("cache.evicted"));
-        const double h = delta("cache.hits"), m = delta("cache.misses");
-        if (h + m > 0) RecordLocked("cache.hit_ratio", t, h / (h + m));
-        latency("cache.latency", "cache");
-      }
-      if (now.counters.count("proxy.requests")) {
-        const double req = delta("proxy.requests");
-        RecordLocked("proxy.rps", t, req / dt);
-        RecordLocked("proxy.error_ratio", t, req > 0 ? delta("proxy.5xx") / req : 0);
-        RecordLocked("proxy.rejected_per_s", t, rate("proxy.rejected"));
-        latency("proxy.latency", "proxy");
-      }
-      for (const auto& [k, v] : now.counters) {
-        if (k.rfind("host.requests:", 0) == 0) {
-          const std::string host = k.substr(14);
-          RecordLocked("proxy.host.rps{" + host + "}", t, rate(k));
-          if (double p = p99_ms("host:" + host); !std::isnan(p)) {
-            RecordLocked("proxy.host.p99_ms{" + host + "}", t, p);
-          }
-        } else if (k.rfind("host.transitions:", 0) == 0) {
-          RecordLocked("proxy.breaker_transitions{" + k.substr(17) + "}", t, delta(k));
-        }
-      }
-      if (now.counters.count("queue.published")) {
-        RecordLocked("queue.publish_per_s", t, rate("queue.published"));
-        RecordLocked("queue.ack_per_s", t, rate("queue.acked"));
-        RecordLocked("queue.fsyncs_per_s", t, rate("queue.fsyncs"));
-        const double calls = delta("queue.consume_calls");
-        if (calls > 0)
-          RecordLocked("queue.messages_per_consume", t, delta("queue.consumed") / calls);
-      }
-      if (double p = p99_ms("registry.lag"); !std::isnan(p)) {
-        RecordLocked("registry.probe_lag_p99_ms", t, p);
-      }
+      SamplingOf sampling(now, prev_.counters, prev_.histograms, dt,
+                          [&](const std::string& series, double v) { RecordLocked(series, t, v); });
+      for (const auto& s : sources) s->Derive(sampling);
     }
     prev_.counters = std::move(now.counters);
     prev_.histograms.clear();
@@ -314,11 +266,6 @@ std::vector<std::string> Analyzer::SeriesNames() const {
   return out;
 }
 
-CacheView Analyzer::cache() const {
-  std::lock_guard l(mu_);
-  return cache_;
-}
-
 nlohmann::json Analyzer::History(const std::string& name) const {
   std::lock_guard l(mu_);
   nlohmann::json out = nlohmann::json::array();
@@ -329,31 +276,27 @@ nlohmann::json Analyzer::History(const std::string& name) const {
 }
 
 nlohmann::json Analyzer::Snapshot() const {
+  std::vector<std::shared_ptr<Source>> sources;
+  {
+    std::lock_guard l(mu_);
+    sources = sources_;
+  }
+  nlohmann::json out;
+  for (const auto& s : sources) s->Describe(&out);
   std::lock_guard l(mu_);
   nlohmann::json series = nlohmann::json::object();
   for (const auto& [k, s] : series_) {
     if (!s.points.empty()) series[k] = s.points.back().second;
   }
-  nlohmann::json out = {
-      {"t_ms", prev_.t_ms},
-      {"interval_ms", options_.interval_ms},
-      {"cores", options_.cores},
-      {"series", series},
-      {"series_dropped", dropped_series_},
-      {"analyzer",
-       {{"sample_cpu_us", sample_cost_us_},
-        {"cpu_share", sample_cost_us_ / (static_cast<double>(options_.interval_ms) * 1000)}}}};
-  if (cache_.present) {
-    nlohmann::json curve = nlohmann::json::array();
-    for (const auto& p : cache_.curve) {
-      curve.push_back({{"policy", p.policy},
-                       {"size_factor", p.size_factor},
-                       {"bytes", p.bytes},
-                       {"hit_ratio", p.hit_ratio},
-                       {"lookups", p.lookups}});
-    }
-    out["cache"] = {{"policy", cache_.policy}, {"maxmemory", cache_.maxmemory}, {"curve", curve}};
-  }
+  out.update(
+      {{"t_ms", prev_.t_ms},
+       {"interval_ms", options_.interval_ms},
+       {"cores", options_.cores},
+       {"series", series},
+       {"series_dropped", dropped_series_},
+       {"analyzer",
+        {{"sample_cpu_us", sample_cost_us_},
+         {"cpu_share", sample_cost_us_ / (static_cast<double>(options_.interval_ms) * 1000)}}}});
   return out;
 }
 

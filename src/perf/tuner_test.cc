@@ -130,20 +130,24 @@ TEST_F(ConcurrencyKnobTest, RevertsAGainUnderItsShareOfTheBaseline) {
 }
 
 TEST_F(TunerTest, AutoModeActsOnConfidentSuggestionsOnlyWhenTurnedOn) {
-  a.SetCacheSource([this] {
-    CacheView v;
-    v.present = true;
-    v.policy = policy;
-    v.maxmemory = 1 << 20;
-    v.curve = {{"allkeys-lru", 1, 1 << 20, 0.60, 50000},
-               {"allkeys-s3fifo", 1, 1 << 20, 0.68, 50000}};
-    return v;
-  });
+  // A source that says what a cache's shadow would: s3fifo hits more.
+  struct Advice : Source {
+    const std::string* policy;
+    explicit Advice(const std::string* p) : policy(p) {}
+    void Suggest(const Analyzer&, std::vector<Suggestion>* out) const override {
+      if (*policy == "allkeys-s3fifo") return;
+      out->push_back({.area = "cache",
+                      .title = "switch to s3fifo",
+                      .confidence = 0.9,
+                      .knob = "cache.policy",
+                      .value = "allkeys-s3fifo"});
+    }
+  };
+  a.AddSource(std::make_shared<Advice>(&policy));
   a.Sample();
   Run(15);
   EXPECT_EQ(policy, "allkeys-lru");  // off by default
   ASSERT_TRUE(t.SetAuto("cache.policy", true).ok());
-  a.Sample();  // the suggestion needs a cache view
   Run(1);
   EXPECT_TRUE(t.State().contains("trial"));
   EXPECT_EQ(policy, "allkeys-s3fifo");

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proxy/proxy_metric_names.h"
+
 namespace pier::proxy {
 
 namespace {
@@ -15,24 +17,24 @@ metrics::Labels HostLabels(const std::string& cluster, const std::string& host) 
 HostStats::HostStats(const ClusterConfig& c, const std::string& address, metrics::Registry& m) {
   const auto labels = HostLabels(c.name, address);
   requests =
-      &m.GetCounter("pier_proxy_upstream_requests_total",
+      &m.GetCounter(metric_names::kUpstreamRequestsTotal,
                     "Requests (HTTP) or connections (TCP) sent to an upstream host.", labels);
   static constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
   for (int i = 0; i < 5; ++i) {
     auto l = labels;
     l.emplace_back("code", kClasses[i]);
-    by_class[i] = &m.GetCounter("pier_proxy_upstream_responses_total",
+    by_class[i] = &m.GetCounter(metric_names::kUpstreamResponsesTotal,
                                 "Upstream responses by status class.", l);
   }
   gateway_failures = &m.GetCounter(
-      "pier_proxy_upstream_gateway_failures_total",
+      metric_names::kUpstreamGatewayFailuresTotal,
       "Calls to an upstream host that failed to connect, were reset or timed out.", labels);
-  latency = &m.GetHistogram("pier_proxy_upstream_latency_seconds",
+  latency = &m.GetHistogram(metric_names::kUpstreamLatencySeconds,
                             "Time from sending a request to an upstream to its response head.",
                             labels, 1e-6, 4, 26);
   if (!c.breaker_enabled) return;
   breaker = std::make_unique<resilience::CircuitBreaker>(c.breaker);
-  auto* state = &m.GetGauge("pier_proxy_breaker_state",
+  auto* state = &m.GetGauge(metric_names::kBreakerState,
                             "Circuit breaker state per host: 0 closed, 1 open, 2 half-open, 3 "
                             "forced open, 4 disabled.",
                             labels);
@@ -41,7 +43,7 @@ HostStats::HostStats(const ClusterConfig& c, const std::string& address, metrics
     state->Set(static_cast<double>(to));
     auto l = labels;
     l.emplace_back("to", resilience::BreakerStateName(to));
-    m.GetCounter("pier_proxy_breaker_transitions_total", "Circuit breaker state changes.", l).Inc();
+    m.GetCounter(metric_names::kBreakerTransitionsTotal, "Circuit breaker state changes.", l).Inc();
   });
 }
 
@@ -60,18 +62,18 @@ Cluster::Cluster(ClusterConfig config, metrics::Registry& metrics)
         config_.outlier, [this](const std::string& host, bool ejected) {
           lb_->SetEjected(host, ejected);
           metrics_
-              .GetGauge("pier_proxy_host_ejected", "1 while outlier detection ejects the host.",
+              .GetGauge(metric_names::kHostEjected, "1 while outlier detection ejects the host.",
                         HostLabels(config_.name, host))
               .Set(ejected ? 1 : 0);
         });
   }
   const metrics::Labels labels = {{"cluster", config_.name}};
   rejected_ =
-      &metrics_.GetCounter("pier_proxy_concurrency_rejected_total",
+      &metrics_.GetCounter(metric_names::kConcurrencyRejectedTotal,
                            "Requests refused (503) at the cluster's concurrency limit.", labels);
-  limit_gauge_ = &metrics_.GetGauge("pier_proxy_concurrency_limit",
+  limit_gauge_ = &metrics_.GetGauge(metric_names::kConcurrencyLimit,
                                     "The cluster's concurrency limit now (0: none).", labels);
-  in_flight_gauge_ = &metrics_.GetGauge("pier_proxy_cluster_requests_in_flight",
+  in_flight_gauge_ = &metrics_.GetGauge(metric_names::kClusterRequestsInFlight,
                                         "Requests outstanding to the cluster.", labels);
   OverrideConcurrencyLimit(std::nullopt);
   SetEndpoints(config_.endpoints);

@@ -397,15 +397,4 @@ size_t ProxyServer::active_connections() const {
   return n;
 }
 
-void ProxyServer::AttachTo(perf::Tuner& tuner) {
-  tuner.AddKnob({.name = "proxy.concurrency_limit",
-                 .get = [this] { return concurrency_limit(); },
-                 .set = [this](const std::string& v) { return SetConcurrencyLimit(v); },
-                 .objective = "proxy.p99_ms",
-                 .higher_is_better = false,
-                 .guards = {"proxy.error_ratio"},
-                 .guard_slack = 0.01,
-                 .min_gain_ratio = 0.1});
-}
-
 }  // namespace pier::proxy

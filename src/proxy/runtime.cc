@@ -1,5 +1,7 @@
 #include "proxy/runtime.h"
 
+#include "proxy/proxy_metric_names.h"
+
 namespace pier::proxy {
 
 std::string_view HostWithoutPort(std::string_view host) {
@@ -88,16 +90,16 @@ std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Run
       r.budget = std::make_shared<resilience::RetryBudget>(rc.retry_budget_percent);
       const metrics::Labels labels = {{"listener", lc.name}, {"route", r.name}};
       r.requests =
-          &metrics.GetCounter("pier_proxy_requests_total", "Requests answered per route.", labels);
+          &metrics.GetCounter(metric_names::kRequestsTotal, "Requests answered per route.", labels);
       static constexpr const char* kClasses[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
       for (int i = 0; i < 5; ++i) {
         auto lab = labels;
         lab.emplace_back("code", kClasses[i]);
-        r.by_class[i] = &metrics.GetCounter("pier_proxy_responses_total",
+        r.by_class[i] = &metrics.GetCounter(metric_names::kResponsesTotal,
                                             "Responses per route by status class.", lab);
       }
-      r.retries = &metrics.GetCounter("pier_proxy_retries_total", "Retries per route.", labels);
-      r.latency = &metrics.GetHistogram("pier_proxy_request_duration_seconds",
+      r.retries = &metrics.GetCounter(metric_names::kRetriesTotal, "Retries per route.", labels);
+      r.latency = &metrics.GetHistogram(metric_names::kRequestDurationSeconds,
                                         "Time from a request's head to its response's head.",
                                         labels, 1e-6, 4, 26);
       l.routes.push_back(std::move(r));

@@ -68,10 +68,10 @@ class CacheServer {
   // The keyspace (tests).
   server::Database& db();
 
-  // Connects the server to the analyzer and tuner (cache_tuning.cc): the analyzer's CacheView
-  // (policy, maxmemory and the miss-ratio shadow's predictions, SHARDS-adjusted with the
-  // server's own lookup count since the shadow's counts started over) and the knobs
-  // cache.policy and cache.maxmemory (objective: hit ratio; guard: command p99).
+  // Connects the server to the analyzer and tuner (cache_perf.cc): the cache's analyzer source
+  // (its series and rules, with the policy, maxmemory and the miss-ratio shadow's predictions,
+  // SHARDS-adjusted with the server's own lookup count since the shadow's counts started over)
+  // and the knobs cache.policy and cache.maxmemory (objective: hit ratio; guard: command p99).
   void AttachTo(perf::Analyzer& analyzer, perf::Tuner& tuner);
   // Whether `name` is a maxmemory-policy the server knows (an error naming it otherwise).
   static Status CheckPolicyName(const std::string& name);

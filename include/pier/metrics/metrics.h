@@ -146,8 +146,14 @@ class Registry {
   std::vector<std::unique_ptr<Family>> families_;
 };
 
-// process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds,
-// process_start_time_seconds and process_threads, read from /proc at scrape time.
+// The process metrics every Prometheus client library exports, read from /proc at scrape time.
+namespace process_names {
+inline constexpr char kCpuSeconds[] = "process_cpu_seconds_total";
+inline constexpr char kResidentBytes[] = "process_resident_memory_bytes";
+inline constexpr char kStartTime[] = "process_start_time_seconds";
+inline constexpr char kThreads[] = "process_threads";
+inline constexpr char kOpenFds[] = "process_open_fds";
+}  // namespace process_names
 void RegisterProcessMetrics(Registry& registry);
 
 }  // namespace pier::metrics

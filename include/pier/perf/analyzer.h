@@ -1,17 +1,13 @@
 // File: analyzer.h
-// Analyzer: takes a snapshot of the process and of every module's metrics at a fixed interval,
-// keeps a bounded history per series (a ring buffer each), and from it derives suggestions
-// (with their evidence, expected effect and confidence) and a 0-100 score. It reads only the
-// metrics::Registry and, for the cache, a CacheView the server provides (its miss-ratio curves).
+// Analyzer: takes a snapshot of the process and of every registered module's metrics at a
+// fixed interval, keeps a bounded history per series (a ring buffer each), and from it derives
+// suggestions (with their evidence, expected effect and confidence) and a 0-100 score. It
+// knows no module: each server registers a perf::Source (source.h) with the metrics it reads,
+// the series it derives, and its rules; the analyzer itself only adds the process (series
+// process.cpu_cores, process.rss_bytes, process.threads, process.fds, and the CPU rule).
 //   Analyzer a(metrics::Registry::Global(), {.interval_ms = 1000});
-//   a.SetCacheSource([&] { return CacheViewOf(server); });
+//   cache_server.AttachTo(a, tuner);  // a.AddSource(...), tuner.AddKnob(...)
 //   a.Start();  ...  a.Snapshot();  a.Suggestions();  a.ComputeScore();  a.Stop();
-// Series (names in docs/perf.md): process.cpu_cores, process.rss_bytes, process.threads,
-// process.fds; cache.ops_per_s, cache.hit_ratio, cache.evictions_per_s, cache.used_bytes,
-// cache.p50_ms, cache.p99_ms; proxy.rps, proxy.error_ratio, proxy.p50_ms, proxy.p99_ms,
-// proxy.host.p99_ms{HOST}, proxy.host.rps{HOST}, proxy.breaker_transitions{HOST},
-// proxy.ejected_hosts; queue.publish_per_s, queue.ack_per_s, queue.fsyncs_per_s, queue.ready,
-// queue.oldest_age_s, queue.dead; registry.instances, registry.probe_lag_p99_ms.
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,6 +25,7 @@
 
 #include "pier/base/status.h"
 #include "pier/metrics/metrics.h"
+#include "pier/perf/source.h"
 
 namespace pier::perf {
 
@@ -39,38 +37,6 @@ struct AnalyzerOptions {
   double latency_slo_ms = 50;  // p99 target for proxy and cache requests
   double error_slo = 0.01;     // error ratio target
   size_t window = 60;          // points the suggestions and the score look at
-};
-
-// What the cache server knows that metrics do not: its policy, size and predictions.
-struct CacheView {
-  bool present = false;
-  std::string policy;  // maxmemory-policy, e.g. allkeys-lru
-  uint64_t maxmemory = 0;
-  struct Point {
-    std::string policy;  // maxmemory-policy name
-    double size_factor = 1;
-    uint64_t bytes = 0;
-    double hit_ratio = 0;
-    uint64_t lookups = 0;
-  };
-  std::vector<Point> curve;  // predicted hit ratios (empty without maxmemory)
-};
-
-struct Evidence {
-  std::string series;
-  int64_t window_s = 0;
-  double first = 0, last = 0, mean = 0;
-  std::string note;
-};
-
-struct Suggestion {
-  std::string area;       // memory, cpu, io, concurrency, cache, queue, proxy
-  std::string title;      // what to do
-  std::string why;        // what was seen
-  std::string effect;     // what should change
-  double confidence = 0;  // 0..1
-  std::vector<Evidence> evidence;
-  std::string knob, value;  // for the tuner: e.g. cache.policy = allkeys-s3fifo
 };
 
 struct Score {
@@ -85,7 +51,8 @@ class Analyzer {
   Analyzer(metrics::Registry& metrics, AnalyzerOptions options, Clock clock = {});
   ~Analyzer();
 
-  void SetCacheSource(std::function<CacheView()> source);
+  // A module's inputs, series and rules; sources added before the first sample see it whole.
+  void AddSource(std::shared_ptr<Source> source);
   // Called after each sample, outside the analyzer's lock (the tuner ticks here).
   void OnSample(std::function<void()> fn);
   // Samples every interval on a thread of its own until Stop().
@@ -104,7 +71,6 @@ class Analyzer {
   std::vector<double> Recent(const std::string& series, size_t n) const;
   // The mean of a series over [from_ms, to_ms]; NaN when no point falls in it.
   double MeanBetween(const std::string& series, int64_t from_ms, int64_t to_ms) const;
-  CacheView cache() const;
 
   std::vector<Suggestion> Suggestions() const;
   Score ComputeScore() const;
@@ -142,13 +108,12 @@ class Analyzer {
   std::vector<std::function<void()>> on_sample_;
   AnalyzerOptions options_;
   Clock clock_;
-  std::function<CacheView()> cache_source_;
+  std::vector<std::shared_ptr<Source>> sources_;  // guarded by mu_; the process's first
 
   mutable std::mutex mu_;
   std::map<std::string, Series> series_;
   size_t dropped_series_ = 0;
   Previous prev_;
-  CacheView cache_;
   double sample_cost_us_ = 0;  // the last Sample()'s own time
 
   std::thread thread_;

@@ -64,9 +64,10 @@ class ProxyServer {
   // proxy.concurrency_limit): "off", "adaptive", a number, or "config" for each cluster's own.
   Status SetConcurrencyLimit(const std::string& limit);
   std::string concurrency_limit() const;
-  // Gives the tuner the knob proxy.concurrency_limit for every cluster (objective: p99; guard:
-  // the error ratio, which its 503s count in).
-  void AttachTo(perf::Tuner& tuner);
+  // Gives the analyzer the proxy's source (proxy_perf.h: series and rules) and the tuner the
+  // knob proxy.concurrency_limit for every cluster (objective: p99; guard: the error ratio,
+  // which its 503s count in).
+  void AttachTo(perf::Analyzer& analyzer, perf::Tuner& tuner);
   // GET /v1/proxy/clusters, GET /v1/proxy/config and POST /v1/proxy/reload (which calls
   // `reload`: the app re-reads its file).
   void AddAdminRoutes(net::HttpServer& http, std::function<Status()> reload);

@@ -26,6 +26,7 @@ class RespService;
 }  // namespace pier::net
 
 namespace pier::perf {
+class Analyzer;
 class Tuner;
 }  // namespace pier::perf
 
@@ -58,9 +59,9 @@ class QueueServer {
   static constexpr size_t kMaxConsumeBatch = 10000;
   Status SetConsumeBatch(size_t n);
   size_t consume_batch() const;
-  // Gives the tuner the knob queue.consume_batch (objective: acknowledgements/s; guard: the
-  // oldest ready message's age).
-  void AttachTo(perf::Tuner& tuner);
+  // Gives the analyzer the queue's source (queue_perf.h: series and rules) and the tuner the
+  // knob queue.consume_batch (objective: acknowledgements/s; guard: the oldest ready age).
+  void AttachTo(perf::Analyzer& analyzer, perf::Tuner& tuner);
   // Consume now (`count` 0: the consume batch); counted in the consume metrics.
   Result<std::vector<Delivery>> Consume(const std::string& topic, const std::string& sub,
                                         size_t count, int64_t visibility_ms);

@@ -13,6 +13,11 @@
 #include "pier/net/io_pool.h"
 #include "pier/registry/registry.h"
 
+namespace pier::perf {
+class Analyzer;
+class Tuner;
+}  // namespace pier::perf
+
 namespace pier::registry {
 
 struct RegistryServerOptions {
@@ -38,6 +43,9 @@ class RegistryServer {
   Status Open();
   // Consul's /v1 endpoints.
   void AddRoutes(net::HttpServer& http);
+  // Gives the analyzer the registry's source (registry_perf.cc: instances, probe lag); the
+  // registry has no tuning knobs.
+  void AttachTo(perf::Analyzer& analyzer, perf::Tuner& tuner);
   // Starts health checks and the tick timer (the pool may already run).
   void Start();
   // Stops checks and wakes every blocking query.

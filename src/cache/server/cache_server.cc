@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "cache/server/cache_metric_names.h"
 #include "cache/server/cluster.h"
 #include "cache/server/command.h"
 #include "cache/server/database.h"
@@ -122,11 +123,11 @@ void CacheServer::Impl::RegisterMetrics() {
   auto& r = metrics::Registry::Global();
   std::vector<metrics::Counter*> calls;
   for (const net::RespCommand* c : resp->router().commands()) {
-    calls.push_back(&r.GetCounter("pier_cache_commands_total", "Commands executed, by command.",
+    calls.push_back(&r.GetCounter(metric_names::kCommandsTotal, "Commands executed, by command.",
                                   {{"cmd", c->name}}));
   }
   metrics::Histogram* latency = &r.GetHistogram(
-      "pier_cache_command_duration_seconds",
+      metric_names::kCommandDurationSeconds,
       "Time to parse and execute a command, excluding network I/O.", {}, 1e-9, 7, 30);
   resp->SetObserver([calls = std::move(calls), latency](size_t index, const net::RespCommand&,
                                                         Clock::Duration took) {
@@ -135,21 +136,21 @@ void CacheServer::Impl::RegisterMetrics() {
   });
   server::Database* d = db.get();
   net::RespServer* server = resp.get();
-  r.AddCallback("pier_cache_keys", "Keys in the cache.", "gauge", {},
+  r.AddCallback(metric_names::kKeys, "Keys in the cache.", "gauge", {},
                 [d] { return double(d->KeyCount()); });
-  r.AddCallback("pier_cache_used_memory_bytes", "Bytes held by the keyspace (INFO used_memory).",
+  r.AddCallback(metric_names::kUsedMemoryBytes, "Bytes held by the keyspace (INFO used_memory).",
                 "gauge", {}, [d] { return double(d->UsedBytes()); });
-  r.AddCallback("pier_cache_maxmemory_bytes", "The maxmemory limit (0: none).", "gauge", {},
+  r.AddCallback(metric_names::kMaxmemoryBytes, "The maxmemory limit (0: none).", "gauge", {},
                 [d] { return double(d->maxmemory()); });
-  r.AddCallback("pier_cache_keyspace_hits_total", "Lookups that found their key.", "counter", {},
+  r.AddCallback(metric_names::kKeyspaceHitsTotal, "Lookups that found their key.", "counter", {},
                 [d] { return double(d->Stats().hits); });
-  r.AddCallback("pier_cache_keyspace_misses_total", "Lookups that did not find their key.",
+  r.AddCallback(metric_names::kKeyspaceMissesTotal, "Lookups that did not find their key.",
                 "counter", {}, [d] { return double(d->Stats().misses); });
-  r.AddCallback("pier_cache_evicted_keys_total", "Keys evicted by maxmemory-policy.", "counter", {},
+  r.AddCallback(metric_names::kEvictedKeysTotal, "Keys evicted by maxmemory-policy.", "counter", {},
                 [d] { return double(d->Stats().evicted); });
-  r.AddCallback("pier_cache_expired_keys_total", "Keys removed because their TTL passed.",
+  r.AddCallback(metric_names::kExpiredKeysTotal, "Keys removed because their TTL passed.",
                 "counter", {}, [d] { return double(d->Stats().expired); });
-  r.AddCallback("pier_cache_connected_clients", "Open client connections.", "gauge", {},
+  r.AddCallback(metric_names::kConnectedClients, "Open client connections.", "gauge", {},
                 [server] { return double(server->client_count()); });
 }
 

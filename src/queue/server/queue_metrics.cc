@@ -7,6 +7,7 @@
 
 #include "pier/metrics/metrics.h"
 #include "pier/queue/broker.h"
+#include "queue/server/queue_metric_names.h"
 
 namespace pier::queue {
 
@@ -40,25 +41,25 @@ struct SubMetric {
 };
 
 const SubMetric kSubMetrics[] = {
-    {"pier_queue_ready_messages", "Messages ready for delivery.", "gauge",
+    {metric_names::kReadyMessages, "Messages ready for delivery.", "gauge",
      [](const SubscriptionStats& s) { return double(s.ready); }},
-    {"pier_queue_in_flight_messages", "Messages leased to consumers.", "gauge",
+    {metric_names::kInFlightMessages, "Messages leased to consumers.", "gauge",
      [](const SubscriptionStats& s) { return double(s.in_flight); }},
-    {"pier_queue_delayed_messages", "Messages waiting for a delay or a retry backoff.", "gauge",
+    {metric_names::kDelayedMessages, "Messages waiting for a delay or a retry backoff.", "gauge",
      [](const SubscriptionStats& s) { return double(s.delayed); }},
-    {"pier_queue_dead_messages", "Dead letters held for this subscription.", "gauge",
+    {metric_names::kDeadMessages, "Dead letters held for this subscription.", "gauge",
      [](const SubscriptionStats& s) { return double(s.dead); }},
-    {"pier_queue_oldest_ready_age_seconds", "Age of the oldest ready message.", "gauge",
+    {metric_names::kOldestReadyAgeSeconds, "Age of the oldest ready message.", "gauge",
      [](const SubscriptionStats& s) { return double(s.oldest_ready_age_ms) / 1000.0; }},
-    {"pier_queue_published_total", "Messages that reached this subscription.", "counter",
+    {metric_names::kPublishedTotal, "Messages that reached this subscription.", "counter",
      [](const SubscriptionStats& s) { return double(s.published); }},
-    {"pier_queue_acked_total", "Messages acknowledged.", "counter",
+    {metric_names::kAckedTotal, "Messages acknowledged.", "counter",
      [](const SubscriptionStats& s) { return double(s.acked); }},
-    {"pier_queue_nacked_total", "Messages negatively acknowledged.", "counter",
+    {metric_names::kNackedTotal, "Messages negatively acknowledged.", "counter",
      [](const SubscriptionStats& s) { return double(s.nacked); }},
-    {"pier_queue_redelivered_total", "Deliveries after the first.", "counter",
+    {metric_names::kRedeliveredTotal, "Deliveries after the first.", "counter",
      [](const SubscriptionStats& s) { return double(s.redelivered); }},
-    {"pier_queue_dead_lettered_total", "Messages moved to the dead-letter topic.", "counter",
+    {metric_names::kDeadLetteredTotal, "Messages moved to the dead-letter topic.", "counter",
      [](const SubscriptionStats& s) { return double(s.dead_lettered); }},
 };
 
@@ -73,15 +74,15 @@ void RegisterQueueMetrics(Broker& broker) {
       return double(snap.log.*field);
     };
   };
-  r.AddCallback("pier_queue_log_frames_total", "Frames written to the queue log.", "counter", {},
+  r.AddCallback(metric_names::kLogFramesTotal, "Frames written to the queue log.", "counter", {},
                 log(&QueueLogStats::frames));
-  r.AddCallback("pier_queue_log_bytes_total", "Bytes written to the queue log.", "counter", {},
+  r.AddCallback(metric_names::kLogBytesTotal, "Bytes written to the queue log.", "counter", {},
                 log(&QueueLogStats::bytes));
-  r.AddCallback("pier_queue_log_fsyncs_total", "fdatasync calls on the queue log.", "counter", {},
+  r.AddCallback(metric_names::kLogFsyncsTotal, "fdatasync calls on the queue log.", "counter", {},
                 log(&QueueLogStats::fsyncs));
-  r.AddCallback("pier_queue_log_segments", "Segment files of the queue log.", "gauge", {},
+  r.AddCallback(metric_names::kLogSegments, "Segment files of the queue log.", "gauge", {},
                 log(&QueueLogStats::segments));
-  r.AddCallback("pier_queue_resident_payload_bytes", "Message payload bytes held in memory.",
+  r.AddCallback(metric_names::kResidentPayloadBytes, "Message payload bytes held in memory.",
                 "gauge", {}, log(&QueueLogStats::resident_bytes));
   RefreshQueueMetrics(broker);
 }
@@ -113,7 +114,7 @@ void RefreshQueueMetrics(Broker& broker) {
   // The registry's lock is taken only outside the snapshot's (a scrape takes them the other way).
   auto& r = metrics::Registry::Global();
   for (const auto& [key, deliveries, n] : samples) {
-    r.GetHistogram("pier_queue_deliveries_per_message",
+    r.GetHistogram(metric_names::kDeliveriesPerMessage,
                    "Deliveries an acknowledged message needed.",
                    {{"topic", key.first}, {"subscription", key.second}}, 1.0, 0, 5)
         .Record(deliveries, n);

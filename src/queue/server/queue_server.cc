@@ -11,6 +11,7 @@
 #include "pier/metrics/metrics.h"
 #include "pier/net/wait_hub.h"
 #include "pier/perf/tuner.h"
+#include "queue/server/queue_metric_names.h"
 #include "queue/server/queue_metrics.h"
 #include "queue/server/resp_commands.h"
 
@@ -48,12 +49,12 @@ Status QueueServer::Start(std::vector<std::string>* report) {
   impl_->resp = std::make_unique<RespCommands>(*this);
   RegisterQueueMetrics(*broker_);
   auto& m = metrics::Registry::Global();
-  impl_->consume_calls = &m.GetCounter("pier_queue_consume_calls_total",
+  impl_->consume_calls = &m.GetCounter(metric_names::kConsumeCallsTotal,
                                        "Consume calls (QCONSUME, HTTP consume) that got messages.");
   impl_->consumed =
-      &m.GetCounter("pier_queue_consumed_messages_total", "Messages handed out by consume calls.");
+      &m.GetCounter(metric_names::kConsumedMessagesTotal, "Messages handed out by consume calls.");
   impl_->batch_gauge =
-      &m.GetGauge("pier_queue_consume_batch",
+      &m.GetGauge(metric_names::kConsumeBatch,
                   "Messages a consume call without COUNT (or max) may get at most.");
   impl_->batch_gauge->Set(static_cast<double>(impl_->consume_batch.load()));
   impl_->ticker = std::make_shared<asio::steady_timer>(pool_.At(0));
@@ -121,20 +122,6 @@ asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(
     r = Consume(topic, sub, count, visibility_ms);
     if (!r.ok() || !r->empty()) co_return r;  // else another consumer was faster: wait again
   }
-}
-
-void QueueServer::AttachTo(perf::Tuner& tuner) {
-  tuner.AddKnob({.name = "queue.consume_batch",
-                 .get = [this] { return std::to_string(consume_batch()); },
-                 .set =
-                     [this](const std::string& v) {
-                       auto n = perf::ParseCount("queue.consume_batch", v);
-                       return n.ok() ? SetConsumeBatch(*n) : n.status();
-                     },
-                 .objective = "queue.ack_per_s",
-                 .guards = {"queue.oldest_age_s"},
-                 .guard_slack = 1,
-                 .min_gain_ratio = 0.05});
 }
 
 }  // namespace pier::queue

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "registry/definition_json.h"
+#include "registry/server/registry_metric_names.h"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -124,10 +125,10 @@ struct HealthChecker::Loop {
 HealthChecker::HealthChecker(net::IoPool& pool, ServiceRegistry& registry)
     : pool_(pool), registry_(registry) {
   auto& m = metrics::Registry::Global();
-  probe_seconds_ = &m.GetHistogram("pier_registry_probe_duration_seconds",
+  probe_seconds_ = &m.GetHistogram(metric_names::kProbeDurationSeconds,
                                    "Time an HTTP or TCP health probe took.", {}, 1e-9, 10, 36);
   lag_seconds_ =
-      &m.GetHistogram("pier_registry_probe_lag_seconds",
+      &m.GetHistogram(metric_names::kProbeLagSeconds,
                       "How late a probe started after its interval elapsed.", {}, 1e-9, 10, 36);
 }
 

@@ -14,6 +14,7 @@
 #include "pier/registry/sqlite_store.h"
 #include "registry/server/consul_api.h"
 #include "registry/server/health_checker.h"
+#include "registry/server/registry_metric_names.h"
 #include "registry/server/watch_hub.h"
 #include "registry/store/etcd_store.h"
 
@@ -93,13 +94,13 @@ Status RegistryServer::Open() {
   m.hub = std::make_unique<WatchHub>();
   m.checker = std::make_unique<HealthChecker>(m.pool, *m.registry);
   auto& metrics = metrics::Registry::Global();
-  m.instances = &metrics.GetGauge("pier_registry_instances", "Registered service instances.");
+  m.instances = &metrics.GetGauge(metric_names::kInstances, "Registered service instances.");
   for (auto s : {HealthStatus::kPassing, HealthStatus::kWarning, HealthStatus::kCritical,
                  HealthStatus::kMaintenance}) {
     m.checks_by_status[static_cast<int>(s)] = &metrics.GetGauge(
-        "pier_registry_checks", "Health checks by status.", {{"status", HealthStatusName(s)}});
+        metric_names::kChecks, "Health checks by status.", {{"status", HealthStatusName(s)}});
   }
-  m.changes = &metrics.GetCounter("pier_registry_changes_total",
+  m.changes = &metrics.GetCounter(metric_names::kChangesTotal,
                                   "Changes to the catalog or to health (index increments).");
   m.registry->OnChange([&m](const Change& c) {
     m.hub->Notify(c);

@@ -5,6 +5,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "registry/server/registry_metric_names.h"
+
 namespace asio = boost::asio;
 
 namespace pier::registry {
@@ -12,7 +14,7 @@ namespace pier::registry {
 WriteQueue::WriteQueue(ServiceRegistry& registry, asio::any_io_executor disk)
     : registry_(registry), disk_(std::move(disk)) {
   batch_size_ = &metrics::Registry::Global().GetHistogram(
-      "pier_registry_commit_batch_size", "Registry writes committed per store transaction.");
+      metric_names::kCommitBatchSize, "Registry writes committed per store transaction.");
 }
 
 asio::awaitable<Status> WriteQueue::Submit(const ServiceRegistry::Write& write) {
