@@ -13,6 +13,7 @@
 
 #include "app/commands.h"
 #include "app/server_runtime.h"
+#include "app/settings.h"
 #include "pier/base/logging.h"
 
 namespace pier::app {
@@ -27,15 +28,9 @@ struct DemoFlags : ServerFlags {
   int64_t latency_ms = 0;
 };
 
-int RunDemo(const DemoFlags& f) {
+int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
+  if (Status s = settings.Apply("", sub); !s.ok()) return Fail("demo-service", s);
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("demo-service", s);
-  if (f.error_rate < 0 || f.error_rate > 1) {
-    return Fail("demo-service", Status::InvalidArgument("--error-rate: a share from 0 to 1, got " +
-                                                        std::to_string(f.error_rate)));
-  }
-  if (f.latency_ms < 0 || f.latency_ms > 600000) {
-    return Fail("demo-service", Status::InvalidArgument("--latency-ms: from 0 to 600000"));
-  }
   ServerRuntime rt(f.threads == 0 ? 1 : f.threads);
   if (Status s = rt.ConfigureSecurity(f.security, "", f.listen, /*token_file=*/false); !s.ok()) {
     return Fail("demo-service", s);
@@ -94,19 +89,22 @@ int RunDemo(const DemoFlags& f) {
 
 void AddDemoServiceCommand(CLI::App& app, SetAction set_action) {
   auto f = std::make_shared<DemoFlags>();
+  auto settings = std::make_shared<Settings>("demo-service");
   CLI::App* sub = app.add_subcommand(
       "demo-service", "Run a small HTTP service for demos (version, injected errors, latency)");
-  sub->add_option("--listen", f->listen, "HOST:PORT (port 0: a free one)")->capture_default_str();
-  sub->add_option("--name", f->name, "Service name in every answer")->capture_default_str();
-  sub->add_option("--version", f->version, "Version in every answer")->capture_default_str();
-  sub->add_option("--error-rate", f->error_rate, "Share of requests answered with 500 (0-1)")
-      ->capture_default_str();
-  sub->add_option("--latency-ms", f->latency_ms, "Delay before each answer")->capture_default_str();
-  sub->add_option("--threads", f->threads, "I/O threads (0: one)");
-  f->security.AddTo(sub, /*resp=*/false);
-  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
-      ->capture_default_str();
-  sub->callback([f, set_action] { set_action([f] { return RunDemo(*f); }); });
+  settings->In(Settings::Scope::kFlagOnly)
+      .Text("listen", &f->listen, "HOST:PORT (port 0: a free one)")
+      .Text("name", &f->name, "Service name in every answer")
+      .Text("version", &f->version, "Version in every answer")
+      .Number("error-rate", &f->error_rate, "Share of requests answered with 500 (0-1)", 0, 1)
+      .Integer("latency-ms", &f->latency_ms, "Delay before each answer", 0, 600000)
+      .Count("threads", &f->threads, "I/O threads (0: one)", 0, 1024)
+      .Text("log-level", &f->log_level, "trace, debug, info, warn, error, critical, off");
+  f->security.AddTo(*settings, /*resp=*/false);
+  settings->AddTo(sub);
+  sub->callback([f, settings, sub, set_action] {
+    set_action([f, settings, sub] { return RunDemo(*f, *settings, *sub); });
+  });
 }
 
 }  // namespace pier::app

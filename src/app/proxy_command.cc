@@ -80,7 +80,9 @@ Result<proxy::ProxyConfig> Load(const ProxyFlags& f) {
   return cfg;
 }
 
-int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
+int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub) {
+  // --config is the proxy's own file (proxy/config.h), not a settings file: flags only.
+  if (Status s = settings.Apply("", sub); !s.ok()) return Fail("proxy", s);
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("proxy", s);
   if (!f.config.empty() && (sub.count("--to") || sub.count("--listen"))) {
     return Fail("proxy", Status::InvalidArgument(
@@ -137,40 +139,42 @@ int RunProxy(const ProxyFlags& f, const CLI::App& sub) {
   return 0;
 }
 
+// The proxy's settings table: flags only (its --config is a proxy file of its own).
+void AddSettings(Settings& s, ProxyFlags& f) {
+  s.In(Settings::Scope::kFlagOnly);
+  f.AddTo(s, "");
+  f.perf.AddTo(s);
+  s.In(Settings::Scope::kFlagOnly)
+      .Text("listen", &f.listen, "Proxy listener HOST:PORT for --to (port 0: a free one)")
+      .Text("to", &f.to, "Upstreams HOST:PORT[,HOST:PORT...] behind --listen")
+      .Text("policy", &f.policy, "Balancing policy for --to")
+      .Choice("mode", &f.mode, "http or tcp, for --to", {"http", "tcp"})
+      .Text("config", &f.config,
+            "Proxy YAML file (listeners, routes, clusters); SIGHUP or POST /v1/proxy/reload "
+            "re-reads it")
+      .Text("registry", &f.registry,
+            "Registry HTTP API HOST:PORT for service clusters (overrides the file's)")
+      .Text("registry-token", &f.registry_token,
+            "The registry's token, for a registry bound beyond loopback")
+      .Text("http", &f.http, "Admin HTTP listener HOST:PORT (/v1/proxy, /metrics)")
+      .Text("data-dir", &f.data_dir, "Where the admin API's token is kept (DIR/token)")
+      .Number("idle-timeout", &f.idle_timeout_seconds,
+              "Seconds a client connection may stay silent", 0.001, 86400);
+  f.security.AddTo(s, /*resp=*/false);
+}
+
 }  // namespace
 
 void AddProxyCommand(CLI::App& app, SetAction set_action) {
   auto f = std::make_shared<ProxyFlags>();
+  auto settings = std::make_shared<Settings>("proxy");
   CLI::App* sub = app.add_subcommand(
       "proxy", "Run the HTTP/TCP reverse proxy (--to for one upstream cluster, --config for more)");
-  sub->add_option("--listen", f->listen, "Proxy listener HOST:PORT for --to (port 0: a free one)")
-      ->capture_default_str();
-  sub->add_option("--to", f->to, "Upstreams HOST:PORT[,HOST:PORT...] behind --listen");
-  sub->add_option("--policy", f->policy, "Balancing policy for --to")->capture_default_str();
-  sub->add_option("--mode", f->mode, "http or tcp, for --to")->capture_default_str();
-  sub->add_option("--config", f->config,
-                  "Proxy YAML file (listeners, routes, clusters); SIGHUP or POST "
-                  "/v1/proxy/reload re-reads it");
-  sub->add_option("--registry", f->registry,
-                  "Registry HTTP API HOST:PORT for service clusters (overrides the file's)");
-  sub->add_option("--registry-token", f->registry_token,
-                  "The registry's token, for a registry bound beyond loopback");
-  sub->add_option("--http", f->http, "Admin HTTP listener HOST:PORT (/v1/proxy, /metrics)")
-      ->capture_default_str();
-  sub->add_option("--data-dir", f->data_dir, "Where the admin API's token is kept (DIR/token)")
-      ->capture_default_str();
-  f->security.AddTo(sub, /*resp=*/false);
-  sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  sub->add_option("--idle-timeout", f->idle_timeout_seconds,
-                  "Seconds a client connection may stay silent")
-      ->capture_default_str();
-  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
-      ->capture_default_str();
-  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
-                  "Seconds in-flight requests get on SIGTERM")
-      ->capture_default_str();
-  f->perf.AddTo(sub);
-  sub->callback([f, sub, set_action] { set_action([f, sub] { return RunProxy(*f, *sub); }); });
+  AddSettings(*settings, *f);
+  settings->AddTo(sub);
+  sub->callback([f, settings, sub, set_action] {
+    set_action([f, settings, sub] { return RunProxy(*f, *settings, *sub); });
+  });
 }
 
 }  // namespace pier::app

@@ -7,8 +7,8 @@
 
 #include "app/api_client.h"
 #include "app/commands.h"
-#include "app/config_flags.h"
 #include "app/server_runtime.h"
+#include "app/settings.h"
 #include "app/table.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
@@ -37,48 +37,41 @@ struct QueueFlags : ServerFlags {
   PerfFlags perf;
 };
 
-Status ApplyConfig(QueueFlags& f, const CLI::App& sub) {
-  if (f.config.empty()) return Status::Ok();
-  auto doc = ConfigDocument::LoadFile(f.config);
-  if (!doc.ok()) return doc.status();
-  auto root = (*doc)->Root();
-  auto q = root.Section("queue");
-  ConfigFlags take(sub);
-  take.Common(root, f);
-  take(root, "data-dir", "--data-dir", &f.data_dir);
-  take(q, "listen", "--listen", &f.listen);
-  take(q, "http", "--http", &f.http);
-  take(q, "fsync", "--fsync", &f.fsync);
-  take(q, "batch-delay-us", "--batch-delay-us", &f.batch_delay_us, int64_t{0}, int64_t{100000});
-  take(q, "segment-size", "--segment-size", &f.segment_size);
-  take(q, "max-memory", "--max-memory", &f.max_memory);
-  take(q, "max-message-size", "--max-message-size", &f.max_message_size);
-  take(q, "requirepass", "--requirepass", &f.requirepass);
-  f.security.ReadConfig(q, take, /*resp=*/true);
-  return (*doc)->Finish();
+// The queue's settings table: its flags and the keys of the config file's `queue:` section.
+void AddSettings(Settings& s, QueueFlags& f) {
+  f.AddTo(s, "queue");
+  f.perf.AddTo(s);
+  s.Text("listen", &f.listen, "RESP listener HOST:PORT (port 0 picks a free one)")
+      .Text("http", &f.http, "HTTP listener HOST:PORT (queue API, /metrics, /health)")
+      .In(Settings::Scope::kTop)
+      .Text("data-dir", &f.data_dir, "Where the log lives (DIR/queue)")
+      .In(Settings::Scope::kSection)
+      .Text("fsync", &f.fsync,
+            "always: one fdatasync before each reply (shared by concurrent writes); batch: group "
+            "commit within --batch-delay-us; none: leave it to the OS")
+      .Integer("batch-delay-us", &f.batch_delay_us,
+               "With --fsync batch: how long a write waits for others to share its fsync", 0,
+               100000)
+      .Text("segment-size", &f.segment_size,
+            "Log segment size (each is filled with zeros ahead of use)",
+            Settings::Memory(4096, 1ull << 32))
+      .Text("max-memory", &f.max_memory,
+            "Payload bytes kept in memory; beyond, payloads are read from the log",
+            Settings::Memory(0, 1ull << 50))
+      .Text("max-message-size", &f.max_message_size, "Largest payload accepted",
+            Settings::Memory(1, 64ull << 20))
+      .Text("requirepass", &f.requirepass, "Password RESP clients must AUTH with");
+  f.security.AddTo(s, /*resp=*/true);
 }
 
-Result<uint64_t> Memory(const char* flag, const std::string& value, uint64_t min, uint64_t max) {
-  auto v = ParseMemory(value);
-  if (!v.ok()) return Status::InvalidArgument(std::string(flag) + ": " + v.status().message());
-  if (*v < min || *v > max) {
-    return Status::InvalidArgument(std::string(flag) + ": " + value + " is out of range (" +
-                                   HumanBytes(min) + " to " + HumanBytes(max) + ")");
-  }
-  return *v;
-}
-
-int RunQueue(QueueFlags f, const CLI::App& sub) {
-  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail("queue", s);
+int RunQueue(QueueFlags& f, const Settings& settings, const CLI::App& sub) {
+  if (Status s = settings.Apply(f.config, sub); !s.ok()) return Fail("queue", s);
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("queue", s);
   auto listen = net::ParseHostPort(f.listen, "--listen");
   if (!listen.ok()) return Fail("queue", listen.status());
-  auto segment = Memory("--segment-size", f.segment_size, 4096, 1ull << 32);
-  auto memory = Memory("--max-memory", f.max_memory, 0, 1ull << 50);
-  auto message = Memory("--max-message-size", f.max_message_size, 1, 64ull << 20);
-  for (const auto* r : {&segment, &memory, &message}) {
-    if (!r->ok()) return Fail("queue", r->status());
-  }
+  // Checked by the settings.
+  const uint64_t segment = *ParseMemory(f.segment_size), memory = *ParseMemory(f.max_memory),
+                 message = *ParseMemory(f.max_message_size);
   ServerRuntime rt(f.threads);
   if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
     return Fail("queue", s);
@@ -88,9 +81,9 @@ int RunQueue(QueueFlags f, const CLI::App& sub) {
   qo.broker.data_dir = f.data_dir + "/queue";
   qo.broker.fsync = f.fsync;
   qo.broker.batch_delay_us = f.batch_delay_us;
-  qo.broker.segment_bytes = *segment;
-  qo.broker.max_resident_bytes = *memory;
-  qo.broker.max_payload_bytes = *message;
+  qo.broker.segment_bytes = segment;
+  qo.broker.max_resident_bytes = memory;
+  qo.broker.max_payload_bytes = message;
   queue::QueueServer queue(rt.pool(), qo);
   std::vector<std::string> report;
   if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);
@@ -167,39 +160,10 @@ int RunStats(const StatsFlags& f) {
 
 void AddQueueCommand(CLI::App& app, SetAction set_action) {
   auto f = std::make_shared<QueueFlags>();
+  auto settings = std::make_shared<Settings>("queue");
   CLI::App* sub = app.add_subcommand("queue", "Run the durable message queue (or: queue stats)");
-  sub->add_option("--listen", f->listen, "RESP listener HOST:PORT (port 0 picks a free one)")
-      ->capture_default_str();
-  sub->add_option("--http", f->http, "HTTP listener HOST:PORT (queue API, /metrics, /health)")
-      ->capture_default_str();
-  sub->add_option("--data-dir", f->data_dir, "Where the log lives (DIR/queue)")
-      ->capture_default_str();
-  sub->add_option("--fsync", f->fsync,
-                  "always: one fdatasync before each reply (shared by concurrent writes); "
-                  "batch: group commit within --batch-delay-us; none: leave it to the OS")
-      ->capture_default_str();
-  sub->add_option("--batch-delay-us", f->batch_delay_us,
-                  "With --fsync batch: how long a write waits for others to share its fsync")
-      ->capture_default_str();
-  sub->add_option("--segment-size", f->segment_size,
-                  "Log segment size (each is filled with zeros ahead of use)")
-      ->capture_default_str();
-  sub->add_option("--max-memory", f->max_memory,
-                  "Payload bytes kept in memory; beyond, payloads are read from the log")
-      ->capture_default_str();
-  sub->add_option("--max-message-size", f->max_message_size, "Largest payload accepted")
-      ->capture_default_str();
-  sub->add_option("--requirepass", f->requirepass, "Password RESP clients must AUTH with");
-  f->security.AddTo(sub, /*resp=*/true);
-  sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  f->perf.AddTo(sub);
-  sub->add_option("--config", f->config,
-                  "YAML config file (its `queue:` section); flags override it");
-  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
-      ->capture_default_str();
-  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
-                  "Seconds in-flight requests get on SIGTERM")
-      ->capture_default_str();
+  AddSettings(*settings, *f);
+  settings->AddTo(sub);
   sub->require_subcommand(0, 1);
 
   auto s = std::make_shared<StatsFlags>();
@@ -209,9 +173,9 @@ void AddQueueCommand(CLI::App& app, SetAction set_action) {
   stats->add_flag("--json", s->json, "Print JSON");
   stats->callback([s, set_action] { set_action([s] { return RunStats(*s); }); });
 
-  sub->callback([f, sub, stats, set_action] {
+  sub->callback([f, settings, sub, stats, set_action] {
     if (stats->parsed()) return;
-    set_action([f, sub] { return RunQueue(*f, *sub); });
+    set_action([f, settings, sub] { return RunQueue(*f, *settings, *sub); });
   });
 }
 

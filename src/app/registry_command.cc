@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "app/commands.h"
-#include "app/config_flags.h"
 #include "app/server_runtime.h"
+#include "app/settings.h"
 #include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/net/tcp_listener.h"
@@ -25,26 +25,30 @@ struct RegistryFlags : ServerFlags {
   std::string store;
 };
 
-Status ApplyConfig(RegistryFlags& f, const CLI::App& sub) {
-  if (f.config.empty()) return Status::Ok();
-  auto doc = ConfigDocument::LoadFile(f.config);
-  if (!doc.ok()) return doc.status();
-  auto root = (*doc)->Root();
-  auto r = root.Section("registry");
-  ConfigFlags take(sub);
-  take.Common(root, f);
-  take(root, "data-dir", "--data-dir", &f.data_dir);
-  take(r, "http", "--http", &f.http);
-  take(r, "token", "--token", &f.security.token);
-  f.security.ReadConfig(r, take, /*resp=*/false);
-  take(r, "node-name", "--node-name", &f.node_name);
-  take(r, "store", "--store", &f.store);
-  take(r, "datacenter", "--datacenter", &f.datacenter);
-  return (*doc)->Finish();
+// The registry's settings table: its flags and the keys of the config file's `registry:`
+// section.
+void AddSettings(Settings& s, RegistryFlags& f) {
+  f.AddTo(s, "registry");
+  s.Text("http", &f.http,
+         "HTTP listener HOST:PORT for the Consul API, /metrics and /health (port 0 picks a free "
+         "one)")
+      .In(Settings::Scope::kFlagOnly)
+      .Text("listen", &f.listen, "Same as --http (the registry has one listener)")
+      .In(Settings::Scope::kTop)
+      .Text("data-dir", &f.data_dir,
+            "Directory for registry.db (registrations survive restarts); '' keeps them in memory "
+            "only")
+      .In(Settings::Scope::kSection)
+      .Text("store", &f.store,
+            "etcd://HOST:PORT[/PREFIX]: keep the catalog in etcd, shared by every registry using "
+            "it (instead of DATA_DIR/registry.db)")
+      .Text("node-name", &f.node_name, "The node name the API reports")
+      .Text("datacenter", &f.datacenter, "The datacenter the API reports");
+  f.security.AddTo(s, /*resp=*/false);
 }
 
-int RunRegistry(RegistryFlags f, const CLI::App& sub) {
-  if (Status s = ApplyConfig(f, sub); !s.ok()) return Fail("registry", s);
+int RunRegistry(RegistryFlags& f, const Settings& settings, const CLI::App& sub) {
+  if (Status s = settings.Apply(f.config, sub); !s.ok()) return Fail("registry", s);
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("registry", s);
   if (sub.count("--listen")) f.http = f.listen;  // one listener: the API is the HTTP port
   auto hp = net::ParseHostPort(f.http, "--http");
@@ -83,34 +87,14 @@ int RunRegistry(RegistryFlags f, const CLI::App& sub) {
 
 void AddRegistryCommand(CLI::App& app, SetAction set_action) {
   auto f = std::make_shared<RegistryFlags>();
+  auto settings = std::make_shared<Settings>("registry");
   CLI::App* sub = app.add_subcommand(
       "registry", "Run the service registry (Consul-compatible HTTP API, health checks)");
-  sub->add_option("--http", f->http,
-                  "HTTP listener HOST:PORT for the Consul API, /metrics and /health (port 0 "
-                  "picks a free one)")
-      ->capture_default_str();
-  sub->add_option("--listen", f->listen, "Same as --http (the registry has one listener)");
-  sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  sub->add_option("--config", f->config,
-                  "YAML config file (its `registry:` section); flags override it");
-  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
-      ->capture_default_str();
-  sub->add_option("--data-dir", f->data_dir,
-                  "Directory for registry.db (registrations survive restarts); '' keeps them "
-                  "in memory only")
-      ->capture_default_str();
-  sub->add_option("--store", f->store,
-                  "etcd://HOST:PORT[/PREFIX]: keep the catalog in etcd, shared by every registry "
-                  "using it (instead of DATA_DIR/registry.db)");
-  f->security.AddTo(sub, /*resp=*/false);
-  sub->add_option("--node-name", f->node_name, "The node name the API reports")
-      ->capture_default_str();
-  sub->add_option("--datacenter", f->datacenter, "The datacenter the API reports")
-      ->capture_default_str();
-  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
-                  "Seconds in-flight requests get on SIGTERM")
-      ->capture_default_str();
-  sub->callback([f, sub, set_action] { set_action([f, sub] { return RunRegistry(*f, *sub); }); });
+  AddSettings(*settings, *f);
+  settings->AddTo(sub);
+  sub->callback([f, settings, sub, set_action] {
+    set_action([f, settings, sub] { return RunRegistry(*f, *settings, *sub); });
+  });
 }
 
 }  // namespace pier::app

@@ -2,15 +2,14 @@
 // The flags every server takes for the one security layer (net): the API token, the browser
 // defences, protected mode and TLS (redis-server's flag names), read from the command line or
 // the server's config section.
-//   SecurityFlags sec;  sec.AddTo(sub, /*resp=*/true);  ...  rt.ConfigureSecurity(sec, ...);
+//   SecurityFlags sec;  sec.AddTo(settings, /*resp=*/true);  ...  rt.ConfigureSecurity(sec, ...);
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
-#include "app/config_flags.h"
-#include "pier/base/config.h"
+#include "app/settings.h"
 #include "pier/net/resp_server.h"
 #include "pier/net/tls_options.h"
 
@@ -24,15 +23,14 @@ struct SecurityFlags {
   std::string metrics_auth = "no";
   std::string protected_mode = "yes";
   std::string http_tls = "no";
-  int tls_port = -1;  // RESP servers: a TLS listener beside --listen
+  int64_t tls_port = -1;  // RESP servers: a TLS listener beside --listen
   net::TlsServerOptions tls;
 
   // `resp`: the server has a RESP listener (--tls-port; tls-auth-clients defaults to yes, as
   // Redis); otherwise only HTTP ones (tls-auth-clients defaults to no).
-  void AddTo(CLI::App* sub, bool resp);
-  // The same keys from the server's config section (where the flag was not given).
-  void ReadConfig(ConfigSection& section, const ConfigFlags& take, bool resp);
-  // yes/no values and TLS flags that need each other.
+  // The settings (flags and keys of the server's config section).
+  void AddTo(Settings& settings, bool resp);
+  // TLS flags that need each other.
   Status Check() const;
   std::vector<std::string> Origins() const;
   std::vector<std::string> Hosts() const;

@@ -104,15 +104,29 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
   return Status::Ok();
 }
 
-void PerfFlags::AddTo(CLI::App* sub) {
-  sub->add_option("--tune", knobs,
-                  "Knobs to auto-tune with guarded trials (off by default), e.g. cache.policy");
-  sub->add_option("--tune-settle", settle_seconds, "Seconds after a change before measuring")
-      ->capture_default_str();
-  sub->add_option("--tune-measure", measure_seconds, "Seconds a trial measures")
-      ->capture_default_str();
-  sub->add_option("--perf-history", history,
-                  "File the analyzer's history is kept in across restarts (saved each minute)");
+void ServerFlags::AddTo(Settings& s, const std::string& section) {
+  s.In(Settings::Scope::kTop)
+      .Count("threads", &threads, "I/O threads (0: one per core)", 0, 1024)
+      .Text("log-level", &log_level, "trace, debug, info, warn, error, critical, off")
+      .In(Settings::Scope::kFlagOnly);
+  if (!section.empty()) {
+    s.Text("config", &config,
+           "YAML config file (its `" + section + ":` section); flags override it");
+  }
+  s.Number("shutdown-timeout", &shutdown_seconds, "Seconds in-flight requests get on SIGTERM", 0,
+           3600)
+      .In(Settings::Scope::kSection);
+}
+
+void PerfFlags::AddTo(Settings& s) {
+  s.In(Settings::Scope::kFlagOnly)
+      .Text("tune", &knobs,
+            "Knobs to auto-tune with guarded trials (off by default), e.g. cache.policy")
+      .Number("tune-settle", &settle_seconds, "Seconds after a change before measuring", 0, 86400)
+      .Number("tune-measure", &measure_seconds, "Seconds a trial measures", 0, 86400)
+      .Text("perf-history", &history,
+            "File the analyzer's history is kept in across restarts (saved each minute)")
+      .In(Settings::Scope::kSection);
 }
 
 namespace {

@@ -24,12 +24,16 @@ namespace pier::app {
 struct ServerFlags {
   std::string listen;
   std::string http;
-  size_t threads = 0;
+  uint64_t threads = 0;
   std::string config;
   std::string log_level = "info";
   std::string data_dir;
   double shutdown_seconds = 10;
   SecurityFlags security;
+  // The settings every server shares: threads and log-level (top-level keys of the file),
+  // --config (the file with a `section:` of this server's keys; none when `section` is empty)
+  // and --shutdown-timeout (flags only). Each command adds listen, http and data-dir.
+  void AddTo(Settings& s, const std::string& section);
 };
 
 // The analyzer's and tuner's flags (--tune, --tune-settle, --tune-measure, --perf-history) for
@@ -38,8 +42,8 @@ struct PerfFlags {
   std::string knobs;  // comma-separated knobs to auto-tune, e.g. cache.policy,cache.maxmemory
   double settle_seconds = 10;
   double measure_seconds = 30;
-  std::string history;  // a file the analyzer's history is loaded from and saved to
-  void AddTo(CLI::App* sub);
+  std::string history;      // a file the analyzer's history is loaded from and saved to
+  void AddTo(Settings& s);  // flags only
 };
 
 // Runs on the main thread: Start(), then Wait() blocks until a signal and drains.

@@ -81,7 +81,8 @@ void AddDeployRoutes(net::HttpServer& http, const std::atomic<System*>& system) 
              }));
 }
 
-int RunUp(UpFlags f) {
+int RunUp(UpFlags& f, const Settings& settings, const CLI::App& sub) {
+  if (Status s = settings.Apply("", sub); !s.ok()) return Fail("up", s);
   if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("up", s);
   std::string report;
   auto spec = CheckedSpec(f.file.empty() ? deploy::ParseArchitecture(kDemoSpec, "built-in demo")
@@ -93,13 +94,10 @@ int RunUp(UpFlags f) {
   std::unique_ptr<deploy::Driver> driver;
   if (f.driver == "process") {
     driver = deploy::MakeProcessDriver({.log_dir = logs});
-  } else if (f.driver == "docker") {
+  } else {  // docker (the settings checked it)
     auto d = deploy::MakeDockerDriver({.socket = f.docker_socket, .project = a.name});
     if (!d.ok()) return Fail("up", d.status());
     driver = std::move(*d);
-  } else {
-    return Fail("up",
-                Status::InvalidArgument("--driver: use process or docker, got '" + f.driver + "'"));
   }
 
   ServerRuntime rt(f.threads);
@@ -221,30 +219,26 @@ int RunUp(UpFlags f) {
 
 void AddUpCommand(CLI::App& app, SetAction set_action) {
   auto f = std::make_shared<UpFlags>();
+  auto settings = std::make_shared<Settings>("up");
   CLI::App* sub = app.add_subcommand(
       "up", "Run a system from its spec: registry, proxy and services (default: a built-in demo)");
   sub->add_option("file", f->file, "The spec (pier.yaml); none: the built-in demo");
-  sub->add_option("--http", f->http, "Registry API and proxy admin HOST:PORT")
-      ->capture_default_str();
-  sub->add_option("--data-dir", f->data_dir,
-                  "Where service logs (DIR/logs) and the deploy API's token (DIR/token, created "
-                  "on the first start; pier deploy reads it) live")
-      ->capture_default_str();
-  f->security.AddTo(sub, /*resp=*/false);
-  sub->add_option("--driver", f->driver, "process (child processes) or docker (containers)")
-      ->capture_default_str();
-  sub->add_option("--docker-socket", f->docker_socket, "The Docker Engine API's unix socket")
-      ->capture_default_str();
-  sub->add_option("--wait", f->wait_seconds, "Seconds to wait for a healthy dependency")
-      ->capture_default_str();
-  sub->add_option("--threads", f->threads, "I/O threads (0: one per core)");
-  f->perf.AddTo(sub);
-  sub->add_option("--log-level", f->log_level, "trace, debug, info, warn, error, critical, off")
-      ->capture_default_str();
-  sub->add_option("--shutdown-timeout", f->shutdown_seconds,
-                  "Seconds in-flight requests get on SIGTERM")
-      ->capture_default_str();
-  sub->callback([f, set_action] { set_action([f] { return RunUp(*f); }); });
+  f->AddTo(*settings, "");
+  f->perf.AddTo(*settings);
+  settings->In(Settings::Scope::kFlagOnly)
+      .Text("http", &f->http, "Registry API and proxy admin HOST:PORT")
+      .Text("data-dir", &f->data_dir,
+            "Where service logs (DIR/logs) and the deploy API's token (DIR/token, created on the "
+            "first start; pier deploy reads it) live")
+      .Choice("driver", &f->driver, "process (child processes) or docker (containers)",
+              {"process", "docker"})
+      .Text("docker-socket", &f->docker_socket, "The Docker Engine API's unix socket")
+      .Number("wait", &f->wait_seconds, "Seconds to wait for a healthy dependency", 0, 86400);
+  f->security.AddTo(*settings, /*resp=*/false);
+  settings->AddTo(sub);
+  sub->callback([f, settings, sub, set_action] {
+    set_action([f, settings, sub] { return RunUp(*f, *settings, *sub); });
+  });
 }
 
 }  // namespace pier::app

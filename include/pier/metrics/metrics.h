@@ -1,6 +1,6 @@
 // File: metrics.h
 // Counters, gauges and log-linear histograms, rendered in the Prometheus text format.
-//   auto& hits = Registry::Global().GetCounter("pier_cache_hits_total", "Cache hits.");
+//   auto& hits = Registry::Global().GetCounter("pier_demo_hits_total", "Hits.");
 //   hits.Inc();  std::string text = Registry::Global().RenderPrometheus();
 #pragma once
 

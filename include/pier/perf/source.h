@@ -48,7 +48,7 @@ struct Suggestion {
 // "key:CLUSTER/HOST" when per_host. A gauge's key is also the series it is recorded as.
 struct Input {
   enum Kind { kCounter, kGauge, kMax, kHistogram };
-  std::string metric;  // e.g. pier_queue_published_total
+  std::string metric;  // a Prometheus name, from the module's names header
   std::string key;     // e.g. queue.published
   Kind kind = kCounter;
   std::string label, label_value;  // when set: only the label sets with this value
