@@ -26,3 +26,5 @@ set(PIER_LAYER_queue_server 4)
 set(PIER_LAYER_queue_client 4)
 # The proxy discovers its hosts with the registry's client.
 set(PIER_LAYER_proxy 5)
+# A running system of `pier up` (services, rollouts, the platform servers beside them).
+set(PIER_LAYER_deploy_runtime 6)

@@ -11,10 +11,10 @@
 
 #include "app/commands.h"
 #include "app/demo_spec.h"
-#include "app/platform.h"
+#include "pier/deploy/runtime/platform.h"
 #include "app/server_runtime.h"
 #include "app/spec_check.h"
-#include "app/system.h"
+#include "pier/deploy/runtime/system.h"
 #include "app/table.h"
 #include "pier/base/logging.h"
 #include "pier/deploy/driver.h"
@@ -26,6 +26,9 @@
 namespace pier::app {
 
 namespace {
+
+using deploy::runtime::Platform;
+using deploy::runtime::System;
 
 struct UpFlags : ServerFlags {
   UpFlags() {

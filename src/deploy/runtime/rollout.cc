@@ -3,10 +3,10 @@
 // proxy's per-version traffic. A failed step rolls the service back and says why.
 #include <nlohmann/json.hpp>
 
-#include "app/system.h"
+#include "pier/deploy/runtime/system.h"
 #include "pier/base/clock.h"
 
-namespace pier::app {
+namespace pier::deploy::runtime {
 
 namespace {
 
@@ -523,4 +523,4 @@ Status System::Canary(const deploy::Service& next) {
   return Status::Ok();
 }
 
-}  // namespace pier::app
+}  // namespace pier::deploy::runtime

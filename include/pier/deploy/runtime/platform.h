@@ -20,7 +20,7 @@
 #include "pier/queue/queue_server.h"
 #include "pier/registry/client.h"
 
-namespace pier::app {
+namespace pier::deploy::runtime {
 
 class Platform {
  public:
@@ -51,4 +51,4 @@ class Platform {
   std::string summary_;
 };
 
-}  // namespace pier::app
+}  // namespace pier::deploy::runtime

@@ -28,7 +28,7 @@
 #include "pier/proxy/proxy_server.h"
 #include "pier/registry/client.h"
 
-namespace pier::app {
+namespace pier::deploy::runtime {
 
 struct SystemOptions {
   std::string registry_address;  // the Consul HTTP API the proxy watches
@@ -147,4 +147,4 @@ class System {
   std::mutex wake_mu_;
 };
 
-}  // namespace pier::app
+}  // namespace pier::deploy::runtime

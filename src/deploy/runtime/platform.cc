@@ -1,4 +1,4 @@
-#include "app/platform.h"
+#include "pier/deploy/runtime/platform.h"
 
 #include <future>
 #include <iostream>
@@ -6,7 +6,7 @@
 #include "pier/base/memory_units.h"
 #include "pier/net/tcp_listener.h"
 
-namespace pier::app {
+namespace pier::deploy::runtime {
 
 Status Platform::Start(const deploy::Platform& p, const std::string& data_dir) {
   if (!p.cache && !p.queue) return Status::Ok();
@@ -106,4 +106,4 @@ void Platform::CloseAll() {
 
 size_t Platform::active_connections() const { return resp_ ? resp_->active_connections() : 0; }
 
-}  // namespace pier::app
+}  // namespace pier::deploy::runtime

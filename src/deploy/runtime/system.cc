@@ -1,4 +1,4 @@
-#include "app/system.h"
+#include "pier/deploy/runtime/system.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,7 +9,7 @@
 #include "pier/base/clock.h"
 #include "pier/net/tcp_listener.h"
 
-namespace pier::app {
+namespace pier::deploy::runtime {
 
 namespace {
 
@@ -483,4 +483,4 @@ nlohmann::json System::Describe() {
   return out;
 }
 
-}  // namespace pier::app
+}  // namespace pier::deploy::runtime
