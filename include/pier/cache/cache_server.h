@@ -65,8 +65,12 @@ class CacheServer {
                std::string* out);
   std::unique_ptr<net::RespClient> NewClient(std::string addr = "harness");
   void ReleaseClient(net::RespClient* c);
-  // The keyspace (tests).
-  server::Database& db();
+  // What INFO keyspace, memory and stats report, for embedders that do not speak RESP.
+  struct KeyspaceInfo {
+    uint64_t keys = 0, used_bytes = 0;
+    uint64_t hits = 0, misses = 0, expired = 0, evicted = 0;
+  };
+  KeyspaceInfo keyspace_info() const;
 
   // Connects the server to the analyzer and tuner (cache_perf.cc): the cache's analyzer source
   // (its series and rules, with the policy, maxmemory and the miss-ratio shadow's predictions,
@@ -80,6 +84,7 @@ class CacheServer {
   size_t Cron();
 
  private:
+  server::Database& db() const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

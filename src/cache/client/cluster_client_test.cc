@@ -94,7 +94,8 @@ TEST(ClusterClient, ClusterModeLearnsSlotsFromOneSeedAndRoutesEveryKey) {
     ASSERT_TRUE(v.ok() && v->has_value()) << i;
     EXPECT_EQ(**v, "v" + std::to_string(i));
   }
-  for (int n = 0; n < 3; ++n) EXPECT_GT(nodes.server(n).db().KeyCount(), 60u);  // spread by slot
+  for (int n = 0; n < 3; ++n)
+    EXPECT_GT(nodes.server(n).keyspace_info().keys, 60u);  // spread by slot
   EXPECT_EQ((*c)->stats().redirects, 0u);
   auto missing = (*c)->Get("nope");
   ASSERT_TRUE(missing.ok());
@@ -175,7 +176,7 @@ TEST(ClusterClient, ConsistentHashingOverPlainNodesFailsOver) {
                                    .clock = &clock});
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 300; ++i) ASSERT_TRUE((*c)->Set("h" + std::to_string(i), "v").ok());
-  for (int n = 0; n < 3; ++n) EXPECT_GT(nodes.server(n).db().KeyCount(), 50u);
+  for (int n = 0; n < 3; ++n) EXPECT_GT(nodes.server(n).keyspace_info().keys, 50u);
   nodes.Stop(2);
   // Keys of the stopped node: the first call fails and marks it down; then they route to the
   // next node on the ring, where a cache-aside client refills them.
@@ -238,7 +239,7 @@ TEST(ClusterClient, MovedAfterReshardingRefreshesTheSlotMap) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->str, "OK");
   EXPECT_GE(c->stats().redirects, 1u);
-  EXPECT_EQ(after.server(0).db().KeyCount(), 1u);  // the write went to the new owner
+  EXPECT_EQ(after.server(0).keyspace_info().keys, 1u);  // the write went to the new owner
   auto v = c->Get("foo");
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(**v, "2");

@@ -97,7 +97,17 @@ CacheServer::~CacheServer() = default;
 
 void CacheServer::AddService(net::RespService* service) { impl_->resp->AddService(service); }
 net::RespServer& CacheServer::resp() { return *impl_->resp; }
-server::Database& CacheServer::db() { return *impl_->db; }
+server::Database& CacheServer::db() const { return *impl_->db; }
+
+CacheServer::KeyspaceInfo CacheServer::keyspace_info() const {
+  const server::KeyspaceStats st = db().Stats();
+  return {.keys = db().KeyCount(),
+          .used_bytes = db().UsedBytes(),
+          .hits = st.hits,
+          .misses = st.misses,
+          .expired = st.expired,
+          .evicted = st.evicted};
+}
 
 Status CacheServer::Start() {
   Impl& m = *impl_;

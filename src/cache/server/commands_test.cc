@@ -201,8 +201,8 @@ TEST_F(Harness, MaxmemoryEvictsWithEveryPolicy) {
     std::string value(100, 'x');
     for (int i = 0; i < 30000; ++i)
       ASSERT_EQ(Run({"SET", "k" + std::to_string(i), value}), "+OK\r\n") << policy;
-    EXPECT_LE(server_.db().UsedBytes(), 1024u * 1024u + 64 * 1024u) << policy;
-    EXPECT_GT(server_.db().Stats().evicted, 10000u) << policy;
+    EXPECT_LE(server_.keyspace_info().used_bytes, 1024u * 1024u + 64 * 1024u) << policy;
+    EXPECT_GT(server_.keyspace_info().evicted, 10000u) << policy;
   }
   EXPECT_EQ(Run({"CONFIG", "GET", "maxmemory-policy"}),
             "*2\r\n$16\r\nmaxmemory-policy\r\n$16\r\nallkeys-wtinylfu\r\n");
