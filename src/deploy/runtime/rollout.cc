@@ -3,8 +3,8 @@
 // proxy's per-version traffic. A failed step rolls the service back and says why.
 #include <nlohmann/json.hpp>
 
-#include "pier/deploy/runtime/system.h"
 #include "pier/base/clock.h"
+#include "pier/deploy/runtime/system.h"
 
 namespace pier::deploy::runtime {
 
@@ -268,9 +268,9 @@ Status System::StartSet(const deploy::Service& next, uint32_t count, int64_t dea
   }
   PIER_RETURN_IF_ERROR(
       ApplyTraffic());  // its cluster exists (weight 0) so the proxy learns its hosts
-  const int64_t until = SteadyNowMs() + deadline_ms;
+  const int64_t until = Now() + deadline_ms;
   while (CountReady(next.name, next.version, next.update.min_ready_ms) < count) {
-    if (SteadyNowMs() > until) {
+    if (Now() > until) {
       std::string late;
       {
         std::lock_guard l(mu_);
@@ -355,7 +355,7 @@ Status System::Rolling(const deploy::Service& next) {
     set.spec = next;
     set.weight = 0;
   }
-  int64_t deadline = SteadyNowMs() + u.progress_deadline_ms;
+  int64_t deadline = Now() + u.progress_deadline_ms;
   size_t ready = 0;
   for (;;) {
     size_t old_count = 0, new_count = 0;
@@ -393,12 +393,12 @@ Status System::Rolling(const deploy::Service& next) {
       const size_t now_ready = CountReady(next.name, next.version, u.min_ready_ms);
       if (now_ready > ready) {
         ready = now_ready;
-        deadline = SteadyNowMs() + u.progress_deadline_ms;
+        deadline = Now() + u.progress_deadline_ms;
         Log(next.name + ": " + std::to_string(ready) + "/" + std::to_string(n) + " of " +
             next.version + " ready");
         break;
       }
-      if (SteadyNowMs() > deadline) {
+      if (Now() > deadline) {
         std::string late;
         {
           std::lock_guard l(mu_);
@@ -443,8 +443,8 @@ Status System::UndoRolling(const deploy::Service& next, const std::string& old,
     std::lock_guard l(mu_);
     services_[next.name].versions[old].instances.push_back(*inst);
   }
-  const int64_t until = SteadyNowMs() + old_spec.update.progress_deadline_ms;
-  while (CountReady(next.name, old, 0) < old_spec.replicas && SteadyNowMs() < until) {
+  const int64_t until = Now() + old_spec.update.progress_deadline_ms;
+  while (CountReady(next.name, old, 0) < old_spec.replicas && Now() < until) {
     std::unique_lock l(wake_mu_);
     wake_.wait_for(l, std::chrono::milliseconds(100), [this] { return stopping_.load(); });
     if (stopping_) break;
@@ -487,8 +487,8 @@ Status System::Canary(const deploy::Service& next) {
     const auto zero_s = proxy_.ClusterTotals(stable_cluster);
     const proxy::ProxyServer::Totals c0 = zero_c.ok() ? *zero_c : proxy::ProxyServer::Totals{};
     const proxy::ProxyServer::Totals s0 = zero_s.ok() ? *zero_s : proxy::ProxyServer::Totals{};
-    const int64_t step_end = SteadyNowMs() + u.step_ms;
-    const int64_t give_up = SteadyNowMs() + std::max(u.step_ms, u.progress_deadline_ms);
+    const int64_t step_end = Now() + u.step_ms;
+    const int64_t give_up = Now() + std::max(u.step_ms, u.progress_deadline_ms);
     deploy::Verdict v;
     for (;;) {
       if (!Pause(100)) return Undo(next, "rollback requested");
@@ -496,14 +496,14 @@ Status System::Canary(const deploy::Service& next) {
       if (hosts.ok() && hosts->hosts == 0) {
         return Undo(next, "no healthy canary instance is left (health checks fail)");
       }
-      if (SteadyNowMs() < step_end) continue;
+      if (Now() < step_end) continue;
       const deploy::Window cw = Reading(canary_cluster, c0);
       const deploy::Window sw = Reading(stable_cluster, s0);
       const bool stable_comparable = sw.requests >= u.min_requests;
       v = deploy::JudgeCanary(cw, stable_comparable ? sw : last_stable, u);
       if (stable_comparable) last_stable = sw;
       if (v.outcome != deploy::Verdict::kWait) break;
-      if (SteadyNowMs() > give_up) {
+      if (Now() > give_up) {
         return Undo(next, "inconclusive: " + v.why);
       }
     }

@@ -49,7 +49,9 @@ const char* HealthName(registry::HealthStatus s) {
 
 System::System(deploy::Driver& driver, registry::Client& registry, proxy::ProxyServer& proxy,
                SystemOptions options)
-    : driver_(driver), registry_(registry), proxy_(proxy), options_(std::move(options)) {}
+    : driver_(driver), registry_(registry), proxy_(proxy), options_(std::move(options)) {
+  if (!options_.now_ms) options_.now_ms = [] { return SteadyNowMs(); };
+}
 
 System::~System() {
   stopping_ = true;
@@ -260,7 +262,7 @@ std::set<std::string> System::PassingIds(const std::string& service, const std::
 size_t System::CountReady(const std::string& service, const std::string& version,
                           int64_t min_ready_ms) {
   const auto passing = PassingIds(service, version);
-  const int64_t now = SteadyNowMs();
+  const int64_t now = Now();
   std::lock_guard l(mu_);
   auto& st = services_[service];
   auto it = st.versions.find(version);
@@ -279,11 +281,11 @@ size_t System::CountReady(const std::string& service, const std::string& version
 
 bool System::WaitProxyHosts(const std::string& cluster, size_t n,
                             std::chrono::milliseconds within) {
-  const int64_t until = SteadyNowMs() + within.count();
+  const int64_t until = Now() + within.count();
   for (;;) {
     auto t = proxy_.ClusterTotals(cluster);
     if (t.ok() && t->hosts >= n) return true;
-    if (SteadyNowMs() > until || !Pause(50)) return false;
+    if (Now() > until || !Pause(50)) return false;
   }
 }
 
@@ -338,14 +340,14 @@ Status System::WaitDependencies(const deploy::Service& s) {
   for (const auto& d : s.depends_on) {
     if (d.condition != deploy::Dependency::Condition::kHealthy) continue;
     Log("waiting for " + d.service + " to be healthy");
-    const int64_t until = SteadyNowMs() + options_.wait.count();
+    const int64_t until = Now() + options_.wait.count();
     std::string version;
     {
       std::lock_guard l(mu_);
       version = services_[d.service].stable;
     }
     while (CountReady(d.service, version, 0) == 0) {
-      if (SteadyNowMs() > until || !Pause(100)) {
+      if (Now() > until || !Pause(100)) {
         return Status::Unavailable(d.service + " did not become healthy within " +
                                    std::to_string(options_.wait.count() / 1000) +
                                    " s; its logs are in " + options_.log_dir);

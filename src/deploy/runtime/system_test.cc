@@ -1,11 +1,13 @@
-// System on a fake Driver: instances are in-process HTTP servers whose /health passes or fails
-// by version, registered with a real in-process registry and routed by a real proxy, so a deploy
-// is judged by the same health checks as under `pier up`. Deploys that add and remove services,
+// System on a fake Driver and a fake clock: instances are in-process HTTP servers whose /health
+// passes or fails by version, registered with a real in-process registry and routed by a real
+// proxy, so a deploy is judged by the same health checks as under `pier up`; its deadlines are
+// on the fake clock, which the test moves past them. Deploys that add and remove services,
 // failed steps, and rollback from each state.
 #include "pier/deploy/runtime/system.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -89,13 +91,14 @@ class FakeDriver : public Driver {
   std::vector<std::string> started_;
 };
 
-// A service in the spec: two replicas, checked every 100 ms.
+// A service in the spec: two replicas, checked every 100 ms (real time: the registry probes
+// them), ready within 10 minutes (on the fake clock).
 std::string ServiceYaml(const std::string& name, const std::string& version,
                         const std::string& update = "") {
   return "  " + name + ":\n    version: " + version +
          "\n    command: [fake]\n    replicas: 2\n"
          "    health: {http: /health, interval: 100ms, timeout: 1s, retries: 1}\n"
-         "    update: {progress_deadline: 2s" +
+         "    update: {progress_deadline: 10m" +
          update + "}\n";
 }
 
@@ -125,9 +128,10 @@ class SystemTest : public ::testing::Test {
     registry_.Start();
     client_ = std::make_unique<registry::Client>(
         registry::ClientOptions{.address = http_->address(), .token = "system-test-token"});
-    system_ = std::make_unique<System>(
-        driver_, *client_, proxy_,
-        SystemOptions{.registry_address = http_->address(), .registry_token = "system-test-token"});
+    system_ = std::make_unique<System>(driver_, *client_, proxy_,
+                                       SystemOptions{.registry_address = http_->address(),
+                                                     .registry_token = "system-test-token",
+                                                     .now_ms = [this] { return now_ms_.load(); }});
   }
   void TearDown() override {
     system_->StopAll();
@@ -150,10 +154,23 @@ class SystemTest : public ::testing::Test {
     EXPECT_TRUE(system_->BeginDeploy(a).ok());
     return Finished();
   }
-  std::string Finished() {
+  // Deploys a spec with a version that never gets healthy: while its instances run, the fake
+  // clock moves a minute per poll, past the progress deadline.
+  std::string DeployBroken(const Architecture& a) {
+    EXPECT_TRUE(system_->BeginDeploy(a).ok());
+    return Finished(/*advance_while_broken=*/true);
+  }
+  bool RunsBroken() {
+    for (const auto& id : driver_.Running()) {
+      if (id.find("-broken-") != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::string Finished(bool advance_while_broken = false) {
     for (int i = 0; i < 3000; ++i) {
       const std::string state = system_->DeployState(0)["state"];
       if (state != "running") return state;
+      if (advance_while_broken && RunsBroken()) now_ms_ += 60 * 1000;
       std::this_thread::sleep_for(10ms);  // polling a rollout on another thread
     }
     return "still running";
@@ -169,6 +186,7 @@ class SystemTest : public ::testing::Test {
   }
   size_t Instances() { return driver_.Running().size(); }
 
+  std::atomic<int64_t> now_ms_{1'000'000};
   FakeDriver driver_{{"broken"}};
   net::IoPool pool_{2};
   registry::RegistryServer registry_{pool_, {}};
@@ -197,15 +215,15 @@ TEST_F(SystemTest, AFailedStepLeavesWhatRunsAndCanBeSentAgain) {
   // running spec says api v2 (what runs), not the deploy's.
   const auto next = Spec(ServiceYaml("api", "v2") + ServiceYaml("web", "broken"),
                          Route("/web", "web") + Route("/", "api"));
-  EXPECT_EQ(Deploy(next), "rolled_back");
+  EXPECT_EQ(DeployBroken(next), "rolled_back");
   EXPECT_EQ(Stable(), (std::map<std::string, std::string>{{"api", "v2"}}));
   EXPECT_EQ(Instances(), 2u);
   // The same deploy again: the same outcome, nothing left behind.
-  EXPECT_EQ(Deploy(next), "rolled_back");
+  EXPECT_EQ(DeployBroken(next), "rolled_back");
   EXPECT_EQ(Stable(), (std::map<std::string, std::string>{{"api", "v2"}}));
   EXPECT_EQ(Instances(), 2u);
   // A version that never gets healthy rolls back to the one that serves.
-  EXPECT_EQ(Deploy(Spec(ServiceYaml("api", "broken"), Route("/", "api"))), "rolled_back");
+  EXPECT_EQ(DeployBroken(Spec(ServiceYaml("api", "broken"), Route("/", "api"))), "rolled_back");
   EXPECT_EQ(Stable(), (std::map<std::string, std::string>{{"api", "v2"}}));
   EXPECT_EQ(Instances(), 2u);
 }
@@ -237,7 +255,7 @@ TEST_F(SystemTest, RollbackFromEveryState) {
   EXPECT_EQ(Stable()["api"], "v1");
   EXPECT_EQ(Instances(), 2u);
   // After a failed deploy: rollback goes to the spec before the last successful deploy.
-  EXPECT_EQ(Deploy(Spec(ServiceYaml("api", "broken"), Route("/", "api"))), "rolled_back");
+  EXPECT_EQ(DeployBroken(Spec(ServiceYaml("api", "broken"), Route("/", "api"))), "rolled_back");
   ASSERT_TRUE(system_->BeginRollback().ok());
   EXPECT_EQ(Finished(), "succeeded");
   EXPECT_EQ(Stable()["api"], "v2");

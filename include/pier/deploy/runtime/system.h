@@ -39,6 +39,10 @@ struct SystemOptions {
   std::chrono::milliseconds wait{60000};   // for a healthy dependency at startup
   std::map<std::string, std::string> env;  // for every instance (a service's env wins)
   std::string platform;                    // what else runs, for status
+  // The clock of every deadline, min-ready time and canary step (ms); default the steady clock.
+  // Waits poll the registry and the proxy every 50-100 ms of real time and compare with it, so a
+  // test's fake clock makes a deadline pass without waiting for it.
+  std::function<int64_t()> now_ms;
 };
 
 class System {
@@ -116,6 +120,7 @@ class System {
   Status Undo(const deploy::Service& next, const std::string& why);
   Status UndoRolling(const deploy::Service& next, const std::string& old, const std::string& why);
 
+  int64_t Now() const { return options_.now_ms(); }
   void Log(const std::string& line);
   // Logs the failure of a step that has nothing to undo (cleanup, best-effort stops).
   void LogIfFailed(const std::string& what, const Status& s);
