@@ -5,7 +5,7 @@
 // the score (Score) and any state the metrics lack (Refresh, Describe; the cache's shadow
 // curves). docs/perf.md lists every module's series and rules.
 //   struct QueueSource : perf::Source {
-//     QueueSource() { inputs = {{metric_names::kPublished, "queue.published", kCounter}}; }
+//     QueueSource() { inputs = {{metric_names::kPublishedTotal, "queue.published"}}; }
 //     void Derive(perf::Sampling& s) const override {
 //       s.Record("queue.publish_per_s", s.Rate("queue.published"));
 //     }
