@@ -7,7 +7,8 @@ namespace pier::proxy::metric_names {
 
 inline constexpr char kUpstreamRequestsTotal[] = "pier_proxy_upstream_requests_total";
 inline constexpr char kUpstreamResponsesTotal[] = "pier_proxy_upstream_responses_total";
-inline constexpr char kUpstreamGatewayFailuresTotal[] = "pier_proxy_upstream_gateway_failures_total";
+inline constexpr char kUpstreamGatewayFailuresTotal[] =
+    "pier_proxy_upstream_gateway_failures_total";
 inline constexpr char kUpstreamLatencySeconds[] = "pier_proxy_upstream_latency_seconds";
 inline constexpr char kBreakerState[] = "pier_proxy_breaker_state";
 inline constexpr char kBreakerTransitionsTotal[] = "pier_proxy_breaker_transitions_total";
