@@ -6,7 +6,6 @@
 #include "app/commands.h"
 #include "app/server_runtime.h"
 #include "app/settings.h"
-#include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/base/memory_units.h"
 #include "pier/cache/cache_server.h"

@@ -10,7 +10,6 @@
 #include "app/server_runtime.h"
 #include "app/settings.h"
 #include "app/table.h"
-#include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/base/memory_units.h"
 #include "pier/net/http_fetch.h"

@@ -6,7 +6,6 @@
 #include "app/commands.h"
 #include "app/server_runtime.h"
 #include "app/settings.h"
-#include "pier/base/config.h"
 #include "pier/base/logging.h"
 #include "pier/net/tcp_listener.h"
 #include "pier/registry/registry_server.h"

@@ -69,11 +69,7 @@ std::optional<Suggestion> LatencyRule(const Analyzer& a, const std::string& area
 }
 
 std::vector<Suggestion> Analyzer::Suggestions() const {
-  std::vector<std::shared_ptr<Source>> sources;
-  {
-    std::lock_guard l(mu_);
-    sources = sources_;
-  }
+  const std::vector<std::shared_ptr<Source>> sources = Sources();
   std::vector<Suggestion> out;
   for (const auto& s : sources) s->Suggest(*this, &out);
   std::stable_sort(out.begin(), out.end(), [](const Suggestion& a, const Suggestion& b) {
@@ -83,11 +79,7 @@ std::vector<Suggestion> Analyzer::Suggestions() const {
 }
 
 Score Analyzer::ComputeScore() const {
-  std::vector<std::shared_ptr<Source>> sources;
-  {
-    std::lock_guard l(mu_);
-    sources = sources_;
-  }
+  const std::vector<std::shared_ptr<Source>> sources = Sources();
   ScoreCard card;
   for (const auto& s : sources) s->Score(*this, &card);
   auto share_within = [](const std::vector<double>& v, double limit) {

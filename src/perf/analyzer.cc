@@ -144,6 +144,11 @@ void Analyzer::AddSource(std::shared_ptr<Source> source) {
   sources_.push_back(std::move(source));
 }
 
+std::vector<std::shared_ptr<Source>> Analyzer::Sources() const {
+  std::lock_guard l(mu_);
+  return sources_;
+}
+
 void Analyzer::OnSample(std::function<void()> fn) {
   std::lock_guard l(mu_);
   on_sample_.push_back(std::move(fn));
@@ -202,11 +207,7 @@ void Analyzer::RecordLocked(const std::string& name, int64_t t_ms, double value)
 void Analyzer::Sample() {
   const double cpu0 = ThreadCpuUs();
   const int64_t t = clock_();
-  std::vector<std::shared_ptr<Source>> sources;
-  {
-    std::lock_guard l(mu_);
-    sources = sources_;
-  }
+  const std::vector<std::shared_ptr<Source>> sources = Sources();
   for (const auto& s : sources) s->Refresh();
   Reading now = Read(metrics_, sources);
 
@@ -276,11 +277,7 @@ nlohmann::json Analyzer::History(const std::string& name) const {
 }
 
 nlohmann::json Analyzer::Snapshot() const {
-  std::vector<std::shared_ptr<Source>> sources;
-  {
-    std::lock_guard l(mu_);
-    sources = sources_;
-  }
+  const std::vector<std::shared_ptr<Source>> sources = Sources();
   nlohmann::json out;
   for (const auto& s : sources) s->Describe(&out);
   std::lock_guard l(mu_);

@@ -100,6 +100,8 @@ class Analyzer {
     int64_t t_ms = 0;
   };
 
+  // The registered sources, copied under the lock (their calls run outside it).
+  std::vector<std::shared_ptr<Source>> Sources() const;
   // The series, created when new; nullptr (and counted) when max_series are tracked already.
   Series* SeriesLocked(const std::string& name);
   void RecordLocked(const std::string& series, int64_t t_ms, double value);
