@@ -68,3 +68,20 @@ def test_cache_sim_bad_input_names_the_place(tmp_path):
     assert r.returncode == 1 and "unknown eviction policy 'bogus'" in r.stderr
     r = run_pier("cache-sim", "--sizes", "150%")
     assert r.returncode == 1 and "--sizes" in r.stderr
+
+
+def test_every_server_command_checks_its_security_settings(tmp_path):
+    # The security flags come from each command's settings table: a bad value is refused
+    # before anything listens, on the command line and in a config file (with file:line).
+    for cmd in ("cache", "queue", "registry", "proxy", "up", "demo-service"):
+        r = run_pier(cmd, "--protected-mode", "maybe")
+        assert r.returncode == 1, (cmd, r.stdout, r.stderr)
+        assert "--protected-mode: use yes or no, got 'maybe'" in r.stderr, (cmd, r.stderr)
+    for cmd in ("cache", "queue"):
+        r = run_pier(cmd, "--tls-auth-clients", "sometimes")
+        assert r.returncode == 1 and "--tls-auth-clients: use yes, no or optional" in r.stderr
+    conf = tmp_path / "pier.yaml"
+    conf.write_text("cache:\n  listen: 127.0.0.1:0\n  metrics-auth: maybe\n")
+    r = run_pier("cache", "--config", str(conf))
+    assert r.returncode == 1
+    assert f"{conf}:3:" in r.stderr and "metrics-auth" in r.stderr, r.stderr
