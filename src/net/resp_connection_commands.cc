@@ -192,6 +192,28 @@ void Client(RespService::Call& c) {
       }
     });
     c.out.Verbatim(text);
+  } else if (sub == "unblock") {
+    if (!arity(3, true) || c.argc() > 4) {
+      if (c.argc() > 4) c.out.Error(kErrSyntaxText);
+      return;
+    }
+    int64_t id;
+    if (!ParseRespInt(c.args[2], &id)) {
+      return c.out.Error("ERR value is not an integer or out of range");
+    }
+    bool error = false;
+    if (c.argc() == 4) {
+      if (EqualsIgnoreCase(c.args[3], "ERROR")) {
+        error = true;
+      } else if (!EqualsIgnoreCase(c.args[3], "TIMEOUT")) {
+        return c.out.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      }
+    }
+    bool unblocked = false;
+    for (RespService* s : c.server.router().services()) {
+      if (!unblocked && id > 0) unblocked = s->Unblock(static_cast<uint64_t>(id), error);
+    }
+    c.out.Integer(unblocked ? 1 : 0);
   } else if (sub == "kill") {
     if (!arity(3, true)) return;
     // Old form: CLIENT KILL addr -> OK / error. New form: filters -> number killed.
@@ -253,7 +275,7 @@ void Client(RespService::Call& c) {
     c.out.Ok();
   } else if (sub == "setinfo" || sub == "no-evict" || sub == "no-touch" || sub == "reply" ||
              sub == "pause" || sub == "unpause" || sub == "tracking" || sub == "caching" ||
-             sub == "getredir" || sub == "trackinginfo" || sub == "unblock") {
+             sub == "getredir" || sub == "trackinginfo") {
     c.out.Error("ERR CLIENT " + sub + " is not supported by pier");
   } else {
     c.out.Error("ERR unknown subcommand '" + std::string(c.args[1]) + "'. Try CLIENT HELP.");

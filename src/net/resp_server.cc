@@ -5,6 +5,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "net/resp_builtins.h"
@@ -256,6 +259,27 @@ struct RespServer::ConnectionState {
   }
 };
 
+namespace {
+
+// While a reply waits (a blocked BLPOP), nobody reads the socket: watch it, so a client that
+// hangs up or is killed leaves its queue (its reply is cancelled) instead of being handed an
+// element it will never read. Data arriving (a pipelined command) ends the watch.
+void CancelOnHangup(asio::ip::tcp::socket& socket, std::shared_ptr<PendingReply> reply) {
+  socket.async_wait(asio::socket_base::wait_read,
+                    [&socket, reply = std::move(reply)](boost::system::error_code ec) {
+                      if (reply->ready()) return;
+                      if (!ec) {
+                        char b;
+                        const ssize_t n =
+                            ::recv(socket.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+                        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) return;
+                      }
+                      reply->Cancel();
+                    });
+}
+
+}  // namespace
+
 asio::awaitable<void> RespServer::Serve(Connection& conn) {
   std::shared_ptr<void>& state = conn.handler_state();
   if (!state) {
@@ -301,9 +325,10 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
   auto& pending = s.pending;
   const auto ex = conn.socket().get_executor();
   boost::system::error_code ec;
+  bool blocked = false;
   for (;;) {
     // A connection with service state (held writes, a session's executor) stays put.
-    if (pending.empty() && !s.has_sessions() && !stopping_ && conn.ShouldMove()) {
+    if (pending.empty() && !blocked && !s.has_sessions() && !stopping_ && conn.ShouldMove()) {
       moving = true;
       co_return;
     }
@@ -320,13 +345,16 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
       const size_t target = std::min(end + need, std::max(2 * end, end + 4096));
       if (target > buf.size()) buf.resize(target);
     }
-    size_t n =
-        co_await conn.stream().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
-                                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    end += n;
-    conn.Touch();
-    stats_.net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    if (!blocked) {  // after a blocking command, the rest of its pipeline runs first
+      size_t n =
+          co_await conn.stream().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      end += n;
+      conn.Touch();
+      stats_.net_input_bytes.fetch_add(n, std::memory_order_relaxed);
+    }
+    blocked = false;
     if (end - begin > s.limits.max_query_buffer) {
       spdlog::warn("closing client {} that reached max query buffer length ({} bytes)", client.addr,
                    s.limits.max_query_buffer);
@@ -348,6 +376,8 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
       if (!s.args.empty()) {
         const size_t at = out.size();
         if (auto reply = Execute(client, s.args, &out, &now, ex, s.services)) {
+          // A blocked command holds the commands behind it, as Redis does.
+          blocked = reply->blocks_pipeline();
           pending.emplace_back(at, std::move(reply));
         }
         ++commands;
@@ -355,13 +385,15 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
         if (client.drop) co_return;
       }
       begin += parser.consumed();
+      if (blocked) break;
     }
     if (begin == end) begin = end = 0;
     if (commands > 0) {
       stats_.commands_processed.fetch_add(commands, std::memory_order_relaxed);
       client.last_active_ms.store(UnixMsAt(now), std::memory_order_relaxed);
     }
-    if (!pending.empty() && !close && pending.size() < 4096 && out.size() < (1u << 20)) {
+    if (!pending.empty() && !close && !blocked && pending.size() < 4096 &&
+        out.size() < (1u << 20)) {
       // More of the pipeline is already here: read it before flushing, so its writes go to the
       // log as one batch (bounded, so a client that never pauses still gets its replies).
       if (conn.stream().available() > 0) continue;
@@ -374,7 +406,10 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
       size_t pos = 0;
       for (auto& [at, reply] : pending) {
         merged.append(out, pos, at - pos);
+        const bool watch = !reply->ready();
+        if (watch) CancelOnHangup(conn.socket(), reply);
         co_await reply->Wait();
+        if (watch) conn.socket().cancel(ec);
         merged += reply->reply();
         pos = at;
       }

@@ -12,11 +12,30 @@ namespace pier::net {
 void PendingReply::Complete(std::string reply) {
   {
     std::lock_guard l(mu_);
+    if (done_) return;
     reply_ = std::move(reply);
     done_ = true;
+    on_cancel_ = nullptr;
   }
   // The timer is touched only on its own executor.
   asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+void PendingReply::Cancel() {
+  std::function<void()> hook;
+  {
+    std::lock_guard l(mu_);
+    if (done_) return;
+    done_ = true;
+    hook = std::move(on_cancel_);
+  }
+  if (hook) hook();
+  asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+void PendingReply::OnCancel(std::function<void()> fn) {
+  std::lock_guard l(mu_);
+  if (!done_) on_cancel_ = std::move(fn);
 }
 
 bool PendingReply::ready() const {

@@ -84,7 +84,17 @@ class PendingReply : public std::enable_shared_from_this<PendingReply> {
   explicit PendingReply(boost::asio::any_io_executor ex) : timer_(ex) {
     timer_.expires_at(boost::asio::steady_timer::time_point::max());
   }
+  // Ignored when the reply was already completed or cancelled.
   void Complete(std::string reply);
+  // The connection is gone: runs the on-cancel hook (a blocked command leaves its queue) and
+  // ends Wait() with an empty reply. No-op once completed.
+  void Cancel();
+  // Runs on Cancel (on the cancelling thread), unless the reply completed first.
+  void OnCancel(std::function<void()> fn);
+  // A blocking command's reply: the connection runs none of the commands behind it until this
+  // one completes (Redis's blocked client), instead of pipelining past it.
+  void set_blocks_pipeline() { blocks_pipeline_ = true; }
+  bool blocks_pipeline() const { return blocks_pipeline_; }
   boost::asio::awaitable<void> Wait();
   // The reply (valid once Wait() returned or ready() is true).
   const std::string& reply() const { return reply_; }
@@ -94,6 +104,8 @@ class PendingReply : public std::enable_shared_from_this<PendingReply> {
   mutable std::mutex mu_;
   bool done_ = false;
   std::string reply_;
+  std::function<void()> on_cancel_;
+  bool blocks_pipeline_ = false;  // set before the reply is handed out
   boost::asio::steady_timer timer_;
 };
 
@@ -146,6 +158,9 @@ class RespService {
   virtual std::vector<RespConfigParam> ConfigParams() { return {}; }
   // CONFIG RESETSTAT.
   virtual void ResetStats() {}
+  // CLIENT UNBLOCK: ends the blocking command client `id` waits in, with its timeout reply or
+  // (error) Redis's -UNBLOCKED error; true when this service had it blocked.
+  virtual bool Unblock(uint64_t /*client_id*/, bool /*error*/) { return false; }
 };
 
 // Composes services: a command goes to the first service that has it. One hash lookup per

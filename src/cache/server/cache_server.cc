@@ -38,12 +38,17 @@ struct CacheServer::Impl final : net::RespService {
 
   std::shared_ptr<net::PendingReply> Dispatch(Call& call) override {
     const auto& spec = static_cast<const CommandSpec&>(call.command);
-    if (cluster && spec.first_key > 0 && !RouteToSlot(spec, call.args, call.out)) return nullptr;
+    if (cluster && (spec.first_key > 0 || spec.numkeys_at > 0) &&
+        !RouteToSlot(spec, call.args, call.out)) {
+      return nullptr;
+    }
     CommandContext ctx{call.args, call.out,      call.client,           call.server,
-                       *db,       cluster.get(), db->UnixMsAt(call.now)};
+                       *db,       cluster.get(), db->UnixMsAt(call.now), call.executor};
     spec.handler(ctx);
+    // Lists and sorted sets this command created: serve the clients blocked on them.
+    if (db->blocking().HasReady()) db->blocking().ServeReady();
     call.now = db->Now();
-    return nullptr;
+    return std::move(ctx.later);
   }
 
   bool AppendInfo(std::string_view section, std::string* out) override {
@@ -53,20 +58,36 @@ struct CacheServer::Impl final : net::RespService {
     return server::KeyspaceConfigParams(*db);
   }
   void ResetStats() override { db->ResetStats(); }
+  bool Unblock(uint64_t client_id, bool error) override {
+    return db->blocking().Unblock(client_id, error);
+  }
 
   // Cluster mode: false after answering -MOVED or -CROSSSLOT.
   bool RouteToSlot(const CommandSpec& spec, const std::vector<std::string_view>& args,
                    net::RespWriter& w) const {
     const int argc = static_cast<int>(args.size());
-    const int last = spec.last_key < 0 ? argc + spec.last_key : std::min(spec.last_key, argc - 1);
     int slot = -1;
-    for (int i = spec.first_key; i <= last; i += spec.step) {
-      int s = server::KeySlot(args[i]);
-      if (slot >= 0 && s != slot) {
-        w.Error("CROSSSLOT Keys in request don't hash to the same slot");
-        return false;
-      }
+    auto add = [&](int i) {
+      const int s = server::KeySlot(args[i]);
+      if (slot >= 0 && s != slot) return false;
       slot = s;
+      return true;
+    };
+    bool same = true;
+    if (spec.first_key > 0) {
+      const int last =
+          spec.last_key < 0 ? argc + spec.last_key : std::min(spec.last_key, argc - 1);
+      for (int i = spec.first_key; i <= last && same; i += spec.step) same = add(i);
+    }
+    int64_t numkeys = 0;
+    if (spec.numkeys_at > 0 && spec.numkeys_at < argc &&
+        server::ParseInt64(args[spec.numkeys_at], &numkeys)) {
+      const int64_t last = std::min<int64_t>(spec.numkeys_at + numkeys, argc - 1);
+      for (int64_t i = spec.numkeys_at + 1; i <= last && same; ++i) same = add(int(i));
+    }
+    if (!same) {
+      w.Error("CROSSSLOT Keys in request don't hash to the same slot");
+      return false;
     }
     if (slot < 0 || cluster->Owns(slot)) return true;
     const server::ClusterNode& n = cluster->nodes[cluster->owner[slot]];
@@ -170,6 +191,7 @@ uint16_t CacheServer::port() const { return impl_->resp->port(); }
 
 void CacheServer::Shutdown() {
   impl_->stopping = true;
+  impl_->db->blocking().Close();
   impl_->resp->Shutdown();
   if (auto t = impl_->cron_timer) asio::post(t->get_executor(), [t] { t->cancel(); });
 }

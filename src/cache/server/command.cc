@@ -18,6 +18,10 @@ const CommandTable& CommandTable::Get() {
     RegisterStringCommands(t);
     RegisterKeyCommands(t);
     RegisterHashCommands(t);
+    RegisterListCommands(t);
+    RegisterSetCommands(t);
+    RegisterZSetCommands(t);
+    RegisterSortCommands(t);
     RegisterServerCommands(t);
     RegisterClusterCommands(t);
     return t;

@@ -42,6 +42,9 @@ struct CommandContext {
   // Unix ms when the command started: every expiry check of one command sees the same time, as
   // Redis's command time snapshot.
   int64_t now_ms;
+  // The connection's executor, and where a blocking command that parks leaves its reply.
+  boost::asio::any_io_executor executor;
+  std::shared_ptr<net::PendingReply> later;
 
   size_t argc() const { return args.size(); }
   // Redis's wrong-arity error for this command.
@@ -65,6 +68,9 @@ struct CommandSpec : net::RespCommand {
                          std::move(since)},
         handler(handler) {}
   CommandHandler handler;
+  // > 0: more keys follow a numkeys argument at this index (LMPOP, ZUNIONSTORE, SINTERCARD), as
+  // Redis's movable keys; cluster mode checks their slots too.
+  int numkeys_at = 0;
 };
 
 class CommandTable {
@@ -90,6 +96,10 @@ class CommandTable {
 void RegisterStringCommands(CommandTable& t);
 void RegisterKeyCommands(CommandTable& t);
 void RegisterHashCommands(CommandTable& t);
+void RegisterListCommands(CommandTable& t);
+void RegisterSetCommands(CommandTable& t);
+void RegisterZSetCommands(CommandTable& t);
+void RegisterSortCommands(CommandTable& t);
 void RegisterServerCommands(CommandTable& t);
 void RegisterClusterCommands(CommandTable& t);
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/server/blocking.h"
 #include "cache/server/keyspace.h"
 #include "pier/base/clock.h"
 #include "pier/base/hash.h"
@@ -78,6 +79,9 @@ class Database {
   // Active expiry: up to `max_work` timers per shard. Returns the keys removed.
   size_t ActiveExpire(size_t max_work);
 
+  // Clients blocked on keys (BLPOP...); every shard announces new lists and sorted sets to it.
+  BlockingKeys& blocking() { return blocking_; }
+
   // Hit-ratio predictions for every policy at 0.5x, 1x and 2x maxmemory (off without one).
   MissRatioShadow& shadow() { return *shadow_; }
   // Lookups (hits + misses) since the shadow's counts last started over: its SHARDS-adj total.
@@ -112,6 +116,7 @@ class Database {
     return n;
   }
 
+  BlockingKeys blocking_;  // before the shards, which point to it
   std::vector<Shard> shards_;
   std::unique_ptr<MissRatioShadow> shadow_;
   std::atomic<uint64_t> shadow_base_lookups_{0};

@@ -1,10 +1,12 @@
 // File: entry.h
 // Entry: one key and its value in a single allocation (header, key bytes, value bytes), the
-// unit the server's keyspace stores, evicts and accounts for. Hash values live behind a pointer.
+// unit the server's keyspace stores, evicts and accounts for. Collections (hashes, lists, sets,
+// sorted sets) live behind a pointer to a Collection.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -13,15 +15,34 @@
 
 namespace pier::cache::server {
 
-enum class ValueType : uint8_t { kString = 0, kHash = 1 };
+enum class ValueType : uint8_t { kString = 0, kHash = 1, kList = 2, kSet = 3, kZSet = 4 };
+
+// A value behind a pointer: what the keyspace needs of every collection type.
+class Collection {
+ public:
+  virtual ~Collection() = default;
+  virtual ValueType type() const = 0;
+  virtual size_t size() const = 0;
+  // Approximate heap bytes, for used_memory and the eviction policy's weights.
+  virtual size_t MemoryBytes() const = 0;
+  virtual std::unique_ptr<Collection> Clone() const = 0;
+  // OBJECT ENCODING, named as Redis 7.0 names the same value's encoding.
+  virtual std::string_view encoding() const = 0;
+};
 
 // A Redis hash. Small hashes are a vector in insertion order (as Redis's listpack encoding,
 // which is what HGETALL order users see); past kMaxSmall fields it becomes a hash map.
-class HashValue {
+class HashValue final : public Collection {
  public:
   static constexpr size_t kMaxSmall = 128;
+  static constexpr ValueType kType = ValueType::kHash;
 
-  size_t size() const { return small_.empty() ? big_.size() : small_.size(); }
+  ValueType type() const override { return kType; }
+  size_t size() const override { return small_.empty() ? big_.size() : small_.size(); }
+  std::unique_ptr<Collection> Clone() const override {
+    return std::make_unique<HashValue>(*this);
+  }
+  std::string_view encoding() const override { return big_.empty() ? "listpack" : "hashtable"; }
   const std::string* Get(std::string_view field) const;
   // Returns true when the field is new.
   bool Set(std::string_view field, std::string_view value);
@@ -34,8 +55,7 @@ class HashValue {
       for (const auto& [f, v] : small_) fn(f, v);
     }
   }
-  // Approximate heap bytes, for used_memory.
-  size_t MemoryBytes() const { return bytes_; }
+  size_t MemoryBytes() const override { return bytes_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> small_;
@@ -46,7 +66,7 @@ class HashValue {
 struct Entry {
   uint32_t id;
   uint32_t key_len;
-  uint32_t val_len;  // string bytes; 0 for hashes
+  uint32_t val_len;  // string bytes; 0 for collections
   ValueType type;
   uint8_t in_policy;  // tracked by the eviction policy (volatile-* policies track TTL keys only)
   uint16_t unused;
@@ -57,11 +77,13 @@ struct Entry {
   std::string_view key() const { return {data(), key_len}; }
   std::string_view str() const { return {data() + key_len, val_len}; }
   char* mutable_str() { return data() + key_len; }
-  HashValue* hash() const {
-    HashValue* h;
-    std::memcpy(&h, data() + key_len, sizeof h);
-    return h;
+  // The collection of a non-string entry.
+  Collection* object() const {
+    Collection* c;
+    std::memcpy(&c, data() + key_len, sizeof c);
+    return c;
   }
+  HashValue* hash() const { return static_cast<HashValue*>(object()); }
 };
 static_assert(sizeof(Entry) == 24);
 

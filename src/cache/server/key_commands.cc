@@ -139,7 +139,19 @@ void PExpireTime(CommandContext& c) { TtlGeneric(c, TtlKind::kPExpireTime); }
 
 std::string_view TypeName(const Entry* e) {
   if (!e) return "none";
-  return e->type == ValueType::kString ? "string" : "hash";
+  switch (e->type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kZSet:
+      return "zset";
+  }
+  return "none";
 }
 
 void Type(CommandContext& c) {
@@ -236,22 +248,7 @@ void RenameGeneric(CommandContext& c, bool nx) {
   if (keys[0].key == keys[1].key) return nx ? c.out.Integer(0) : c.out.Ok();
   Entry* target = dst.Find(keys[1].key, keys[1].hash, now);
   if (target && nx) return c.out.Integer(0);
-  if (&src == &dst) {
-    src.Rename(e, keys[1].key, keys[1].hash);
-  } else {
-    if (target) dst.Delete(target);
-    Entry* n;
-    if (e->type == ValueType::kString) {
-      n = dst.SetString(keys[1].key, keys[1].hash, e->str(), 0);
-    } else {
-      n = dst.CreateHash(keys[1].key, keys[1].hash);
-      size_t before = n->hash()->MemoryBytes();
-      e->hash()->ForEach([&](const std::string& f, const std::string& v) { n->hash()->Set(f, v); });
-      dst.HashChanged(n, before);
-    }
-    dst.SetExpire(n, e->expire_ms);
-    src.Delete(e);
-  }
+  src.MoveTo(e, dst, keys[1].key, keys[1].hash);
   if (nx)
     c.out.Integer(1);
   else

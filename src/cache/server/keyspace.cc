@@ -7,6 +7,7 @@
 #include <new>
 
 #include "cache/detail/linear_probing.h"
+#include "cache/server/blocking.h"
 #include "pier/base/hash.h"
 #include "pier/base/status.h"
 
@@ -99,7 +100,7 @@ void Keyspace::EraseSlot(size_t slot) {
 
 void Keyspace::TrackEntryBytes(Entry* e, bool add) {
   uint64_t b = malloc_usable_size(e);
-  if (e->type == ValueType::kHash) b += e->hash()->MemoryBytes();
+  if (e->type != ValueType::kString) b += e->object()->MemoryBytes();
   if (add)
     entry_bytes_ += b;
   else
@@ -129,7 +130,7 @@ Entry* Keyspace::Allocate(std::string_view key, size_t value_bytes, ValueType ty
 // "full" (S3-FIFO's 10% small queue, W-TinyLFU's window and admission) matches used_bytes().
 uint64_t Keyspace::PolicyWeight(const Entry* e) const {
   uint64_t w = malloc_usable_size(const_cast<Entry*>(e)) + kPerKeyOverhead;
-  if (e->type == ValueType::kHash) w += e->hash()->MemoryBytes();
+  if (e->type != ValueType::kString) w += e->object()->MemoryBytes();
   return w;
 }
 
@@ -182,7 +183,7 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
       int64_t old_expire = e->expire_ms;
       PolicyRemove(e);
       TrackEntryBytes(e, false);
-      if (e->type == ValueType::kHash) delete e->hash();
+      if (e->type != ValueType::kString) delete e->object();
       auto* n = static_cast<Entry*>(std::realloc(e, sizeof(Entry) + key.size() + value.size()));
       if (n == nullptr) throw std::bad_alloc();
       e = n;
@@ -225,18 +226,28 @@ Entry* Keyspace::ResizeString(Entry* e, size_t new_len) {
   return n;
 }
 
-Entry* Keyspace::CreateHash(std::string_view key, uint64_t hash) {
-  Entry* e = Allocate(key, sizeof(HashValue*), ValueType::kHash);
-  auto* h = new HashValue();
-  std::memcpy(e->data() + key.size(), &h, sizeof h);
+Entry* Keyspace::CreateObject(std::string_view key, uint64_t hash,
+                              std::unique_ptr<Collection> value) {
+  const ValueType type = value->type();
+  Entry* e = Allocate(key, sizeof(Collection*), type);
+  Collection* c = value.release();
+  std::memcpy(e->data() + key.size(), &c, sizeof c);
   Insert(e, hash);
   TrackEntryBytes(e, true);
   PolicyAdd(e);
+  if (blocking_ != nullptr && (type == ValueType::kList || type == ValueType::kZSet)) {
+    blocking_->NoteReady(key);
+  }
   return e;
 }
 
-void Keyspace::HashChanged(Entry* e, size_t old_bytes) {
-  entry_bytes_ += e->hash()->MemoryBytes();
+Entry* Keyspace::CopyValue(const Entry* e, std::string_view new_key, uint64_t new_hash) {
+  if (e->type == ValueType::kString) return SetString(new_key, new_hash, e->str(), 0);
+  return CreateObject(new_key, new_hash, e->object()->Clone());
+}
+
+void Keyspace::ObjectChanged(Entry* e, size_t old_bytes) {
+  entry_bytes_ += e->object()->MemoryBytes();
   entry_bytes_ -= old_bytes;
   if (e->in_policy) policy_->OnReweigh(e->id, PolicyWeight(e));
 }
@@ -252,7 +263,7 @@ void Keyspace::Delete(Entry* e, Reason reason) {
   TrackEntryBytes(e, false);
   entries_[e->id] = nullptr;
   free_ids_.push_back(e->id);
-  if (e->type == ValueType::kHash) delete e->hash();
+  if (e->type != ValueType::kString) delete e->object();
   std::free(e);
   if (reason == Reason::kExpired) ++stats_.expired;
   if (reason == Reason::kEvicted) ++stats_.evicted;
@@ -284,21 +295,24 @@ void Keyspace::SetExpire(Entry* e, int64_t expire_ms) {
   }
 }
 
-Entry* Keyspace::Rename(Entry* e, std::string_view new_key, uint64_t new_hash) {
-  // Re-create under the new key with the same value and TTL, then drop the old entry.
+Entry* Keyspace::MoveTo(Entry* e, Keyspace& dst, std::string_view new_key, uint64_t new_hash) {
+  // A string is copied; a collection's pointer moves (no copy of a big value). The TTL goes along.
+  if (Entry* old = dst.Find(new_key, new_hash, 0)) dst.Delete(old);
+  const int64_t expire = e->expire_ms;
   Entry* n;
   if (e->type == ValueType::kString) {
-    n = SetString(new_key, new_hash, e->str(), 0);
+    n = dst.SetString(new_key, new_hash, e->str(), 0);
   } else {
-    if (Entry* old = Find(new_key, new_hash, 0)) Delete(old);
-    n = CreateHash(new_key, new_hash);
-    size_t before = n->hash()->MemoryBytes();
-    e->hash()->ForEach([&](const std::string& f, const std::string& v) { n->hash()->Set(f, v); });
-    HashChanged(n, before);
+    TrackEntryBytes(e, false);
+    std::unique_ptr<Collection> value(e->object());
+    Collection* none = nullptr;
+    std::memcpy(e->data() + e->key_len, &none, sizeof none);
+    e->type = ValueType::kString;  // now an empty string: Delete frees only the entry
+    TrackEntryBytes(e, true);
+    n = dst.CreateObject(new_key, new_hash, std::move(value));
   }
-  int64_t expire = e->expire_ms;
   Delete(e);
-  SetExpire(n, expire);
+  dst.SetExpire(n, expire);
   return n;
 }
 
@@ -368,7 +382,7 @@ void Keyspace::Configure(const EvictionConfig& config, uint64_t budget_bytes) {
 void Keyspace::Clear() {
   for (Entry* e : entries_) {
     if (e == nullptr) continue;
-    if (e->type == ValueType::kHash) delete e->hash();
+    if (e->type != ValueType::kString) delete e->object();
     std::free(e);
   }
   entries_.clear();

@@ -17,6 +17,8 @@
 
 namespace pier::cache::server {
 
+class BlockingKeys;
+
 // Redis's maxmemory-policy, resolved: which keys may be evicted and by which policy.
 struct EvictionConfig {
   std::string redis_name = "noeviction";  // as CONFIG GET shows it
@@ -51,16 +53,24 @@ class Keyspace {
   // Changes a string entry's value length, keeping the first min(old, new) bytes; returns the
   // (possibly moved) entry.
   Entry* ResizeString(Entry* e, size_t new_len);
-  // Creates an empty hash under a key that must be absent.
-  Entry* CreateHash(std::string_view key, uint64_t hash);
-  // Call after changing a hash's contents (its bytes count toward memory).
-  void HashChanged(Entry* e, size_t old_bytes);
+  // Stores a collection under a key that must be absent. A new list or sorted set tells the
+  // blocked clients (set_blocking) that the key is ready.
+  Entry* CreateObject(std::string_view key, uint64_t hash, std::unique_ptr<Collection> value);
+  Entry* CreateHash(std::string_view key, uint64_t hash) {
+    return CreateObject(key, hash, std::make_unique<HashValue>());
+  }
+  // Call after changing a collection's contents (its bytes count toward memory).
+  void ObjectChanged(Entry* e, size_t old_bytes);
+  void HashChanged(Entry* e, size_t old_bytes) { ObjectChanged(e, old_bytes); }
+  // A copy of e's value under `new_key` (which must be absent), without a TTL.
+  Entry* CopyValue(const Entry* e, std::string_view new_key, uint64_t new_hash);
 
   enum class Reason { kExplicit, kExpired, kEvicted };
   void Delete(Entry* e, Reason reason = Reason::kExplicit);
   void SetExpire(Entry* e, int64_t expire_ms);  // 0 removes the TTL
-  // Moves an entry to another key in this shard (RENAME within a shard keeps its TTL).
-  Entry* Rename(Entry* e, std::string_view new_key, uint64_t new_hash);
+  // Moves an entry to `new_key` in `dst` (this shard or another, both locked), replacing what
+  // was there and keeping its TTL (RENAME).
+  Entry* MoveTo(Entry* e, Keyspace& dst, std::string_view new_key, uint64_t new_hash);
 
   // Removes up to `max_work` expired keys, visiting at most `max_work` timers.
   size_t ActiveExpire(int64_t now_ms, size_t max_work);
@@ -70,6 +80,8 @@ class Keyspace {
   void Clear();
 
   void set_seed(uint64_t seed) { seed_ = seed; }  // before Configure
+  // Where new lists and sorted sets are announced (not owned; may be null).
+  void set_blocking(BlockingKeys* blocking) { blocking_ = blocking; }
   // Lookups, stores and removals also go to `shadow` (sampled there; not owned; may be null).
   void set_shadow(MissRatioShadow* shadow) { shadow_ = shadow; }
   size_t size() const { return count_; }
@@ -121,6 +133,7 @@ class Keyspace {
   std::unique_ptr<EvictionPolicy> policy_;
   uint64_t seed_;
   MissRatioShadow* shadow_ = nullptr;
+  BlockingKeys* blocking_ = nullptr;
   KeyspaceStats stats_;
 };
 
