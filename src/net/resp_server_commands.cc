@@ -36,8 +36,10 @@ std::string OwnInfo(RespServer& srv, std::string_view section) {
         uptime / 86400, srv.io_threads() > 1 ? 1 : 0, srv.options().config_file);
   }
   if (section == "clients") {
-    return fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n",
-                       srv.client_count(), srv.options().maxclients);
+    size_t blocked = 0;
+    for (const RespService* s : srv.router().services()) blocked += s->BlockedClients();
+    return fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
+                       srv.client_count(), srv.options().maxclients, blocked);
   }
   if (section == "stats") {
     auto& s = srv.stats();

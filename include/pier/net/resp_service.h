@@ -161,6 +161,8 @@ class RespService {
   // CLIENT UNBLOCK: ends the blocking command client `id` waits in, with its timeout reply or
   // (error) Redis's -UNBLOCKED error; true when this service had it blocked.
   virtual bool Unblock(uint64_t /*client_id*/, bool /*error*/) { return false; }
+  // Clients parked in this service's blocking commands (INFO's blocked_clients).
+  virtual size_t BlockedClients() const { return 0; }
 };
 
 // Composes services: a command goes to the first service that has it. One hash lookup per

@@ -103,6 +103,11 @@ void BlockingKeys::NoteReady(std::string_view key) {
   t_ready.emplace_back(this, std::string(key));
 }
 
+size_t BlockingKeys::parked() const {
+  std::lock_guard lock(mu_);
+  return by_client_.size();
+}
+
 bool BlockingKeys::HasReady() const { return !t_ready.empty(); }
 
 void BlockingKeys::ServeReady() {

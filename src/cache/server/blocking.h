@@ -60,7 +60,8 @@ class BlockingKeys {
   bool Unblock(uint64_t client_id, bool error);
   // Shutdown: every waiter gets its timeout reply.
   void Close();
-  size_t blocked() const { return count_.load(std::memory_order_relaxed); }
+  // Clients parked now.
+  size_t parked() const;
 
  private:
   struct Waiter;

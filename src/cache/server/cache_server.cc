@@ -61,6 +61,7 @@ struct CacheServer::Impl final : net::RespService {
   bool Unblock(uint64_t client_id, bool error) override {
     return db->blocking().Unblock(client_id, error);
   }
+  size_t BlockedClients() const override { return db->blocking().parked(); }
 
   // Cluster mode: false after answering -MOVED or -CROSSSLOT.
   bool RouteToSlot(const CommandSpec& spec, const std::vector<std::string_view>& args,
