@@ -133,4 +133,15 @@ RespParser::Result RespParser::ParseInline(std::string_view buf,
   return Result::kComplete;
 }
 
+bool ParseRespInt(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s[0] == '+' || (s.size() > 1 && s[0] == '0') ||
+      (s.size() > 2 && s[0] == '-' && s[1] == '0')) {
+    return false;  // Redis rejects leading '+' and zeros
+  }
+  if (s == "-0" || s == "-") return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
 }  // namespace pier::net

@@ -1,12 +1,11 @@
 #include "pier/net/resp_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <cstring>
 

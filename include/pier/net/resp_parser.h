@@ -72,4 +72,7 @@ class RespParser {
   size_t wanted_ = 0;
 };
 
+// Redis's string2ll: the whole string is an int64 in canonical form (no '+', no leading zeros).
+bool ParseRespInt(std::string_view s, int64_t* out);
+
 }  // namespace pier::net

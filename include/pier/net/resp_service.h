@@ -31,6 +31,7 @@
 
 #include "pier/base/clock.h"
 #include "pier/base/status.h"
+#include "pier/net/resp_parser.h"  // ParseRespInt
 #include "pier/net/resp_writer.h"
 
 namespace pier::net {
@@ -190,8 +191,5 @@ class RespRouter {
   std::vector<const RespCommand*> commands_;
   std::unordered_map<std::string, Route, NameHash, std::equal_to<>> by_name_;
 };
-
-// Redis's string2ll: the whole string is an int64 in canonical form (no '+', no leading zeros).
-bool ParseRespInt(std::string_view s, int64_t* out);
 
 }  // namespace pier::net

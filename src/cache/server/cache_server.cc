@@ -42,8 +42,14 @@ struct CacheServer::Impl final : net::RespService {
         !RouteToSlot(spec, call.args, call.out)) {
       return nullptr;
     }
-    CommandContext ctx{call.args, call.out,      call.client,           call.server,
-                       *db,       cluster.get(), db->UnixMsAt(call.now), call.executor};
+    CommandContext ctx{call.args,
+                       call.out,
+                       call.client,
+                       call.server,
+                       *db,
+                       cluster.get(),
+                       db->UnixMsAt(call.now),
+                       call.executor};
     spec.handler(ctx);
     // Lists and sorted sets this command created: serve the clients blocked on them.
     if (db->blocking().HasReady()) db->blocking().ServeReady();
@@ -76,8 +82,7 @@ struct CacheServer::Impl final : net::RespService {
     };
     bool same = true;
     if (spec.first_key > 0) {
-      const int last =
-          spec.last_key < 0 ? argc + spec.last_key : std::min(spec.last_key, argc - 1);
+      const int last = spec.last_key < 0 ? argc + spec.last_key : std::min(spec.last_key, argc - 1);
       for (int i = spec.first_key; i <= last && same; i += spec.step) same = add(i);
     }
     int64_t numkeys = 0;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "pier/net/resp_service.h"
+#include "pier/net/resp_parser.h"
 
 namespace pier::cache::server {
 

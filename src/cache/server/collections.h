@@ -6,10 +6,10 @@
 // Each counts its heap bytes for used_memory and eviction.
 #pragma once
 
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
 #include <cstdint>
 #include <deque>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +28,7 @@ struct EncodingLimits {
   static inline size_t set_max_intset_entries = 512;
   static inline size_t zset_max_listpack_entries = 128;
   static inline size_t zset_max_listpack_value = 64;
-  static inline int64_t list_max_listpack_size = -2;  // accepted; lists are one form (quicklist)
+  static inline int64_t list_max_listpack_size = -2;    // accepted; lists are one form (quicklist)
   static inline size_t set_max_listpack_entries = 128;  // accepted (Redis 7.2's); no effect
 };
 
@@ -41,9 +41,7 @@ class ListValue final : public Collection {
   ValueType type() const override { return kType; }
   size_t size() const override { return items_.size(); }
   size_t MemoryBytes() const override { return bytes_ + items_.size() * sizeof(std::string); }
-  std::unique_ptr<Collection> Clone() const override {
-    return std::make_unique<ListValue>(*this);
-  }
+  std::unique_ptr<Collection> Clone() const override { return std::make_unique<ListValue>(*this); }
   std::string_view encoding() const override { return "quicklist"; }
 
   void Push(bool left, std::string_view v);
@@ -66,9 +64,7 @@ class SetValue final : public Collection {
   ValueType type() const override { return kType; }
   size_t size() const override { return is_intset() ? ints_.size() : strs_.size(); }
   size_t MemoryBytes() const override;
-  std::unique_ptr<Collection> Clone() const override {
-    return std::make_unique<SetValue>(*this);
-  }
+  std::unique_ptr<Collection> Clone() const override { return std::make_unique<SetValue>(*this); }
   std::string_view encoding() const override { return is_intset() ? "intset" : "hashtable"; }
 
   bool Contains(std::string_view m) const;
@@ -111,9 +107,9 @@ struct ScoreMemberLess {
 
 class ZSetValue final : public Collection {
  public:
-  using Tree = __gnu_pbds::tree<ScoreMember, __gnu_pbds::null_type, ScoreMemberLess,
-                                __gnu_pbds::rb_tree_tag,
-                                __gnu_pbds::tree_order_statistics_node_update>;
+  using Tree =
+      __gnu_pbds::tree<ScoreMember, __gnu_pbds::null_type, ScoreMemberLess, __gnu_pbds::rb_tree_tag,
+                       __gnu_pbds::tree_order_statistics_node_update>;
   static constexpr ValueType kType = ValueType::kZSet;
   ZSetValue() = default;
   ZSetValue(const ZSetValue& o);
@@ -121,9 +117,7 @@ class ZSetValue final : public Collection {
   ValueType type() const override { return kType; }
   size_t size() const override { return tree_.size(); }
   size_t MemoryBytes() const override;
-  std::unique_ptr<Collection> Clone() const override {
-    return std::make_unique<ZSetValue>(*this);
-  }
+  std::unique_ptr<Collection> Clone() const override { return std::make_unique<ZSetValue>(*this); }
   std::string_view encoding() const override { return big_ ? "skiplist" : "listpack"; }
 
   std::optional<double> Score(std::string_view m) const;

@@ -39,9 +39,7 @@ class HashValue final : public Collection {
 
   ValueType type() const override { return kType; }
   size_t size() const override { return small_.empty() ? big_.size() : small_.size(); }
-  std::unique_ptr<Collection> Clone() const override {
-    return std::make_unique<HashValue>(*this);
-  }
+  std::unique_ptr<Collection> Clone() const override { return std::make_unique<HashValue>(*this); }
   std::string_view encoding() const override { return big_.empty() ? "listpack" : "hashtable"; }
   const std::string* Get(std::string_view field) const;
   // Returns true when the field is new.

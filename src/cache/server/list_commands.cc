@@ -156,7 +156,7 @@ void LRem(CommandContext& c) {
   Edit edit(c, k, e);
   auto* l = ValueOf<ListValue>(e);
   int64_t removed = 0;
-  const uint64_t limit = count == 0 ? UINT64_MAX
+  const uint64_t limit = count == 0  ? UINT64_MAX
                          : count < 0 ? uint64_t(-(count + 1)) + 1
                                      : uint64_t(count);
   if (count >= 0) {
@@ -405,30 +405,88 @@ void BLMPop(CommandContext& c) {
 
 void RegisterListCommands(CommandTable& t) {
   const uint32_t w = kWrite | kDenyOom;
-  t.Add({"lpush", -3, w | kFast, 1, 1, 1, LPush, "list", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0"});
-  t.Add({"rpush", -3, w | kFast, 1, 1, 1, RPush, "list", "Appends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0"});
-  t.Add({"lpushx", -3, w | kFast, 1, 1, 1, LPushX, "list", "Prepends one or more elements to a list only when the list exists.", "2.2.0"});
-  t.Add({"rpushx", -3, w | kFast, 1, 1, 1, RPushX, "list", "Appends an element to a list only when the list exists.", "2.2.0"});
-  t.Add({"lpop", -2, kWrite | kFast, 1, 1, 1, LPop, "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", "1.0.0"});
-  t.Add({"rpop", -2, kWrite | kFast, 1, 1, 1, RPop, "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", "1.0.0"});
-  t.Add({"llen", 2, kReadonly | kFast, 1, 1, 1, LLen, "list", "Returns the length of a list.", "1.0.0"});
-  t.Add({"lrange", 4, kReadonly, 1, 1, 1, LRange, "list", "Returns a range of elements from a list.", "1.0.0"});
-  t.Add({"lindex", 3, kReadonly, 1, 1, 1, LIndex, "list", "Returns an element from a list by its index.", "1.0.0"});
-  t.Add({"lset", 4, w, 1, 1, 1, LSet, "list", "Sets the value of an element in a list by its index.", "1.0.0"});
-  t.Add({"linsert", 5, w, 1, 1, 1, LInsert, "list", "Inserts an element before or after another element in a list.", "2.2.0"});
-  t.Add({"lrem", 4, kWrite, 1, 1, 1, LRem, "list", "Removes elements from a list. Deletes the list if the last element was removed.", "1.0.0"});
-  t.Add({"ltrim", 4, kWrite, 1, 1, 1, LTrim, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", "1.0.0"});
-  t.Add({"lpos", -3, kReadonly, 1, 1, 1, LPos, "list", "Returns the index of matching elements in a list.", "6.0.6"});
-  t.Add({"lmove", 5, w, 1, 2, 1, LMove, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "6.2.0"});
-  t.Add({"rpoplpush", 3, w, 1, 2, 1, RPopLPush, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0"});
-  CommandSpec lmpop{"lmpop", -4, kWrite, 0, 0, 0, LMPop, "list", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", "7.0.0"};
+  t.Add({"lpush", -3, w | kFast, 1, 1, 1, LPush, "list",
+         "Prepends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0"});
+  t.Add({"rpush", -3, w | kFast, 1, 1, 1, RPush, "list",
+         "Appends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0"});
+  t.Add({"lpushx", -3, w | kFast, 1, 1, 1, LPushX, "list",
+         "Prepends one or more elements to a list only when the list exists.", "2.2.0"});
+  t.Add({"rpushx", -3, w | kFast, 1, 1, 1, RPushX, "list",
+         "Appends an element to a list only when the list exists.", "2.2.0"});
+  t.Add({"lpop", -2, kWrite | kFast, 1, 1, 1, LPop, "list",
+         "Returns the first elements in a list after removing it. Deletes the list if the last "
+         "element was popped.",
+         "1.0.0"});
+  t.Add({"rpop", -2, kWrite | kFast, 1, 1, 1, RPop, "list",
+         "Returns and removes the last elements of a list. Deletes the list if the last element "
+         "was popped.",
+         "1.0.0"});
+  t.Add({"llen", 2, kReadonly | kFast, 1, 1, 1, LLen, "list", "Returns the length of a list.",
+         "1.0.0"});
+  t.Add({"lrange", 4, kReadonly, 1, 1, 1, LRange, "list",
+         "Returns a range of elements from a list.", "1.0.0"});
+  t.Add({"lindex", 3, kReadonly, 1, 1, 1, LIndex, "list",
+         "Returns an element from a list by its index.", "1.0.0"});
+  t.Add({"lset", 4, w, 1, 1, 1, LSet, "list",
+         "Sets the value of an element in a list by its index.", "1.0.0"});
+  t.Add({"linsert", 5, w, 1, 1, 1, LInsert, "list",
+         "Inserts an element before or after another element in a list.", "2.2.0"});
+  t.Add({"lrem", 4, kWrite, 1, 1, 1, LRem, "list",
+         "Removes elements from a list. Deletes the list if the last element was removed.",
+         "1.0.0"});
+  t.Add({"ltrim", 4, kWrite, 1, 1, 1, LTrim, "list",
+         "Removes elements from both ends a list. Deletes the list if all elements were trimmed.",
+         "1.0.0"});
+  t.Add({"lpos", -3, kReadonly, 1, 1, 1, LPos, "list",
+         "Returns the index of matching elements in a list.", "6.0.6"});
+  t.Add({"lmove", 5, w, 1, 2, 1, LMove, "list",
+         "Returns an element after popping it from one list and pushing it to another. Deletes the "
+         "list if the last element was moved.",
+         "6.2.0"});
+  t.Add({"rpoplpush", 3, w, 1, 2, 1, RPopLPush, "list",
+         "Returns the last element of a list after removing and pushing it to another list. "
+         "Deletes the list if the last element was popped.",
+         "1.2.0"});
+  CommandSpec lmpop{"lmpop",
+                    -4,
+                    kWrite,
+                    0,
+                    0,
+                    0,
+                    LMPop,
+                    "list",
+                    "Returns multiple elements from a list after removing them. Deletes the list "
+                    "if the last element was popped.",
+                    "7.0.0"};
   lmpop.numkeys_at = 1;
   t.Add(std::move(lmpop));
-  t.Add({"blpop", -3, kWrite, 1, -2, 1, BPop, "list", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0"});
-  t.Add({"brpop", -3, kWrite, 1, -2, 1, BPop, "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0"});
-  t.Add({"blmove", 6, w, 1, 2, 1, BLMove, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "6.2.0"});
-  t.Add({"brpoplpush", 4, w, 1, 2, 1, BRPopLPush, "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0"});
-  CommandSpec blmpop{"blmpop", -5, kWrite, 0, 0, 0, BLMPop, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0"};
+  t.Add({"blpop", -3, kWrite, 1, -2, 1, BPop, "list",
+         "Removes and returns the first element in a list. Blocks until an element is available "
+         "otherwise. Deletes the list if the last element was popped.",
+         "2.0.0"});
+  t.Add({"brpop", -3, kWrite, 1, -2, 1, BPop, "list",
+         "Removes and returns the last element in a list. Blocks until an element is available "
+         "otherwise. Deletes the list if the last element was popped.",
+         "2.0.0"});
+  t.Add({"blmove", 6, w, 1, 2, 1, BLMove, "list",
+         "Pops an element from a list, pushes it to another list and returns it. Blocks until an "
+         "element is available otherwise. Deletes the list if the last element was moved.",
+         "6.2.0"});
+  t.Add({"brpoplpush", 4, w, 1, 2, 1, BRPopLPush, "list",
+         "Pops an element from a list, pushes it to another list and returns it. Block until an "
+         "element is available otherwise. Deletes the list if the last element was popped.",
+         "2.2.0"});
+  CommandSpec blmpop{"blmpop",
+                     -5,
+                     kWrite,
+                     0,
+                     0,
+                     0,
+                     BLMPop,
+                     "list",
+                     "Pops the first element from one of multiple lists. Blocks until an element "
+                     "is available otherwise. Deletes the list if the last element was popped.",
+                     "7.0.0"};
   blmpop.numkeys_at = 2;
   t.Add(std::move(blmpop));
 }

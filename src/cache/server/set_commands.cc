@@ -289,25 +289,53 @@ void SScan(CommandContext& c) {
 
 void RegisterSetCommands(CommandTable& t) {
   const uint32_t w = kWrite | kDenyOom;
-  t.Add({"sadd", -3, w | kFast, 1, 1, 1, SAdd, "set", "Adds one or more members to a set. Creates the key if it doesn't exist.", "1.0.0"});
-  t.Add({"srem", -3, kWrite | kFast, 1, 1, 1, SRem, "set", "Removes one or more members from a set. Deletes the set if the last member was removed.", "1.0.0"});
-  t.Add({"smembers", 2, kReadonly, 1, 1, 1, SMembers, "set", "Returns all members of a set.", "1.0.0"});
-  t.Add({"sismember", 3, kReadonly | kFast, 1, 1, 1, SIsMember, "set", "Determines whether a member belongs to a set.", "1.0.0"});
-  t.Add({"smismember", -3, kReadonly | kFast, 1, 1, 1, SMIsMember, "set", "Determines whether multiple members belong to a set.", "6.2.0"});
-  t.Add({"scard", 2, kReadonly | kFast, 1, 1, 1, SCard, "set", "Returns the number of members in a set.", "1.0.0"});
-  t.Add({"spop", -2, kWrite | kFast, 1, 1, 1, SPop, "set", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", "1.0.0"});
-  t.Add({"srandmember", -2, kReadonly, 1, 1, 1, SRandMember, "set", "Get one or multiple random members from a set", "1.0.0"});
-  t.Add({"smove", 4, kWrite | kFast, 1, 2, 1, SMove, "set", "Moves a member from one set to another.", "1.0.0"});
-  t.Add({"sinter", -2, kReadonly, 1, -1, 1, SInter, "set", "Returns the intersect of multiple sets.", "1.0.0"});
-  t.Add({"sunion", -2, kReadonly, 1, -1, 1, SUnion, "set", "Returns the union of multiple sets.", "1.0.0"});
-  t.Add({"sdiff", -2, kReadonly, 1, -1, 1, SDiff, "set", "Returns the difference of multiple sets.", "1.0.0"});
-  t.Add({"sinterstore", -3, w, 1, -1, 1, SInterStore, "set", "Stores the intersect of multiple sets in a key.", "1.0.0"});
-  t.Add({"sunionstore", -3, w, 1, -1, 1, SUnionStore, "set", "Stores the union of multiple sets in a key.", "1.0.0"});
-  t.Add({"sdiffstore", -3, w, 1, -1, 1, SDiffStore, "set", "Stores the difference of multiple sets in a key.", "1.0.0"});
-  CommandSpec card{"sintercard", -3, kReadonly, 0, 0, 0, SInterCard, "set", "Returns the number of members of the intersect of multiple sets.", "7.0.0"};
+  t.Add({"sadd", -3, w | kFast, 1, 1, 1, SAdd, "set",
+         "Adds one or more members to a set. Creates the key if it doesn't exist.", "1.0.0"});
+  t.Add({"srem", -3, kWrite | kFast, 1, 1, 1, SRem, "set",
+         "Removes one or more members from a set. Deletes the set if the last member was removed.",
+         "1.0.0"});
+  t.Add({"smembers", 2, kReadonly, 1, 1, 1, SMembers, "set", "Returns all members of a set.",
+         "1.0.0"});
+  t.Add({"sismember", 3, kReadonly | kFast, 1, 1, 1, SIsMember, "set",
+         "Determines whether a member belongs to a set.", "1.0.0"});
+  t.Add({"smismember", -3, kReadonly | kFast, 1, 1, 1, SMIsMember, "set",
+         "Determines whether multiple members belong to a set.", "6.2.0"});
+  t.Add({"scard", 2, kReadonly | kFast, 1, 1, 1, SCard, "set",
+         "Returns the number of members in a set.", "1.0.0"});
+  t.Add({"spop", -2, kWrite | kFast, 1, 1, 1, SPop, "set",
+         "Returns one or more random members from a set after removing them. Deletes the set if "
+         "the last member was popped.",
+         "1.0.0"});
+  t.Add({"srandmember", -2, kReadonly, 1, 1, 1, SRandMember, "set",
+         "Get one or multiple random members from a set", "1.0.0"});
+  t.Add({"smove", 4, kWrite | kFast, 1, 2, 1, SMove, "set",
+         "Moves a member from one set to another.", "1.0.0"});
+  t.Add({"sinter", -2, kReadonly, 1, -1, 1, SInter, "set",
+         "Returns the intersect of multiple sets.", "1.0.0"});
+  t.Add({"sunion", -2, kReadonly, 1, -1, 1, SUnion, "set", "Returns the union of multiple sets.",
+         "1.0.0"});
+  t.Add({"sdiff", -2, kReadonly, 1, -1, 1, SDiff, "set", "Returns the difference of multiple sets.",
+         "1.0.0"});
+  t.Add({"sinterstore", -3, w, 1, -1, 1, SInterStore, "set",
+         "Stores the intersect of multiple sets in a key.", "1.0.0"});
+  t.Add({"sunionstore", -3, w, 1, -1, 1, SUnionStore, "set",
+         "Stores the union of multiple sets in a key.", "1.0.0"});
+  t.Add({"sdiffstore", -3, w, 1, -1, 1, SDiffStore, "set",
+         "Stores the difference of multiple sets in a key.", "1.0.0"});
+  CommandSpec card{"sintercard",
+                   -3,
+                   kReadonly,
+                   0,
+                   0,
+                   0,
+                   SInterCard,
+                   "set",
+                   "Returns the number of members of the intersect of multiple sets.",
+                   "7.0.0"};
   card.numkeys_at = 1;
   t.Add(std::move(card));
-  t.Add({"sscan", -3, kReadonly, 1, 1, 1, SScan, "set", "Iterates over members of a set.", "2.6.0"});
+  t.Add(
+      {"sscan", -3, kReadonly, 1, 1, 1, SScan, "set", "Iterates over members of a set.", "2.6.0"});
 }
 
 }  // namespace pier::cache::server

@@ -216,8 +216,7 @@ void Object(CommandContext& c) {
     return;
   }
   if (sub != "encoding" && sub != "refcount" && sub != "freq" && sub != "idletime") {
-    return c.out.Error("ERR unknown subcommand '" + std::string(c.args[1]) +
-                       "'. Try OBJECT HELP.");
+    return c.out.Error("ERR unknown subcommand '" + std::string(c.args[1]) + "'. Try OBJECT HELP.");
   }
   if (c.argc() != 3) {
     return c.out.Error("ERR wrong number of arguments for 'object|" + sub + "' command");
@@ -279,11 +278,17 @@ void Move(CommandContext& c) {
 }  // namespace
 
 void RegisterSortCommands(CommandTable& t) {
-  t.Add({"sort", -2, kWrite | kDenyOom, 1, 1, 1, Sort, "generic", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", "1.0.0"});
-  t.Add({"sort_ro", -2, kReadonly, 1, 1, 1, SortRo, "generic", "Returns the sorted elements of a list, a set, or a sorted set.", "7.0.0"});
-  t.Add({"object", -2, kReadonly, 2, 2, 1, Object, "generic", "A container for object introspection commands.", "2.2.3"});
-  t.Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, "generic", "Copies the value of a key to a new key.", "6.2.0"});
-  t.Add({"move", 3, kWrite | kFast, 1, 1, 1, Move, "generic", "Moves a key to another database.", "1.0.0"});
+  t.Add({"sort", -2, kWrite | kDenyOom, 1, 1, 1, Sort, "generic",
+         "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
+         "1.0.0"});
+  t.Add({"sort_ro", -2, kReadonly, 1, 1, 1, SortRo, "generic",
+         "Returns the sorted elements of a list, a set, or a sorted set.", "7.0.0"});
+  t.Add({"object", -2, kReadonly, 2, 2, 1, Object, "generic",
+         "A container for object introspection commands.", "2.2.3"});
+  t.Add({"copy", -3, kWrite | kDenyOom, 1, 2, 1, Copy, "generic",
+         "Copies the value of a key to a new key.", "6.2.0"});
+  t.Add({"move", 3, kWrite | kFast, 1, 1, 1, Move, "generic", "Moves a key to another database.",
+         "1.0.0"});
 }
 
 }  // namespace pier::cache::server

@@ -2,16 +2,16 @@
 // ZLEXCOUNT ZRANK ZREVRANK, the ZRANGE family (ZRANGE ZRANGESTORE ZRANGEBYSCORE ZREVRANGEBYSCORE
 // ZRANGEBYLEX ZREVRANGEBYLEX ZREVRANGE) and ZREMRANGEBYRANK/SCORE/LEX, as Redis 7.0. Pops,
 // blocking pops and set algebra are in zset_ops_commands.cc.
+#include "cache/server/zset_commands.h"
+
 #include <cmath>
 
 #include "cache/server/collection_access.h"
-#include "cache/server/zset_commands.h"
 #include "cache/server/zset_range.h"
 
 namespace pier::cache::server {
 
-void ReplyScored(CommandContext& c, const std::vector<const ScoreMember*>& items,
-                 bool withscores) {
+void ReplyScored(CommandContext& c, const std::vector<const ScoreMember*>& items, bool withscores) {
   const auto n = static_cast<int64_t>(items.size());
   const bool pairs = withscores && c.out.protocol() >= 3;
   c.out.ArrayHeader(withscores && !pairs ? 2 * n : n);
@@ -295,26 +295,57 @@ void StoreZSet(CommandContext& c, const KeyRef& dst, const std::vector<ScoreMemb
 
 void RegisterZSetCommands(CommandTable& t) {
   const uint32_t w = kWrite | kDenyOom;
-  t.Add({"zadd", -4, w | kFast, 1, 1, 1, ZAdd, "sorted_set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", "1.2.0"});
-  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZRem, "sorted_set", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", "1.2.0"});
-  t.Add({"zscore", 3, kReadonly | kFast, 1, 1, 1, ZScore, "sorted_set", "Returns the score of a member in a sorted set.", "1.2.0"});
-  t.Add({"zmscore", -3, kReadonly | kFast, 1, 1, 1, ZMScore, "sorted_set", "Returns the score of one or more members in a sorted set.", "6.2.0"});
-  t.Add({"zincrby", 4, w | kFast, 1, 1, 1, ZIncrBy, "sorted_set", "Increments the score of a member in a sorted set.", "1.2.0"});
-  t.Add({"zcard", 2, kReadonly | kFast, 1, 1, 1, ZCard, "sorted_set", "Returns the number of members in a sorted set.", "1.2.0"});
-  t.Add({"zcount", 4, kReadonly | kFast, 1, 1, 1, ZCount, "sorted_set", "Returns the count of members in a sorted set that have scores within a range.", "2.0.0"});
-  t.Add({"zlexcount", 4, kReadonly | kFast, 1, 1, 1, ZLexCount, "sorted_set", "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9"});
-  t.Add({"zrank", 3, kReadonly | kFast, 1, 1, 1, ZRank, "sorted_set", "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0"});
-  t.Add({"zrevrank", 3, kReadonly | kFast, 1, 1, 1, ZRevRank, "sorted_set", "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0"});
-  t.Add({"zrange", -4, kReadonly, 1, 1, 1, ZRange, "sorted_set", "Returns members in a sorted set within a range of indexes.", "1.2.0"});
-  t.Add({"zrangestore", -5, w, 1, 2, 1, ZRangeStore, "sorted_set", "Stores a range of members from sorted set in a key.", "6.2.0"});
-  t.Add({"zrevrange", -4, kReadonly, 1, 1, 1, ZRevRange, "sorted_set", "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0"});
-  t.Add({"zrangebyscore", -4, kReadonly, 1, 1, 1, ZRangeByScore, "sorted_set", "Returns members in a sorted set within a range of scores.", "1.0.5"});
-  t.Add({"zrevrangebyscore", -4, kReadonly, 1, 1, 1, ZRevRangeByScore, "sorted_set", "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0"});
-  t.Add({"zrangebylex", -4, kReadonly, 1, 1, 1, ZRangeByLex, "sorted_set", "Returns members in a sorted set within a lexicographical range.", "2.8.9"});
-  t.Add({"zrevrangebylex", -4, kReadonly, 1, 1, 1, ZRevRangeByLex, "sorted_set", "Returns members in a sorted set within a lexicographical range in reverse order.", "2.8.9"});
-  t.Add({"zremrangebyrank", 4, kWrite, 1, 1, 1, ZRemRangeByRank, "sorted_set", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", "2.0.0"});
-  t.Add({"zremrangebyscore", 4, kWrite, 1, 1, 1, ZRemRangeByScore, "sorted_set", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", "1.2.0"});
-  t.Add({"zremrangebylex", 4, kWrite, 1, 1, 1, ZRemRangeByLex, "sorted_set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", "2.8.9"});
+  t.Add({"zadd", -4, w | kFast, 1, 1, 1, ZAdd, "sorted_set",
+         "Adds one or more members to a sorted set, or updates their scores. Creates the key if it "
+         "doesn't exist.",
+         "1.2.0"});
+  t.Add({"zrem", -3, kWrite | kFast, 1, 1, 1, ZRem, "sorted_set",
+         "Removes one or more members from a sorted set. Deletes the sorted set if all members "
+         "were removed.",
+         "1.2.0"});
+  t.Add({"zscore", 3, kReadonly | kFast, 1, 1, 1, ZScore, "sorted_set",
+         "Returns the score of a member in a sorted set.", "1.2.0"});
+  t.Add({"zmscore", -3, kReadonly | kFast, 1, 1, 1, ZMScore, "sorted_set",
+         "Returns the score of one or more members in a sorted set.", "6.2.0"});
+  t.Add({"zincrby", 4, w | kFast, 1, 1, 1, ZIncrBy, "sorted_set",
+         "Increments the score of a member in a sorted set.", "1.2.0"});
+  t.Add({"zcard", 2, kReadonly | kFast, 1, 1, 1, ZCard, "sorted_set",
+         "Returns the number of members in a sorted set.", "1.2.0"});
+  t.Add({"zcount", 4, kReadonly | kFast, 1, 1, 1, ZCount, "sorted_set",
+         "Returns the count of members in a sorted set that have scores within a range.", "2.0.0"});
+  t.Add({"zlexcount", 4, kReadonly | kFast, 1, 1, 1, ZLexCount, "sorted_set",
+         "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9"});
+  t.Add({"zrank", 3, kReadonly | kFast, 1, 1, 1, ZRank, "sorted_set",
+         "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0"});
+  t.Add({"zrevrank", 3, kReadonly | kFast, 1, 1, 1, ZRevRank, "sorted_set",
+         "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0"});
+  t.Add({"zrange", -4, kReadonly, 1, 1, 1, ZRange, "sorted_set",
+         "Returns members in a sorted set within a range of indexes.", "1.2.0"});
+  t.Add({"zrangestore", -5, w, 1, 2, 1, ZRangeStore, "sorted_set",
+         "Stores a range of members from sorted set in a key.", "6.2.0"});
+  t.Add({"zrevrange", -4, kReadonly, 1, 1, 1, ZRevRange, "sorted_set",
+         "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0"});
+  t.Add({"zrangebyscore", -4, kReadonly, 1, 1, 1, ZRangeByScore, "sorted_set",
+         "Returns members in a sorted set within a range of scores.", "1.0.5"});
+  t.Add({"zrevrangebyscore", -4, kReadonly, 1, 1, 1, ZRevRangeByScore, "sorted_set",
+         "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0"});
+  t.Add({"zrangebylex", -4, kReadonly, 1, 1, 1, ZRangeByLex, "sorted_set",
+         "Returns members in a sorted set within a lexicographical range.", "2.8.9"});
+  t.Add({"zrevrangebylex", -4, kReadonly, 1, 1, 1, ZRevRangeByLex, "sorted_set",
+         "Returns members in a sorted set within a lexicographical range in reverse order.",
+         "2.8.9"});
+  t.Add({"zremrangebyrank", 4, kWrite, 1, 1, 1, ZRemRangeByRank, "sorted_set",
+         "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all "
+         "members were removed.",
+         "2.0.0"});
+  t.Add({"zremrangebyscore", 4, kWrite, 1, 1, 1, ZRemRangeByScore, "sorted_set",
+         "Removes members in a sorted set within a range of scores. Deletes the sorted set if all "
+         "members were removed.",
+         "1.2.0"});
+  t.Add({"zremrangebylex", 4, kWrite, 1, 1, 1, ZRemRangeByLex, "sorted_set",
+         "Removes members in a sorted set within a lexicographical range. Deletes the sorted set "
+         "if all members were removed.",
+         "2.8.9"});
   RegisterZSetOpsCommands(t);
 }
 

@@ -219,8 +219,7 @@ void ZSetOpGeneric(CommandContext& c, Op op, bool store, bool card) {
   int64_t n;
   if (!ParseInt64(c.args[numkeys_at], &n)) return c.out.Error(kErrNotInteger);
   if (n < 1) {
-    return c.out.Error("ERR at least 1 input key is needed for '" + Lower(c.args[0]) +
-                       "' command");
+    return c.out.Error("ERR at least 1 input key is needed for '" + Lower(c.args[0]) + "' command");
   }
   if (static_cast<uint64_t>(n) > c.argc() - numkeys_at - 1) return c.out.Error(kErrSyntax);
   std::vector<KeyRef> keys;
@@ -246,8 +245,7 @@ void ZSetOpGeneric(CommandContext& c, Op op, bool store, bool card) {
   for (size_t j = numkeys_at + 1 + size_t(n); j < c.argc();) {
     const size_t remaining = c.argc() - j;
     std::string_view a = c.args[j];
-    if (op != Op::kDiff && !card && remaining >= size_t(n) + 1 &&
-        EqualsIgnoreCase(a, "WEIGHTS")) {
+    if (op != Op::kDiff && !card && remaining >= size_t(n) + 1 && EqualsIgnoreCase(a, "WEIGHTS")) {
       ++j;
       for (auto& s : src) {
         if (!ParseScore(c.args[j++], &s.weight)) {
@@ -368,14 +366,49 @@ void ZScan(CommandContext& c) {
 
 void RegisterZSetOpsCommands(CommandTable& t) {
   const uint32_t w = kWrite | kDenyOom;
-  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZPopMin, "sorted_set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0"});
-  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZPopMax, "sorted_set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0"});
-  CommandSpec zmpop{"zmpop", -4, kWrite, 0, 0, 0, ZMPop, "sorted_set", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", "7.0.0"};
+  t.Add({"zpopmin", -2, kWrite | kFast, 1, 1, 1, ZPopMin, "sorted_set",
+         "Returns the lowest-scoring members from a sorted set after removing them. Deletes the "
+         "sorted set if the last member was popped.",
+         "5.0.0"});
+  t.Add({"zpopmax", -2, kWrite | kFast, 1, 1, 1, ZPopMax, "sorted_set",
+         "Returns the highest-scoring members from a sorted set after removing them. Deletes the "
+         "sorted set if the last member was popped.",
+         "5.0.0"});
+  CommandSpec zmpop{"zmpop",
+                    -4,
+                    kWrite,
+                    0,
+                    0,
+                    0,
+                    ZMPop,
+                    "sorted_set",
+                    "Returns the highest- or lowest-scoring members from one or more sorted sets "
+                    "after removing them. Deletes the sorted set if the last member was popped.",
+                    "7.0.0"};
   zmpop.numkeys_at = 1;
   t.Add(std::move(zmpop));
-  t.Add({"bzpopmin", -3, kWrite | kFast, 1, -2, 1, BZPop, "sorted_set", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "5.0.0"});
-  t.Add({"bzpopmax", -3, kWrite | kFast, 1, -2, 1, BZPop, "sorted_set", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", "5.0.0"});
-  CommandSpec bzmpop{"bzmpop", -5, kWrite, 0, 0, 0, BZMPop, "sorted_set", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "7.0.0"};
+  t.Add({"bzpopmin", -3, kWrite | kFast, 1, -2, 1, BZPop, "sorted_set",
+         "Removes and returns the member with the lowest score from one or more sorted sets. "
+         "Blocks until a member is available otherwise. Deletes the sorted set if the last element "
+         "was popped.",
+         "5.0.0"});
+  t.Add({"bzpopmax", -3, kWrite | kFast, 1, -2, 1, BZPop, "sorted_set",
+         "Removes and returns the member with the highest score from one or more sorted sets. "
+         "Blocks until a member available otherwise.  Deletes the sorted set if the last element "
+         "was popped.",
+         "5.0.0"});
+  CommandSpec bzmpop{
+      "bzmpop",
+      -5,
+      kWrite,
+      0,
+      0,
+      0,
+      BZMPop,
+      "sorted_set",
+      "Removes and returns a member by score from one or more sorted sets. Blocks until a member "
+      "is available otherwise. Deletes the sorted set if the last element was popped.",
+      "7.0.0"};
   bzmpop.numkeys_at = 2;
   t.Add(std::move(bzmpop));
   struct Algebra {
@@ -390,19 +423,33 @@ void RegisterZSetOpsCommands(CommandTable& t) {
       {"zunion", -3, ZUnion, false, "Returns the union of multiple sorted sets.", "6.2.0"},
       {"zinter", -3, ZInter, false, "Returns the intersect of multiple sorted sets.", "6.2.0"},
       {"zdiff", -3, ZDiff, false, "Returns the difference between multiple sorted sets.", "6.2.0"},
-      {"zunionstore", -4, ZUnionStore, true, "Stores the union of multiple sorted sets in a key.", "2.0.0"},
-      {"zinterstore", -4, ZInterStore, true, "Stores the intersect of multiple sorted sets in a key.", "2.0.0"},
-      {"zdiffstore", -4, ZDiffStore, true, "Stores the difference of multiple sorted sets in a key.", "6.2.0"},
-      {"zintercard", -3, ZInterCard, false, "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0"},
+      {"zunionstore", -4, ZUnionStore, true, "Stores the union of multiple sorted sets in a key.",
+       "2.0.0"},
+      {"zinterstore", -4, ZInterStore, true,
+       "Stores the intersect of multiple sorted sets in a key.", "2.0.0"},
+      {"zdiffstore", -4, ZDiffStore, true,
+       "Stores the difference of multiple sorted sets in a key.", "6.2.0"},
+      {"zintercard", -3, ZInterCard, false,
+       "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0"},
   };
   for (const Algebra& a : algebra) {
-    CommandSpec spec{a.name, a.arity, a.store ? w : kReadonly, a.store ? 1 : 0, a.store ? 1 : 0,
-                     a.store ? 1 : 0, a.fn, "sorted_set", a.summary, a.since};
+    CommandSpec spec{a.name,
+                     a.arity,
+                     a.store ? w : kReadonly,
+                     a.store ? 1 : 0,
+                     a.store ? 1 : 0,
+                     a.store ? 1 : 0,
+                     a.fn,
+                     "sorted_set",
+                     a.summary,
+                     a.since};
     spec.numkeys_at = a.store ? 2 : 1;
     t.Add(std::move(spec));
   }
-  t.Add({"zrandmember", -2, kReadonly, 1, 1, 1, ZRandMember, "sorted_set", "Returns one or more random members from a sorted set.", "6.2.0"});
-  t.Add({"zscan", -3, kReadonly, 1, 1, 1, ZScan, "sorted_set", "Iterates over members and scores of a sorted set.", "2.8.0"});
+  t.Add({"zrandmember", -2, kReadonly, 1, 1, 1, ZRandMember, "sorted_set",
+         "Returns one or more random members from a sorted set.", "6.2.0"});
+  t.Add({"zscan", -3, kReadonly, 1, 1, 1, ZScan, "sorted_set",
+         "Iterates over members and scores of a sorted set.", "2.8.0"});
 }
 
 }  // namespace pier::cache::server

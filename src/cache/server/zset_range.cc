@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "pier/base/strings.h"
-#include "pier/net/resp_service.h"
+#include "pier/net/resp_parser.h"
 
 namespace pier::cache::server {
 

@@ -1,0 +1,189 @@
+// Property tests: random operation sequences on each collection type and on a model built from
+// std containers agree, across the encoding conversions (intset to hashtable, listpack to
+// skiplist) and back to empty.
+#include "cache/server/collections.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+
+#include "cache/server/zset_range.h"
+
+namespace pier::cache::server {
+namespace {
+
+TEST(ListValueProperty, AgreesWithADeque) {
+  std::mt19937_64 rng(7);
+  ListValue l;
+  std::deque<std::string> model;
+  for (int step = 0; step < 20000; ++step) {
+    const std::string v = std::to_string(rng() % 50) + std::string(rng() % 3 ? 0 : 20, 'x');
+    switch (rng() % 6) {
+      case 0:
+      case 1: {
+        const bool left = rng() % 2;
+        l.Push(left, v);
+        left ? model.push_front(v) : model.push_back(v);
+        break;
+      }
+      case 2:
+        if (!model.empty()) {
+          const bool left = rng() % 2;
+          ASSERT_EQ(l.Pop(left), left ? model.front() : model.back());
+          left ? model.pop_front() : model.pop_back();
+        }
+        break;
+      case 3:
+        if (!model.empty()) {
+          const size_t i = rng() % model.size();
+          l.Set(i, v);
+          model[i] = v;
+        }
+        break;
+      case 4: {
+        const size_t i = model.empty() ? 0 : rng() % (model.size() + 1);
+        l.Insert(i, v);
+        model.insert(model.begin() + static_cast<ptrdiff_t>(i), v);
+        break;
+      }
+      case 5:
+        if (!model.empty() && rng() % 20 == 0) {
+          const size_t a = rng() % model.size(), b = rng() % model.size();
+          l.Trim(a, b);
+          if (a > b) {
+            model.clear();
+          } else {
+            model = std::deque<std::string>(model.begin() + static_cast<ptrdiff_t>(a),
+                                            model.begin() + static_cast<ptrdiff_t>(b) + 1);
+          }
+        } else if (!model.empty()) {
+          const size_t i = rng() % model.size();
+          l.Erase(i);
+          model.erase(model.begin() + static_cast<ptrdiff_t>(i));
+        }
+        break;
+    }
+    ASSERT_EQ(l.size(), model.size());
+  }
+  for (size_t i = 0; i < model.size(); ++i) ASSERT_EQ(l.at(i), model[i]);
+  EXPECT_GT(l.MemoryBytes(), model.size() * sizeof(std::string));
+}
+
+TEST(SetValueProperty, AgreesWithAStdSetAcrossTheIntsetConversion) {
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 4; ++round) {
+    SetValue s;
+    std::set<std::string> model;
+    // Integers only at first (intset), past the entry limit or with a string later.
+    for (int step = 0; step < 3000; ++step) {
+      const bool strings = round % 2 == 1 && step > 1500;
+      std::string m = strings ? "m" + std::to_string(rng() % 800)
+                              : std::to_string(static_cast<int64_t>(rng() % 800) - 400);
+      if (rng() % 3 == 0) {
+        ASSERT_EQ(s.Remove(m), model.erase(m) == 1);
+      } else {
+        ASSERT_EQ(s.Add(m), model.insert(m).second);
+      }
+      ASSERT_EQ(s.size(), model.size());
+      ASSERT_EQ(s.Contains(m), model.count(m) == 1);
+    }
+    std::vector<std::string> members = s.Members();
+    std::sort(members.begin(), members.end());
+    EXPECT_EQ(members, std::vector<std::string>(model.begin(), model.end()));
+    if (!model.empty()) {
+      EXPECT_EQ(model.count(s.Random(rng())), 1u);
+    }
+    if (round % 2 == 1) {
+      EXPECT_EQ(s.encoding(), "hashtable");
+    }
+  }
+  SetValue small;
+  small.Add("3");
+  small.Add("-1");
+  EXPECT_EQ(small.encoding(), "intset");
+  EXPECT_EQ(small.Members(), (std::vector<std::string>{"-1", "3"}));  // sorted, as an intset
+  small.Add("x");
+  EXPECT_EQ(small.encoding(), "hashtable");
+  small.Remove("x");
+  EXPECT_EQ(small.encoding(), "hashtable");  // never back, as Redis
+}
+
+TEST(ZSetValueProperty, RanksAndRangesAgreeWithASortedModel) {
+  std::mt19937_64 rng(5);
+  ZSetValue z;
+  std::map<std::string, double> model;
+  auto sorted = [&] {
+    std::vector<std::pair<double, std::string>> v;
+    for (const auto& [m, s] : model) v.emplace_back(s, m);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  for (int step = 0; step < 6000; ++step) {
+    const std::string m = "m" + std::to_string(rng() % 300);
+    const double score = static_cast<double>(rng() % 40) / 4 - 5;
+    if (rng() % 4 == 0) {
+      ASSERT_EQ(z.Remove(m), model.erase(m) == 1);
+    } else {
+      ASSERT_EQ(z.Set(m, score), model.count(m) == 0);
+      model[m] = score;
+    }
+    ASSERT_EQ(z.size(), model.size());
+    if (step % 500 == 0 || step == 5999) {
+      auto want = sorted();
+      size_t rank = 0;
+      for (auto it = z.begin(); it != z.end(); ++it, ++rank) {
+        ASSERT_EQ(it->member, want[rank].second);
+        ASSERT_EQ(z.Rank(it->member, it->score), rank);
+        ASSERT_EQ(z.ByRank(rank)->member, want[rank].second);
+        ASSERT_EQ(*z.Score(it->member), want[rank].first);
+      }
+      // A score range with an exclusive minimum, forward and reversed, with LIMIT.
+      ZRangeSpec spec;
+      std::vector<std::string_view> args = {"(-1", "2.5", "BYSCORE", "LIMIT", "1", "7"};
+      ASSERT_TRUE(ParseZRange(args, 0, false, &spec).ok());
+      std::vector<std::string> expect;
+      for (const auto& [s, mem] : want) {
+        if (s > -1 && s <= 2.5) expect.push_back(mem);
+      }
+      expect.erase(expect.begin(), expect.begin() + std::min<size_t>(1, expect.size()));
+      if (expect.size() > 7) expect.resize(7);
+      std::vector<std::string> got;
+      for (const ScoreMember* sm : CollectRange(z, spec)) got.push_back(sm->member);
+      ASSERT_EQ(got, expect);
+    }
+  }
+  EXPECT_EQ(z.encoding(), "skiplist");  // past zset-max-listpack-entries
+  ZSetValue copy(z);
+  EXPECT_EQ(copy.size(), z.size());
+  EXPECT_EQ(copy.MemoryBytes(), z.MemoryBytes());
+}
+
+TEST(ZSetRange, ParsesRedisBoundsAndRejectsBadOnes) {
+  ScoreRange r;
+  EXPECT_TRUE(ParseScoreRange("(1", "+inf", &r));
+  EXPECT_TRUE(r.min_ex && !r.max_ex && std::isinf(r.max));
+  EXPECT_TRUE(ParseScoreRange("", "", &r));  // strtod reads "" as 0, as Redis accepts
+  EXPECT_FALSE(ParseScoreRange("x", "1", &r));
+  EXPECT_FALSE(ParseScoreRange("nan", "1", &r));
+  LexRange lr;
+  EXPECT_TRUE(ParseLexRange("-", "(c", &lr));
+  EXPECT_TRUE(lr.Contains("b") && !lr.Contains("c"));
+  EXPECT_FALSE(ParseLexRange("a", "+", &lr));
+  EXPECT_FALSE(ParseLexRange("++", "+", &lr));
+  double d;
+  EXPECT_TRUE(ParseScore("-inf", &d));
+  EXPECT_FALSE(ParseScore(" 1", &d));
+  EXPECT_FALSE(ParseScore("1e999", &d));
+  ZRangeSpec spec;
+  std::vector<std::string_view> args = {"0", "1", "LIMIT", "0", "1"};
+  EXPECT_EQ(ParseZRange(args, 0, false, &spec).message(),
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
+            "BYLEX");
+}
+
+}  // namespace
+}  // namespace pier::cache::server
