@@ -90,7 +90,7 @@ bool SetValue::Add(std::string_view m) {
     if (AsSetInt(m, &v)) {
       auto it = std::lower_bound(ints_.begin(), ints_.end(), v);
       if (it != ints_.end() && *it == v) return false;
-      if (ints_.size() < EncodingLimits::set_max_intset_entries) {
+      if (ints_.size() < EncodingLimits::Get(EncodingLimits::set_max_intset_entries)) {
         ints_.insert(it, v);
         return true;
       }
@@ -180,8 +180,8 @@ bool ZSetValue::Set(std::string_view m, double score) {
   auto [pos, ok] = tree_.insert(ScoreMember{score, std::string(m)});
   scores_.emplace(pos->member, score);
   heap_ += HeapBytes(m);
-  if (tree_.size() > EncodingLimits::zset_max_listpack_entries ||
-      m.size() > EncodingLimits::zset_max_listpack_value) {
+  if (tree_.size() > EncodingLimits::Get(EncodingLimits::zset_max_listpack_entries) ||
+      m.size() > EncodingLimits::Get(EncodingLimits::zset_max_listpack_value)) {
     big_ = true;
   }
   return true;

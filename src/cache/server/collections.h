@@ -18,19 +18,10 @@
 #include <utility>
 #include <vector>
 
+#include "cache/server/encoding_limits.h"
 #include "cache/server/entry.h"
 
 namespace pier::cache::server {
-
-// Redis's encoding thresholds (CONFIG SET set-max-intset-entries etc.); read when a collection
-// grows past them.
-struct EncodingLimits {
-  static inline size_t set_max_intset_entries = 512;
-  static inline size_t zset_max_listpack_entries = 128;
-  static inline size_t zset_max_listpack_value = 64;
-  static inline int64_t list_max_listpack_size = -2;    // accepted; lists are one form (quicklist)
-  static inline size_t set_max_listpack_entries = 128;  // accepted (Redis 7.2's); no effect
-};
 
 // Bytes a std::string holding `s` costs beyond its own object (its heap buffer past SSO).
 inline size_t HeapBytes(std::string_view s) { return s.size() > 15 ? s.size() + 1 : 0; }

@@ -1,5 +1,7 @@
 #include "cache/server/entry.h"
 
+#include "cache/server/encoding_limits.h"
+
 namespace pier::cache::server {
 
 namespace {
@@ -29,7 +31,9 @@ bool HashValue::Set(std::string_view field, std::string_view value) {
         return false;
       }
     }
-    if (small_.size() < kMaxSmall) {
+    if (small_.size() < EncodingLimits::Get(EncodingLimits::hash_max_listpack_entries) &&
+        std::max(field.size(), value.size()) <=
+            EncodingLimits::Get(EncodingLimits::hash_max_listpack_value)) {
       small_.emplace_back(field, value);
       bytes_ += PairBytes(field, value);
       return true;

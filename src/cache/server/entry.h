@@ -31,10 +31,10 @@ class Collection {
 };
 
 // A Redis hash. Small hashes are a vector in insertion order (as Redis's listpack encoding,
-// which is what HGETALL order users see); past kMaxSmall fields it becomes a hash map.
+// which is what HGETALL order users see); past hash-max-listpack-entries fields or a field or
+// value longer than hash-max-listpack-value it becomes a hash map, and stays one.
 class HashValue final : public Collection {
  public:
-  static constexpr size_t kMaxSmall = 128;
   static constexpr ValueType kType = ValueType::kHash;
 
   ValueType type() const override { return kType; }

@@ -7,6 +7,7 @@
 
 #include "cache/server/cluster.h"
 #include "cache/server/command.h"
+#include "cache/server/encoding_limits.h"
 #include "pier/base/memory_units.h"
 
 namespace pier::cache::server {
@@ -71,7 +72,7 @@ bool AppendKeyspaceInfo(Database& db, const ClusterConfig* cluster, std::atomic<
 }
 
 std::vector<net::RespConfigParam> KeyspaceConfigParams(Database& db) {
-  return {
+  std::vector<net::RespConfigParam> params = {
       {"maxmemory", [&db] { return std::to_string(db.maxmemory()); },
        [&db](std::string_view v) {
          auto bytes = ParseMemory(v);
@@ -90,6 +91,40 @@ std::vector<net::RespConfigParam> KeyspaceConfigParams(Database& db) {
        }},
       {"maxmemory-samples", [] { return std::string("5"); }, nullptr},
   };
+  // Encoding thresholds under their Redis 7.0 names and the older ziplist aliases.
+  using L = EncodingLimits;
+  const std::pair<const char*, std::atomic<int64_t>*> limits[] = {
+      {"hash-max-listpack-entries", &L::hash_max_listpack_entries},
+      {"hash-max-ziplist-entries", &L::hash_max_listpack_entries},
+      {"hash-max-listpack-value", &L::hash_max_listpack_value},
+      {"hash-max-ziplist-value", &L::hash_max_listpack_value},
+      {"set-max-intset-entries", &L::set_max_intset_entries},
+      {"zset-max-listpack-entries", &L::zset_max_listpack_entries},
+      {"zset-max-ziplist-entries", &L::zset_max_listpack_entries},
+      {"zset-max-listpack-value", &L::zset_max_listpack_value},
+      {"zset-max-ziplist-value", &L::zset_max_listpack_value},
+      {"list-max-listpack-size", &L::list_max_listpack_size},
+      {"list-max-ziplist-size", &L::list_max_listpack_size},
+      {"list-compress-depth", &L::list_compress_depth},
+  };
+  for (const auto& [name, value] : limits) {
+    const bool signed_ok = value == &L::list_max_listpack_size;
+    params.push_back({name, [value] { return std::to_string(value->load()); },
+                      [value, signed_ok](std::string_view v) {
+                        int64_t n;
+                        if (!ParseInt64(v, &n)) {
+                          return Status::InvalidArgument(
+                              "argument couldn't be parsed into an integer");
+                        }
+                        if (n < 0 && !signed_ok) {
+                          return Status::InvalidArgument(
+                              "argument must be between 0 and 9223372036854775807 inclusive");
+                        }
+                        value->store(n);
+                        return Status::Ok();
+                      }});
+  }
+  return params;
 }
 
 void RegisterServerCommands(CommandTable& t) {
