@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "cache/server/lazy_free.h"
 #include "cache/server/zset_range.h"
 
 namespace pier::cache::server {
@@ -183,6 +184,21 @@ TEST(ZSetRange, ParsesRedisBoundsAndRejectsBadOnes) {
   EXPECT_EQ(ParseZRange(args, 0, false, &spec).message(),
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or "
             "BYLEX");
+}
+
+TEST(LazyFree, BigCollectionsAreFreedInTheBackgroundSmallOnesAtOnce) {
+  LazyFree lazy;
+  auto* small = new ListValue();
+  small->Push(true, "x");
+  lazy.Free(small);
+  EXPECT_EQ(lazy.pending(), 0u);
+  for (int round = 0; round < 3; ++round) {
+    auto* big = new SetValue();
+    for (int i = 0; i < 10000; ++i) big->Add("member" + std::to_string(i));
+    lazy.Free(big);  // ASan's leak check proves it is freed
+  }
+  lazy.Drain();
+  EXPECT_EQ(lazy.pending(), 0u);
 }
 
 }  // namespace

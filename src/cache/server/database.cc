@@ -17,6 +17,7 @@ Database::Database(size_t shards, const Clock* clock, bool shadow) : clock_(cloc
   for (size_t i = 0; i < n; ++i) {
     shards_[i].ks.set_seed(i + 1);
     shards_[i].ks.set_blocking(&blocking_);
+    shards_[i].ks.set_lazy_free(&lazy_free_);
     if (shadow) shards_[i].ks.set_shadow(shadow_.get());
   }
   unix_offset_ms_ = UnixNowMs() - NowMs();

@@ -12,6 +12,7 @@
 
 #include "cache/server/blocking.h"
 #include "cache/server/keyspace.h"
+#include "cache/server/lazy_free.h"
 #include "pier/base/clock.h"
 #include "pier/base/hash.h"
 #include "pier/base/spin_lock.h"
@@ -81,6 +82,8 @@ class Database {
 
   // Clients blocked on keys (BLPOP...); every shard announces new lists and sorted sets to it.
   BlockingKeys& blocking() { return blocking_; }
+  // Frees big collections off the I/O threads.
+  LazyFree& lazy_free() { return lazy_free_; }
 
   // Hit-ratio predictions for every policy at 0.5x, 1x and 2x maxmemory (off without one).
   MissRatioShadow& shadow() { return *shadow_; }
@@ -117,6 +120,7 @@ class Database {
   }
 
   BlockingKeys blocking_;  // before the shards, which point to it
+  LazyFree lazy_free_;
   std::vector<Shard> shards_;
   std::unique_ptr<MissRatioShadow> shadow_;
   std::atomic<uint64_t> shadow_base_lookups_{0};

@@ -8,6 +8,7 @@
 
 #include "cache/detail/linear_probing.h"
 #include "cache/server/blocking.h"
+#include "cache/server/lazy_free.h"
 #include "pier/base/hash.h"
 #include "pier/base/status.h"
 
@@ -183,7 +184,7 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
       int64_t old_expire = e->expire_ms;
       PolicyRemove(e);
       TrackEntryBytes(e, false);
-      if (e->type != ValueType::kString) delete e->object();
+      if (e->type != ValueType::kString) FreeObject(e->object());
       auto* n = static_cast<Entry*>(std::realloc(e, sizeof(Entry) + key.size() + value.size()));
       if (n == nullptr) throw std::bad_alloc();
       e = n;
@@ -226,6 +227,14 @@ Entry* Keyspace::ResizeString(Entry* e, size_t new_len) {
   return n;
 }
 
+void Keyspace::FreeObject(Collection* c) {
+  if (lazy_free_ != nullptr) {
+    lazy_free_->Free(c);
+  } else {
+    delete c;
+  }
+}
+
 Entry* Keyspace::CreateObject(std::string_view key, uint64_t hash,
                               std::unique_ptr<Collection> value) {
   const ValueType type = value->type();
@@ -263,7 +272,7 @@ void Keyspace::Delete(Entry* e, Reason reason) {
   TrackEntryBytes(e, false);
   entries_[e->id] = nullptr;
   free_ids_.push_back(e->id);
-  if (e->type != ValueType::kString) delete e->object();
+  if (e->type != ValueType::kString) FreeObject(e->object());
   std::free(e);
   if (reason == Reason::kExpired) ++stats_.expired;
   if (reason == Reason::kEvicted) ++stats_.evicted;
@@ -382,7 +391,7 @@ void Keyspace::Configure(const EvictionConfig& config, uint64_t budget_bytes) {
 void Keyspace::Clear() {
   for (Entry* e : entries_) {
     if (e == nullptr) continue;
-    if (e->type != ValueType::kString) delete e->object();
+    if (e->type != ValueType::kString) FreeObject(e->object());
     std::free(e);
   }
   entries_.clear();

@@ -18,6 +18,7 @@
 namespace pier::cache::server {
 
 class BlockingKeys;
+class LazyFree;
 
 // Redis's maxmemory-policy, resolved: which keys may be evicted and by which policy.
 struct EvictionConfig {
@@ -82,6 +83,8 @@ class Keyspace {
   void set_seed(uint64_t seed) { seed_ = seed; }  // before Configure
   // Where new lists and sorted sets are announced (not owned; may be null).
   void set_blocking(BlockingKeys* blocking) { blocking_ = blocking; }
+  // Where big collections go to be freed (not owned; null: freed at once).
+  void set_lazy_free(LazyFree* lazy_free) { lazy_free_ = lazy_free; }
   // Lookups, stores and removals also go to `shadow` (sampled there; not owned; may be null).
   void set_shadow(MissRatioShadow* shadow) { shadow_ = shadow; }
   size_t size() const { return count_; }
@@ -108,6 +111,7 @@ class Keyspace {
   void Grow();
   uint64_t PolicyWeight(const Entry* e) const;
   void PolicyAdd(Entry* e);
+  void FreeObject(Collection* c);
   void PolicyRemove(Entry* e);
   void TrackEntryBytes(Entry* e, bool add);
   uint64_t HashOf(const Entry* e) const;
@@ -134,6 +138,7 @@ class Keyspace {
   uint64_t seed_;
   MissRatioShadow* shadow_ = nullptr;
   BlockingKeys* blocking_ = nullptr;
+  LazyFree* lazy_free_ = nullptr;
   KeyspaceStats stats_;
 };
 

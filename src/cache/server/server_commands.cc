@@ -50,10 +50,11 @@ bool AppendKeyspaceInfo(Database& db, const ClusterConfig* cluster, std::atomic<
         "used_memory:{}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\n"
         "used_memory_rss_human:{}\r\nused_memory_peak:{}\r\nused_memory_peak_human:{}\r\n"
         "maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n"
-        "mem_fragmentation_ratio:{:.2f}\r\nmem_allocator:libc\r\n",
+        "mem_fragmentation_ratio:{:.2f}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:{}\r\n",
         used, HumanBytes(used), rss, HumanBytes(rss), p, HumanBytes(p), db.maxmemory(),
         HumanBytes(db.maxmemory()), db.policy_name(),
-        used ? static_cast<double>(rss) / static_cast<double>(used) : 0.0);
+        used ? static_cast<double>(rss) / static_cast<double>(used) : 0.0,
+        db.lazy_free().pending());
   } else if (section == "stats") {
     KeyspaceStats ks = db.Stats();
     *out += fmt::format(
