@@ -3,13 +3,17 @@
 
   bench/cache/compare.py [--pier build/release/bin/pier] [--runs 5] [--requests 200000]
                          [--skip-memory] [--skip-hits] [--skip-overflow] [--skip-server-bound]
+                         [--skip-collections] [--elements 1000000] [--small-collections 100000]
                          [--pier-threads N] [--baseline OTHER_PIER]
 
 1. Throughput and latency: redis-benchmark -t set,get,incr,mset -n N -c 50 at -P 1 and -P 16
    against both servers, interleaved (redis, pier, redis, pier, ...), `--runs` times each; prints
    the medians and the median ratio pier/redis for requests/s, p50 and p99. (redis-benchmark has
-   no MGET test; MSET, 10 keys per command, is its multi-key test.)
-2. Memory: bytes per key for 1M keys with 16-byte values (INFO used_memory and RSS growth).
+   no MGET test; MSET, 10 keys per command, is its multi-key test.) The same for lists, sets and
+   sorted sets: -t lpush,rpush,lpop,rpop,sadd,spop,zadd,zpopmin,lrange_100,lrange_600.
+2. Memory: bytes per key for 1M keys with 16-byte values (INFO used_memory and RSS growth); then
+   used_memory per element of 1M-element lists, sets (strings, integers) and sorted sets, and of
+   100k lists, sets, sorted sets and hashes of 10 elements.
 3. Hit ratio: the same Zipf(1.0) cache-aside trace (GET, SET on miss) against redis-server
    allkeys-lru and pier with each policy at the same maxmemory; hits from INFO stats.
 4. Overflow: writing 4x maxmemory of 1 KB values under allkeys-lru; RSS and used_memory after.
@@ -84,8 +88,12 @@ def benchmark(port, pipeline, n, command=("-t", "set,get,incr,mset")):
     return rows
 
 
-def throughput(args):
-    print(f"== throughput: redis-benchmark -t set,get,incr,mset -n {args.requests} -c 50, "
+STRING_TESTS = "set,get,incr,mset"
+COLLECTION_TESTS = "lpush,rpush,lpop,rpop,sadd,spop,zadd,zpopmin,lrange_100,lrange_600"
+
+
+def throughput(args, tests=STRING_TESTS):
+    print(f"== throughput: redis-benchmark -t {tests} -n {args.requests} -c 50, "
           f"{args.runs} interleaved runs, medians")
     rp, rport, _ = start_redis()
     # pier with its default I/O threads (one per core) and with one thread: on a small machine
@@ -101,12 +109,13 @@ def throughput(args):
         for pipeline in (1, 16):
             for run in range(args.runs):
                 for name, port in [("redis", rport)] + [(n, port) for n, _, port in piers]:
-                    for test, v in benchmark(port, pipeline, args.requests).items():
+                    for test, v in benchmark(port, pipeline, args.requests, ("-t", tests)).items():
                         results.setdefault((pipeline, test, name), []).append(v)
         print(f"{'server':<9}{'test':<6}{'P':>3}{'rps':>11}{'ratio':>7}{'p50 ms':>8}{'p99 ms':>8}{'p99 ratio':>10}")
         med = lambda xs, i: statistics.median(x[i] for x in xs)
+        names = [t.upper() for t in tests.split(",")]
         for pipeline in (1, 16):
-            for test in ("SET", "GET", "INCR", "MSET"):
+            for test in names:
                 red = results.get((pipeline, test, "redis"))
                 if not red:
                     continue
@@ -122,7 +131,7 @@ def throughput(args):
             print("== pier/baseline (medians of per-run ratios; above 1 is faster for rps)")
             print(f"{'server':<9}{'test':<6}{'P':>3}{'rps':>8}{'p50':>8}{'p99':>8}")
             for pipeline in (1, 16):
-                for test in ("SET", "GET", "INCR", "MSET"):
+                for test in names:
                     for name, _, _ in piers:
                         if not name.startswith("pier") or (pipeline, test, name) not in results:
                             continue
@@ -163,6 +172,63 @@ def memory(args):
             print(f"{name:<6} used_memory {(used1 - used0) / n:6.1f} B/key   RSS {(rss1 - rss0) / n:6.1f} B/key")
         finally:
             stop(p)
+
+
+def collection_memory(args):
+    """used_memory per element: 1M-element collections, and 100k small ones of 10 elements."""
+    n = args.elements
+    small = args.small_collections
+    cases = [
+        ("list of 1M strings", lambda p, i: p.rpush("big", *[f"element:{j:08d}" for j in i])),
+        ("set of 1M strings", lambda p, i: p.sadd("big", *[f"element:{j:08d}" for j in i])),
+        ("set of 1M integers", lambda p, i: p.sadd("big", *i)),
+        ("zset of 1M members", lambda p, i: p.zadd("big", {f"element:{j:08d}": j for j in i})),
+    ]
+    print(f"== collection memory: used_memory growth per element ({n} elements; {small} "
+          "collections of 10)")
+    results = {}
+    for name in ("redis", "pier"):
+        for label, add in cases:
+            p, port, r = start_redis() if name == "redis" else start_pier(args.pier, args.pier_threads)
+            try:
+                used0 = r.info("memory")["used_memory"]
+                pipe = r.pipeline(transaction=False)
+                for start in range(0, n, 1000):
+                    add(pipe, range(start, min(n, start + 1000)))
+                    if start % 50000 == 0:
+                        pipe.execute()
+                pipe.execute()
+                results[(name, label)] = (r.info("memory")["used_memory"] - used0) / n
+            finally:
+                stop(p)
+        for kind in ("list", "set", "zset", "hash"):
+            p, port, r = start_redis() if name == "redis" else start_pier(args.pier, args.pier_threads)
+            try:
+                used0 = r.info("memory")["used_memory"]
+                pipe = r.pipeline(transaction=False)
+                for c in range(small):
+                    key = f"small:{c:08d}"
+                    members = [f"m{j}" for j in range(10)]
+                    if kind == "list":
+                        pipe.rpush(key, *members)
+                    elif kind == "set":
+                        pipe.sadd(key, *members)
+                    elif kind == "zset":
+                        pipe.zadd(key, {m: j for j, m in enumerate(members)})
+                    else:
+                        pipe.hset(key, mapping={m: "v" for m in members})
+                    if c % 2000 == 1999:
+                        pipe.execute()
+                pipe.execute()
+                results[(name, f"{small} {kind}s of 10")] = \
+                    (r.info("memory")["used_memory"] - used0) / (10 * small)
+            finally:
+                stop(p)
+    labels = [label for label, _ in cases] + [f"{small} {k}s of 10" for k in ("list", "set", "zset", "hash")]
+    print(f"{'case':<28}{'redis B/elem':>14}{'pier B/elem':>13}{'pier/redis':>12}")
+    for label in labels:
+        red, pie = results[("redis", label)], results[("pier", label)]
+        print(f"{label:<28}{red:>14.1f}{pie:>13.1f}{pie / red:>12.2f}")
 
 
 def hits(args):
@@ -251,7 +317,11 @@ def main():
     ap.add_argument("--hit-objects", type=int, default=100000)
     ap.add_argument("--hit-requests", type=int, default=300000)
     ap.add_argument("--hit-maxmemory", default="8mb")
+    ap.add_argument("--elements", type=int, default=1000000)
+    ap.add_argument("--small-collections", type=int, default=100000)
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-collections", action="store_true",
+                    help="skip the list/set/sorted-set throughput and memory sections")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-hits", action="store_true")
     ap.add_argument("--skip-overflow", action="store_true")
@@ -259,8 +329,12 @@ def main():
     args = ap.parse_args()
     if not args.skip_throughput:
         throughput(args)
+    if not args.skip_collections:
+        throughput(args, COLLECTION_TESTS)
     if not args.skip_memory:
         memory(args)
+    if not args.skip_collections:
+        collection_memory(args)
     if not args.skip_hits:
         hits(args)
     if not args.skip_overflow:
