@@ -87,6 +87,16 @@ bool ParseMPop(CommandContext& c, size_t at, std::string_view first_end, std::st
   return true;
 }
 
+MPopArgs ReparseMPop(CommandContext& c, size_t at, std::string_view first_end,
+                     std::string_view last_end) {
+  MPopArgs a;
+  std::string ignored;
+  net::RespWriter quiet(&ignored, 2);
+  CommandContext parse{c.args, quiet, c.client, c.server, c.db, c.cluster, c.now_ms, {}};
+  ParseMPop(parse, at, first_end, last_end, &a);
+  return a;
+}
+
 void BlockOn(CommandContext& c, std::vector<std::string> keys, int64_t timeout_ms, BlockServe serve,
              bool null_array) {
   BlockingKeys::Request r;

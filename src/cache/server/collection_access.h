@@ -27,6 +27,21 @@ Entry* FindAs(CommandContext& c, const KeyRef& k, bool* wrong, bool lookup = tru
   return e;
 }
 
+// For a pop that may answer a parked client: the entry of `k` if it holds a T, else nullptr.
+// Another type answers WRONGTYPE on the command's first try (`*answered` is set), and is skipped
+// when serving a parked client (as Redis 7.0).
+template <typename T>
+Entry* FindToPop(CommandContext& c, const KeyRef& k, bool first, bool* answered) {
+  Entry* e = c.db.ShardFor(k).Find(k.key, k.hash, c.now_ms);
+  *answered = false;
+  if (e && e->type != T::kType) {
+    if (first) c.out.Error(kErrWrongType);
+    *answered = first;
+    return nullptr;
+  }
+  return e;
+}
+
 template <typename T>
 T* ValueOf(Entry* e) {
   return e ? static_cast<T*>(e->object()) : nullptr;
@@ -88,6 +103,9 @@ struct MPopArgs {
 };
 bool ParseMPop(CommandContext& c, size_t at, std::string_view first_end, std::string_view last_end,
                MPopArgs* a);
+// The same for a parked command, whose arguments parsed before it parked.
+MPopArgs ReparseMPop(CommandContext& c, size_t at, std::string_view first_end,
+                     std::string_view last_end);
 
 // A blocking command: serve(c, key, first) tries to answer from one key into c.out (see
 // BlockingKeys::Serve). BlockOn answers at once when a key serves; else parks the client

@@ -268,13 +268,9 @@ bool MoveOne(CommandContext& c, std::string_view src_key, std::string_view dst_k
              bool to_left, bool first) {
   KeyRef keys[2] = {KeyRef(src_key), KeyRef(dst_key)};
   auto lock = c.db.Lock(keys, 2);
-  Keyspace& src_ks = c.db.ShardFor(keys[0]);
-  Entry* src = src_ks.Find(keys[0].key, keys[0].hash, c.now_ms);
-  if (!src) return false;
-  if (src->type != ValueType::kList) {
-    if (first) c.out.Error(kErrWrongType);
-    return first;
-  }
+  bool answered;
+  Entry* src = FindToPop<ListValue>(c, keys[0], first, &answered);
+  if (!src) return answered;
   Entry* dst = c.db.ShardFor(keys[1]).Find(keys[1].key, keys[1].hash, c.now_ms);
   if (dst && dst->type != ValueType::kList) {
     c.out.Error(kErrWrongType);
@@ -310,12 +306,9 @@ void RPopLPush(CommandContext& c) {
 bool MPopFrom(CommandContext& c, std::string_view key, bool left, int64_t count, bool first) {
   KeyRef k(key);
   auto lock = c.db.Lock(k);
-  Entry* e = c.db.ShardFor(k).Find(k.key, k.hash, c.now_ms);
-  if (!e) return false;
-  if (e->type != ValueType::kList) {
-    if (first) c.out.Error(kErrWrongType);
-    return first;
-  }
+  bool answered;
+  Entry* e = FindToPop<ListValue>(c, k, first, &answered);
+  if (!e) return answered;
   Edit edit(c, k, e);
   auto* l = ValueOf<ListValue>(e);
   const size_t n = std::min<size_t>(static_cast<size_t>(count), l->size());
@@ -340,12 +333,9 @@ bool ServeBPop(CommandContext& c, std::string_view key, bool first) {
   const bool left = EqualsIgnoreCase(c.args[0], "BLPOP");
   KeyRef k(key);
   auto lock = c.db.Lock(k);
-  Entry* e = c.db.ShardFor(k).Find(k.key, k.hash, c.now_ms);
-  if (!e) return false;
-  if (e->type != ValueType::kList) {
-    if (first) c.out.Error(kErrWrongType);
-    return first;
-  }
+  bool answered;
+  Entry* e = FindToPop<ListValue>(c, k, first, &answered);
+  if (!e) return answered;
   Edit edit(c, k, e);
   c.out.ArrayHeader(2);
   c.out.Bulk(key);
@@ -385,11 +375,7 @@ void BRPopLPush(CommandContext& c) {
 }
 
 bool ServeBLMPop(CommandContext& c, std::string_view key, bool first) {
-  MPopArgs a;
-  std::string ignored;
-  net::RespWriter quiet(&ignored, 2);
-  CommandContext parse{c.args, quiet, c.client, c.server, c.db, c.cluster, c.now_ms, {}};
-  ParseMPop(parse, 2, "LEFT", "RIGHT", &a);  // parsed before it parked
+  const MPopArgs a = ReparseMPop(c, 2, "LEFT", "RIGHT");
   return MPopFrom(c, key, a.first_end, a.count, first);
 }
 

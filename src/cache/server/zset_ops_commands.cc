@@ -69,12 +69,9 @@ bool PopFrom(CommandContext& c, std::string_view key, bool min, int64_t count, b
              bool first) {
   KeyRef k(key);
   auto lock = c.db.Lock(k);
-  Entry* e = c.db.ShardFor(k).Find(k.key, k.hash, c.now_ms);
-  if (!e) return false;
-  if (e->type != ValueType::kZSet) {
-    if (first) c.out.Error(kErrWrongType);
-    return first;
-  }
+  bool answered;
+  Entry* e = FindToPop<ZSetValue>(c, k, first, &answered);
+  if (!e) return answered;
   Edit edit(c, k, e);
   auto items = PopEnd(ValueOf<ZSetValue>(e), min, static_cast<size_t>(count));
   if (mpop) {
@@ -110,11 +107,7 @@ void BZPop(CommandContext& c) {
 }
 
 bool ServeBZMPop(CommandContext& c, std::string_view key, bool first) {
-  MPopArgs a;
-  std::string ignored;
-  net::RespWriter quiet(&ignored, 2);
-  CommandContext parse{c.args, quiet, c.client, c.server, c.db, c.cluster, c.now_ms, {}};
-  ParseMPop(parse, 2, "MIN", "MAX", &a);  // parsed before it parked
+  const MPopArgs a = ReparseMPop(c, 2, "MIN", "MAX");
   return PopFrom(c, key, a.first_end, a.count, true, first);
 }
 
