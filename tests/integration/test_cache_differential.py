@@ -232,6 +232,7 @@ SCRIPTS = {
         ["ZSCORE", "s2", "x"], ["MOVE", "l", "0"], ["MOVE", "l", "1"], ["EXPIRE", "l2", "100"],
         ["TTL", "l2"], ["DEL", "l2", "s2", "h"], ["SCAN", "0", "TYPE", "list", "COUNT", "1000"],
         ["SCAN", "0", "TYPE", "zset", "COUNT", "1000"], ["LPUSH", "h", "x"], ["HGET", "l", "f"],
+        ["RANDOMKEY"], ["FLUSHALL"], ["RANDOMKEY"],
     ],
     "encoding_thresholds": [
         ["CONFIG", "GET", "set-max-intset-entries"], ["CONFIG", "SET", "set-max-intset-entries", "2"],
