@@ -277,7 +277,7 @@ def normalize(cmd, reply):
     name = cmd[0].upper()
     if name in RANDOM and len(cmd) > 2 and isinstance(reply, list):
         return ("size", len(reply))
-    if name in RANDOM and len(cmd) == 2 and isinstance(reply, bytes):
+    if name in RANDOM and len(cmd) <= 2 and isinstance(reply, bytes):
         return ("one member",)
     if name in UNORDERED and isinstance(reply, list):
         if len(reply) == 2 and isinstance(reply[1], list) and name.endswith("SCAN"):
