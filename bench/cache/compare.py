@@ -179,10 +179,10 @@ def collection_memory(args):
     n = args.elements
     small = args.small_collections
     cases = [
-        ("list of 1M strings", lambda p, i: p.rpush("big", *[f"element:{j:08d}" for j in i])),
-        ("set of 1M strings", lambda p, i: p.sadd("big", *[f"element:{j:08d}" for j in i])),
-        ("set of 1M integers", lambda p, i: p.sadd("big", *i)),
-        ("zset of 1M members", lambda p, i: p.zadd("big", {f"element:{j:08d}": j for j in i})),
+        (f"list of {n} strings", lambda p, i: p.rpush("big", *[f"element:{j:08d}" for j in i])),
+        (f"set of {n} strings", lambda p, i: p.sadd("big", *[f"element:{j:08d}" for j in i])),
+        (f"set of {n} integers", lambda p, i: p.sadd("big", *i)),
+        (f"zset of {n} members", lambda p, i: p.zadd("big", {f"element:{j:08d}": j for j in i})),
     ]
     print(f"== collection memory: used_memory growth per element ({n} elements; {small} "
           "collections of 10)")
@@ -321,7 +321,7 @@ def main():
     ap.add_argument("--small-collections", type=int, default=100000)
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-collections", action="store_true",
-                    help="skip the list/set/sorted-set throughput and memory sections")
+                    help="skip the list/set/sorted-set parts of the throughput and memory sections")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-hits", action="store_true")
     ap.add_argument("--skip-overflow", action="store_true")
@@ -329,12 +329,12 @@ def main():
     args = ap.parse_args()
     if not args.skip_throughput:
         throughput(args)
-    if not args.skip_collections:
-        throughput(args, COLLECTION_TESTS)
+        if not args.skip_collections:
+            throughput(args, COLLECTION_TESTS)
     if not args.skip_memory:
         memory(args)
-    if not args.skip_collections:
-        collection_memory(args)
+        if not args.skip_collections:
+            collection_memory(args)
     if not args.skip_hits:
         hits(args)
     if not args.skip_overflow:

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "cache/server/lazy_free.h"
+#include "cache/server/packed.h"
 #include "cache/server/zset_range.h"
 
 namespace pier::cache::server {
@@ -72,6 +73,81 @@ TEST(ListValueProperty, AgreesWithADeque) {
   }
   for (size_t i = 0; i < model.size(); ++i) ASSERT_EQ(l.at(i), model[i]);
   EXPECT_GT(l.MemoryBytes(), model.size() * sizeof(std::string));
+}
+
+TEST(PackedStrings, InsertsErasesAndReplacesAnywhere) {
+  std::mt19937_64 rng(3);
+  PackedStrings p;
+  std::vector<std::string> model;
+  auto offset_of = [&](size_t i) {
+    size_t pos = 0, next;
+    for (size_t k = 0; k < i; ++k, pos = next) p.At(pos, &next);
+    return pos;
+  };
+  for (int step = 0; step < 5000; ++step) {
+    // Lengths across the one- and two-byte varint boundary.
+    const std::string v(rng() % 3 == 0 ? 100 + rng() % 200 : rng() % 20, char('a' + rng() % 26));
+    const size_t i = model.empty() ? 0 : rng() % model.size();
+    switch (rng() % 4) {
+      case 0:
+      case 1:
+        p.Insert(offset_of(i), v);
+        model.insert(model.begin() + static_cast<ptrdiff_t>(i), v);
+        break;
+      case 2:
+        if (!model.empty()) {
+          p.Erase(offset_of(i));
+          model.erase(model.begin() + static_cast<ptrdiff_t>(i));
+        }
+        break;
+      case 3:
+        if (!model.empty()) {
+          p.Replace(offset_of(i), v);
+          model[i] = v;
+        }
+        break;
+    }
+    ASSERT_EQ(p.size(), model.size());
+  }
+  std::vector<std::string> got;
+  p.ForEach([&](std::string_view s) { got.emplace_back(s); });
+  EXPECT_EQ(got, model);
+}
+
+TEST(HashValueProperty, AgreesWithAMapAndKeepsInsertionOrderWhileSmall) {
+  std::mt19937_64 rng(9);
+  HashValue h;
+  std::map<std::string, std::string> model;
+  std::vector<std::string> order;  // insertion order while packed
+  for (int step = 0; step < 4000; ++step) {
+    const std::string f = "f" + std::to_string(rng() % (step < 2000 ? 60 : 400));
+    const std::string v(rng() % 5 == 0 && step > 3000 ? 80 : rng() % 10, 'v');
+    if (rng() % 3 == 0) {
+      ASSERT_EQ(h.Erase(f), model.erase(f) == 1);
+      order.erase(std::remove(order.begin(), order.end(), f), order.end());
+    } else {
+      const bool fresh = model.count(f) == 0;
+      ASSERT_EQ(h.Set(f, v), fresh);
+      model[f] = v;
+      if (fresh) order.push_back(f);
+    }
+    ASSERT_EQ(h.size(), model.size());
+    auto got = h.Get(f);
+    ASSERT_EQ(got.has_value(), model.count(f) == 1);
+    if (got) {
+      ASSERT_EQ(*got, model[f]);
+    }
+    if (h.encoding() == "listpack" && step % 100 == 0) {
+      std::vector<std::string> fields;
+      h.ForEach([&](std::string_view fi, std::string_view) { fields.emplace_back(fi); });
+      ASSERT_EQ(fields, order);
+    }
+  }
+  EXPECT_EQ(h.encoding(), "hashtable");
+  HashValue copy(h);
+  std::map<std::string, std::string> seen;
+  copy.ForEach([&](std::string_view f, std::string_view v) { seen.emplace(f, v); });
+  EXPECT_EQ(seen, model);
 }
 
 TEST(SetValueProperty, AgreesWithAStdSetAcrossTheIntsetConversion) {

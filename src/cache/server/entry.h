@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "cache/server/packed.h"
 
 namespace pier::cache::server {
 
@@ -30,35 +33,45 @@ class Collection {
   virtual std::string_view encoding() const = 0;
 };
 
-// A Redis hash. Small hashes are a vector in insertion order (as Redis's listpack encoding,
-// which is what HGETALL order users see); past hash-max-listpack-entries fields or a field or
-// value longer than hash-max-listpack-value it becomes a hash map, and stays one.
+// A Redis hash. Small hashes are packed (field, value, field, value... in one buffer, in
+// insertion order, as Redis's listpack, which is the HGETALL order users see); past
+// hash-max-listpack-entries fields or a field or value longer than hash-max-listpack-value it
+// becomes a hash map, and stays one.
 class HashValue final : public Collection {
  public:
   static constexpr ValueType kType = ValueType::kHash;
 
+  HashValue() = default;
+  HashValue(const HashValue& o);
+  HashValue& operator=(const HashValue&) = delete;
   ValueType type() const override { return kType; }
-  size_t size() const override { return small_.empty() ? big_.size() : small_.size(); }
+  size_t size() const override { return big_ ? big_->size() : small_.size() / 2; }
   std::unique_ptr<Collection> Clone() const override { return std::make_unique<HashValue>(*this); }
-  std::string_view encoding() const override { return big_.empty() ? "listpack" : "hashtable"; }
-  const std::string* Get(std::string_view field) const;
+  std::string_view encoding() const override { return big_ ? "hashtable" : "listpack"; }
+  size_t MemoryBytes() const override;
+
+  std::optional<std::string_view> Get(std::string_view field) const;
   // Returns true when the field is new.
   bool Set(std::string_view field, std::string_view value);
   bool Erase(std::string_view field);
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    if (!big_.empty()) {
-      for (const auto& [f, v] : big_) fn(f, v);
-    } else {
-      for (const auto& [f, v] : small_) fn(f, v);
+    if (big_) {
+      for (const auto& [f, v] : *big_) fn(std::string_view(f), std::string_view(v));
+      return;
+    }
+    for (size_t pos = 0, next; pos < small_.end();) {
+      std::string_view f = small_.At(pos, &next);
+      std::string_view v = small_.At(next, &pos);
+      fn(f, v);
     }
   }
-  size_t MemoryBytes() const override { return bytes_; }
 
  private:
-  std::vector<std::pair<std::string, std::string>> small_;
-  std::unordered_map<std::string, std::string> big_;
-  size_t bytes_ = sizeof(HashValue);
+  void ToHashtable();
+  PackedStrings small_;
+  std::unique_ptr<std::unordered_map<std::string, std::string>> big_;
+  size_t big_bytes_ = 0;  // strings' heap bytes in big_
 };
 
 struct Entry {

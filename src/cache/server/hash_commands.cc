@@ -23,7 +23,7 @@ void ReadHash(CommandContext& c, Fn&& fn) {
   fn(e ? e->hash() : nullptr);
 }
 
-void BulkOrNull(CommandContext& c, const std::string* v) {
+void BulkOrNull(CommandContext& c, std::optional<std::string_view> v) {
   if (v) {
     c.out.Bulk(*v);
   } else {
@@ -77,14 +77,14 @@ void HSetNx(CommandContext& c) {
 }
 
 void HGet(CommandContext& c) {
-  ReadHash(c, [&](HashValue* h) { BulkOrNull(c, h ? h->Get(c.args[2]) : nullptr); });
+  ReadHash(c, [&](HashValue* h) { BulkOrNull(c, h ? h->Get(c.args[2]) : std::nullopt); });
 }
 
 void HMGet(CommandContext& c) {
   ReadHash(c, [&](HashValue* h) {
     c.out.ArrayHeader(static_cast<int64_t>(c.argc() - 2));
     for (size_t i = 2; i < c.argc(); ++i) {
-      BulkOrNull(c, h ? h->Get(c.args[i]) : nullptr);
+      BulkOrNull(c, h ? h->Get(c.args[i]) : std::nullopt);
     }
   });
 }
@@ -114,7 +114,7 @@ void HGetAllGeneric(CommandContext& c, Part part) {
     else
       c.out.ArrayHeader(n);
     if (!h) return;
-    h->ForEach([&](const std::string& f, const std::string& v) {
+    h->ForEach([&](std::string_view f, std::string_view v) {
       if (part != Part::kValues) c.out.Bulk(f);
       if (part != Part::kKeys) c.out.Bulk(v);
     });
@@ -134,7 +134,7 @@ void HExists(CommandContext& c) {
 
 void HStrLen(CommandContext& c) {
   ReadHash(c, [&](HashValue* h) {
-    const std::string* v = h ? h->Get(c.args[2]) : nullptr;
+    auto v = h ? h->Get(c.args[2]) : std::nullopt;
     c.out.Integer(v ? static_cast<int64_t>(v->size()) : 0);
   });
 }
@@ -147,7 +147,7 @@ void HIncrBy(CommandContext& c) {
   Entry* e = WriteHash(c, k);
   if (!e) return;
   int64_t v = 0;
-  if (const std::string* cur = e->hash()->Get(c.args[2])) {
+  if (auto cur = e->hash()->Get(c.args[2])) {
     if (!ParseInt64(*cur, &v)) return c.out.Error("ERR hash value is not an integer");
   }
   if ((incr < 0 && v < 0 && incr < LLONG_MIN - v) || (incr > 0 && v > 0 && incr > LLONG_MAX - v)) {
@@ -168,7 +168,7 @@ void HIncrByFloat(CommandContext& c) {
   Entry* e = WriteHash(c, k);
   if (!e) return;
   long double v = 0;
-  if (const std::string* cur = e->hash()->Get(c.args[2])) {
+  if (auto cur = e->hash()->Get(c.args[2])) {
     if (!ParseLongDouble(*cur, &v)) return c.out.Error("ERR hash value is not a float");
   }
   v += incr;
@@ -191,7 +191,7 @@ void HScan(CommandContext& c) {
   ReadHash(c, [&](HashValue* h) {
     std::vector<std::pair<std::string_view, std::string_view>> items;
     if (h && cursor == 0) {
-      h->ForEach([&](const std::string& f, const std::string& v) {
+      h->ForEach([&](std::string_view f, std::string_view v) {
         if (pattern.empty() || GlobMatch(pattern, f)) items.emplace_back(f, v);
       });
     }

@@ -54,7 +54,7 @@ std::optional<std::string> ByPattern(CommandContext& c, std::string_view pattern
   if (!e) return std::nullopt;
   if (!field.empty()) {
     if (e->type != ValueType::kHash) return std::nullopt;
-    const std::string* v = e->hash()->Get(field);
+    auto v = e->hash()->Get(field);
     return v ? std::optional<std::string>(*v) : std::nullopt;
   }
   if (e->type != ValueType::kString) return std::nullopt;
