@@ -7,51 +7,131 @@
 namespace pier::cache::server {
 
 void ListValue::Push(bool left, std::string_view v) {
-  if (left) {
-    items_.emplace_front(v);
-  } else {
-    items_.emplace_back(v);
+  if (chunks_.empty() || Full(left ? chunks_.front() : chunks_.back(), v.size())) {
+    if (left) {
+      chunks_.emplace_front();
+    } else {
+      chunks_.emplace_back();
+    }
   }
-  bytes_ += HeapBytes(v);
+  PackedStrings& c = left ? chunks_.front() : chunks_.back();
+  Change(c, [&](PackedStrings& p) {
+    left ? p.PushFront(v) : p.PushBack(v);
+    if (Full(p, 0)) p.Shrink();  // the next push starts a new chunk: drop the doubling's slack
+  });
+  ++size_;
 }
 
 std::string ListValue::Pop(bool left) {
-  std::string v = std::move(left ? items_.front() : items_.back());
-  if (left) {
-    items_.pop_front();
-  } else {
-    items_.pop_back();
-  }
-  bytes_ -= HeapBytes(v);
+  const size_t k = left ? 0 : chunks_.size() - 1;
+  PackedStrings& c = chunks_[k];
+  std::string v;
+  Change(c, [&](PackedStrings& p) {
+    size_t next;
+    if (left) {
+      v.assign(p.At(0, &next));
+      p.Erase(0);
+      return;
+    }
+    size_t last = 0;
+    for (size_t pos = 0; pos < p.end(); pos = next) {
+      last = pos;
+      p.At(pos, &next);
+    }
+    v.assign(p.At(last, &next));
+    p.EraseBack(last, 1);
+  });
+  --size_;
+  if (c.empty()) DropChunk(k);
   return v;
 }
 
+std::pair<size_t, size_t> ListValue::Locate(size_t i) const {
+  size_t k = 0;
+  while (i >= chunks_[k].size()) i -= chunks_[k++].size();
+  size_t pos = 0, next;
+  for (; i > 0; --i, pos = next) chunks_[k].At(pos, &next);
+  return {k, pos};
+}
+
+std::string ListValue::Get(size_t i) const {
+  auto [k, pos] = Locate(i);
+  size_t next;
+  return std::string(chunks_[k].At(pos, &next));
+}
+
 void ListValue::Set(size_t i, std::string_view v) {
-  bytes_ -= HeapBytes(items_[i]);
-  items_[i].assign(v);
-  bytes_ += HeapBytes(v);
+  auto [k, pos] = Locate(i);
+  Change(chunks_[k], [&](PackedStrings& p) { p.Replace(pos, v); });
+  Rebalance(k);
 }
 
 void ListValue::Insert(size_t i, std::string_view v) {
-  items_.emplace(items_.begin() + static_cast<ptrdiff_t>(i), v);
-  bytes_ += HeapBytes(v);
+  if (i == size_) return Push(false, v);
+  auto [k, pos] = Locate(i);
+  Change(chunks_[k], [&](PackedStrings& p) { p.Insert(pos, v); });
+  ++size_;
+  Rebalance(k);
 }
 
 void ListValue::Erase(size_t i) {
-  bytes_ -= HeapBytes(items_[i]);
-  items_.erase(items_.begin() + static_cast<ptrdiff_t>(i));
+  auto [k, pos] = Locate(i);
+  Change(chunks_[k], [&](PackedStrings& p) { p.Erase(pos); });
+  --size_;
+  if (chunks_[k].empty()) DropChunk(k);
+}
+
+void ListValue::Rebalance(size_t k) {
+  PackedStrings& c = chunks_[k];
+  if (c.size() < 2 || (c.size() <= kChunkEntries && c.end() <= kChunkBytes)) return;
+  // Split at the middle entry.
+  const size_t half = c.size() / 2;
+  size_t pos = 0, next;
+  for (size_t n = 0; n < half; ++n, pos = next) c.At(pos, &next);
+  PackedStrings tail;
+  Change(c, [&](PackedStrings& p) { tail = p.SplitOff(pos, p.size() - half); });
+  heap_ += tail.HeapBytes();
+  chunks_.insert(chunks_.begin() + static_cast<ptrdiff_t>(k) + 1, std::move(tail));
+}
+
+void ListValue::DropChunk(size_t k) {
+  heap_ -= chunks_[k].HeapBytes();
+  chunks_.erase(chunks_.begin() + static_cast<ptrdiff_t>(k));
 }
 
 void ListValue::Trim(size_t start, size_t stop) {
-  if (start > stop || start >= items_.size()) {
-    for (const auto& s : items_) bytes_ -= HeapBytes(s);
-    items_.clear();
+  if (start > stop || start >= size_) {
+    while (!chunks_.empty()) DropChunk(chunks_.size() - 1);
+    size_ = 0;
     return;
   }
-  for (size_t i = stop + 1; i < items_.size(); ++i) bytes_ -= HeapBytes(items_[i]);
-  items_.erase(items_.begin() + static_cast<ptrdiff_t>(stop) + 1, items_.end());
-  for (size_t i = 0; i < start; ++i) bytes_ -= HeapBytes(items_[i]);
-  items_.erase(items_.begin(), items_.begin() + static_cast<ptrdiff_t>(start));
+  size_t back = size_ - 1 - std::min(stop, size_ - 1);  // elements to drop at the end
+  size_t front = start;
+  size_ -= front + back;
+  while (front > 0) {
+    PackedStrings& c = chunks_.front();
+    if (c.size() <= front) {
+      front -= c.size();
+      DropChunk(0);
+      continue;
+    }
+    size_t pos = 0, next;
+    for (size_t n = 0; n < front; ++n, pos = next) c.At(pos, &next);
+    Change(c, [&](PackedStrings& p) { p.EraseFront(pos, front); });
+    front = 0;
+  }
+  while (back > 0) {
+    PackedStrings& c = chunks_.back();
+    if (c.size() <= back) {
+      back -= c.size();
+      DropChunk(chunks_.size() - 1);
+      continue;
+    }
+    size_t pos = 0, next;
+    for (size_t n = 0; n < c.size() - back; ++n, pos = next) c.At(pos, &next);
+    Change(c, [&](PackedStrings& p) { p.EraseBack(pos, back); });
+    back = 0;
+  }
 }
 
 // Sets ------------------------------------------------------------------------------------

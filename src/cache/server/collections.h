@@ -26,27 +26,90 @@ namespace pier::cache::server {
 // Bytes a std::string holding `s` costs beyond its own object (its heap buffer past SSO).
 inline size_t HeapBytes(std::string_view s) { return s.size() > 15 ? s.size() + 1 : 0; }
 
+// A list as Redis 7.0 keeps it (a quicklist): a deque of packed chunks of at most 128 entries
+// or 8 KB each; pushes and pops at either end touch one chunk, an index walks the chunks.
 class ListValue final : public Collection {
  public:
   static constexpr ValueType kType = ValueType::kList;
+  static constexpr size_t kChunkEntries = 128;
+  static constexpr size_t kChunkBytes = 8192;
+
   ValueType type() const override { return kType; }
-  size_t size() const override { return items_.size(); }
-  size_t MemoryBytes() const override { return bytes_ + items_.size() * sizeof(std::string); }
+  size_t size() const override { return size_; }
+  size_t MemoryBytes() const override {
+    return sizeof(ListValue) + chunks_.size() * (sizeof(PackedStrings) + 16) + heap_;
+  }
   std::unique_ptr<Collection> Clone() const override { return std::make_unique<ListValue>(*this); }
   std::string_view encoding() const override { return "quicklist"; }
 
   void Push(bool left, std::string_view v);
   std::string Pop(bool left);
-  const std::string& at(size_t i) const { return items_[i]; }
+  std::string Get(size_t i) const;
   void Set(size_t i, std::string_view v);
+  // Inserts before index i (i == size(): appends).
   void Insert(size_t i, std::string_view v);
   void Erase(size_t i);
-  // Keeps [start, stop] (both within range, start <= stop) or clears when start > stop.
+  // Keeps [start, stop] (both < size(), start <= stop), or clears when start > stop.
   void Trim(size_t start, size_t stop);
 
+  // fn(index, element) from index `from` on, while it returns true.
+  template <typename Fn>
+  void ForEach(size_t from, Fn&& fn) const {
+    size_t index = 0;
+    for (const PackedStrings& c : chunks_) {
+      if (index + c.size() <= from) {
+        index += c.size();
+        continue;
+      }
+      for (size_t pos = 0, next; pos < c.end(); pos = next, ++index) {
+        std::string_view v = c.At(pos, &next);
+        if (index >= from && !fn(index, v)) return;
+      }
+    }
+  }
+  // fn(index, element) from the last element back, while it returns true.
+  template <typename Fn>
+  void ForEachReverse(Fn&& fn) const {
+    size_t index = size_;
+    std::vector<size_t> offsets;
+    for (auto it = chunks_.rbegin(); it != chunks_.rend(); ++it) {
+      offsets.clear();
+      for (size_t pos = 0, next; pos < it->end(); pos = next) {
+        offsets.push_back(pos);
+        it->At(pos, &next);
+      }
+      for (size_t k = offsets.size(); k-- > 0;) {
+        size_t next;
+        if (!fn(--index, it->At(offsets[k], &next))) return;
+      }
+    }
+  }
+
  private:
-  std::deque<std::string> items_;
-  size_t bytes_ = sizeof(ListValue);
+  // The chunk holding index i and the entry's offset in it.
+  std::pair<size_t, size_t> Locate(size_t i) const;
+  bool Full(const PackedStrings& c, size_t add) const {
+    return c.size() >= kChunkEntries || (!c.empty() && c.end() + add + 5 > kChunkBytes);
+  }
+  // Splits chunk k in two when it grew past its limits.
+  void Rebalance(size_t k);
+  // Runs fn(chunk) and accounts the chunk's change of heap bytes.
+  template <typename Fn>
+  auto Change(PackedStrings& c, Fn&& fn) {
+    const size_t before = c.HeapBytes();
+    struct Account {
+      size_t& heap;
+      PackedStrings& c;
+      size_t before;
+      ~Account() { heap = heap + c.HeapBytes() - before; }
+    } account{heap_, c, before};
+    return fn(c);
+  }
+  void DropChunk(size_t k);
+
+  std::deque<PackedStrings> chunks_;
+  size_t size_ = 0;
+  size_t heap_ = 0;  // the chunks' buffers
 };
 
 class SetValue final : public Collection {

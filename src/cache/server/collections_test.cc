@@ -23,7 +23,10 @@ TEST(ListValueProperty, AgreesWithADeque) {
   ListValue l;
   std::deque<std::string> model;
   for (int step = 0; step < 20000; ++step) {
-    const std::string v = std::to_string(rng() % 50) + std::string(rng() % 3 ? 0 : 20, 'x');
+    const std::string v = std::to_string(rng() % 50) + std::string(rng() % 3    ? 0
+                                                                   : rng() % 50 ? 20
+                                                                                : 3000,
+                                                                   'x');
     switch (rng() % 6) {
       case 0:
       case 1: {
@@ -71,8 +74,24 @@ TEST(ListValueProperty, AgreesWithADeque) {
     }
     ASSERT_EQ(l.size(), model.size());
   }
-  for (size_t i = 0; i < model.size(); ++i) ASSERT_EQ(l.at(i), model[i]);
-  EXPECT_GT(l.MemoryBytes(), model.size() * sizeof(std::string));
+  for (size_t i = 0; i < model.size(); ++i) ASSERT_EQ(l.Get(i), model[i]);
+  std::vector<std::string> forward, backward;
+  l.ForEach(0, [&](size_t i, std::string_view v) {
+    EXPECT_EQ(i, forward.size());
+    forward.emplace_back(v);
+    return true;
+  });
+  l.ForEachReverse([&](size_t i, std::string_view v) {
+    EXPECT_EQ(i, model.size() - 1 - backward.size());
+    backward.emplace_back(v);
+    return true;
+  });
+  EXPECT_EQ(forward, std::vector<std::string>(model.begin(), model.end()));
+  EXPECT_EQ(backward, std::vector<std::string>(model.rbegin(), model.rend()));
+  ListValue copy(l);
+  EXPECT_EQ(copy.MemoryBytes(), l.MemoryBytes());
+  while (l.size() > 0) l.Pop(l.size() % 2);
+  EXPECT_EQ(l.MemoryBytes(), sizeof(ListValue));  // every chunk's bytes were accounted back
 }
 
 TEST(PackedStrings, InsertsErasesAndReplacesAnywhere) {

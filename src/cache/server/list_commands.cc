@@ -1,5 +1,6 @@
 // Lists: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP LLEN LRANGE LINDEX LSET LINSERT LREM LTRIM LPOS
 // LMOVE RPOPLPUSH LMPOP and the blocking BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP, as Redis 7.0.
+#include <algorithm>
 #include <climits>
 
 #include "cache/server/collection_access.h"
@@ -79,7 +80,10 @@ void LRange(CommandContext& c) {
     size_t a, b;
     if (!l || !ClampRange(start, stop, l->size(), &a, &b)) return c.out.ArrayHeader(0);
     c.out.ArrayHeader(static_cast<int64_t>(b - a + 1));
-    for (size_t i = a; i <= b; ++i) c.out.Bulk(l->at(i));
+    l->ForEach(a, [&](size_t i, std::string_view v) {
+      c.out.Bulk(v);
+      return i < b;
+    });
   });
 }
 
@@ -97,7 +101,7 @@ void LIndex(CommandContext& c) {
   ReadList(c, [&](ListValue* l) {
     size_t i;
     if (!l || !IndexIn(index, l->size(), &i)) return c.out.Null();
-    c.out.Bulk(l->at(i));
+    c.out.Bulk(l->Get(i));
   });
 }
 
@@ -135,13 +139,14 @@ void LInsert(CommandContext& c) {
   if (!e) return c.out.Integer(0);
   Edit edit(c, k, e);
   auto* l = ValueOf<ListValue>(e);
-  for (size_t i = 0; i < l->size(); ++i) {
-    if (l->at(i) == c.args[3]) {
-      l->Insert(before ? i : i + 1, c.args[4]);
-      return c.out.Integer(static_cast<int64_t>(l->size()));
-    }
-  }
-  c.out.Integer(-1);
+  size_t at = SIZE_MAX;
+  l->ForEach(0, [&](size_t i, std::string_view v) {
+    if (v == c.args[3]) at = i;
+    return at == SIZE_MAX;
+  });
+  if (at == SIZE_MAX) return c.out.Integer(-1);
+  l->Insert(before ? at : at + 1, c.args[4]);
+  c.out.Integer(static_cast<int64_t>(l->size()));
 }
 
 void LRem(CommandContext& c) {
@@ -155,27 +160,22 @@ void LRem(CommandContext& c) {
   if (!e) return c.out.Integer(0);
   Edit edit(c, k, e);
   auto* l = ValueOf<ListValue>(e);
-  int64_t removed = 0;
   const uint64_t limit = count == 0  ? UINT64_MAX
                          : count < 0 ? uint64_t(-(count + 1)) + 1
                                      : uint64_t(count);
+  std::vector<size_t> hits;  // ascending or, from the tail, descending
+  auto match = [&](size_t i, std::string_view v) {
+    if (v == c.args[3]) hits.push_back(i);
+    return hits.size() < limit;
+  };
   if (count >= 0) {
-    for (size_t i = 0; i < l->size() && uint64_t(removed) < limit;) {
-      if (l->at(i) == c.args[3]) {
-        l->Erase(i);
-        ++removed;
-      } else {
-        ++i;
-      }
-    }
+    l->ForEach(0, match);
   } else {
-    for (size_t i = l->size(); i-- > 0 && uint64_t(removed) < limit;) {
-      if (l->at(i) == c.args[3]) {
-        l->Erase(i);
-        ++removed;
-      }
-    }
+    l->ForEachReverse(match);
   }
+  if (count >= 0) std::reverse(hits.begin(), hits.end());
+  for (size_t i : hits) l->Erase(i);  // from the highest index down
+  const auto removed = static_cast<int64_t>(hits.size());
   c.out.Integer(removed);
 }
 
@@ -235,14 +235,22 @@ void LPos(CommandContext& c) {
       const size_t n = l->size();
       const size_t scan = maxlen == 0 ? n : std::min<size_t>(n, static_cast<size_t>(maxlen));
       uint64_t skip = rank > 0 ? uint64_t(rank) - 1 : uint64_t(-(rank + 1));
-      for (size_t step = 0; step < scan && found.size() < want; ++step) {
-        const size_t i = rank > 0 ? step : n - 1 - step;
-        if (l->at(i) != c.args[2]) continue;
-        if (skip > 0) {
-          --skip;
-          continue;
+      size_t step = 0;
+      auto visit = [&](size_t i, std::string_view v) {
+        if (step++ >= scan) return false;
+        if (v == c.args[2]) {
+          if (skip > 0) {
+            --skip;
+          } else {
+            found.push_back(static_cast<int64_t>(i));
+          }
         }
-        found.push_back(static_cast<int64_t>(i));
+        return found.size() < want;
+      };
+      if (rank > 0) {
+        l->ForEach(0, visit);
+      } else {
+        l->ForEachReverse(visit);
       }
     }
     if (count < 0) return found.empty() ? c.out.Null() : c.out.Integer(found[0]);

@@ -75,6 +75,16 @@ void PackedStrings::Clear() {
   count_ = 0;
 }
 
+PackedStrings PackedStrings::SplitOff(size_t pos, size_t n) {
+  PackedStrings tail;
+  tail.buf_.assign(buf_, pos, std::string::npos);
+  tail.count_ = static_cast<uint32_t>(n);
+  buf_.resize(pos);
+  buf_.shrink_to_fit();
+  count_ -= static_cast<uint32_t>(n);
+  return tail;
+}
+
 size_t PackedStrings::Find(std::string_view v, size_t stride) const {
   size_t i = 0;
   for (size_t pos = 0, next; pos < buf_.size(); pos = next, ++i) {

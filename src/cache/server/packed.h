@@ -35,6 +35,10 @@ class PackedStrings {
   // Drops the entries from `pos` on. `n`: how many were dropped.
   void EraseBack(size_t pos, size_t n);
   void Clear();
+  // Gives back the buffer's spare capacity (a chunk that is full will not grow).
+  void Shrink() { buf_.shrink_to_fit(); }
+  // Moves the entries from `pos` on (there are `n` of them) into a new sequence.
+  PackedStrings SplitOff(size_t pos, size_t n);
 
   template <typename Fn>
   void ForEach(Fn&& fn) const {

@@ -16,8 +16,10 @@ bool ElementsOf(CommandContext& c, Entry* e, std::vector<std::string>* out) {
   if (!e) return true;
   switch (e->type) {
     case ValueType::kList: {
-      auto* l = ValueOf<ListValue>(e);
-      for (size_t i = 0; i < l->size(); ++i) out->push_back(l->at(i));
+      ValueOf<ListValue>(e)->ForEach(0, [&](size_t, std::string_view v) {
+        out->emplace_back(v);
+        return true;
+      });
       return true;
     }
     case ValueType::kSet:
