@@ -55,27 +55,31 @@ std::pair<size_t, size_t> ListValue::Locate(size_t i) const {
 }
 
 std::string ListValue::Get(size_t i) const {
-  auto [k, pos] = Locate(i);
+  const std::pair<size_t, size_t> at = Locate(i);
+  const size_t k = at.first, pos = at.second;
   size_t next;
   return std::string(chunks_[k].At(pos, &next));
 }
 
 void ListValue::Set(size_t i, std::string_view v) {
-  auto [k, pos] = Locate(i);
+  const std::pair<size_t, size_t> at = Locate(i);
+  const size_t k = at.first, pos = at.second;
   Change(chunks_[k], [&](PackedStrings& p) { p.Replace(pos, v); });
   Rebalance(k);
 }
 
 void ListValue::Insert(size_t i, std::string_view v) {
   if (i == size_) return Push(false, v);
-  auto [k, pos] = Locate(i);
+  const std::pair<size_t, size_t> at = Locate(i);
+  const size_t k = at.first, pos = at.second;
   Change(chunks_[k], [&](PackedStrings& p) { p.Insert(pos, v); });
   ++size_;
   Rebalance(k);
 }
 
 void ListValue::Erase(size_t i) {
-  auto [k, pos] = Locate(i);
+  const std::pair<size_t, size_t> at = Locate(i);
+  const size_t k = at.first, pos = at.second;
   Change(chunks_[k], [&](PackedStrings& p) { p.Erase(pos); });
   --size_;
   if (chunks_[k].empty()) DropChunk(k);
