@@ -319,6 +319,8 @@ def main():
     ap.add_argument("--hit-maxmemory", default="8mb")
     ap.add_argument("--elements", type=int, default=1000000)
     ap.add_argument("--small-collections", type=int, default=100000)
+    ap.add_argument("--collection-tests", default=COLLECTION_TESTS,
+                    help="the redis-benchmark tests of the collection throughput section")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-collections", action="store_true",
                     help="skip the list/set/sorted-set parts of the throughput and memory sections")
@@ -330,7 +332,7 @@ def main():
     if not args.skip_throughput:
         throughput(args)
         if not args.skip_collections:
-            throughput(args, COLLECTION_TESTS)
+            throughput(args, args.collection_tests)
     if not args.skip_memory:
         memory(args)
         if not args.skip_collections:
