@@ -6,38 +6,16 @@
 #include <set>
 #include <thread>
 
-#include "pier/cache/cache_server.h"
-#include "pier/net/io_pool.h"
-#include "pier/net/resp_connection.h"
-#include "pier/net/tcp_listener.h"
+#include "cache/server/live_server_test.h"
 
 namespace pier::cache {
 namespace {
 
 using namespace std::chrono_literals;
 
-class BlockingTest : public ::testing::Test {
+class BlockingTest : public LiveServerTest {
  protected:
-  BlockingTest() {
-    pool_.SetActive(2);
-    PIER_CHECK(server_.Start().ok());
-    pool_.Start();
-  }
-  ~BlockingTest() override {
-    server_.Shutdown();
-    server_.CloseAll();
-    pool_.Stop(false);
-    pool_.Join();
-  }
-  std::unique_ptr<net::RespConnection> Connect() {
-    auto [host, port] = *net::ParseHostPort(server_.address(), "address");
-    auto c = net::RespConnection::Connect(host, port, 5s);
-    PIER_CHECK(c.ok());
-    return std::move(*c);
-  }
-
-  net::IoPool pool_{2};
-  CacheServer server_{pool_, {.resp = {.port = 0}}};
+  BlockingTest() : LiveServerTest(2) {}
 };
 
 TEST_F(BlockingTest, EveryPushedElementReachesExactlyOneWaiter) {

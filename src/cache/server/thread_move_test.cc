@@ -1,35 +1,16 @@
 // Client connections moving between the I/O threads of an elastic pool keep their state.
 #include <gtest/gtest.h>
 
-#include "pier/cache/cache_server.h"
-#include "pier/net/io_pool.h"
-#include "pier/net/resp_connection.h"
-#include "pier/net/tcp_listener.h"
+#include "cache/server/live_server_test.h"
 
 namespace pier::cache {
 namespace {
 
 using namespace std::chrono_literals;
 
-class ThreadMoveTest : public ::testing::Test {
+class ThreadMoveTest : public LiveServerTest {
  protected:
-  ThreadMoveTest() {
-    pool_.SetActive(1);
-    PIER_CHECK(server_.Start().ok());
-    pool_.Start();
-  }
-  ~ThreadMoveTest() override {
-    server_.Shutdown();
-    server_.CloseAll();
-    pool_.Stop(false);
-    pool_.Join();
-  }
-  std::unique_ptr<net::RespConnection> Connect() {
-    auto [host, port] = *net::ParseHostPort(server_.address(), "address");
-    auto c = net::RespConnection::Connect(host, port, 5s);
-    PIER_CHECK(c.ok());
-    return std::move(*c);
-  }
+  ThreadMoveTest() : LiveServerTest(1) {}
   static std::string Reply(net::RespConnection& c, std::vector<std::string_view> cmd) {
     auto r = c.Run({cmd}, 5s);
     PIER_CHECK(r.ok());
@@ -38,9 +19,6 @@ class ThreadMoveTest : public ::testing::Test {
            : v.type == net::RespValue::Type::kInteger ? std::to_string(v.integer)
                                                       : v.str;
   }
-
-  net::IoPool pool_{2};
-  CacheServer server_{pool_, {.resp = {.port = 0}}};
 };
 
 TEST_F(ThreadMoveTest, ConnectionsSpreadWhenAThreadJoinsAndComeBackWhenItLeaves) {
