@@ -405,7 +405,8 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
       size_t pos = 0;
       for (auto& [at, reply] : pending) {
         merged.append(out, pos, at - pos);
-        const bool watch = !reply->ready();
+        // Only a parked command can wait without bound; a durable write completes anyway.
+        const bool watch = reply->blocks_pipeline() && !reply->ready();
         if (watch) CancelOnHangup(conn.socket(), reply);
         co_await reply->Wait();
         if (watch) conn.socket().cancel(ec);
