@@ -1,7 +1,8 @@
 // File: resp_builtins.h
 // The commands every RespServer serves before its services' (Redis's connection and server
 // groups): resp_connection_commands.cc (PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT) and
-// resp_server_commands.cc (INFO CONFIG TIME COMMAND).
+// resp_server_commands.cc (INFO CONFIG TIME COMMAND) and resp_transaction.cc (MULTI EXEC DISCARD
+// UNWATCH).
 #pragma once
 
 #include <memory>
@@ -24,6 +25,7 @@ struct BuiltinCommand : RespCommand {
 
 void AddConnectionCommands(std::vector<BuiltinCommand>& table);
 void AddServerCommands(std::vector<BuiltinCommand>& table);
+void AddTransactionCommands(std::vector<BuiltinCommand>& table);
 std::unique_ptr<RespService> NewRespBuiltins();
 
 inline constexpr std::string_view kErrSyntaxText = "ERR syntax error";

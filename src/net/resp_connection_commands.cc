@@ -128,6 +128,8 @@ void Reset(RespService::Call& c) {
   c.client.protocol = 2;
   c.out.set_protocol(2);
   c.client.authenticated = c.server.requirepass().empty();
+  c.client.multi.reset();
+  c.client.watch.reset();
   c.out.Simple("RESET");
 }
 
@@ -296,10 +298,10 @@ void AddConnectionCommands(std::vector<BuiltinCommand>& t) {
                  "Authenticates the connection.", "1.0.0");
   t.emplace_back("select", 2, F::kFast | F::kStale | F::kLoading, Select, "connection",
                  "Changes the selected database.", "2.0.0");
-  t.emplace_back("quit", -1, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Quit, "connection",
-                 "Closes the connection.", "1.0.0");
-  t.emplace_back("reset", 1, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Reset, "connection",
-                 "Resets the connection.", "6.2.0");
+  t.emplace_back("quit", -1, F::kNoAuth | F::kNoQueue | F::kFast | F::kStale | F::kLoading, Quit,
+                 "connection", "Closes the connection.", "1.0.0");
+  t.emplace_back("reset", 1, F::kNoAuth | F::kNoQueue | F::kFast | F::kStale | F::kLoading, Reset,
+                 "connection", "Resets the connection.", "6.2.0");
   t.emplace_back("client", -2, F::kAdmin | F::kStale | F::kLoading, Client, "connection",
                  "A container for client connection commands.", "2.4.0");
 }

@@ -195,15 +195,27 @@ std::shared_ptr<PendingReply> RespServer::Execute(
     }
     w.Error("ERR unknown command '" + std::string(args[0].substr(0, 128)) +
             "', with args beginning with: " + rest);
+    if (client.multi) client.multi->failed = true;  // EXECABORT, as Redis
     return nullptr;
   }
   const RespCommand& command = *route.command;
   const int argc = static_cast<int>(args.size());
   if ((command.arity > 0 && argc != command.arity) || argc < -command.arity) {
     w.Error("ERR wrong number of arguments for '" + command.name + "' command");
+    if (client.multi) client.multi->failed = true;
     return nullptr;
   }
-  if (!(command.flags & RespCommand::kNoAuth) && !CheckAuth(client, w)) return nullptr;
+  if (!(command.flags & RespCommand::kNoAuth) && !CheckAuth(client, w)) {
+    if (client.multi) client.multi->failed = true;
+    return nullptr;
+  }
+  if (client.multi && !(command.flags & RespCommand::kNoQueue)) {
+    Queue(client, args, w);
+    return nullptr;
+  }
+  if (route.service == builtins_.get() && command.name == "exec") {
+    return Exec(client, out, now, ex, sessions);
+  }
   client.last_command.store(command.name.c_str(), std::memory_order_relaxed);
   const size_t at = route.service_index;
   if (sessions.size() <= at) sessions.resize(router_.services().size());

@@ -284,6 +284,7 @@ class Builtins final : public RespService {
       std::vector<BuiltinCommand> t;
       AddConnectionCommands(t);
       AddServerCommands(t);
+      AddTransactionCommands(t);
       return t;
     }();
     return table;

@@ -118,6 +118,12 @@ class RespServer {
       RespClient& client, const std::vector<std::string_view>& args, std::string* out,
       Clock::TimePoint* now, boost::asio::any_io_executor ex,
       std::vector<std::unique_ptr<RespService::Session>>& sessions);
+  // MULTI: queues a command for EXEC (resp_transaction.cc).
+  void Queue(RespClient& client, const std::vector<std::string_view>& args, RespWriter& w);
+  // EXEC: runs the queued commands as one, holding every service meanwhile.
+  std::shared_ptr<PendingReply> Exec(RespClient& client, std::string* out, Clock::TimePoint* now,
+                                     boost::asio::any_io_executor ex,
+                                     std::vector<std::unique_ptr<RespService::Session>>& sessions);
   // NOAUTH for a client that has not authenticated (false after writing it).
   bool CheckAuth(RespClient& client, RespWriter& w);
   void Init(RespClient& c, std::string addr);

@@ -49,6 +49,7 @@ struct RespCommand {
     kFast = 1 << 5,
     kLoading = 1 << 6,
     kStale = 1 << 7,
+    kNoQueue = 1 << 8,  // runs at once inside MULTI instead of queuing (EXEC, DISCARD, WATCH...)
   };
   std::string name;  // lowercase
   int arity = -1;    // > 0: exactly; < 0: at least -arity
@@ -76,6 +77,28 @@ struct RespClient {
   bool drop = false;  // close at once, without the replies of this batch (HTTP-looking input)
   std::function<void()> kill;          // closes the connection from any thread
   std::function<void()> stop_reading;  // shutdown: the reply in flight is sent, then it closes
+
+  // MULTI: the commands queued for EXEC (owned copies), their bytes, and whether one failed to
+  // queue (EXEC then answers EXECABORT). Null outside a transaction.
+  struct Transaction {
+    std::vector<std::vector<std::string>> queued;
+    size_t bytes = 0;
+    bool failed = false;
+  };
+  std::unique_ptr<Transaction> multi;
+  // WATCH: a service's record of the keys this client watches; EXEC runs only while none of
+  // them changed. Destroying it stops the watch.
+  class Watch {
+   public:
+    virtual ~Watch() = default;
+    // True when a watched key was written, deleted or expired since WATCH (`now_ms`: unix ms).
+    // Called while every service is held for the transaction.
+    virtual bool Changed(int64_t now_ms) = 0;
+  };
+  std::unique_ptr<Watch> watch;
+  // Set while the server runs this client's EXEC: commands must not block (a blocking command
+  // answers as if it timed out) and effects on other clients wait for the end (as Redis).
+  bool in_transaction = false;
 };
 
 // A reply that is ready now or later. Complete() may run on any thread; Wait() runs on the
@@ -164,6 +187,10 @@ class RespService {
   virtual bool Unblock(uint64_t /*client_id*/, bool /*error*/) { return false; }
   // Clients parked in this service's blocking commands (INFO's blocked_clients).
   virtual size_t BlockedClients() const { return 0; }
+  // EXEC: holds this service's state still against every other client, on every thread, until
+  // the returned guard is destroyed; this thread's commands run meanwhile (nullptr: nothing to
+  // hold). The guard's end runs what the transaction deferred (serving blocked clients).
+  virtual std::shared_ptr<void> BeginTransaction() { return nullptr; }
 };
 
 // Composes services: a command goes to the first service that has it. One hash lookup per

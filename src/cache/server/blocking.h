@@ -6,7 +6,8 @@
 // ends when served, when its timeout passes, by CLIENT UNBLOCK, or when its connection goes.
 //
 // Locking: the registry's mutex is taken before shard locks (Block and ServeReady lock shards
-// inside it); NoteReady only appends to a thread-local list, so it runs under a shard lock.
+// inside it; EXEC holds it, then every shard); NoteReady only appends to a thread-local list, so it
+// runs under a shard lock.
 #pragma once
 
 #include <atomic>
@@ -62,6 +63,9 @@ class BlockingKeys {
   void Close();
   // Clients parked now.
   size_t parked() const;
+  // EXEC: the registry, held (before the shards, as always) for a whole transaction, so a
+  // CLIENT UNBLOCK in it cannot wait for a thread that waits for a shard.
+  std::unique_lock<std::recursive_mutex> Hold() { return std::unique_lock(mu_); }
 
  private:
   struct Waiter;
@@ -69,7 +73,7 @@ class BlockingKeys {
   void FinishLocked(const std::shared_ptr<Waiter>& w, std::string reply);
   std::string TimeoutReply(const Waiter& w) const;
 
-  mutable std::mutex mu_;
+  mutable std::recursive_mutex mu_;  // recursive: a transaction holds it (Hold)
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> queues_;
   std::unordered_map<uint64_t, std::shared_ptr<Waiter>> by_client_;
   std::atomic<size_t> count_{0};  // waiters, plus commands between their first try and parking

@@ -51,8 +51,9 @@ struct CacheServer::Impl final : net::RespService {
                        db->UnixMsAt(call.now),
                        call.executor};
     spec.handler(ctx);
-    // Lists and sorted sets this command created: serve the clients blocked on them.
-    if (db->blocking().HasReady()) db->blocking().ServeReady();
+    // Lists and sorted sets this command created: serve the clients blocked on them (after
+    // the whole transaction, inside EXEC).
+    if (!call.client.in_transaction && db->blocking().HasReady()) db->blocking().ServeReady();
     call.now = db->Now();
     return std::move(ctx.later);
   }
@@ -68,6 +69,22 @@ struct CacheServer::Impl final : net::RespService {
     return db->blocking().Unblock(client_id, error);
   }
   size_t BlockedClients() const override { return db->blocking().parked(); }
+  std::shared_ptr<void> BeginTransaction() override {
+    // Lock order: the blocking registry, the configuration, the shards.
+    struct Held {
+      explicit Held(server::Database& d)
+          : db(d), registry(d.blocking().Hold()), shards(d.LockExclusive()) {}
+      server::Database& db;
+      std::unique_lock<std::recursive_mutex> registry;
+      server::ShardLock shards;
+      ~Held() {
+        shards.Release();
+        registry.unlock();
+        if (db.blocking().HasReady()) db.blocking().ServeReady();
+      }
+    };
+    return std::make_shared<Held>(*db);
+  }
 
   // Cluster mode: false after answering -MOVED or -CROSSSLOT.
   bool RouteToSlot(const CommandSpec& spec, const std::vector<std::string_view>& args,

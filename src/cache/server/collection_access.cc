@@ -125,6 +125,14 @@ void BlockOn(CommandContext& c, std::vector<std::string> keys, int64_t timeout_m
   for (const std::string& key : r.keys) {
     if (try_now(key)) return;
   }
+  if (c.client.in_transaction) {  // in EXEC a blocking command answers as if it timed out
+    if (null_array) {
+      c.out.NullArray();
+    } else {
+      c.out.Null();
+    }
+    return;
+  }
   c.later = c.db.blocking().Block(std::move(r), try_now, c.out);
 }
 

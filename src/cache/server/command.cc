@@ -24,6 +24,7 @@ const CommandTable& CommandTable::Get() {
     RegisterSortCommands(t);
     RegisterServerCommands(t);
     RegisterClusterCommands(t);
+    RegisterWatchCommands(t);
     return t;
   }();
   return table;

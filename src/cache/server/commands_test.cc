@@ -1,33 +1,12 @@
-// The in-process harness: commands go through CacheServer::Execute and replies are compared as
-// raw RESP, the way a client sees them.
+// Commands through the in-process harness (harness_test.h), compared as raw RESP.
 #include <gtest/gtest.h>
 
-#include "cache/server/client.h"
-#include "cache/server/database.h"
-#include "pier/cache/cache_server.h"
+#include "cache/server/harness_test.h"
 
 namespace pier::cache {
 namespace {
 
 using namespace std::chrono_literals;
-
-class Harness : public ::testing::Test {
- protected:
-  Harness() : server_(pool_, {.resp = {.clock = &clock_}}) { client_ = server_.NewClient(); }
-  ~Harness() override { server_.ReleaseClient(client_.get()); }
-
-  std::string Run(std::vector<std::string> args) {
-    std::vector<std::string_view> views(args.begin(), args.end());
-    std::string out;
-    server_.Execute(*client_, views, &out);
-    return out;
-  }
-
-  net::IoPool pool_{1};
-  FakeClock clock_;
-  CacheServer server_;
-  std::unique_ptr<server::ClientState> client_;
-};
 
 TEST_F(Harness, StringBasics) {
   EXPECT_EQ(Run({"SET", "k", "v"}), "+OK\r\n");

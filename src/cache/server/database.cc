@@ -1,12 +1,22 @@
 #include "cache/server/database.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace pier::cache::server {
+
+namespace {
+// The database whose shards this thread holds through LockExclusive (EXEC).
+thread_local const Database* exclusive_owner = nullptr;
+}  // namespace
 
 void ShardLock::Release() {
   for (auto it = held_.rbegin(); it != held_.rend(); ++it) (*it)->unlock();
   held_.clear();
+  if (exclusive_ != nullptr) {
+    exclusive_owner = nullptr;
+    std::exchange(exclusive_, nullptr)->config_mu_.unlock();
+  }
 }
 
 Database::Database(size_t shards, const Clock* clock, bool shadow) : clock_(clock) {
@@ -26,39 +36,48 @@ Database::Database(size_t shards, const Clock* clock, bool shadow) : clock_(cloc
 
 int64_t Database::UnixMs() const { return NowMs() + unix_offset_ms_; }
 
+bool Database::HeldExclusive() const { return exclusive_owner == this; }
+
+void Database::Acquire(Shard& s, ShardLock& l) {
+  if (exclusive_owner == this) return;
+  s.mu.lock();
+  l.held_.push_back(&s.mu);
+}
+
 ShardLock Database::Lock(const KeyRef* keys, size_t n) {
   ShardLock l;
   if (n == 1) {
-    Shard& s = shards_[ShardOf(keys[0])];
-    s.mu.lock();
-    l.held_.push_back(&s.mu);
+    Acquire(shards_[ShardOf(keys[0])], l);
     return l;
   }
+  if (exclusive_owner == this) return l;
   std::vector<size_t> idx;
   idx.reserve(n);
   for (size_t i = 0; i < n; ++i) idx.push_back(ShardOf(keys[i]));
   std::sort(idx.begin(), idx.end());
   idx.erase(std::unique(idx.begin(), idx.end()), idx.end());
-  for (size_t i : idx) {
-    shards_[i].mu.lock();
-    l.held_.push_back(&shards_[i].mu);
-  }
+  for (size_t i : idx) Acquire(shards_[i], l);
   return l;
 }
 
 ShardLock Database::LockShard(size_t i) {
   ShardLock l;
-  shards_[i].mu.lock();
-  l.held_.push_back(&shards_[i].mu);
+  Acquire(shards_[i], l);
   return l;
 }
 
 ShardLock Database::LockAll() {
   ShardLock l;
-  for (auto& s : shards_) {
-    s.mu.lock();
-    l.held_.push_back(&s.mu);
-  }
+  for (auto& s : shards_) Acquire(s, l);
+  return l;
+}
+
+ShardLock Database::LockExclusive() {
+  if (exclusive_owner == this) return {};
+  config_mu_.lock();
+  ShardLock l = LockAll();
+  exclusive_owner = this;
+  l.exclusive_ = this;
   return l;
 }
 
@@ -80,7 +99,8 @@ size_t Database::ActiveExpire(size_t max_work) {
   size_t n = 0;
   const int64_t now = UnixMs();
   for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
+    ShardLock lock;
+    Acquire(s, lock);
     n += s.ks.ActiveExpire(now, max_work);
   }
   return n;
@@ -89,7 +109,8 @@ size_t Database::ActiveExpire(size_t max_work) {
 void Database::Reconfigure() {
   const uint64_t budget = maxmemory_.load() / shards_.size();
   for (auto& s : shards_) {
-    std::lock_guard lock(s.mu);
+    ShardLock lock;
+    Acquire(s, lock);
     s.ks.Configure(eviction_, budget);
   }
 }
@@ -107,7 +128,8 @@ Status Database::SetMaxMemory(uint64_t bytes) {
   const int64_t now = UnixMs();
   if (bytes != 0) {
     for (auto& s : shards_) {
-      std::lock_guard l(s.mu);
+      ShardLock l;
+      Acquire(s, l);
       while (s.ks.used_bytes() > bytes / shards_.size() && s.ks.EvictOne(now)) {
       }
     }
@@ -156,7 +178,8 @@ void Database::ResetStats() {
   std::lock_guard lock(config_mu_);
   shadow_->ResetCounts();
   for (auto& s : shards_) {
-    std::lock_guard l(s.mu);
+    ShardLock l;
+    Acquire(s, l);
     s.ks.stats() = KeyspaceStats{};
   }
   shadow_base_lookups_ = 0;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cache/server/blocking.h"
@@ -31,14 +32,23 @@ class Database;
 class ShardLock {
  public:
   ShardLock() = default;
-  ShardLock(ShardLock&&) = default;
-  ShardLock& operator=(ShardLock&&) = default;
+  ShardLock(ShardLock&& o) noexcept
+      : held_(std::move(o.held_)), exclusive_(std::exchange(o.exclusive_, nullptr)) {}
+  ShardLock& operator=(ShardLock&& o) noexcept {
+    if (this != &o) {
+      Release();
+      held_ = std::move(o.held_);
+      exclusive_ = std::exchange(o.exclusive_, nullptr);
+    }
+    return *this;
+  }
   ~ShardLock() { Release(); }
   void Release();
 
  private:
   friend class Database;
   std::vector<SpinLock*> held_;
+  Database* exclusive_ = nullptr;  // LockExclusive's: this thread holds every shard
 };
 
 // Thread-safe.
@@ -57,6 +67,12 @@ class Database {
   ShardLock Lock(const KeyRef& key) { return Lock(&key, 1); }
   ShardLock LockShard(size_t i);
   ShardLock LockAll();
+  // EXEC: every shard for this thread until the lock is released; meanwhile this thread's own
+  // locking (Lock, LockShard, LockAll, the sums and sweeps) takes nothing, so the transaction's
+  // commands run as they would alone, and no other thread sees a shard between them.
+  ShardLock LockExclusive();
+  // Whether this thread holds the shards through LockExclusive.
+  bool HeldExclusive() const;
 
   // Before a command that may grow memory: evicts from the locked shards of `keys` until each
   // is within its budget. False when a shard is over budget and nothing may be evicted: the
@@ -103,17 +119,21 @@ class Database {
   void ResetStats();
 
  private:
+  friend class ShardLock;
   struct alignas(64) Shard {
     SpinLock mu;  // held for one command: shorter than a futex sleep and wake
     Keyspace ks;
   };
   void Reconfigure();
+  // Locks one shard into `l` (nothing while this thread holds them all).
+  void Acquire(Shard& s, ShardLock& l);
   // Adds fn(keyspace) over the shards, each under its lock in turn.
   template <typename Fn>
   uint64_t SumShards(Fn&& fn) {
     uint64_t n = 0;
     for (auto& s : shards_) {
-      std::lock_guard lock(s.mu);
+      ShardLock lock;
+      Acquire(s, lock);
       n += fn(s.ks);
     }
     return n;
@@ -125,7 +145,9 @@ class Database {
   std::unique_ptr<MissRatioShadow> shadow_;
   std::atomic<uint64_t> shadow_base_lookups_{0};
   const Clock* clock_;
-  std::mutex config_mu_;
+  // Before the shards in lock order; recursive, as EXEC holds it (LockExclusive) while a CONFIG
+  // SET in the transaction takes it again.
+  std::recursive_mutex config_mu_;
   std::atomic<uint64_t> maxmemory_{0};
   EvictionConfig eviction_;
   int64_t unix_offset_ms_;  // unix time - clock time, fixed at start

@@ -172,6 +172,7 @@ Entry* Keyspace::Lookup(std::string_view key, uint64_t hash, int64_t now_ms) {
 
 Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view value,
                            int64_t expire_ms) {
+  Touch(key);
   size_t slot = SlotOf(key, hash);
   Entry* e;
   if (slot != npos) {
@@ -215,6 +216,7 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
 }
 
 Entry* Keyspace::ResizeString(Entry* e, size_t new_len) {
+  Touch(e->key());
   uint32_t id = e->id;
   TrackEntryBytes(e, false);
   auto* n = static_cast<Entry*>(std::realloc(e, sizeof(Entry) + e->key_len + new_len));
@@ -237,6 +239,7 @@ void Keyspace::FreeObject(Collection* c) {
 
 Entry* Keyspace::CreateObject(std::string_view key, uint64_t hash,
                               std::unique_ptr<Collection> value) {
+  Touch(key);
   const ValueType type = value->type();
   Entry* e = Allocate(key, sizeof(Collection*), type);
   Collection* c = value.release();
@@ -256,12 +259,14 @@ Entry* Keyspace::CopyValue(const Entry* e, std::string_view new_key, uint64_t ne
 }
 
 void Keyspace::ObjectChanged(Entry* e, size_t old_bytes) {
+  Touch(e->key());
   entry_bytes_ += e->object()->MemoryBytes();
   entry_bytes_ -= old_bytes;
   if (e->in_policy) policy_->OnReweigh(e->id, PolicyWeight(e));
 }
 
 void Keyspace::Delete(Entry* e, Reason reason) {
+  Touch(e->key());
   const uint64_t hash = HashOf(e);
   if (shadow_ != nullptr && reason != Reason::kEvicted) shadow_->OnRemove(hash);
   size_t slot = SlotOf(e->key(), hash);
@@ -279,6 +284,7 @@ void Keyspace::Delete(Entry* e, Reason reason) {
 }
 
 void Keyspace::SetExpire(Entry* e, int64_t expire_ms) {
+  Touch(e->key());
   if (e->expire_ms == expire_ms) return;
   const bool was_volatile = e->expire_ms != 0;
   e->expire_ms = expire_ms;
@@ -389,6 +395,10 @@ void Keyspace::Configure(const EvictionConfig& config, uint64_t budget_bytes) {
 }
 
 void Keyspace::Clear() {
+  for (auto& [key, flags] : watched_) {  // FLUSHALL touches the watched keys that exist
+    if (SlotOf(key, HashBytes(key)) == npos) continue;
+    for (auto* f : flags) f->store(true, std::memory_order_relaxed);
+  }
   for (Entry* e : entries_) {
     if (e == nullptr) continue;
     if (e->type != ValueType::kString) FreeObject(e->object());
@@ -414,6 +424,27 @@ uint32_t Keyspace::ScanIds(uint32_t from, size_t count, int64_t now_ms, std::vec
     if (e != nullptr && (e->expire_ms == 0 || e->expire_ms > now_ms)) out->push_back(e);
   }
   return id;
+}
+
+void Keyspace::Watch(std::string_view key, std::atomic<bool>* changed) {
+  auto it = watched_.find(key);
+  if (it == watched_.end())
+    it = watched_.emplace(std::string(key), std::vector<std::atomic<bool>*>{}).first;
+  it->second.push_back(changed);
+}
+
+void Keyspace::Unwatch(std::string_view key, std::atomic<bool>* changed) {
+  auto it = watched_.find(key);
+  if (it == watched_.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), changed), v.end());
+  if (v.empty()) watched_.erase(it);
+}
+
+void Keyspace::TouchWatched(std::string_view key) {
+  auto it = watched_.find(key);
+  if (it == watched_.end()) return;
+  for (auto* f : it->second) f->store(true, std::memory_order_relaxed);
 }
 
 Entry* Keyspace::Random(uint64_t r) const {

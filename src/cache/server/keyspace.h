@@ -5,10 +5,12 @@
 // of the bytes it holds.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "cache/server/entry.h"
@@ -80,6 +82,11 @@ class Keyspace {
   void Configure(const EvictionConfig& config, uint64_t budget_bytes);
   void Clear();
 
+  // WATCH: `*changed` is set when `key` is written, deleted (also by expiry or eviction) or
+  // gets a TTL, until Unwatch. Every mutation below reports its key.
+  void Watch(std::string_view key, std::atomic<bool>* changed);
+  void Unwatch(std::string_view key, std::atomic<bool>* changed);
+
   void set_seed(uint64_t seed) { seed_ = seed; }  // before Configure
   // Where new lists and sorted sets are announced (not owned; may be null).
   void set_blocking(BlockingKeys* blocking) { blocking_ = blocking; }
@@ -115,6 +122,10 @@ class Keyspace {
   void PolicyRemove(Entry* e);
   void TrackEntryBytes(Entry* e, bool add);
   uint64_t HashOf(const Entry* e) const;
+  void Touch(std::string_view key) {
+    if (!watched_.empty()) TouchWatched(key);
+  }
+  void TouchWatched(std::string_view key);
 
   static constexpr size_t npos = SIZE_MAX;
   static constexpr uint64_t kPerKeyOverhead = 48;  // index slot, id table, policy metadata
@@ -140,6 +151,12 @@ class Keyspace {
   BlockingKeys* blocking_ = nullptr;
   LazyFree* lazy_free_ = nullptr;
   KeyspaceStats stats_;
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<std::atomic<bool>*>, KeyHash, std::equal_to<>>
+      watched_;
 };
 
 }  // namespace pier::cache::server
