@@ -4,7 +4,7 @@
   bench/cache/compare.py [--pier build/release/bin/pier] [--runs 5] [--requests 200000]
                          [--skip-memory] [--skip-hits] [--skip-overflow] [--skip-server-bound]
                          [--skip-collections] [--elements 1000000] [--small-collections 100000]
-                         [--pier-threads N] [--baseline OTHER_PIER]
+                         [--pier-threads N] [--baseline OTHER_PIER] [--skip-transactions]
 
 1. Throughput and latency: redis-benchmark -t set,get,incr,mset -n N -c 50 at -P 1 and -P 16
    against both servers, interleaved (redis, pier, redis, pier, ...), `--runs` times each; prints
@@ -21,6 +21,8 @@
    same interleaving and the table adds pier/baseline ratios: a change's A/B against main.
 5. Server-bound: EXISTS of 200 keys per command, -P 4, where the server needs much more CPU than
    the client, so a second pier I/O thread has a core to use (the elastic pool grows to it).
+6. Transactions: MULTI; SET; GET; EXISTS; EXEC from 4 clients, 50 transactions per write
+   (txload.py: redis-benchmark has no transaction test); transactions/s and the ratio.
 
 Uses Debian's redis-server, redis-benchmark and python3-redis. Only loopback traffic.
 """
@@ -38,6 +40,7 @@ import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchutil import ROOT, free_port  # noqa: E402
+from txload import multi_exec_rate  # noqa: E402
 
 
 def wait_ready(port):
@@ -306,6 +309,24 @@ def server_bound(args):
             stop(p)
 
 
+def transactions(args):
+    print(f"== transactions: MULTI; SET; GET; EXISTS; EXEC, 4 clients, 50 per batch, "
+          f"{args.runs} interleaved runs, medians")
+    servers = [("redis", *start_redis()[:2]), ("pier", *start_pier(args.pier, args.pier_threads)[:2]),
+               ("pier-1t", *start_pier(args.pier, 1)[:2])]
+    try:
+        rate = {}
+        for _ in range(args.runs):
+            for name, _, port in servers:
+                rate.setdefault(name, []).append(multi_exec_rate(port, transactions=args.requests // 2))
+        for name, _, _ in servers:
+            ratio = statistics.median(p / r for r, p in zip(rate["redis"], rate[name]))
+            print(f"{name:<9}{statistics.median(rate[name]):>11.0f} transactions/s{ratio:>7.2f}")
+    finally:
+        for _, p, _ in servers:
+            stop(p)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
@@ -328,6 +349,7 @@ def main():
     ap.add_argument("--skip-hits", action="store_true")
     ap.add_argument("--skip-overflow", action="store_true")
     ap.add_argument("--skip-server-bound", action="store_true")
+    ap.add_argument("--skip-transactions", action="store_true")
     args = ap.parse_args()
     if not args.skip_throughput:
         throughput(args)
@@ -343,6 +365,8 @@ def main():
         overflow(args)
     if not args.skip_server_bound:
         server_bound(args)
+    if not args.skip_transactions:
+        transactions(args)
 
 
 if __name__ == "__main__":

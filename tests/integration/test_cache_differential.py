@@ -250,6 +250,24 @@ SCRIPTS = {
         ["CONFIG", "GET", "list-max-ziplist-size"], ["CONFIG", "SET", "list-max-listpack-size", "-2"],
         ["CONFIG", "GET", "hash-max-ziplist-value"], ["CONFIG", "GET", "list-compress-depth"],
     ],
+    "transactions": [
+        ["MULTI"], ["MULTI"], ["WATCH", "a"], ["SET", "a", "1"], ["INCR", "a"], ["LPUSH", "a", "x"],
+        ["GET", "a"], ["EXEC"], ["EXEC"], ["DISCARD"], ["UNWATCH"], ["MULTI"], ["EXEC"],
+        ["MULTI"], ["SET", "b", "1"], ["GET"], ["NOSUCHCMD"], ["EXEC"], ["EXISTS", "b"],
+        ["MULTI"], ["SET", "b", "1"], ["DISCARD"], ["EXISTS", "b"],
+        ["MULTI"], ["BLPOP", "nolist", "0"], ["BZPOPMIN", "noz", "0"], ["RPUSH", "l", "v"],
+        ["BRPOPLPUSH", "l", "m", "0"], ["BLMOVE", "nolist", "m", "LEFT", "LEFT", "0"], ["EXEC"],
+        ["SET", "w", "1"], ["WATCH", "w"], ["SET", "w", "2"], ["MULTI"], ["GET", "w"], ["EXEC"],
+        ["WATCH", "w"], ["MULTI"], ["GET", "w"], ["EXEC"],
+        ["WATCH", "w", "nokey"], ["DEL", "nokey"], ["MULTI"], ["GET", "w"], ["EXEC"],
+        ["WATCH", "w"], ["PEXPIRE", "w", "100000"], ["MULTI"], ["TTL", "w"], ["EXEC"],
+        ["WATCH", "w"], ["EXPIRE", "w", "-1"], ["MULTI"], ["EXISTS", "w"], ["EXEC"],
+        ["WATCH", "nokey"], ["RPUSH", "nokey", "a"], ["MULTI"], ["PING"], ["EXEC"],
+        ["WATCH", "h"], ["HSET", "h", "f", "v"], ["UNWATCH"], ["MULTI"], ["HGET", "h", "f"],
+        ["EXEC"], ["MULTI"], ["INCRBY", "c", "5"], ["HSET", "h", "g", "1"], ["SADD", "s", "x"],
+        ["ZADD", "z", "1", "m"], ["TYPE", "s"], ["EXEC"], ["MULTI"], ["SET", "x", "1"],
+        ["RESET"], ["EXEC"], ["EXISTS", "x"],
+    ],
     "errors_and_connection": [
         ["PING"], ["PING", "hello"], ["PING", "a", "b"], ["ECHO", "x"], ["ECHO"],
         ["NOSUCHCMD"], ["NOSUCHCMD", "arg1", "arg2"], ["GET"], ["GET", "a", "b"],
@@ -274,6 +292,8 @@ RANDOM = {"SPOP", "SRANDMEMBER", "ZRANDMEMBER", "RANDOMKEY"}
 
 
 def normalize(cmd, reply):
+    if isinstance(reply, list):  # errors inside an array (EXEC's replies) compare by text
+        reply = [("error", str(r)) if isinstance(r, redis.ResponseError) else r for r in reply]
     name = cmd[0].upper()
     if name in RANDOM and len(cmd) > 2 and isinstance(reply, list):
         return ("size", len(reply))
