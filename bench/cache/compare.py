@@ -289,42 +289,38 @@ def overflow(args):
             stop(p)
 
 
-def server_bound(args):
-    command = ["EXISTS"] + [f"key:{i}" for i in range(200)]
-    n = args.requests // 2
-    print(f"== server-bound: redis-benchmark -n {n} -c 50 -P 4 EXISTS <200 keys>, "
-          f"{args.runs} interleaved runs, medians")
-    servers = [("redis", *start_redis()[:2]), ("pier", *start_pier(args.pier, args.pier_threads)[:2]),
-               ("pier-1t", *start_pier(args.pier, 1)[:2])]
-    try:
-        rps = {}
-        for _ in range(args.runs):
-            for name, _, port in servers:
-                rps.setdefault(name, []).append(next(iter(benchmark(port, 4, n, command).values()))[0])
-        for name, _, _ in servers:
-            ratio = statistics.median(p / r for r, p in zip(rps["redis"], rps[name]))
-            print(f"{name:<9}{statistics.median(rps[name]):>11.0f} commands/s{ratio:>7.2f}")
-    finally:
-        for _, p, _ in servers:
-            stop(p)
-
-
-def transactions(args):
-    print(f"== transactions: MULTI; SET; GET; EXISTS; EXEC, 4 clients, 50 per batch, "
-          f"{args.runs} interleaved runs, medians")
+def rates_side_by_side(args, measure, unit):
+    """measure(port) -> a rate, on redis-server, pier and pier --threads 1, interleaved
+    `--runs` times; prints medians and the median per-run ratio to redis-server."""
     servers = [("redis", *start_redis()[:2]), ("pier", *start_pier(args.pier, args.pier_threads)[:2]),
                ("pier-1t", *start_pier(args.pier, 1)[:2])]
     try:
         rate = {}
         for _ in range(args.runs):
             for name, _, port in servers:
-                rate.setdefault(name, []).append(multi_exec_rate(port, transactions=args.requests // 2))
+                rate.setdefault(name, []).append(measure(port))
         for name, _, _ in servers:
             ratio = statistics.median(p / r for r, p in zip(rate["redis"], rate[name]))
-            print(f"{name:<9}{statistics.median(rate[name]):>11.0f} transactions/s{ratio:>7.2f}")
+            print(f"{name:<9}{statistics.median(rate[name]):>11.0f} {unit}{ratio:>7.2f}")
     finally:
         for _, p, _ in servers:
             stop(p)
+
+
+def server_bound(args):
+    command = ["EXISTS"] + [f"key:{i}" for i in range(200)]
+    n = args.requests // 2
+    print(f"== server-bound: redis-benchmark -n {n} -c 50 -P 4 EXISTS <200 keys>, "
+          f"{args.runs} interleaved runs, medians")
+    rates_side_by_side(args, lambda port: next(iter(benchmark(port, 4, n, command).values()))[0],
+                       "commands/s")
+
+
+def transactions(args):
+    print(f"== transactions: MULTI; SET; GET; EXISTS; EXEC, 4 clients, 50 per batch, "
+          f"{args.runs} interleaved runs, medians")
+    rates_side_by_side(args, lambda port: multi_exec_rate(port, transactions=args.requests // 2),
+                       "transactions/s")
 
 
 def main():
