@@ -1,8 +1,8 @@
 // File: resp_builtins.h
 // The commands every RespServer serves before its services' (Redis's connection and server
 // groups): resp_connection_commands.cc (PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT) and
-// resp_server_commands.cc (INFO CONFIG TIME COMMAND) and resp_transaction.cc (MULTI EXEC DISCARD
-// UNWATCH).
+// resp_server_commands.cc (INFO CONFIG TIME COMMAND) resp_transaction.cc (MULTI EXEC DISCARD
+// UNWATCH) and resp_pubsub.cc (SUBSCRIBE PUBLISH PUBSUB...).
 #pragma once
 
 #include <memory>
@@ -26,6 +26,9 @@ struct BuiltinCommand : RespCommand {
 void AddConnectionCommands(std::vector<BuiltinCommand>& table);
 void AddServerCommands(std::vector<BuiltinCommand>& table);
 void AddTransactionCommands(std::vector<BuiltinCommand>& table);
+void AddPubSubCommands(std::vector<BuiltinCommand>& table);
+// CONFIG's client-output-buffer-limit (the pubsub class's limits).
+RespConfigParam OutputBufferLimitParam(RespServer& srv);
 std::unique_ptr<RespService> NewRespBuiltins();
 
 inline constexpr std::string_view kErrSyntaxText = "ERR syntax error";

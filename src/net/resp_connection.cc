@@ -177,11 +177,20 @@ Result<std::vector<RespValue>> RespConnection::Run(
     broken_ = true;
     return s;
   }
+  return ReadUntil(commands.size(), deadline);
+}
+
+Result<std::vector<RespValue>> RespConnection::Read(size_t n, std::chrono::milliseconds timeout) {
+  return ReadUntil(n, std::chrono::steady_clock::now() + timeout);
+}
+
+Result<std::vector<RespValue>> RespConnection::ReadUntil(
+    size_t n, std::chrono::steady_clock::time_point deadline) {
   std::vector<RespValue> replies;
-  replies.reserve(commands.size());
+  replies.reserve(n);
   net::RespReplyParser parser;
   size_t pos = 0;
-  while (replies.size() < commands.size()) {
+  while (replies.size() < n) {
     RespValue v;
     auto r = parser.Parse(std::string_view(in_).substr(pos), &v);
     if (r == net::RespReplyParser::Result::kComplete) {

@@ -16,6 +16,12 @@ constexpr std::string_view kWrongPass =
 
 void Ping(RespService::Call& c) {
   if (c.argc() > 2) return WrongArity(c);
+  if (c.client.protocol == 2 && c.client.pubsub && c.client.pubsub->count() > 0) {
+    c.out.ArrayHeader(2);  // subscriber mode, as Redis
+    c.out.Bulk("pong");
+    c.out.Bulk(c.argc() == 2 ? c.args[1] : "");
+    return;
+  }
   if (c.argc() == 2)
     c.out.Bulk(c.args[1]);
   else
@@ -94,6 +100,7 @@ void Hello(RespService::Call& c) {
   if (has_setname) SetName(c, setname);
   c.client.protocol = static_cast<int>(proto);
   c.out.set_protocol(c.client.protocol);
+  if (c.client.pubsub) c.client.pubsub->set_protocol(c.client.protocol);
   c.out.MapHeader(7);
   c.out.Bulk("server");
   c.out.Bulk("redis");
@@ -130,6 +137,10 @@ void Reset(RespService::Call& c) {
   c.client.authenticated = c.server.requirepass().empty();
   c.client.multi.reset();
   c.client.watch.reset();
+  if (c.client.pubsub) {
+    c.server.pubsub().UnsubscribeAll(c.client.pubsub);
+    c.client.pubsub->set_protocol(2);
+  }
   c.out.Simple("RESET");
 }
 
@@ -288,8 +299,8 @@ void Client(RespService::Call& c) {
 
 void AddConnectionCommands(std::vector<BuiltinCommand>& t) {
   using F = RespCommand;
-  t.emplace_back("ping", -1, F::kFast | F::kStale | F::kLoading, Ping, "connection",
-                 "Returns the server's liveliness response.", "1.0.0");
+  t.emplace_back("ping", -1, F::kSubscriberOk | F::kFast | F::kStale | F::kLoading, Ping,
+                 "connection", "Returns the server's liveliness response.", "1.0.0");
   t.emplace_back("echo", 2, F::kFast | F::kStale | F::kLoading, Echo, "connection",
                  "Returns the given string.", "1.0.0");
   t.emplace_back("hello", -1, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Hello, "connection",
@@ -298,10 +309,12 @@ void AddConnectionCommands(std::vector<BuiltinCommand>& t) {
                  "Authenticates the connection.", "1.0.0");
   t.emplace_back("select", 2, F::kFast | F::kStale | F::kLoading, Select, "connection",
                  "Changes the selected database.", "2.0.0");
-  t.emplace_back("quit", -1, F::kNoAuth | F::kNoQueue | F::kFast | F::kStale | F::kLoading, Quit,
-                 "connection", "Closes the connection.", "1.0.0");
-  t.emplace_back("reset", 1, F::kNoAuth | F::kNoQueue | F::kFast | F::kStale | F::kLoading, Reset,
-                 "connection", "Resets the connection.", "6.2.0");
+  t.emplace_back("quit", -1,
+                 F::kNoAuth | F::kNoQueue | F::kSubscriberOk | F::kFast | F::kStale | F::kLoading,
+                 Quit, "connection", "Closes the connection.", "1.0.0");
+  t.emplace_back("reset", 1,
+                 F::kNoAuth | F::kNoQueue | F::kSubscriberOk | F::kFast | F::kStale | F::kLoading,
+                 Reset, "connection", "Resets the connection.", "6.2.0");
   t.emplace_back("client", -2, F::kAdmin | F::kStale | F::kLoading, Client, "connection",
                  "A container for client connection commands.", "2.4.0");
 }

@@ -22,6 +22,7 @@ namespace pier::net {
 RespServer::RespServer(IoPool& pool, RespServerOptions options)
     : pool_(pool),
       options_(std::move(options)),
+      pubsub_(options_.clock),
       builtins_(NewRespBuiltins()),
       has_password_(!options_.requirepass.empty()) {
   start_ = std::chrono::duration_cast<std::chrono::seconds>(
@@ -140,6 +141,7 @@ void RespServer::RegisterClient(RespClient* c) {
 }
 
 void RespServer::ReleaseClient(RespClient* c) {
+  if (c->pubsub) pubsub_.UnsubscribeAll(c->pubsub);
   std::lock_guard lock(clients_mu_);
   clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
 }
@@ -167,6 +169,7 @@ std::shared_ptr<PendingReply> RespServer::Execute(RespClient& client,
   for (auto& s : sessions) {
     if (s) s->Flush();
   }
+  if (client.pubsub) *out += client.pubsub->Take();  // the harness has no connection to wake
   return reply;
 }
 
@@ -206,6 +209,14 @@ std::shared_ptr<PendingReply> RespServer::Execute(
     return nullptr;
   }
   if (!(command.flags & RespCommand::kNoAuth) && !CheckAuth(client, w)) {
+    if (client.multi) client.multi->failed = true;
+    return nullptr;
+  }
+  if (client.protocol == 2 && client.pubsub && client.pubsub->count() > 0 &&
+      !(command.flags & RespCommand::kSubscriberOk)) {
+    w.Error("ERR Can't execute '" + command.name +
+            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+            "context");
     if (client.multi) client.multi->failed = true;
     return nullptr;
   }
@@ -262,6 +273,9 @@ struct RespServer::ConnectionState {
   // Replies that complete later, in this batch: where in `out` each goes, and the reply.
   std::vector<std::pair<size_t, std::shared_ptr<PendingReply>>> pending;
   std::vector<std::unique_ptr<RespService::Session>> services;  // by router service index
+  // Pub/sub: the loop waits in a read (a message arriving cancels it), and a message waits.
+  bool reading = false;
+  bool push_ready = false;
   bool has_sessions() const {
     for (const auto& s : services) {
       if (s) return true;
@@ -304,6 +318,17 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
     client.kill = [weak = conn.weak_from_this()] {
       if (auto c = weak.lock()) c->Post([](Connection& c) { c.Close(); });
     };
+    client.push_ready = [weak = conn.weak_from_this()] {
+      if (auto c = weak.lock()) {
+        c->Post([](Connection& c) {
+          auto* st = static_cast<ConnectionState*>(c.handler_state().get());
+          if (st == nullptr) return;
+          st->push_ready = true;
+          boost::system::error_code ignored;
+          if (st->reading) c.socket().cancel(ignored);  // the loop writes, then reads again
+        });
+      }
+    };
     client.stop_reading = [weak = conn.weak_from_this()] {
       if (auto c = weak.lock()) {
         c->Post([](Connection& c) {
@@ -338,8 +363,10 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
   boost::system::error_code ec;
   bool blocked = false;
   for (;;) {
-    // A connection with service state (held writes, a session's executor) stays put.
-    if (pending.empty() && !blocked && !s.has_sessions() && !stopping_ && conn.ShouldMove()) {
+    // A connection with service state (held writes, a session's executor, subscriptions)
+    // stays put.
+    if (pending.empty() && !blocked && !s.has_sessions() && !client.pubsub && !stopping_ &&
+        conn.ShouldMove()) {
       moving = true;
       co_return;
     }
@@ -356,10 +383,16 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
       const size_t target = std::min(end + need, std::max(2 * end, end + 4096));
       if (target > buf.size()) buf.resize(target);
     }
-    if (!blocked) {  // after a blocking command, the rest of its pipeline runs first
+    if (!blocked && !s.push_ready) {  // after a blocking command, its pipeline runs first
+      s.reading = true;
       size_t n =
           co_await conn.stream().async_read_some(asio::buffer(buf.data() + end, buf.size() - end),
                                                  asio::redirect_error(asio::use_awaitable, ec));
+      s.reading = false;
+      if (ec == asio::error::operation_aborted && s.push_ready) {
+        ec = {};  // woken to write pub/sub messages
+        n = 0;
+      }
       if (ec) co_return;
       end += n;
       conn.Touch();
@@ -428,6 +461,11 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
       merged.append(out, pos, std::string::npos);
       out.swap(merged);
       pending.clear();
+    }
+    if (client.pubsub) {
+      s.push_ready = false;
+      out += client.pubsub->Take();
+      if (client.pubsub->killed()) co_return;  // over client-output-buffer-limit pubsub
     }
     if (!out.empty()) {
       co_await asio::async_write(conn.stream(), asio::buffer(out),

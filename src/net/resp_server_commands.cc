@@ -117,6 +117,7 @@ std::vector<RespConfigParam> Params(RespServer& srv) {
       fixed("appendonly", "no"),
       fixed("hz", "10"),
       fixed("io-threads", std::to_string(srv.io_threads())),
+      OutputBufferLimitParam(srv),
   };
   for (RespService* s : srv.router().services()) {
     for (auto& p : s->ConfigParams()) params.push_back(std::move(p));
@@ -285,6 +286,7 @@ class Builtins final : public RespService {
       AddConnectionCommands(t);
       AddServerCommands(t);
       AddTransactionCommands(t);
+      AddPubSubCommands(t);
       return t;
     }();
     return table;

@@ -58,6 +58,8 @@ void RespWriter::MapHeader(int64_t pairs) {
 }
 void RespWriter::SetHeader(int64_t n) { Header(protocol_ >= 3 ? '~' : '*', n); }
 
+void RespWriter::PushHeader(int64_t n) { Header(protocol_ == 3 ? '>' : '*', n); }
+
 void RespWriter::Double(double v) {
   // Redis prints doubles with %.17g, and inf/-inf/nan by name.
   char buf[64];

@@ -27,9 +27,13 @@ class RespConnection {
   // or protocol failure the connection is broken and must be dropped.
   Result<std::vector<RespValue>> Run(const std::vector<std::vector<std::string_view>>& commands,
                                      std::chrono::milliseconds timeout);
+  // Reads `n` more replies without sending anything (pub/sub messages).
+  Result<std::vector<RespValue>> Read(size_t n, std::chrono::milliseconds timeout);
   bool broken() const { return broken_; }
 
  private:
+  Result<std::vector<RespValue>> ReadUntil(size_t n,
+                                           std::chrono::steady_clock::time_point deadline);
   explicit RespConnection(int fd, std::string where) : fd_(fd), where_(std::move(where)) {}
   Status StartTls(const TlsClientOptions& tls, const std::string& host,
                   std::chrono::steady_clock::time_point deadline);

@@ -19,6 +19,7 @@
 #include "pier/base/clock.h"
 #include "pier/base/status.h"
 #include "pier/net/io_pool.h"
+#include "pier/net/pubsub.h"
 #include "pier/net/resp_parser.h"
 #include "pier/net/resp_service.h"
 
@@ -109,6 +110,9 @@ class RespServer {
   std::mutex& clients_mutex() { return clients_mu_; }
   size_t client_count();
 
+  // Pub/sub channels and patterns of this server's clients.
+  PubSub& pubsub() { return pubsub_; }
+
  private:
   struct ConnectionState;
   void RegisterClient(RespClient* c);
@@ -130,6 +134,7 @@ class RespServer {
 
   IoPool& pool_;
   RespServerOptions options_;
+  PubSub pubsub_;
   std::unique_ptr<RespService> builtins_;  // the commands every Redis server has
   RespRouter router_;
   Observer observer_;

@@ -37,6 +37,7 @@
 namespace pier::net {
 
 class RespServer;
+class PubSubClient;
 
 // A command as COMMAND INFO reports it; the server checks arity and AUTH from it.
 struct RespCommand {
@@ -50,6 +51,7 @@ struct RespCommand {
     kLoading = 1 << 6,
     kStale = 1 << 7,
     kNoQueue = 1 << 8,  // runs at once inside MULTI instead of queuing (EXEC, DISCARD, WATCH...)
+    kSubscriberOk = 1 << 9,  // allowed to a RESP2 client in subscriber mode ((P|S)(UN)SUBSCRIBE)
   };
   std::string name;  // lowercase
   int arity = -1;    // > 0: exactly; < 0: at least -arity
@@ -77,6 +79,10 @@ struct RespClient {
   bool drop = false;  // close at once, without the replies of this batch (HTTP-looking input)
   std::function<void()> kill;          // closes the connection from any thread
   std::function<void()> stop_reading;  // shutdown: the reply in flight is sent, then it closes
+  // A pub/sub message waits in `pubsub`'s outbox: the connection writes it (from any thread).
+  std::function<void()> push_ready;
+  // SUBSCRIBE and friends: the client's subscriptions and unsent messages (null until then).
+  std::shared_ptr<PubSubClient> pubsub;
 
   // MULTI: the commands queued for EXEC (owned copies), their bytes, and whether one failed to
   // queue (EXEC then answers EXECABORT). Null outside a transaction.

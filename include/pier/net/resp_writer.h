@@ -27,6 +27,7 @@ class RespWriter {
   void ArrayHeader(int64_t n);        // *n
   void MapHeader(int64_t pairs);      // %n / *2n
   void SetHeader(int64_t n);          // ~n / *n
+  void PushHeader(int64_t n);         // >n / *n (pub/sub messages, out of band in RESP3)
   void Double(double v);              // ,v / bulk
   void Bool(bool v);                  // #t / :1
   void Verbatim(std::string_view s);  // =len\r\ntxt:... / bulk
