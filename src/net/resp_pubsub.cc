@@ -63,7 +63,11 @@ void Publish(RespService::Call& c) {
 }
 
 void ChannelList(RespService::Call& c, Kind kind) {
-  if (c.argc() > 3) return WrongSubcommandArity(c);
+  if (c.argc() > 3) {
+    return c.out.Error(fmt::format(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+        c.args[1]));
+  }
   auto names = c.server.pubsub().Channels(kind, c.argc() == 3 ? c.args[2] : "");
   c.out.ArrayHeader(static_cast<int64_t>(names.size()));
   for (const auto& n : names) c.out.Bulk(n);

@@ -214,7 +214,7 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   }
   if (client.protocol == 2 && client.pubsub && client.pubsub->count() > 0 &&
       !(command.flags & RespCommand::kSubscriberOk)) {
-    w.Error("ERR Can't execute '" + command.name +
+    w.Error("ERR Can't execute '" + FullName(command, args) +
             "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
             "context");
     if (client.multi) client.multi->failed = true;
@@ -236,6 +236,18 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   if (*now == start) *now = options_.clock->Now();  // the service did not read the clock
   if (observer_) observer_(route.index, command, *now - start);
   return reply;
+}
+
+std::string RespServer::FullName(const RespCommand& command,
+                                 const std::vector<std::string_view>& args) {
+  // Redis names a container command's subcommand with it (`config|get`) in errors.
+  static constexpr std::string_view kContainers[] = {"pubsub", "config",  "client", "command",
+                                                     "object", "cluster", "script", "function"};
+  if (args.size() < 2 || std::find(std::begin(kContainers), std::end(kContainers), command.name) ==
+                             std::end(kContainers)) {
+    return command.name;
+  }
+  return command.name + "|" + AsciiLower(args[1]);
 }
 
 bool RespServer::CheckAuth(RespClient& client, RespWriter& w) {

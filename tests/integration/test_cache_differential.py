@@ -268,6 +268,18 @@ SCRIPTS = {
         ["ZADD", "z", "1", "m"], ["TYPE", "s"], ["EXEC"], ["MULTI"], ["SET", "x", "1"],
         ["RESET"], ["EXEC"], ["EXISTS", "x"],
     ],
+    "pubsub": [
+        ["PUBLISH", "ch", "m"], ["SPUBLISH", "ch", "m"], ["PUBSUB", "NUMPAT"], ["PUBSUB", "CHANNELS"],
+        ["PUBSUB", "NUMSUB"], ["PUBSUB", "NUMSUB", "a", "b"], ["PUBSUB", "SHARDCHANNELS", "x*"],
+        ["PUBSUB", "SHARDNUMSUB", "a"], ["PUBSUB", "NOSUCH"], ["PUBSUB", "NUMPAT", "x"],
+        ["PUBSUB", "CHANNELS", "a", "b"], ["PUBLISH", "ch"], ["SUBSCRIBE"], ["UNSUBSCRIBE"],
+        ["PUNSUBSCRIBE"], ["SUNSUBSCRIBE"], ["SUBSCRIBE", "news"], ["PUBSUB", "CHANNELS"],
+        ["SUBSCRIBE", "news"], ["PSUBSCRIBE", "n*"], ["SSUBSCRIBE", "shard"], ["PING"],
+        ["PING", "x"], ["GET", "k"], ["SET", "k", "v"], ["PUBLISH", "news", "m"], ["MULTI"],
+        ["UNSUBSCRIBE", "news"], ["UNSUBSCRIBE", "news"], ["PUNSUBSCRIBE", "n*"],
+        ["SUNSUBSCRIBE", "shard"], ["GET", "k"], ["MULTI"], ["SUBSCRIBE", "q"], ["PING"], ["EXEC"],
+        ["GET", "k"], ["RESET"], ["GET", "k"],
+    ],
     "errors_and_connection": [
         ["PING"], ["PING", "hello"], ["PING", "a", "b"], ["ECHO", "x"], ["ECHO"],
         ["NOSUCHCMD"], ["NOSUCHCMD", "arg1", "arg2"], ["GET"], ["GET", "a", "b"],

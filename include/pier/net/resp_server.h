@@ -128,6 +128,9 @@ class RespServer {
   std::shared_ptr<PendingReply> Exec(RespClient& client, std::string* out, Clock::TimePoint* now,
                                      boost::asio::any_io_executor ex,
                                      std::vector<std::unique_ptr<RespService::Session>>& sessions);
+  // The command's name as Redis's errors give it: `config|get` for a container's subcommand.
+  static std::string FullName(const RespCommand& command,
+                              const std::vector<std::string_view>& args);
   // NOAUTH for a client that has not authenticated (false after writing it).
   bool CheckAuth(RespClient& client, RespWriter& w);
   void Init(RespClient& c, std::string addr);
