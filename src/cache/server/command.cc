@@ -25,6 +25,7 @@ const CommandTable& CommandTable::Get() {
     RegisterServerCommands(t);
     RegisterClusterCommands(t);
     RegisterWatchCommands(t);
+    RegisterStreamCommands(t);
     return t;
   }();
   return table;

@@ -18,7 +18,14 @@
 
 namespace pier::cache::server {
 
-enum class ValueType : uint8_t { kString = 0, kHash = 1, kList = 2, kSet = 3, kZSet = 4 };
+enum class ValueType : uint8_t {
+  kString = 0,
+  kHash = 1,
+  kList = 2,
+  kSet = 3,
+  kZSet = 4,
+  kStream = 5
+};
 
 // A value behind a pointer: what the keyspace needs of every collection type.
 class Collection {

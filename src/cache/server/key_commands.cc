@@ -150,6 +150,8 @@ std::string_view TypeName(const Entry* e) {
       return "set";
     case ValueType::kZSet:
       return "zset";
+    case ValueType::kStream:
+      return "stream";
   }
   return "none";
 }
