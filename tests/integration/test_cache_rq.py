@@ -24,7 +24,7 @@ def test_rq_worker_runs_every_job_on_pier(pier_cache):
     bad = q.enqueue(rq_jobs.fail)
     rq.Worker([q], connection=conn).work(burst=True)  # forks a work horse per job
     assert {j.get_status(refresh=True) for j in jobs} == {"finished"}
-    assert sum(j.result for j in jobs) == sum(range(1, 101))  # results read back from streams
+    assert sum(j.return_value() for j in jobs) == sum(range(1, 101))  # results read back from streams
     assert bad.get_status(refresh=True) == "failed"
     assert q.failed_job_registry.get_job_ids() == [bad.id]
     assert "ValueError" in bad.latest_result().exc_string
