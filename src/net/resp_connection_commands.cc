@@ -303,17 +303,19 @@ void AddConnectionCommands(std::vector<BuiltinCommand>& t) {
                  "connection", "Returns the server's liveliness response.", "1.0.0");
   t.emplace_back("echo", 2, F::kFast | F::kStale | F::kLoading, Echo, "connection",
                  "Returns the given string.", "1.0.0");
-  t.emplace_back("hello", -1, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Hello, "connection",
-                 "Handshakes with the Redis server.", "6.0.0");
-  t.emplace_back("auth", -2, F::kNoAuth | F::kFast | F::kStale | F::kLoading, Auth, "connection",
-                 "Authenticates the connection.", "1.0.0");
+  t.emplace_back("hello", -1, F::kAllowBusy | F::kNoAuth | F::kFast | F::kStale | F::kLoading,
+                 Hello, "connection", "Handshakes with the Redis server.", "6.0.0");
+  t.emplace_back("auth", -2, F::kAllowBusy | F::kNoAuth | F::kFast | F::kStale | F::kLoading, Auth,
+                 "connection", "Authenticates the connection.", "1.0.0");
   t.emplace_back("select", 2, F::kFast | F::kStale | F::kLoading, Select, "connection",
                  "Changes the selected database.", "2.0.0");
   t.emplace_back("quit", -1,
-                 F::kNoAuth | F::kNoQueue | F::kSubscriberOk | F::kFast | F::kStale | F::kLoading,
+                 F::kAllowBusy | F::kNoAuth | F::kNoQueue | F::kSubscriberOk | F::kFast |
+                     F::kStale | F::kLoading,
                  Quit, "connection", "Closes the connection.", "1.0.0");
   t.emplace_back("reset", 1,
-                 F::kNoAuth | F::kNoQueue | F::kSubscriberOk | F::kFast | F::kStale | F::kLoading,
+                 F::kAllowBusy | F::kNoAuth | F::kNoQueue | F::kSubscriberOk | F::kFast |
+                     F::kStale | F::kLoading,
                  Reset, "connection", "Resets the connection.", "6.2.0");
   t.emplace_back("client", -2, F::kAdmin | F::kStale | F::kLoading, Client, "connection",
                  "A container for client connection commands.", "2.4.0");

@@ -212,6 +212,13 @@ std::shared_ptr<PendingReply> RespServer::Execute(
     if (client.multi) client.multi->failed = true;
     return nullptr;
   }
+  if (busy_.load(std::memory_order_acquire) && !(command.flags & RespCommand::kAllowBusy)) {
+    w.Error(
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN "
+        "NOSAVE.");
+    if (client.multi) client.multi->failed = true;
+    return nullptr;
+  }
   if (client.protocol == 2 && client.pubsub && client.pubsub->count() > 0 &&
       !(command.flags & RespCommand::kSubscriberOk)) {
     w.Error("ERR Can't execute '" + FullName(command, args) +

@@ -110,6 +110,9 @@ class RespServer {
   std::mutex& clients_mutex() { return clients_mu_; }
   size_t client_count();
 
+  // A script has run past busy-reply-threshold: commands without kAllowBusy answer BUSY.
+  void set_busy(bool busy) { busy_.store(busy, std::memory_order_release); }
+
   // Pub/sub channels and patterns of this server's clients.
   PubSub& pubsub() { return pubsub_; }
 
@@ -138,6 +141,7 @@ class RespServer {
   IoPool& pool_;
   RespServerOptions options_;
   PubSub pubsub_;
+  std::atomic<bool> busy_{false};
   std::unique_ptr<RespService> builtins_;  // the commands every Redis server has
   RespRouter router_;
   Observer observer_;

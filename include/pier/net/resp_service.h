@@ -52,6 +52,7 @@ struct RespCommand {
     kStale = 1 << 7,
     kNoQueue = 1 << 8,  // runs at once inside MULTI instead of queuing (EXEC, DISCARD, WATCH...)
     kSubscriberOk = 1 << 9,  // allowed to a RESP2 client in subscriber mode ((P|S)(UN)SUBSCRIBE)
+    kAllowBusy = 1 << 10,    // runs while a script is over busy-reply-threshold (SCRIPT KILL)
   };
   std::string name;  // lowercase
   int arity = -1;    // > 0: exactly; < 0: at least -arity

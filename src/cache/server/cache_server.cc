@@ -30,6 +30,7 @@ struct CacheServer::Impl final : net::RespService {
     db = std::make_unique<server::Database>(shards, options.resp.clock, options.shadow);
     resp = std::make_unique<net::RespServer>(pool, options.resp);
     resp->AddService(this);
+    db->scripts().set_on_busy([r = resp.get()](bool busy) { r->set_busy(busy); });
   }
 
   void ForEachCommand(const std::function<void(const net::RespCommand&)>& fn) const override {
@@ -70,20 +71,7 @@ struct CacheServer::Impl final : net::RespService {
   }
   size_t BlockedClients() const override { return db->blocking().parked(); }
   std::shared_ptr<void> BeginTransaction() override {
-    // Lock order: the blocking registry, the configuration, the shards.
-    struct Held {
-      explicit Held(server::Database& d)
-          : db(d), registry(d.blocking().Hold()), shards(d.LockExclusive()) {}
-      server::Database& db;
-      std::unique_lock<std::recursive_mutex> registry;
-      server::ShardLock shards;
-      ~Held() {
-        shards.Release();
-        registry.unlock();
-        if (db.blocking().HasReady()) db.blocking().ServeReady();
-      }
-    };
-    return std::make_shared<Held>(*db);
+    return std::make_shared<server::ExclusiveHold>(*db);
   }
 
   // Cluster mode: false after answering -MOVED or -CROSSSLOT.

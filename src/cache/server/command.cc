@@ -26,6 +26,7 @@ const CommandTable& CommandTable::Get() {
     RegisterClusterCommands(t);
     RegisterWatchCommands(t);
     RegisterStreamCommands(t);
+    RegisterScriptCommands(t);
     return t;
   }();
   return table;

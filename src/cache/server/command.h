@@ -104,6 +104,7 @@ void RegisterServerCommands(CommandTable& t);
 void RegisterClusterCommands(CommandTable& t);
 void RegisterWatchCommands(CommandTable& t);
 void RegisterStreamCommands(CommandTable& t);
+void RegisterScriptCommands(CommandTable& t);
 
 // INFO lines of the keyspace (memory, stats, cluster, keyspace sections; see
 // net::RespService::AppendInfo). `peak` is raised to the memory in use.

@@ -19,7 +19,8 @@ void ShardLock::Release() {
   }
 }
 
-Database::Database(size_t shards, const Clock* clock, bool shadow) : clock_(clock) {
+Database::Database(size_t shards, const Clock* clock, bool shadow)
+    : scripts_(std::make_unique<ScriptEngine>(clock)), clock_(clock) {
   size_t n = 1;
   while (n < shards) n <<= 1;
   shards_ = std::vector<Shard>(n);

@@ -14,6 +14,7 @@
 #include "cache/server/blocking.h"
 #include "cache/server/keyspace.h"
 #include "cache/server/lazy_free.h"
+#include "cache/server/scripting.h"
 #include "pier/base/clock.h"
 #include "pier/base/hash.h"
 #include "pier/base/spin_lock.h"
@@ -100,6 +101,8 @@ class Database {
   BlockingKeys& blocking() { return blocking_; }
   // Frees big collections off the I/O threads.
   LazyFree& lazy_free() { return lazy_free_; }
+  // EVAL's Lua state and script cache.
+  ScriptEngine& scripts() { return *scripts_; }
 
   // Hit-ratio predictions for every policy at 0.5x, 1x and 2x maxmemory (off without one).
   MissRatioShadow& shadow() { return *shadow_; }
@@ -139,6 +142,7 @@ class Database {
     return n;
   }
 
+  std::unique_ptr<ScriptEngine> scripts_;
   BlockingKeys blocking_;  // before the shards, which point to it
   LazyFree lazy_free_;
   std::vector<Shard> shards_;
@@ -151,6 +155,31 @@ class Database {
   std::atomic<uint64_t> maxmemory_{0};
   EvictionConfig eviction_;
   int64_t unix_offset_ms_;  // unix time - clock time, fixed at start
+};
+
+// EXEC and scripts: holds the blocking registry, the configuration lock and every shard for this
+// thread, in that order (nested holds take nothing more). When the outermost ends, the clients
+// blocked on keys the transaction filled are served.
+class ExclusiveHold {
+ public:
+  explicit ExclusiveHold(Database& db)
+      : db_(db),
+        outermost_(!db.HeldExclusive()),
+        registry_(db.blocking().Hold()),
+        shards_(db.LockExclusive()) {}
+  ~ExclusiveHold() {
+    shards_.Release();
+    registry_.unlock();
+    if (outermost_ && db_.blocking().HasReady()) db_.blocking().ServeReady();
+  }
+  ExclusiveHold(const ExclusiveHold&) = delete;
+  ExclusiveHold& operator=(const ExclusiveHold&) = delete;
+
+ private:
+  Database& db_;
+  bool outermost_;
+  std::unique_lock<std::recursive_mutex> registry_;
+  ShardLock shards_;
 };
 
 }  // namespace pier::cache::server

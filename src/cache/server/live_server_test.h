@@ -14,7 +14,8 @@ namespace pier::cache {
 
 class LiveServerTest : public ::testing::Test {
  protected:
-  explicit LiveServerTest(size_t active_threads) {
+  explicit LiveServerTest(size_t active_threads, const Clock* clock = &Clock::Steady())
+      : server_(pool_, {.resp = {.port = 0, .clock = clock}}) {
     pool_.SetActive(active_threads);
     PIER_CHECK(server_.Start().ok());
     pool_.Start();
@@ -33,7 +34,7 @@ class LiveServerTest : public ::testing::Test {
   }
 
   net::IoPool pool_{2};
-  CacheServer server_{pool_, {.resp = {.port = 0}}};
+  CacheServer server_;
 };
 
 }  // namespace pier::cache

@@ -91,6 +91,14 @@ std::vector<net::RespConfigParam> KeyspaceConfigParams(Database& db) {
                              "allkeys-sieve, allkeys-wtinylfu");
        }},
       {"maxmemory-samples", [] { return std::string("5"); }, nullptr},
+      {"busy-reply-threshold", [&db] { return std::to_string(db.scripts().busy_threshold_ms()); },
+       [&db](std::string_view v) {
+         int64_t ms;
+         if (!ParseInt64(v, &ms) || ms < 0)
+           return Status::InvalidArgument("argument couldn't be parsed into an integer");
+         db.scripts().set_busy_threshold_ms(ms);
+         return Status::Ok();
+       }},
   };
   // Encoding thresholds under their Redis 7.0 names and the older ziplist aliases.
   using L = EncodingLimits;
