@@ -5,6 +5,7 @@
                          [--skip-memory] [--skip-hits] [--skip-overflow] [--skip-server-bound]
                          [--skip-collections] [--elements 1000000] [--small-collections 100000]
                          [--pier-threads N] [--baseline OTHER_PIER] [--skip-transactions]
+                         [--skip-scripts-pubsub]
 
 1. Throughput and latency: redis-benchmark -t set,get,incr,mset -n N -c 50 at -P 1 and -P 16
    against both servers, interleaved (redis, pier, redis, pier, ...), `--runs` times each; prints
@@ -23,6 +24,8 @@
    the client, so a second pier I/O thread has a core to use (the elastic pool grows to it).
 6. Transactions: MULTI; SET; GET; EXISTS; EXEC from 4 clients, 50 transactions per write
    (txload.py: redis-benchmark has no transaction test); transactions/s and the ratio.
+7. Scripts and pub/sub: EVALSHA of a 3-command script; PUBLISH (-P 16) to 1, 10 and 100
+   subscribers, as messages delivered per second.
 
 Uses Debian's redis-server, redis-benchmark and python3-redis. Only loopback traffic.
 """
@@ -323,6 +326,85 @@ def transactions(args):
                        "transactions/s")
 
 
+def scripts_and_pubsub(args):
+    """EVALSHA of a 3-command script, and PUBLISH to 1, 10 and 100 subscribers (messages
+    delivered per second: publishes/s times subscribers; the subscribers drain their sockets in
+    a thread of this process and the run checks every message arrived)."""
+    n = args.requests // 2
+    body = ("redis.call('incr', KEYS[1]) redis.call('set', KEYS[2], ARGV[1]) "
+            "return redis.call('get', KEYS[2])")
+
+    def evalsha(port):
+        sha = redis.Redis(port=port).script_load(body)
+        cmd = ["EVALSHA", sha, "2", "cnt", "val", "x"]
+        return next(iter(benchmark(port, 1, n, cmd).values()))[0]
+
+    print(f"== EVALSHA of a 3-command script: redis-benchmark -n {n} -c 50, {args.runs} runs")
+    rates_side_by_side(args, evalsha, "scripts/s")
+    for subscribers in (1, 10, 100):
+        def publish(port, subscribers=subscribers):
+            with Subscribers(port, "bench", subscribers) as subs:
+                rps = next(iter(benchmark(port, 16, n, ["PUBLISH", "bench", "x" * 16]).values()))[0]
+                subs.wait_for(n)
+            return rps * subscribers
+        print(f"== PUBLISH to {subscribers} subscribers, -P 16, {args.runs} runs: delivered/s")
+        rates_side_by_side(args, publish, "messages/s")
+
+
+class Subscribers:
+    """`count` raw connections subscribed to `channel`, drained by one thread; counts messages
+    by their fixed size."""
+
+    def __init__(self, port, channel, count):
+        import selectors
+        import socket
+        import threading
+        self.sel = selectors.DefaultSelector()
+        self.socks = []
+        self.bytes = 0
+        msg = f"*3\r\n$7\r\nmessage\r\n${len(channel)}\r\n{channel}\r\n$16\r\n{'x' * 16}\r\n"
+        self.msg_len = len(msg)
+        sub = f"*2\r\n$9\r\nSUBSCRIBE\r\n${len(channel)}\r\n{channel}\r\n".encode()
+        confirm = len(f"*3\r\n$9\r\nsubscribe\r\n${len(channel)}\r\n{channel}\r\n:1\r\n")
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(sub)
+            got = b""
+            while len(got) < confirm:
+                got += s.recv(confirm - len(got))
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ)
+            self.socks.append(s)
+        self.stop = False
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        while not self.stop:
+            for key, _ in self.sel.select(timeout=0.1):
+                try:
+                    self.bytes += len(key.fileobj.recv(1 << 20))
+                except BlockingIOError:
+                    pass
+
+    def wait_for(self, per_subscriber):
+        want = per_subscriber * len(self.socks) * self.msg_len
+        deadline = time.time() + 120
+        while self.bytes < want and time.time() < deadline:
+            time.sleep(0.05)  # the drain thread is catching up; not a timer being waited for
+        if self.bytes < want:
+            raise RuntimeError(f"subscribers got {self.bytes} of {want} bytes")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop = True
+        self.thread.join()
+        for s in self.socks:
+            s.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pier", default=os.path.join(ROOT, "build", "release", "bin", "pier"))
@@ -346,6 +428,7 @@ def main():
     ap.add_argument("--skip-overflow", action="store_true")
     ap.add_argument("--skip-server-bound", action="store_true")
     ap.add_argument("--skip-transactions", action="store_true")
+    ap.add_argument("--skip-scripts-pubsub", action="store_true")
     args = ap.parse_args()
     if not args.skip_throughput:
         throughput(args)
@@ -363,6 +446,8 @@ def main():
         server_bound(args)
     if not args.skip_transactions:
         transactions(args)
+    if not args.skip_scripts_pubsub:
+        scripts_and_pubsub(args)
 
 
 if __name__ == "__main__":
