@@ -92,23 +92,17 @@ void PubSubCommand(RespService::Call& c) {
     return c.out.Integer(static_cast<int64_t>(c.server.pubsub().PatternCount()));
   }
   if (sub == "help" && c.argc() == 2) {
-    const char* lines[] = {
-        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CHANNELS [<pattern>]",
-        "    Return the currently active channels matching a <pattern> (default: '*').",
-        "NUMPAT",
-        "    Return number of subscriptions to patterns.",
-        "NUMSUB [<channel> ...]",
-        "    Return the number of subscribers for the specified channels, excluding",
-        "    pattern subscriptions(default: no channels).",
-        "SHARDCHANNELS [<pattern>]",
-        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
-        "SHARDNUMSUB [<shardchannel> ...]",
-        "    Return the number of subscribers for the specified shard level channel(s)",
-        "HELP",
-        "    Prints this help."};
-    c.out.ArrayHeader(std::size(lines));
-    for (const char* l : lines) c.out.Simple(l);
+    c.out.Lines(
+        {"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "CHANNELS [<pattern>]",
+         "    Return the currently active channels matching a <pattern> (default: '*').", "NUMPAT",
+         "    Return number of subscriptions to patterns.", "NUMSUB [<channel> ...]",
+         "    Return the number of subscribers for the specified channels, excluding",
+         "    pattern subscriptions(default: no channels).", "SHARDCHANNELS [<pattern>]",
+         "    Return the currently active shard level channels matching a <pattern> (default: "
+         "'*').",
+         "SHARDNUMSUB [<shardchannel> ...]",
+         "    Return the number of subscribers for the specified shard level channel(s)", "HELP",
+         "    Prints this help."});
     return;
   }
   c.out.Error(fmt::format("ERR unknown subcommand '{}'. Try PUBSUB HELP.", c.args[1]));

@@ -58,6 +58,11 @@ void RespWriter::MapHeader(int64_t pairs) {
 }
 void RespWriter::SetHeader(int64_t n) { Header(protocol_ >= 3 ? '~' : '*', n); }
 
+void RespWriter::Lines(std::initializer_list<std::string_view> lines) {
+  ArrayHeader(static_cast<int64_t>(lines.size()));
+  for (std::string_view l : lines) Simple(l);
+}
+
 void RespWriter::PushHeader(int64_t n) { Header(protocol_ == 3 ? '>' : '*', n); }
 
 void RespWriter::Double(double v) {

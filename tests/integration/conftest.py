@@ -186,3 +186,20 @@ def pier_cache():
     s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def pier_two_threads():
+    """A `pier cache` with two I/O threads (clients spread over both), its RESP port."""
+    s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--threads", "2"])
+    yield s.addr("resp")[1]
+    s.stop()
+
+
+@pytest.fixture(params=["redis-server", "pier"])
+def port(request, pier_two_threads):
+    """Each test twice: against redis-server 7.0 (so the expectation is Redis's) and pier."""
+    if request.param == "pier":
+        return pier_two_threads
+    need("redis-server")
+    return request.getfixturevalue("redis_server")

@@ -4,24 +4,7 @@ subscriber that stops reading is disconnected at client-output-buffer-limit pubs
 import socket
 import time
 
-import pytest
 import redis
-from conftest import Server, need
-
-
-@pytest.fixture(scope="module")
-def pier_two_threads():
-    s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--threads", "2"])
-    yield s.addr("resp")[1]
-    s.stop()
-
-
-@pytest.fixture(params=["redis-server", "pier"])
-def port(request, pier_two_threads):
-    if request.param == "pier":
-        return pier_two_threads
-    need("redis-server")
-    return request.getfixturevalue("redis_server")
 
 
 def drain(p, n, timeout=10):

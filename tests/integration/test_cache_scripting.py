@@ -5,15 +5,6 @@ import threading
 
 import pytest
 import redis
-from conftest import need
-
-
-@pytest.fixture(params=["redis-server", "pier"])
-def port(request, pier_cache):
-    if request.param == "pier":
-        return pier_cache.addr("resp")[1]
-    need("redis-server")
-    return request.getfixturevalue("redis_server")
 
 
 def test_redis_py_lock_excludes_and_releases(port):

@@ -5,23 +5,7 @@ import threading
 
 import pytest
 import redis
-from conftest import Server, need
 from test_cache_blocking import Waiter, wait_blocked
-
-
-@pytest.fixture(scope="module")
-def pier_two_threads():
-    s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--threads", "2"])
-    yield s.addr("resp")[1]
-    s.stop()
-
-
-@pytest.fixture(params=["redis-server", "pier"])
-def port(request, pier_two_threads):
-    if request.param == "pier":
-        return pier_two_threads
-    need("redis-server")
-    return request.getfixturevalue("redis_server")
 
 
 def test_pipeline_transaction_replies_and_errors(port):

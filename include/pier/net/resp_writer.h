@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,8 @@ class RespWriter {
   void Bool(bool v);                  // #t / :1
   void Verbatim(std::string_view s);  // =len\r\ntxt:... / bulk
   void Ok() { Simple("OK"); }
+  // An array of status lines (the HELP subcommands).
+  void Lines(std::initializer_list<std::string_view> lines);
 
  private:
   void Header(char type, int64_t n);

@@ -99,24 +99,18 @@ void Script(CommandContext& c) {
     return err.empty() ? c.out.Ok() : c.out.Error(err);
   }
   if (sub == "help" && c.argc() == 2) {
-    const char* lines[] = {
-        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "EXISTS <sha1> [<sha1> ...]",
-        "    Return information about the existence of the scripts in the script cache.",
-        "FLUSH [ASYNC|SYNC]",
-        "    Flush the Lua scripts cache. Very dangerous on replicas.",
-        "    When called without the optional mode argument, the behavior is determined by the",
-        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-        "    * ASYNC: Asynchronously flush the scripts cache.",
-        "    * SYNC: Synchronously flush the scripts cache.",
-        "KILL",
-        "    Kill the currently executing Lua script.",
-        "LOAD <script>",
-        "    Load a script into the scripts cache without executing it.",
-        "HELP",
-        "    Prints this help."};
-    c.out.ArrayHeader(std::size(lines));
-    for (const char* l : lines) c.out.Simple(l);
+    c.out.Lines(
+        {"SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+         "EXISTS <sha1> [<sha1> ...]",
+         "    Return information about the existence of the scripts in the script cache.",
+         "FLUSH [ASYNC|SYNC]", "    Flush the Lua scripts cache. Very dangerous on replicas.",
+         "    When called without the optional mode argument, the behavior is determined by the",
+         "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+         "    * ASYNC: Asynchronously flush the scripts cache.",
+         "    * SYNC: Synchronously flush the scripts cache.", "KILL",
+         "    Kill the currently executing Lua script.", "LOAD <script>",
+         "    Load a script into the scripts cache without executing it.", "HELP",
+         "    Prints this help."});
     return;
   }
   c.out.Error("ERR unknown subcommand or wrong number of arguments for '" + std::string(c.args[1]) +

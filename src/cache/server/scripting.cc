@@ -171,27 +171,20 @@ int Sha1HexLua(lua_State* L) {
   return 1;
 }
 
-int ErrorReply(lua_State* L) {
+// redis.error_reply(text) / redis.status_reply(text): {err = text} / {ok = text}.
+template <const char* kField>
+int FieldReply(lua_State* L) {
   if (lua_gettop(L) != 1 || !lua_isstring(L, 1)) {
     lua_pushstring(L, "wrong number or type of arguments");
     return lua_error(L);
   }
   lua_newtable(L);
   lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "err");
+  lua_setfield(L, -2, kField);
   return 1;
 }
-
-int StatusReply(lua_State* L) {
-  if (lua_gettop(L) != 1 || !lua_isstring(L, 1)) {
-    lua_pushstring(L, "wrong number or type of arguments");
-    return lua_error(L);
-  }
-  lua_newtable(L);
-  lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "ok");
-  return 1;
-}
+constexpr char kErrField[] = "err";
+constexpr char kOkField[] = "ok";
 
 int Log(lua_State* L) {
   const int n = lua_gettop(L);
@@ -274,10 +267,13 @@ void ScriptEngine::Setup() {
   lua_pushlightuserdata(L, this);
   lua_setfield(L, LUA_REGISTRYINDEX, kEngineKey);
   lua_newtable(L);
-  const std::pair<const char*, lua_CFunction> api[] = {
-      {"call", RedisCall},         {"pcall", RedisPCall},         {"sha1hex", Sha1HexLua},
-      {"error_reply", ErrorReply}, {"status_reply", StatusReply}, {"log", Log},
-      {"setresp", SetResp}};
+  const std::pair<const char*, lua_CFunction> api[] = {{"call", RedisCall},
+                                                       {"pcall", RedisPCall},
+                                                       {"sha1hex", Sha1HexLua},
+                                                       {"error_reply", FieldReply<kErrField>},
+                                                       {"status_reply", FieldReply<kOkField>},
+                                                       {"log", Log},
+                                                       {"setresp", SetResp}};
   for (const auto& [name, fn] : api) {
     lua_pushcfunction(L, fn);
     lua_setfield(L, -2, name);

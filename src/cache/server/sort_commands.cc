@@ -198,23 +198,15 @@ std::string_view StringEncoding(std::string_view s) {
 void Object(CommandContext& c) {
   const std::string sub = Lower(c.args[1]);
   if (sub == "help") {
-    static const char* kHelp[] = {
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
-        "FREQ <key>",
-        "    Return the access logarithmic access frequency counter of a <key>.",
-        "IDLETIME <key>",
-        "    Return the idle time of a <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
-        "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Print this help."};
-    c.out.ArrayHeader(std::size(kHelp));
-    for (const char* line : kHelp) c.out.Simple(line);
+    c.out.Lines(
+        {"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ENCODING <key>",
+         "    Return the kind of internal representation used in order to store the value",
+         "    associated with a <key>.", "FREQ <key>",
+         "    Return the access logarithmic access frequency counter of a <key>.", "IDLETIME <key>",
+         "    Return the idle time of a <key>, that is the approximated number of",
+         "    seconds elapsed since the last access to the key.", "REFCOUNT <key>",
+         "    Return the number of references of the value associated with the specified",
+         "    <key>.", "HELP", "    Print this help."});
     return;
   }
   if (sub != "encoding" && sub != "refcount" && sub != "freq" && sub != "idletime") {

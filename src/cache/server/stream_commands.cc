@@ -239,11 +239,9 @@ void XLen(CommandContext& c) {
   if (!wrong) c.out.Integer(e ? static_cast<int64_t>(ValueOf<StreamValue>(e)->size()) : 0);
 }
 
-void XDel(CommandContext& c) {
-  std::vector<StreamId> ids(c.argc() - 2);
-  for (size_t i = 2; i < c.argc(); ++i) {
-    if (!ParseStreamId(c.args[i], 0, &ids[i - 2])) return c.out.Error(kErrBadId);
-  }
+// Replies fn(stream), the entries it removed from args[1]'s stream (0 when absent).
+template <typename Fn>
+void RemoveFromStream(CommandContext& c, Fn&& fn) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
   bool wrong;
@@ -251,9 +249,19 @@ void XDel(CommandContext& c) {
   if (wrong) return;
   if (!e) return c.out.Integer(0);
   StreamEdit edit(c, k, e);
-  int64_t n = 0;
-  for (const StreamId& id : ids) n += ValueOf<StreamValue>(e)->Delete(id);
-  c.out.Integer(n);
+  c.out.Integer(static_cast<int64_t>(fn(ValueOf<StreamValue>(e))));
+}
+
+void XDel(CommandContext& c) {
+  std::vector<StreamId> ids(c.argc() - 2);
+  for (size_t i = 2; i < c.argc(); ++i) {
+    if (!ParseStreamId(c.args[i], 0, &ids[i - 2])) return c.out.Error(kErrBadId);
+  }
+  RemoveFromStream(c, [&](StreamValue* s) {
+    size_t n = 0;
+    for (const StreamId& id : ids) n += s->Delete(id);
+    return n;
+  });
 }
 
 void XTrim(CommandContext& c) {
@@ -264,14 +272,7 @@ void XTrim(CommandContext& c) {
   if (trim.strategy == TrimArgs::kNone) {
     return c.out.Error("ERR syntax error, XTRIM must be called with a trimming strategy");
   }
-  KeyRef k(c.args[1]);
-  auto lock = c.db.Lock(k);
-  bool wrong;
-  Entry* e = FindAs<StreamValue>(c, k, &wrong, false);
-  if (wrong) return;
-  if (!e) return c.out.Integer(0);
-  StreamEdit edit(c, k, e);
-  c.out.Integer(static_cast<int64_t>(ApplyTrim(ValueOf<StreamValue>(e), trim)));
+  RemoveFromStream(c, [&](StreamValue* s) { return ApplyTrim(s, trim); });
 }
 
 }  // namespace
