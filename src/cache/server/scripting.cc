@@ -93,8 +93,13 @@ void WriteValue(lua_State* L, net::RespWriter& out, int depth) {
     }
     case LUA_TBOOLEAN:
       return lua_toboolean(L, -1) ? out.Integer(1) : out.Null();
-    case LUA_TNUMBER:
-      return out.Integer(static_cast<int64_t>(lua_tonumber(L, -1)));
+    case LUA_TNUMBER: {  // truncated to an integer, as Redis (clamped: no undefined cast)
+      const lua_Number n = lua_tonumber(L, -1);
+      if (n != n) return out.Integer(0);
+      if (n >= 9.2233720368547758e18) return out.Integer(INT64_MAX);
+      if (n <= -9.2233720368547758e18) return out.Integer(INT64_MIN);
+      return out.Integer(static_cast<int64_t>(n));
+    }
     case LUA_TTABLE: {
       if (depth >= kMaxDepth) return out.Error("ERR reached lua stack limit");
       lua_getfield(L, -1, "err");
