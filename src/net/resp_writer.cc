@@ -16,7 +16,12 @@ void RespWriter::Header(char type, int64_t n) {
 
 void RespWriter::Simple(std::string_view s) {
   out_->push_back('+');
-  out_->append(s);
+  // A status line cannot hold CR/LF either (a script's {ok=...} can): spaces, as Redis.
+  if (s.find_first_of("\r\n") == std::string_view::npos) {
+    out_->append(s);
+  } else {
+    for (char c : s) out_->push_back(c == '\r' || c == '\n' ? ' ' : c);
+  }
   out_->append("\r\n", 2);
 }
 

@@ -104,14 +104,18 @@ void WriteValue(lua_State* L, net::RespWriter& out, int depth) {
       if (depth >= kMaxDepth) return out.Error("ERR reached lua stack limit");
       lua_getfield(L, -1, "err");
       if (lua_type(L, -1) == LUA_TSTRING) {
-        out.Error(lua_tostring(L, -1));  // verbatim, as Redis: {err='x'} is "-x"
+        size_t n;
+        const char* err = lua_tolstring(L, -1, &n);
+        out.Error({err, n});  // verbatim, as Redis: {err='x'} is "-x"
         lua_pop(L, 1);
         return;
       }
       lua_pop(L, 1);
       lua_getfield(L, -1, "ok");
       if (lua_type(L, -1) == LUA_TSTRING) {
-        out.Simple(lua_tostring(L, -1));
+        size_t n;
+        const char* ok = lua_tolstring(L, -1, &n);
+        out.Simple({ok, n});
         lua_pop(L, 1);
         return;
       }
@@ -391,6 +395,9 @@ void ScriptEngine::Run(const Call& call, net::RespWriter& out) {
   current_ = nullptr;
   lua_gc(L, LUA_GCSTEP, 1);
 }
+
+void PushLuaReply(lua_State* L, const net::RespValue& v) { PushReply(L, v, 0); }
+void WriteLuaValue(lua_State* L, net::RespWriter& out) { WriteValue(L, out, 0); }
 
 int ScriptEngine::RedisCall(lua_State* L) { return Dispatch(L, true); }
 int ScriptEngine::RedisPCall(lua_State* L) { return Dispatch(L, false); }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "pier/base/clock.h"
+#include "pier/net/resp_reply.h"
 #include "pier/net/resp_writer.h"
 
 struct lua_State;
@@ -25,6 +26,11 @@ struct lua_Debug;
 namespace pier::cache::server {
 
 std::string Sha1Hex(std::string_view data);
+
+// Redis's reply conversions (exposed for the fuzz target): a reply as a Lua value pushed on the
+// stack, and the Lua value on top of the stack written as a reply.
+void PushLuaReply(lua_State* L, const net::RespValue& v);
+void WriteLuaValue(lua_State* L, net::RespWriter& out);
 
 class ScriptEngine {
  public:

@@ -22,6 +22,7 @@ TEST_F(Harness, EvalConvertsRepliesBothWays) {
   EXPECT_EQ(Run({"EVAL", "return redis.pcall('incr', 'k')", "0"}),
             "-ERR value is not an integer or out of range\r\n");
   EXPECT_EQ(Run({"EVAL", "return 3.7", "0"}), ":3\r\n");
+  EXPECT_EQ(Run({"EVAL", "return {ok = 'a\\r\\nb'}", "0"}), "+a  b\r\n");  // no injected line
   EXPECT_EQ(Run({"EVAL", "return cjson.encode({1, 2})", "0"}), "$5\r\n[1,2]\r\n");
   EXPECT_EQ(Run({"EVAL", "return bit.bxor(5, 1)", "0"}), ":4\r\n");
   const std::string sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";  // "return 1"
