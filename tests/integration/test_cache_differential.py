@@ -274,6 +274,7 @@ SCRIPTS = {
         ["XADD", "new", "0-*", "f", "v"], ["XADD", "s", "bad", "f", "v"], ["XADD", "s", "3-x", "f", "v"],
         ["XADD", "s", "5-1", "f"], ["XADD", "s", "5-1"], ["XADD", "s", "1-5", "f", "v"],
         ["XADD", "nokey", "NOMKSTREAM", "*", "f", "v"], ["EXISTS", "nokey"], ["XLEN", "s"],
+        ["XADD", "fresh", "5-1", "NOMKSTREAM", "v"], ["XLEN", "fresh"],
         ["XRANGE", "s", "-", "+"], ["XRANGE", "s", "1", "1"], ["XRANGE", "s", "(1-1", "+"],
         ["XRANGE", "s", "-", "(2-0"], ["XRANGE", "s", "-", "+", "COUNT", "2"],
         ["XRANGE", "s", "-", "+", "COUNT", "0"], ["XRANGE", "s", "-", "+", "COUNT", "-1"],

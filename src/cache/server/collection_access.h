@@ -61,11 +61,16 @@ Entry* FindOrCreate(CommandContext& c, const KeyRef& k) {
   return e ? e : c.db.ShardFor(k).CreateObject(k.key, k.hash, std::make_unique<T>());
 }
 
-// Accounts one command's change of a collection when it ends, deleting it when left empty.
+// Accounts one command's change of a collection when it ends, deleting it when left empty
+// (unless kKeepEmpty: streams stay).
 class Edit {
  public:
-  Edit(CommandContext& c, const KeyRef& k, Entry* e)
-      : ks_(c.db.ShardFor(k)), e_(e), before_(e ? e->object()->MemoryBytes() : 0) {}
+  enum EmptyPolicy { kDeleteEmpty, kKeepEmpty };
+  Edit(CommandContext& c, const KeyRef& k, Entry* e, EmptyPolicy empty = kDeleteEmpty)
+      : ks_(c.db.ShardFor(k)),
+        e_(e),
+        before_(e ? e->object()->MemoryBytes() : 0),
+        delete_empty_(empty == kDeleteEmpty) {}
   ~Edit() { Done(); }
   Edit(const Edit&) = delete;
   Edit& operator=(const Edit&) = delete;
@@ -73,7 +78,7 @@ class Edit {
   void Done() {
     if (e_ == nullptr) return;
     ks_.ObjectChanged(e_, before_);
-    if (e_->object()->size() == 0) ks_.Delete(e_);
+    if (delete_empty_ && e_->object()->size() == 0) ks_.Delete(e_);
     e_ = nullptr;
   }
 
@@ -81,6 +86,7 @@ class Edit {
   Keyspace& ks_;
   Entry* e_;
   size_t before_;
+  bool delete_empty_;
 };
 
 // Redis's start/stop index arithmetic (LRANGE, ZRANGE, LTRIM): negative counts from the end;

@@ -426,22 +426,13 @@ int ScriptEngine::Dispatch(lua_State* L, bool raise) {
       bool write = false;
       const CallStatus st = e->current_->caller(args, &out, &write, e->current_->read_only);
       if (write && st == CallStatus::kOk) e->wrote_ = true;
-      switch (st) {
-        case CallStatus::kOk:
-          break;
-        case CallStatus::kUnknown:
-          error = "ERR Unknown Redis command called from script";
-          break;
-        case CallStatus::kWrongArity:
-          error = "ERR Wrong number of args calling Redis command from script";
-          break;
-        case CallStatus::kNotAllowed:
-          error = "ERR This Redis command is not allowed from script";
-          break;
-        case CallStatus::kWriteInReadOnly:
-          error = "ERR Write commands are not allowed from read-only scripts.";
-          break;
-      }
+      static constexpr const char* kRefused[] = {
+          "",  // kOk
+          "ERR Unknown Redis command called from script",
+          "ERR Wrong number of args calling Redis command from script",
+          "ERR This Redis command is not allowed from script",
+          "ERR Write commands are not allowed from read-only scripts."};
+      error = kRefused[static_cast<int>(st)];
     }
     if (error.empty()) {
       net::RespReplyParser parser;

@@ -34,7 +34,7 @@ void WriteLuaValue(lua_State* L, net::RespWriter& out);
 
 class ScriptEngine {
  public:
-  enum class CallStatus { kOk, kUnknown, kWrongArity, kNotAllowed, kWriteInReadOnly };
+  enum class CallStatus { kOk, kUnknown, kWrongArity, kNotAllowed, kWriteInReadOnly };  // in order
   // Runs one command for a script: its reply in RESP2 into *out, `*write` set when the command
   // writes. Refused (nothing run) when unknown, of the wrong arity, not for scripts, or a write
   // in a read-only script (EVAL_RO).
@@ -60,12 +60,11 @@ class ScriptEngine {
   // Runs a cached script, writing its reply (in the client's protocol) or its error.
   void Run(const Call& call, net::RespWriter& out);
 
-  // busy-reply-threshold (ms) and SCRIPT KILL: a script running longer than the threshold makes
-  // busy() true; Kill() stops it unless it has written (then it answers UNKILLABLE).
+  // busy-reply-threshold (ms) and SCRIPT KILL: a script running longer than the threshold is
+  // busy (on_busy is told); Kill() stops it unless it has written (then it answers UNKILLABLE).
   void set_busy_threshold_ms(int64_t ms) { busy_threshold_ms_ = ms; }
   int64_t busy_threshold_ms() const { return busy_threshold_ms_; }
-  bool busy() const { return busy_.load(std::memory_order_acquire); }
-  // Told when busy() turns on and off (the RESP server answers BUSY meanwhile).
+  // Told when a script turns busy and when it ends (the RESP server answers BUSY meanwhile).
   void set_on_busy(std::function<void(bool)> fn) { on_busy_ = std::move(fn); }
   // "" when killed; otherwise Redis's error text (NOTBUSY, UNKILLABLE).
   std::string Kill();

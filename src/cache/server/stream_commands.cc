@@ -9,37 +9,26 @@ namespace {
 
 constexpr std::string_view kErrBadId = "ERR Invalid stream ID specified as stream command argument";
 
-// Accounts a change of a stream (never deleted when empty).
-class StreamEdit {
- public:
-  StreamEdit(CommandContext& c, const KeyRef& k, Entry* e)
-      : ks_(c.db.ShardFor(k)), e_(e), before_(e->object()->MemoryBytes()) {}
-  ~StreamEdit() { ks_.ObjectChanged(e_, before_); }
-  StreamEdit(const StreamEdit&) = delete;
-  StreamEdit& operator=(const StreamEdit&) = delete;
-
- private:
-  Keyspace& ks_;
-  Entry* e_;
-  size_t before_;
-};
-
 // MAXLEN|MINID [=|~] threshold [LIMIT count], as XADD and XTRIM take them.
 struct TrimArgs {
   enum { kNone, kMaxLen, kMinId } strategy = kNone;
   bool approx = false;
   uint64_t maxlen = 0;
   StreamId min_id;
-  int64_t limit = -1;  // -1: not given
+  int64_t limit = -1;       // -1: not given
+  bool nomkstream = false;  // XADD only
 };
 
-// Parses trim options from args[*i] on, stopping at the first other argument (XADD's id).
-// False after Redis's error.
+// Parses trim options (and XADD's NOMKSTREAM) from args[*i] on, stopping at the first other
+// argument (XADD's id). False after Redis's error.
 bool ParseTrim(CommandContext& c, size_t* i, bool xadd, TrimArgs* t) {
   for (; *i < c.argc(); ++*i) {
     const std::string_view a = c.args[*i];
     const bool more = *i + 1 < c.argc();
-    if (xadd && EqualsIgnoreCase(a, "NOMKSTREAM")) continue;
+    if (xadd && EqualsIgnoreCase(a, "NOMKSTREAM")) {
+      t->nomkstream = true;
+      continue;
+    }
     if ((EqualsIgnoreCase(a, "MAXLEN") || EqualsIgnoreCase(a, "MINID")) && more) {
       const bool maxlen = EqualsIgnoreCase(a, "MAXLEN");
       if (t->strategy != TrimArgs::kNone) {
@@ -108,10 +97,6 @@ size_t ApplyTrim(StreamValue* s, const TrimArgs& t) {
 void XAdd(CommandContext& c) {
   size_t i = 2;
   TrimArgs trim;
-  bool nomkstream = false;
-  for (size_t j = 2; j < c.argc() && !EqualsIgnoreCase(c.args[j], "*"); ++j) {
-    if (EqualsIgnoreCase(c.args[j], "NOMKSTREAM")) nomkstream = true;
-  }
   if (!ParseTrim(c, &i, true, &trim)) return;
   // The id, then field value pairs.
   if (i >= c.argc() || (c.argc() - i - 1) % 2 != 0 || c.argc() - i - 1 == 0) {
@@ -136,7 +121,7 @@ void XAdd(CommandContext& c) {
   KeyRef k(c.args[1]);
   auto lock = c.db.Lock(k);
   Entry* e;
-  if (nomkstream) {
+  if (trim.nomkstream) {
     bool wrong;
     e = FindAs<StreamValue>(c, k, &wrong, false);
     if (wrong) return;
@@ -161,7 +146,7 @@ void XAdd(CommandContext& c) {
   } else if (id <= last) {
     return c.out.Error(kErrSmaller);
   }
-  StreamEdit edit(c, k, e);
+  Edit edit(c, k, e, Edit::kKeepEmpty);  // an emptied stream stays, as Redis
   PackedStrings fields;
   for (size_t f = i + 1; f < c.argc(); ++f) fields.PushBack(c.args[f]);
   s->Add(id, std::move(fields));
@@ -248,7 +233,7 @@ void RemoveFromStream(CommandContext& c, Fn&& fn) {
   Entry* e = FindAs<StreamValue>(c, k, &wrong, false);
   if (wrong) return;
   if (!e) return c.out.Integer(0);
-  StreamEdit edit(c, k, e);
+  Edit edit(c, k, e, Edit::kKeepEmpty);  // an emptied stream stays, as Redis
   c.out.Integer(static_cast<int64_t>(fn(ValueOf<StreamValue>(e))));
 }
 
