@@ -30,6 +30,7 @@ struct CacheServer::Impl final : net::RespService {
     db = std::make_unique<server::Database>(shards, options.resp.clock, options.shadow);
     resp = std::make_unique<net::RespServer>(pool, options.resp);
     resp->AddService(this);
+    db->notifier().set_pubsub(&resp->pubsub());
     db->scripts().set_on_busy([r = resp.get()](bool busy) { r->set_busy(busy); });
   }
 
@@ -51,7 +52,10 @@ struct CacheServer::Impl final : net::RespService {
                        cluster.get(),
                        db->UnixMsAt(call.now),
                        call.executor};
-    spec.handler(ctx);
+    {
+      server::CommandEvents events(db->notifier(), spec, call.args);
+      spec.handler(ctx);
+    }
     // Lists and sorted sets this command created: serve the clients blocked on them (after
     // the whole transaction, inside EXEC).
     if (!call.client.in_transaction && db->blocking().HasReady()) db->blocking().ServeReady();
@@ -225,7 +229,8 @@ size_t CacheServer::Cron() { return impl_->Cron(); }
 
 size_t CacheServer::Impl::Cron() {
   size_t removed = db->ActiveExpire(64);
-  uint64_t used = db->UsedBytes();
+  uint64_t used = 0;
+  if (!db->TryUsedBytes(&used)) return removed;  // a script holds the shards: not now
   uint64_t peak = peak_memory.load();
   while (used > peak && !peak_memory.compare_exchange_weak(peak, used)) {
   }

@@ -117,6 +117,8 @@ void BlockOn(CommandContext& c, std::vector<std::string> keys, int64_t timeout_m
     static thread_local ClientState parked;
     std::vector<std::string_view> views(args->begin(), args->end());
     CommandContext ctx{views, out, parked, *server, *db, cluster, db->UnixMs(), {}};
+    const CommandSpec* spec = CommandTable::Get().Find(views[0]);
+    CommandEvents events(db->notifier(), *spec, views);  // the parked command's events
     return serve(ctx, key, false);
   };
   // A first try without the registry's lock (the usual case: data is there), then again under

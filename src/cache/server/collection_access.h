@@ -74,10 +74,13 @@ class Edit {
   ~Edit() { Done(); }
   Edit(const Edit&) = delete;
   Edit& operator=(const Edit&) = delete;
+  // The command changed nothing after all (SREM of a non-member, LSET out of range): a WATCH
+  // on the key stays intact and no notification names it.
+  void Unchanged() { changed_ = false; }
   // Ends the edit early (before the entry may be replaced).
   void Done() {
     if (e_ == nullptr) return;
-    ks_.ObjectChanged(e_, before_);
+    ks_.ObjectChanged(e_, before_, changed_);
     if (delete_empty_ && e_->object()->size() == 0) ks_.Delete(e_);
     e_ = nullptr;
   }
@@ -87,6 +90,7 @@ class Edit {
   Entry* e_;
   size_t before_;
   bool delete_empty_;
+  bool changed_ = true;
 };
 
 // Redis's start/stop index arithmetic (LRANGE, ZRANGE, LTRIM): negative counts from the end;

@@ -33,6 +33,7 @@ const CommandTable& CommandTable::Get() {
 }
 
 void CommandTable::Add(CommandSpec spec) {
+  spec.notify = NotifyRuleFor(spec.name, spec.group, spec.flags);
   by_name_[spec.name] = specs_.size();
   specs_.push_back(std::move(spec));
 }

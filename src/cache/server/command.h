@@ -11,6 +11,7 @@
 
 #include "cache/server/client.h"
 #include "cache/server/database.h"
+#include "cache/server/notify.h"
 #include "pier/base/strings.h"
 #include "pier/net/resp_service.h"
 #include "pier/net/resp_writer.h"
@@ -71,6 +72,8 @@ struct CommandSpec : net::RespCommand {
   // > 0: more keys follow a numkeys argument at this index (LMPOP, ZUNIONSTORE, SINTERCARD), as
   // Redis's movable keys; cluster mode checks their slots too.
   int numkeys_at = 0;
+  // Its keyspace notification events (assigned by CommandTable::Add; see notify.h).
+  NotifyRule notify;
 };
 
 class CommandTable {

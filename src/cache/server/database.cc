@@ -29,6 +29,7 @@ Database::Database(size_t shards, const Clock* clock, bool shadow)
     shards_[i].ks.set_seed(i + 1);
     shards_[i].ks.set_blocking(&blocking_);
     shards_[i].ks.set_lazy_free(&lazy_free_);
+    shards_[i].ks.set_notifier(&notifier_);
     if (shadow) shards_[i].ks.set_shadow(shadow_.get());
   }
   unix_offset_ms_ = UnixNowMs() - NowMs();
@@ -100,9 +101,9 @@ size_t Database::ActiveExpire(size_t max_work) {
   size_t n = 0;
   const int64_t now = UnixMs();
   for (auto& s : shards_) {
-    ShardLock lock;
-    Acquire(s, lock);
+    if (!s.mu.try_lock()) continue;  // held (EXEC, a long script): the next pass sees it
     n += s.ks.ActiveExpire(now, max_work);
+    s.mu.unlock();
   }
   return n;
 }
@@ -156,6 +157,16 @@ std::string Database::policy_name() const {
 
 uint64_t Database::UsedBytes() {
   return SumShards([](Keyspace& ks) { return ks.used_bytes(); });
+}
+
+bool Database::TryUsedBytes(uint64_t* bytes) {
+  *bytes = 0;
+  for (auto& s : shards_) {
+    if (!s.mu.try_lock()) return false;
+    *bytes += s.ks.used_bytes();
+    s.mu.unlock();
+  }
+  return true;
 }
 
 size_t Database::KeyCount() {

@@ -94,13 +94,16 @@ class Database {
   // drift from the user's clock, so keys store unix-epoch ms.
   int64_t UnixMs() const;
 
-  // Active expiry: up to `max_work` timers per shard. Returns the keys removed.
+  // Active expiry: up to `max_work` timers per shard. Returns the keys removed. Shards held by
+  // another command are skipped (the cron thread never waits behind a long script).
   size_t ActiveExpire(size_t max_work);
 
   // Clients blocked on keys (BLPOP...); every shard announces new lists and sorted sets to it.
   BlockingKeys& blocking() { return blocking_; }
   // Frees big collections off the I/O threads.
   LazyFree& lazy_free() { return lazy_free_; }
+  // notify-keyspace-events and where the events go.
+  Notifier& notifier() { return notifier_; }
   // EVAL's Lua state and script cache.
   ScriptEngine& scripts() { return *scripts_; }
 
@@ -116,6 +119,8 @@ class Database {
 
   // Sums over shards (takes each shard lock briefly).
   uint64_t UsedBytes();
+  // UsedBytes without waiting: false when a shard is held.
+  bool TryUsedBytes(uint64_t* bytes);
   size_t KeyCount();
   size_t VolatileCount();
   KeyspaceStats Stats();
@@ -144,6 +149,7 @@ class Database {
 
   std::unique_ptr<ScriptEngine> scripts_;
   BlockingKeys blocking_;  // before the shards, which point to it
+  Notifier notifier_;
   LazyFree lazy_free_;
   std::vector<Shard> shards_;
   std::unique_ptr<MissRatioShadow> shadow_;

@@ -99,7 +99,7 @@ void HDel(CommandContext& c) {
   size_t before = e->hash()->MemoryBytes();
   int64_t n = 0;
   for (size_t i = 2; i < c.argc(); ++i) n += e->hash()->Erase(c.args[i]);
-  ks.HashChanged(e, before);
+  ks.HashChanged(e, before, n > 0);
   if (e->hash()->size() == 0) ks.Delete(e);  // Redis deletes empty hashes
   c.out.Integer(n);
 }

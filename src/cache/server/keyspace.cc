@@ -163,6 +163,9 @@ Entry* Keyspace::Lookup(std::string_view key, uint64_t hash, int64_t now_ms) {
   Entry* e = Find(key, hash, now_ms);
   if (e == nullptr) {
     ++stats_.misses;
+    if (notifier_ != nullptr && notifier_->Wants(kNotifyKeyMiss)) {
+      notifier_->Emit(kNotifyKeyMiss, "keymiss", key);
+    }
     return nullptr;
   }
   ++stats_.hits;
@@ -172,8 +175,9 @@ Entry* Keyspace::Lookup(std::string_view key, uint64_t hash, int64_t now_ms) {
 
 Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view value,
                            int64_t expire_ms) {
-  Touch(key);
   size_t slot = SlotOf(key, hash);
+  Touch(key, slot != npos ? KeyChange::kChanged : KeyChange::kCreated);
+  if (expire_ms > 0) CommandEvents::Record(key, KeyChange::kExpireSet);
   Entry* e;
   if (slot != npos) {
     e = entries_[(slots_[slot] & 0xffffffffu) - 1];
@@ -198,7 +202,7 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
       TrackEntryBytes(e, true);
       PolicyAdd(e);
     }
-    if (expire_ms >= 0) SetExpire(e, expire_ms);
+    if (expire_ms >= 0) ApplyExpire(e, expire_ms);
     if (e->in_policy) policy_->OnReweigh(e->id, PolicyWeight(e));
     if (shadow_ != nullptr) shadow_->OnStore(hash, PolicyWeight(e));
     return e;
@@ -209,14 +213,14 @@ Entry* Keyspace::SetString(std::string_view key, uint64_t hash, std::string_view
   Insert(e, hash);
   TrackEntryBytes(e, true);
   e->expire_ms = 0;
-  if (expire_ms > 0) SetExpire(e, expire_ms);
+  if (expire_ms > 0) ApplyExpire(e, expire_ms);
   PolicyAdd(e);
   if (shadow_ != nullptr) shadow_->OnStore(hash, PolicyWeight(e));
   return e;
 }
 
 Entry* Keyspace::ResizeString(Entry* e, size_t new_len) {
-  Touch(e->key());
+  Touch(e->key(), KeyChange::kChanged);
   uint32_t id = e->id;
   TrackEntryBytes(e, false);
   auto* n = static_cast<Entry*>(std::realloc(e, sizeof(Entry) + e->key_len + new_len));
@@ -239,7 +243,7 @@ void Keyspace::FreeObject(Collection* c) {
 
 Entry* Keyspace::CreateObject(std::string_view key, uint64_t hash,
                               std::unique_ptr<Collection> value) {
-  Touch(key);
+  Touch(key, KeyChange::kCreated);
   const ValueType type = value->type();
   Entry* e = Allocate(key, sizeof(Collection*), type);
   Collection* c = value.release();
@@ -258,15 +262,24 @@ Entry* Keyspace::CopyValue(const Entry* e, std::string_view new_key, uint64_t ne
   return CreateObject(new_key, new_hash, e->object()->Clone());
 }
 
-void Keyspace::ObjectChanged(Entry* e, size_t old_bytes) {
-  Touch(e->key());
+void Keyspace::ObjectChanged(Entry* e, size_t old_bytes, bool touched) {
+  if (touched) Touch(e->key(), KeyChange::kChanged);
   entry_bytes_ += e->object()->MemoryBytes();
   entry_bytes_ -= old_bytes;
   if (e->in_policy) policy_->OnReweigh(e->id, PolicyWeight(e));
 }
 
 void Keyspace::Delete(Entry* e, Reason reason) {
-  Touch(e->key());
+  if (reason == Reason::kExplicit) {
+    Touch(e->key(), KeyChange::kDeleted);
+  } else {
+    if (!watched_.empty()) TouchWatched(e->key());
+    const bool expired = reason == Reason::kExpired;
+    const uint32_t type = expired ? kNotifyExpired : kNotifyEvicted;
+    if (notifier_ != nullptr && notifier_->Wants(type)) {
+      notifier_->Emit(type, expired ? "expired" : "evicted", e->key());
+    }
+  }
   const uint64_t hash = HashOf(e);
   if (shadow_ != nullptr && reason != Reason::kEvicted) shadow_->OnRemove(hash);
   size_t slot = SlotOf(e->key(), hash);
@@ -283,8 +296,16 @@ void Keyspace::Delete(Entry* e, Reason reason) {
   if (reason == Reason::kEvicted) ++stats_.evicted;
 }
 
-void Keyspace::SetExpire(Entry* e, int64_t expire_ms) {
-  Touch(e->key());
+void Keyspace::SetExpire(Entry* e, int64_t expire_ms, bool notify) {
+  if (notify) {
+    Touch(e->key(), expire_ms != 0 ? KeyChange::kExpireSet : KeyChange::kPersisted);
+  } else if (!watched_.empty()) {
+    TouchWatched(e->key());
+  }
+  ApplyExpire(e, expire_ms);
+}
+
+void Keyspace::ApplyExpire(Entry* e, int64_t expire_ms) {
   if (e->expire_ms == expire_ms) return;
   const bool was_volatile = e->expire_ms != 0;
   e->expire_ms = expire_ms;
@@ -327,7 +348,7 @@ Entry* Keyspace::MoveTo(Entry* e, Keyspace& dst, std::string_view new_key, uint6
     n = dst.CreateObject(new_key, new_hash, std::move(value));
   }
   Delete(e);
-  dst.SetExpire(n, expire);
+  dst.ApplyExpire(n, expire);
   return n;
 }
 

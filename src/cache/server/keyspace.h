@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cache/server/entry.h"
+#include "cache/server/notify.h"
 #include "pier/cache/eviction_policy.h"
 #include "pier/cache/shadow.h"
 
@@ -63,14 +64,19 @@ class Keyspace {
     return CreateObject(key, hash, std::make_unique<HashValue>());
   }
   // Call after changing a collection's contents (its bytes count toward memory).
-  void ObjectChanged(Entry* e, size_t old_bytes);
-  void HashChanged(Entry* e, size_t old_bytes) { ObjectChanged(e, old_bytes); }
+  // `touched` false: only its size is accounted (the command changed nothing after all).
+  void ObjectChanged(Entry* e, size_t old_bytes, bool touched = true);
+  void HashChanged(Entry* e, size_t old_bytes, bool touched = true) {
+    ObjectChanged(e, old_bytes, touched);
+  }
   // A copy of e's value under `new_key` (which must be absent), without a TTL.
   Entry* CopyValue(const Entry* e, std::string_view new_key, uint64_t new_hash);
 
   enum class Reason { kExplicit, kExpired, kEvicted };
   void Delete(Entry* e, Reason reason = Reason::kExplicit);
-  void SetExpire(Entry* e, int64_t expire_ms);  // 0 removes the TTL
+  // 0 removes the TTL. `notify`: the command's events name it ("expire", "persist"); COPY's
+  // copied TTL does not.
+  void SetExpire(Entry* e, int64_t expire_ms, bool notify = true);
   // Moves an entry to `new_key` in `dst` (this shard or another, both locked), replacing what
   // was there and keeping its TTL (RENAME).
   Entry* MoveTo(Entry* e, Keyspace& dst, std::string_view new_key, uint64_t new_hash);
@@ -88,6 +94,8 @@ class Keyspace {
   void Unwatch(std::string_view key, std::atomic<bool>* changed);
 
   void set_seed(uint64_t seed) { seed_ = seed; }  // before Configure
+  // Where expiry, eviction and key-miss events go (not owned; may be null).
+  void set_notifier(const Notifier* notifier) { notifier_ = notifier; }
   // Where new lists and sorted sets are announced (not owned; may be null).
   void set_blocking(BlockingKeys* blocking) { blocking_ = blocking; }
   // Where big collections go to be freed (not owned; null: freed at once).
@@ -122,9 +130,12 @@ class Keyspace {
   void PolicyRemove(Entry* e);
   void TrackEntryBytes(Entry* e, bool add);
   uint64_t HashOf(const Entry* e) const;
-  void Touch(std::string_view key) {
+  // Every mutation: WATCH flags and the running command's notification record.
+  void Touch(std::string_view key, KeyChange change) {
     if (!watched_.empty()) TouchWatched(key);
+    CommandEvents::Record(key, change);
   }
+  void ApplyExpire(Entry* e, int64_t expire_ms);
   void TouchWatched(std::string_view key);
 
   static constexpr size_t npos = SIZE_MAX;
@@ -149,6 +160,7 @@ class Keyspace {
   uint64_t seed_;
   MissRatioShadow* shadow_ = nullptr;
   BlockingKeys* blocking_ = nullptr;
+  const Notifier* notifier_ = nullptr;
   LazyFree* lazy_free_ = nullptr;
   KeyspaceStats stats_;
   struct KeyHash {

@@ -51,6 +51,7 @@ void PopGeneric(CommandContext& c, bool left) {
   auto* l = ValueOf<ListValue>(e);
   if (count < 0) return c.out.Bulk(l->Pop(left));
   const size_t n = std::min<size_t>(static_cast<size_t>(count), l->size());
+  if (n == 0) edit.Unchanged();
   c.out.ArrayHeader(static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) c.out.Bulk(l->Pop(left));
 }
@@ -117,7 +118,10 @@ void LSet(CommandContext& c) {
   Edit edit(c, k, e);
   auto* l = ValueOf<ListValue>(e);
   size_t i;
-  if (!IndexIn(index, l->size(), &i)) return c.out.Error("ERR index out of range");
+  if (!IndexIn(index, l->size(), &i)) {
+    edit.Unchanged();
+    return c.out.Error("ERR index out of range");
+  }
   l->Set(i, c.args[3]);
   c.out.Ok();
 }
@@ -144,7 +148,10 @@ void LInsert(CommandContext& c) {
     if (v == c.args[3]) at = i;
     return at == SIZE_MAX;
   });
-  if (at == SIZE_MAX) return c.out.Integer(-1);
+  if (at == SIZE_MAX) {
+    edit.Unchanged();
+    return c.out.Integer(-1);
+  }
   l->Insert(before ? at : at + 1, c.args[4]);
   c.out.Integer(static_cast<int64_t>(l->size()));
 }
@@ -175,8 +182,8 @@ void LRem(CommandContext& c) {
   }
   if (count >= 0) std::reverse(hits.begin(), hits.end());
   for (size_t i : hits) l->Erase(i);  // from the highest index down
-  const auto removed = static_cast<int64_t>(hits.size());
-  c.out.Integer(removed);
+  if (hits.empty()) edit.Unchanged();
+  c.out.Integer(static_cast<int64_t>(hits.size()));
 }
 
 void LTrim(CommandContext& c) {

@@ -91,6 +91,14 @@ std::vector<net::RespConfigParam> KeyspaceConfigParams(Database& db) {
                              "allkeys-sieve, allkeys-wtinylfu");
        }},
       {"maxmemory-samples", [] { return std::string("5"); }, nullptr},
+      {"notify-keyspace-events", [&db] { return FormatKeyspaceEvents(db.notifier().flags()); },
+       [&db](std::string_view v) {
+         const auto flags = ParseKeyspaceEvents(v);
+         if (!flags)
+           return Status::InvalidArgument("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+         db.notifier().set_flags(*flags);
+         return Status::Ok();
+       }},
       {"busy-reply-threshold", [&db] { return std::to_string(db.scripts().busy_threshold_ms()); },
        [&db](std::string_view v) {
          int64_t ms;

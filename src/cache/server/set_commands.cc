@@ -26,6 +26,7 @@ void SAdd(CommandContext& c) {
   Edit edit(c, k, e);
   int64_t added = 0;
   for (size_t i = 2; i < c.argc(); ++i) added += ValueOf<SetValue>(e)->Add(c.args[i]);
+  if (added == 0) edit.Unchanged();
   c.out.Integer(added);
 }
 
@@ -39,6 +40,7 @@ void SRem(CommandContext& c) {
   Edit edit(c, k, e);
   int64_t removed = 0;
   for (size_t i = 2; i < c.argc(); ++i) removed += ValueOf<SetValue>(e)->Remove(c.args[i]);
+  if (removed == 0) edit.Unchanged();
   c.out.Integer(removed);
 }
 
@@ -99,6 +101,7 @@ void SPop(CommandContext& c) {
     return c.out.Bulk(m);
   }
   const size_t n = std::min<size_t>(static_cast<size_t>(count), s->size());
+  if (n == 0) edit.Unchanged();
   c.out.SetHeader(static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) {
     std::string m = s->Random(RandomBits());

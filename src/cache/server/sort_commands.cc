@@ -257,7 +257,7 @@ void Copy(CommandContext& c) {
   }
   if (!c.db.MakeRoom(&keys[1], 1)) return c.out.Error(kErrOom);
   Entry* n = dst.CopyValue(src, keys[1].key, keys[1].hash);
-  if (src->expire_ms != 0) dst.SetExpire(n, src->expire_ms);
+  if (src->expire_ms != 0) dst.SetExpire(n, src->expire_ms, false);
   c.out.Integer(1);
 }
 

@@ -150,7 +150,7 @@ void XAdd(CommandContext& c) {
   PackedStrings fields;
   for (size_t f = i + 1; f < c.argc(); ++f) fields.PushBack(c.args[f]);
   s->Add(id, std::move(fields));
-  ApplyTrim(s, trim);
+  if (ApplyTrim(s, trim) > 0) CommandEvents::Also(k.key, kNotifyStream, "xtrim");
   c.out.Bulk(id.ToString());
 }
 
@@ -234,7 +234,9 @@ void RemoveFromStream(CommandContext& c, Fn&& fn) {
   if (wrong) return;
   if (!e) return c.out.Integer(0);
   Edit edit(c, k, e, Edit::kKeepEmpty);  // an emptied stream stays, as Redis
-  c.out.Integer(static_cast<int64_t>(fn(ValueOf<StreamValue>(e))));
+  const size_t n = fn(ValueOf<StreamValue>(e));
+  if (n == 0) edit.Unchanged();
+  c.out.Integer(static_cast<int64_t>(n));
 }
 
 void XDel(CommandContext& c) {

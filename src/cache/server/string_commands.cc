@@ -71,12 +71,8 @@ void Set(CommandContext& c) {
     if (!get) return c.out.Null();
     return had ? c.out.Bulk(prev) : c.out.Null();
   }
-  if (expire_ms > 0 && expire_ms <= c.now_ms) {
-    // An expiry in the past stores nothing and deletes what was there (Redis 7 replies OK).
-    if (had) ks.Delete(old);
-  } else {
-    ks.SetString(k.key, k.hash, c.args[2], expire_ms);
-  }
+  // An expiry in the past stores the key anyway (it expires when next touched), as Redis 7.0.
+  ks.SetString(k.key, k.hash, c.args[2], expire_ms);
   if (!get) return c.out.Ok();
   if (had)
     c.out.Bulk(prev);

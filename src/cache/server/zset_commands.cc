@@ -93,7 +93,10 @@ void ZAdd(CommandContext& c) {
       if (nx) continue;
       if (incr) {
         score += *cur;
-        if (std::isnan(score)) return c.out.Error("ERR resulting score is not a number (NaN)");
+        if (std::isnan(score)) {
+          edit.Unchanged();
+          return c.out.Error("ERR resulting score is not a number (NaN)");
+        }
       }
       if ((lt && score >= *cur) || (gt && score <= *cur)) continue;
       last = score;
@@ -110,6 +113,7 @@ void ZAdd(CommandContext& c) {
       ++added;
     }
   }
+  if (added + changed == 0) edit.Unchanged();
   if (incr) return done ? c.out.Double(last) : c.out.Null();
   c.out.Integer(ch ? added + changed : added);
 }
@@ -124,6 +128,7 @@ void ZRem(CommandContext& c) {
   Edit edit(c, k, e);
   int64_t n = 0;
   for (size_t i = 2; i < c.argc(); ++i) n += ValueOf<ZSetValue>(e)->Remove(c.args[i]);
+  if (n == 0) edit.Unchanged();
   c.out.Integer(n);
 }
 
@@ -162,7 +167,10 @@ void ZIncrBy(CommandContext& c) {
   Edit edit(c, k, e);
   auto* z = ValueOf<ZSetValue>(e);
   const double score = z->Score(c.args[3]).value_or(0) + incr;
-  if (std::isnan(score)) return c.out.Error("ERR resulting score is not a number (NaN)");
+  if (std::isnan(score)) {
+    edit.Unchanged();
+    return c.out.Error("ERR resulting score is not a number (NaN)");
+  }
   z->Set(c.args[3], score);
   c.out.Double(score);
 }
@@ -276,6 +284,7 @@ void RemRangeGeneric(CommandContext& c, ZRangeSpec::Kind kind) {
   std::vector<std::string> members;
   for (const ScoreMember* sm : CollectRange(*z, spec)) members.push_back(sm->member);
   for (const auto& m : members) z->Remove(m);
+  if (members.empty()) edit.Unchanged();
   c.out.Integer(static_cast<int64_t>(members.size()));
 }
 void ZRemRangeByRank(CommandContext& c) { RemRangeGeneric(c, ZRangeSpec::kRank); }
