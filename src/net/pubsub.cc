@@ -44,6 +44,10 @@ void PubSubClient::Push(std::string_view bytes, const PubSubLimits& limits, Cloc
   if (wake && wake_) wake_();
 }
 
+void PubSub::Deliver(PubSubClient& client, std::string_view bytes) {
+  client.Push(bytes, limits(), clock_->Now());
+}
+
 PubSub::Shard& PubSub::ShardOf(Table& t, std::string_view channel) {
   return t[HashBytes(channel) % kShards];
 }

@@ -27,6 +27,9 @@ void AddConnectionCommands(std::vector<BuiltinCommand>& table);
 void AddServerCommands(std::vector<BuiltinCommand>& table);
 void AddTransactionCommands(std::vector<BuiltinCommand>& table);
 void AddPubSubCommands(std::vector<BuiltinCommand>& table);
+// CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO (resp_tracking.cc); false for another
+// subcommand.
+bool ClientTrackingCommand(RespService::Call& c, std::string_view sub);
 // CONFIG's client-output-buffer-limit (the pubsub class's limits).
 RespConfigParam OutputBufferLimitParam(RespServer& srv);
 std::unique_ptr<RespService> NewRespBuiltins();

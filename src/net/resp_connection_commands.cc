@@ -137,6 +137,8 @@ void Reset(RespService::Call& c) {
   c.client.authenticated = c.server.requirepass().empty();
   c.client.multi.reset();
   c.client.watch.reset();
+  if (c.client.tracking) c.server.tracking().Disable(c.client.id);
+  c.client.tracking.reset();
   if (c.client.pubsub) {
     c.server.pubsub().UnsubscribeAll(c.client.pubsub);
     c.client.pubsub->set_protocol(2);
@@ -286,9 +288,9 @@ void Client(RespService::Call& c) {
     if (!old_form) return c.out.Integer(killed);
     if (killed == 0) return c.out.Error("ERR No such client");
     c.out.Ok();
+  } else if (ClientTrackingCommand(c, sub)) {
   } else if (sub == "setinfo" || sub == "no-evict" || sub == "no-touch" || sub == "reply" ||
-             sub == "pause" || sub == "unpause" || sub == "tracking" || sub == "caching" ||
-             sub == "getredir" || sub == "trackinginfo") {
+             sub == "pause" || sub == "unpause") {
     c.out.Error("ERR CLIENT " + sub + " is not supported by pier");
   } else {
     c.out.Error("ERR unknown subcommand '" + std::string(c.args[1]) + "'. Try CLIENT HELP.");

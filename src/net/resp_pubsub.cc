@@ -35,10 +35,7 @@ std::vector<std::string> SplitWhitespace(std::string_view v) {
 
 // The client's subscriptions, created on its first SUBSCRIBE.
 const std::shared_ptr<PubSubClient>& ClientOf(RespService::Call& c) {
-  if (!c.client.pubsub) {
-    c.client.pubsub = std::make_shared<PubSubClient>(c.client.push_ready, c.client.kill);
-  }
-  return c.client.pubsub;
+  return c.server.PubSubOf(c.client);
 }
 
 std::vector<std::string_view> Names(const RespService::Call& c) {

@@ -140,7 +140,18 @@ void RespServer::RegisterClient(RespClient* c) {
   clients_.push_back(c);
 }
 
+const std::shared_ptr<PubSubClient>& RespServer::PubSubOf(RespClient& client) {
+  if (!client.pubsub) {
+    auto p = std::make_shared<PubSubClient>(client.push_ready, client.kill);
+    p->set_protocol(client.protocol);
+    std::lock_guard lock(clients_mu_);
+    client.pubsub = std::move(p);
+  }
+  return client.pubsub;
+}
+
 void RespServer::ReleaseClient(RespClient* c) {
+  if (c->tracking) tracking_.Disable(c->id);
   if (c->pubsub) pubsub_.UnsubscribeAll(c->pubsub);
   std::lock_guard lock(clients_mu_);
   clients_.erase(std::remove(clients_.begin(), clients_.end(), c), clients_.end());
@@ -239,7 +250,9 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   if (sessions.size() <= at) sessions.resize(router_.services().size());
   const Clock::TimePoint start = *now;
   RespService::Call call{args, command, client, w, *now, ex, sessions[at], *this};
+  KeyTracking::Writer writer(client.id);  // NOLOOP: this client's own changes
   auto reply = route.service->Dispatch(call);
+  if (client.tracking) AfterTrackedCommand(client, command, args);
   if (*now == start) *now = options_.clock->Now();  // the service did not read the clock
   if (observer_) observer_(route.index, command, *now - start);
   return reply;
@@ -255,6 +268,22 @@ std::string RespServer::FullName(const RespCommand& command,
     return command.name;
   }
   return command.name + "|" + AsciiLower(args[1]);
+}
+
+void RespServer::AfterTrackedCommand(RespClient& client, const RespCommand& command,
+                                     const std::vector<std::string_view>& args) {
+  RespClient::Tracking& t = *client.tracking;
+  if (command.name == "client" && args.size() > 1 && EqualsIgnoreCase(args[1], "caching")) return;
+  const bool cache = t.optin ? t.caching == 1 : t.optout ? t.caching != 0 : true;
+  t.caching = -1;  // CLIENT CACHING counts for one command
+  if (t.bcast || !cache || !(command.flags & RespCommand::kReadonly) || command.first_key <= 0) {
+    return;
+  }
+  const int argc = static_cast<int>(args.size());
+  const int last = command.last_key < 0 ? argc + command.last_key : command.last_key;
+  for (int i = command.first_key; i <= std::min(last, argc - 1); i += std::max(command.step, 1)) {
+    tracking_.Remember(client.id, args[i]);
+  }
 }
 
 bool RespServer::CheckAuth(RespClient& client, RespWriter& w) {

@@ -118,6 +118,14 @@ std::vector<RespConfigParam> Params(RespServer& srv) {
       fixed("hz", "10"),
       fixed("io-threads", std::to_string(srv.io_threads())),
       OutputBufferLimitParam(srv),
+      {"tracking-table-max-keys", [&srv] { return std::to_string(srv.tracking().max_keys()); },
+       [&srv](std::string_view v) {
+         int64_t n;
+         if (!ParseRespInt(v, &n) || n < 0)
+           return Status::InvalidArgument("argument couldn't be parsed into an integer");
+         srv.tracking().set_max_keys(static_cast<size_t>(n));
+         return Status::Ok();
+       }},
   };
   for (RespService* s : srv.router().services()) {
     for (auto& p : s->ConfigParams()) params.push_back(std::move(p));

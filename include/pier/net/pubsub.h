@@ -48,6 +48,7 @@ class PubSubClient {
   std::string Take();
   // The protocol messages are formatted in (HELLO changes it).
   void set_protocol(int p) { protocol_.store(p, std::memory_order_relaxed); }
+  int protocol() const { return protocol_.load(std::memory_order_relaxed); }
   // Subscriptions the client holds (a RESP2 client with any is in subscriber mode).
   size_t count() const { return channels_.size() + patterns_.size() + shard_channels_.size(); }
   size_t count_of(PubSubKind kind) const { return names(kind).size(); }
@@ -104,6 +105,10 @@ class PubSub {
   std::vector<std::string> Channels(Kind kind, std::string_view pattern) const;
   size_t Subscribers(Kind kind, std::string_view channel) const;
   size_t PatternCount() const;
+
+  // Queues bytes already formatted for `client` (client tracking's invalidations), under the
+  // same output limits.
+  void Deliver(PubSubClient& client, std::string_view bytes);
 
   PubSubLimits limits() const;
   void set_limits(PubSubLimits l);

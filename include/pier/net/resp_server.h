@@ -19,6 +19,7 @@
 #include "pier/base/clock.h"
 #include "pier/base/status.h"
 #include "pier/net/io_pool.h"
+#include "pier/net/key_tracking.h"
 #include "pier/net/pubsub.h"
 #include "pier/net/resp_parser.h"
 #include "pier/net/resp_service.h"
@@ -115,6 +116,11 @@ class RespServer {
 
   // Pub/sub channels and patterns of this server's clients.
   PubSub& pubsub() { return pubsub_; }
+  // `client`'s pub/sub record and outbox, created (on its own thread, under the registry lock,
+  // so CLIENT TRACKING REDIRECT can read another client's) when first needed.
+  const std::shared_ptr<PubSubClient>& PubSubOf(RespClient& client);
+  // CLIENT TRACKING's tables; services report changed keys to it.
+  KeyTracking& tracking() { return tracking_; }
 
  private:
   struct ConnectionState;
@@ -134,6 +140,10 @@ class RespServer {
   // The command's name as Redis's errors give it: `config|get` for a container's subcommand.
   static std::string FullName(const RespCommand& command,
                               const std::vector<std::string_view>& args);
+  // CLIENT TRACKING: a read's keys are remembered for the client (and CLIENT CACHING's word
+  // is used up).
+  void AfterTrackedCommand(RespClient& client, const RespCommand& command,
+                           const std::vector<std::string_view>& args);
   // NOAUTH for a client that has not authenticated (false after writing it).
   bool CheckAuth(RespClient& client, RespWriter& w);
   void Init(RespClient& c, std::string addr);
@@ -141,6 +151,7 @@ class RespServer {
   IoPool& pool_;
   RespServerOptions options_;
   PubSub pubsub_;
+  KeyTracking tracking_{pubsub_};
   std::atomic<bool> busy_{false};
   std::unique_ptr<RespService> builtins_;  // the commands every Redis server has
   RespRouter router_;

@@ -103,6 +103,15 @@ struct RespClient {
     virtual bool Changed(int64_t now_ms) = 0;
   };
   std::unique_ptr<Watch> watch;
+  // CLIENT TRACKING on: the client's mode (null: off), as CLIENT TRACKINGINFO shows it, and
+  // CLIENT CACHING's word for its next command (-1 none, 0 no, 1 yes).
+  struct Tracking {
+    bool bcast = false, optin = false, optout = false, noloop = false;
+    uint64_t redirect = 0;  // 0: its own connection (RESP3 pushes)
+    std::vector<std::string> prefixes;
+    int caching = -1;
+  };
+  std::unique_ptr<Tracking> tracking;
   // Set while the server runs this client's EXEC: commands must not block (a blocking command
   // answers as if it timed out) and effects on other clients wait for the end (as Redis).
   bool in_transaction = false;

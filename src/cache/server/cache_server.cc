@@ -31,6 +31,7 @@ struct CacheServer::Impl final : net::RespService {
     resp = std::make_unique<net::RespServer>(pool, options.resp);
     resp->AddService(this);
     db->notifier().set_pubsub(&resp->pubsub());
+    db->set_tracking(&resp->tracking());
     db->scripts().set_on_busy([r = resp.get()](bool busy) { r->set_busy(busy); });
   }
 

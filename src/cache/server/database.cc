@@ -97,6 +97,10 @@ bool Database::MakeRoom(const KeyRef* keys, size_t n) {
   return true;
 }
 
+void Database::set_tracking(net::KeyTracking* tracking) {
+  for (auto& s : shards_) s.ks.set_tracking(tracking);
+}
+
 size_t Database::ActiveExpire(size_t max_work) {
   size_t n = 0;
   const int64_t now = UnixMs();

@@ -102,6 +102,8 @@ class Database {
   BlockingKeys& blocking() { return blocking_; }
   // Frees big collections off the I/O threads.
   LazyFree& lazy_free() { return lazy_free_; }
+  // CLIENT TRACKING: every shard reports its changed keys to `tracking` (not owned).
+  void set_tracking(net::KeyTracking* tracking);
   // notify-keyspace-events and where the events go.
   Notifier& notifier() { return notifier_; }
   // EVAL's Lua state and script cache.

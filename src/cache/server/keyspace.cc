@@ -273,7 +273,7 @@ void Keyspace::Delete(Entry* e, Reason reason) {
   if (reason == Reason::kExplicit) {
     Touch(e->key(), KeyChange::kDeleted);
   } else {
-    if (!watched_.empty()) TouchWatched(e->key());
+    Changed(e->key());
     const bool expired = reason == Reason::kExpired;
     const uint32_t type = expired ? kNotifyExpired : kNotifyEvicted;
     if (notifier_ != nullptr && notifier_->Wants(type)) {
@@ -299,8 +299,8 @@ void Keyspace::Delete(Entry* e, Reason reason) {
 void Keyspace::SetExpire(Entry* e, int64_t expire_ms, bool notify) {
   if (notify) {
     Touch(e->key(), expire_ms != 0 ? KeyChange::kExpireSet : KeyChange::kPersisted);
-  } else if (!watched_.empty()) {
-    TouchWatched(e->key());
+  } else {
+    Changed(e->key());
   }
   ApplyExpire(e, expire_ms);
 }

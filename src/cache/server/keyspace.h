@@ -17,6 +17,7 @@
 #include "cache/server/notify.h"
 #include "pier/cache/eviction_policy.h"
 #include "pier/cache/shadow.h"
+#include "pier/net/key_tracking.h"
 
 namespace pier::cache::server {
 
@@ -94,6 +95,8 @@ class Keyspace {
   void Unwatch(std::string_view key, std::atomic<bool>* changed);
 
   void set_seed(uint64_t seed) { seed_ = seed; }  // before Configure
+  // Who is told of every changed key (CLIENT TRACKING; not owned; may be null).
+  void set_tracking(net::KeyTracking* tracking) { tracking_ = tracking; }
   // Where expiry, eviction and key-miss events go (not owned; may be null).
   void set_notifier(const Notifier* notifier) { notifier_ = notifier; }
   // Where new lists and sorted sets are announced (not owned; may be null).
@@ -130,10 +133,15 @@ class Keyspace {
   void PolicyRemove(Entry* e);
   void TrackEntryBytes(Entry* e, bool add);
   uint64_t HashOf(const Entry* e) const;
-  // Every mutation: WATCH flags and the running command's notification record.
+  // Every mutation: WATCH flags, the running command's notification record, tracking clients.
   void Touch(std::string_view key, KeyChange change) {
-    if (!watched_.empty()) TouchWatched(key);
+    Changed(key);
     CommandEvents::Record(key, change);
+  }
+  // Every change, also by expiry and eviction (which notify on their own).
+  void Changed(std::string_view key) {
+    if (!watched_.empty()) TouchWatched(key);
+    if (tracking_ != nullptr && tracking_->active()) tracking_->Invalidate(key);
   }
   void ApplyExpire(Entry* e, int64_t expire_ms);
   void TouchWatched(std::string_view key);
@@ -161,6 +169,7 @@ class Keyspace {
   MissRatioShadow* shadow_ = nullptr;
   BlockingKeys* blocking_ = nullptr;
   const Notifier* notifier_ = nullptr;
+  net::KeyTracking* tracking_ = nullptr;
   LazyFree* lazy_free_ = nullptr;
   KeyspaceStats stats_;
   struct KeyHash {

@@ -9,6 +9,7 @@
 #include "cache/server/command.h"
 #include "cache/server/encoding_limits.h"
 #include "pier/base/memory_units.h"
+#include "pier/net/resp_server.h"
 
 namespace pier::cache::server {
 
@@ -30,6 +31,7 @@ void Flush(CommandContext& c) {
   }
   auto lock = c.db.LockAll();
   for (size_t i = 0; i < c.db.shard_count(); ++i) c.db.shard(i).Clear();
+  c.server.tracking().InvalidateAll();
   c.out.Ok();
 }
 
