@@ -56,6 +56,13 @@ SCRIPTS = {
         ["RENAME", "f", "f"], ["DEL", "d", "e", "f", "nokey"], ["UNLINK", "nokey"], ["TOUCH", "f", "nokey"],
         ["DBSIZE"],
     ],
+    "functions": [
+        ["FUNCTION", "LIST"], ["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "x*"],
+        ["FUNCTION", "LIST", "BOGUS"], ["FUNCTION", "FLUSH"], ["FUNCTION", "FLUSH", "ASYNC"],
+        ["FUNCTION", "FLUSH", "NOPE"], ["FUNCTION", "DELETE", "lib"], ["FUNCTION", "STATS"],
+        ["FUNCTION", "KILL"], ["FCALL", "f", "0"], ["FCALL_RO", "f", "1", "k"],
+        ["FUNCTION", "NOPE"],
+    ],
     "hashes": [
         ["HSET", "h", "a", "1", "b", "2"], ["HSET", "h", "a", "3"], ["HSET", "h", "odd"],
         ["HGET", "h", "a"], ["HGET", "h", "zz"], ["HGET", "nokey", "a"], ["HMGET", "h", "a", "zz", "b"],

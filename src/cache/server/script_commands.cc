@@ -117,6 +117,69 @@ void Script(CommandContext& c) {
               "'. Try SCRIPT HELP.");
 }
 
+// FUNCTION: pier has no function libraries (EVAL and EVALSHA run scripts), so the library set
+// is always empty and answers as Redis 7.0's empty set does; LOAD, DUMP and RESTORE say so.
+void Function(CommandContext& c) {
+  const std::string sub = Lower(c.args[1]);
+  if (sub == "list") {
+    for (size_t i = 2; i < c.argc(); ++i) {
+      if (EqualsIgnoreCase(c.args[i], "LIBRARYNAME") && i + 1 < c.argc()) {
+        ++i;
+      } else if (!EqualsIgnoreCase(c.args[i], "WITHCODE")) {
+        return c.out.Error("ERR Unknown argument " + std::string(c.args[i]));
+      }
+    }
+    return c.out.ArrayHeader(0);
+  }
+  if (sub == "flush" && c.argc() <= 3) {
+    if (c.argc() == 3 && !EqualsIgnoreCase(c.args[2], "ASYNC") &&
+        !EqualsIgnoreCase(c.args[2], "SYNC")) {
+      return c.out.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    }
+    return c.out.Ok();
+  }
+  if (sub == "delete" && c.argc() == 3) return c.out.Error("ERR Library not found");
+  if (sub == "kill" && c.argc() == 2) {
+    return c.out.Error("NOTBUSY No scripts in execution right now.");
+  }
+  if (sub == "stats" && c.argc() == 2) {
+    c.out.MapHeader(2);
+    c.out.Bulk("running_script");
+    c.out.Null();
+    c.out.Bulk("engines");
+    c.out.MapHeader(1);
+    c.out.Bulk("LUA");
+    c.out.MapHeader(2);
+    c.out.Bulk("libraries_count");
+    c.out.Integer(0);
+    c.out.Bulk("functions_count");
+    c.out.Integer(0);
+    return;
+  }
+  if (sub == "load" || sub == "dump" || sub == "restore") {
+    return c.out.Error("ERR FUNCTION " + std::string(c.args[1]) +
+                       " is not supported by pier: it has no function libraries (use EVAL or "
+                       "EVALSHA)");
+  }
+  if (sub == "help" && c.argc() == 2) {
+    c.out.Lines({"FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                 "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
+                 "    Return the function libraries (pier has none: always empty).",
+                 "FLUSH [ASYNC|SYNC]", "    Delete all the libraries (there are none).",
+                 "DELETE <library-name>", "    Delete a library (none exists).", "STATS",
+                 "    Return information about the function engines.", "KILL",
+                 "    Kill the running function (none runs).", "HELP", "    Prints this help."});
+    return;
+  }
+  if (sub == "list" || sub == "flush" || sub == "delete" || sub == "kill" || sub == "stats" ||
+      sub == "help") {
+    return c.out.Error("ERR wrong number of arguments for 'function|" + sub + "' command");
+  }
+  c.out.Error("ERR unknown subcommand '" + std::string(c.args[1]) + "'. Try FUNCTION HELP.");
+}
+
+void FCall(CommandContext& c) { c.out.Error("ERR Function not found"); }
+
 }  // namespace
 
 void RegisterScriptCommands(CommandTable& t) {
@@ -131,6 +194,10 @@ void RegisterScriptCommands(CommandTable& t) {
        "Executes a read-only server-side Lua script.");
   eval("evalsha_ro", EvalShaRo, kReadonly | kLoading | kStale,
        "Executes a read-only server-side Lua script by SHA1 digest.");
+  eval("fcall", FCall, kLoading | kStale, "Invokes a function.");
+  eval("fcall_ro", FCall, kReadonly | kLoading | kStale, "Invokes a read-only function.");
+  t.Add({"function", -2, net::RespCommand::kAllowBusy, 0, 0, 0, Function, "scripting",
+         "A container for function commands.", "7.0.0"});
   t.Add({"script", -2, net::RespCommand::kAllowBusy, 0, 0, 0, Script, "scripting",
          "A container for Lua scripts management commands.", "2.6.0"});
 }
