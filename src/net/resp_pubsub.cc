@@ -56,6 +56,9 @@ template <Kind kind>
 void Publish(RespService::Call& c) {
   const size_t n =
       c.server.pubsub().Publish(kind, c.args[1], c.args[2], c.client.pubsub.get(), c.out);
+  // Cluster mode: PUBLISH reaches every node; SPUBLISH stays in the shard (Redis's rules). The
+  // count is this node's receivers, as Redis Cluster answers.
+  if (kind == Kind::kChannel) c.server.pubsub().Forward(c.args[1], c.args[2]);
   c.out.Integer(static_cast<int64_t>(n));
 }
 

@@ -76,3 +76,22 @@ def test_redis_benchmark_cluster(cluster):
     assert out.returncode == 0, out.stderr
     assert "SET:" in out.stdout and "GET:" in out.stdout, out.stdout + out.stderr
     assert "requests per second" in out.stdout
+
+
+def test_publish_reaches_subscribers_on_every_node(cluster):
+    """A PUBLISH on one node reaches subscribers on all three (forwarded over pier's cluster
+    bus); the reply counts this node's receivers, as Redis Cluster's does."""
+    subs = []
+    for p in cluster:
+        ps = redis.Redis(port=p).pubsub()
+        ps.subscribe("news")
+        assert ps.get_message(timeout=5)["type"] == "subscribe"
+        subs.append(ps)
+    assert redis.Redis(port=cluster[1]).publish("news", "hello") == 1
+    for ps in subs:
+        m = ps.get_message(timeout=10)
+        assert (m["channel"], m["data"]) == (b"news", b"hello")
+    assert redis.Redis(port=cluster[0]).publish("news", "again") == 1
+    for ps in subs:
+        assert ps.get_message(timeout=10)["data"] == b"again"  # in order, once each
+        ps.close()

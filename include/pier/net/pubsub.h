@@ -110,6 +110,15 @@ class PubSub {
   // same output limits.
   void Deliver(PubSubClient& client, std::string_view bytes);
 
+  // Cluster mode: every PUBLISH of a client is also handed to `fn` (which forwards it to the
+  // other nodes). Set before the server starts.
+  void set_forward(std::function<void(std::string_view channel, std::string_view message)> fn) {
+    forward_ = std::move(fn);
+  }
+  void Forward(std::string_view channel, std::string_view message) const {
+    if (forward_) forward_(channel, message);
+  }
+
   PubSubLimits limits() const;
   void set_limits(PubSubLimits l);
 
@@ -135,6 +144,7 @@ class PubSub {
   bool Remove(const std::shared_ptr<PubSubClient>& client, Kind kind, std::string_view name);
 
   const Clock* clock_;
+  std::function<void(std::string_view, std::string_view)> forward_;
   Table channels_, shard_channels_;
   std::mutex patterns_mu_;  // writers of the snapshot
   std::atomic<std::shared_ptr<const Patterns>> patterns_;

@@ -9,6 +9,7 @@
 
 #include "cache/server/cache_metric_names.h"
 #include "cache/server/cluster.h"
+#include "cache/server/cluster_bus.h"
 #include "cache/server/command.h"
 #include "cache/server/database.h"
 #include "pier/metrics/metrics.h"
@@ -122,6 +123,8 @@ struct CacheServer::Impl final : net::RespService {
   std::unique_ptr<server::Database> db;
   std::unique_ptr<server::ClusterConfig> cluster;
   std::unique_ptr<net::RespServer> resp;
+  // Gone before the RESP server its thread asks for the password; by then no I/O thread runs.
+  std::unique_ptr<server::ClusterBus> bus;
   std::shared_ptr<asio::steady_timer> cron_timer;
   std::atomic<uint64_t> peak_memory{0};
   std::atomic<bool> stopping{false};
@@ -153,6 +156,11 @@ Status CacheServer::Start() {
     auto c = server::LoadClusterConfig(m.options.cluster_file, where);
     if (!c.ok()) return c.status();
     m.cluster = std::make_unique<server::ClusterConfig>(std::move(*c));
+    net::RespServer* resp = m.resp.get();
+    m.bus =
+        std::make_unique<server::ClusterBus>(*m.cluster, [resp] { return resp->requirepass(); });
+    resp->pubsub().set_forward(
+        [bus = m.bus.get()](std::string_view ch, std::string_view msg) { bus->Publish(ch, msg); });
   }
   if (Status s = m.db->SetPolicy(m.options.policy); !s.ok()) {
     return Status::InvalidArgument("maxmemory-policy: " + s.message());

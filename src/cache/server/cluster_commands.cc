@@ -124,6 +124,14 @@ void Cluster(CommandContext& c) {
       return c.out.Error("ERR wrong number of arguments for 'cluster|countkeysinslot' command");
     if (!ParseSlot(c, c.args[2], &slot)) return;
     c.out.Integer(static_cast<int64_t>(KeysInSlot(c, slot, SIZE_MAX).size()));
+  } else if (sub == "publish") {
+    // pier's cluster bus: a PUBLISH another node forwards, published on this node only.
+    if (c.argc() != 4)
+      return c.out.Error("ERR wrong number of arguments for 'cluster|publish' command");
+    std::string ignored;
+    net::RespWriter none(&ignored, 2);
+    c.out.Integer(static_cast<int64_t>(
+        c.server.pubsub().Publish(net::PubSubKind::kChannel, c.args[2], c.args[3], nullptr, none)));
   } else if (sub == "getkeysinslot") {
     int slot;
     int64_t count;
