@@ -180,6 +180,13 @@ Result<std::vector<RespValue>> RespConnection::Run(
   return ReadUntil(commands.size(), deadline);
 }
 
+bool RespConnection::Readable(std::chrono::milliseconds timeout) {
+  if (!in_.empty()) return true;
+  if (ssl_ != nullptr && SSL_pending(static_cast<SSL*>(ssl_)) > 0) return true;
+  pollfd p{fd_, POLLIN, 0};
+  return poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
 Result<std::vector<RespValue>> RespConnection::Read(size_t n, std::chrono::milliseconds timeout) {
   return ReadUntil(n, std::chrono::steady_clock::now() + timeout);
 }

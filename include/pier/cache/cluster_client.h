@@ -3,7 +3,7 @@
 // routes by the Redis Cluster slot map (learned from CLUSTER SLOTS, refreshed on -MOVED); over
 // plain nodes it routes by consistent hashing. Connection pools per node, pipelined multi-key
 // calls (one round trip per node), failed nodes skipped until a retry time, and an optional
-// local cache in front whose TTL bounds how stale a read can be.
+// local cache in front kept coherent by CLIENT TRACKING (or bounded by a TTL).
 //   auto c = ClusterClient::Connect({.seeds = {"127.0.0.1:7001"}, .mode =
 //   ClusterClient::Mode::kCluster,
 //                                    .local_cache_entries = 10000});
@@ -30,6 +30,8 @@ class HashRing;
 
 namespace pier::cache {
 
+class LocalInvalidator;
+
 // Thread-safe: any number of threads may call it; each call borrows a pooled connection.
 class ClusterClient {
  public:
@@ -42,7 +44,11 @@ class ClusterClient {
     std::chrono::milliseconds io_timeout{2000};
     std::chrono::milliseconds retry_after{1000};  // a failed node is skipped this long
     size_t local_cache_entries = 0;               // 0: no local cache
-    std::chrono::milliseconds local_ttl{1000};    // the staleness bound of local reads
+    // With local_tracking, the servers tell the client of every changed key (CLIENT TRACKING
+    // BCAST on one connection per node) and local entries are dropped at once; local_ttl is then
+    // a backstop. Without, local_ttl alone bounds how stale a local read may be.
+    bool local_tracking = true;
+    std::chrono::milliseconds local_ttl{1000};
     std::string local_policy = "s3fifo";
     const Clock* clock = &Clock::Steady();
     std::string password;       // AUTH on every new connection (requirepass)
@@ -50,6 +56,8 @@ class ClusterClient {
   };
   struct Stats {
     uint64_t local_hits = 0, local_misses = 0, round_trips = 0, redirects = 0, failures = 0;
+    uint64_t local_invalidations = 0;  // tracking pushes received
+    bool local_tracking_up = false;    // every node's tracking connection is up
   };
 
   static Result<std::unique_ptr<ClusterClient>> Connect(Options options);
@@ -87,6 +95,9 @@ class ClusterClient {
   std::vector<uint16_t> slots_;  // slot -> node index (cluster mode)
   std::unique_ptr<balance::HashRing> ring_;
   std::unique_ptr<ConcurrentCache<std::string, std::string>> local_;
+  std::unique_ptr<LocalInvalidator> invalidator_;  // after local_: stops before it goes
+  // Caches a read's value (when the invalidator admits it: see local_invalidator.h).
+  void CacheLocally(uint64_t epoch, const std::string& key, const std::string& value);
   std::atomic<uint64_t> local_hits_{0}, local_misses_{0}, round_trips_{0}, redirects_{0},
       failures_{0};
 };

@@ -66,6 +66,12 @@ class ConcurrentCache {
     std::lock_guard lock(s.mu);
     return s.cache->Erase(key);
   }
+  void Clear() {
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mu);
+      s.cache->Clear();
+    }
+  }
 
   // On a miss, exactly one caller runs `loader` for the key; the others wait for its result.
   // A failed load is returned to every waiter and not cached.

@@ -29,6 +29,9 @@ class RespConnection {
                                      std::chrono::milliseconds timeout);
   // Reads `n` more replies without sending anything (pub/sub messages).
   Result<std::vector<RespValue>> Read(size_t n, std::chrono::milliseconds timeout);
+  // Whether a reply can be read (buffered, or arriving within `timeout`); unlike Read, waiting
+  // in vain does not break the connection (a subscriber polls with it between messages).
+  bool Readable(std::chrono::milliseconds timeout);
   bool broken() const { return broken_; }
 
  private:

@@ -4,6 +4,7 @@
 #include <future>
 #include <map>
 
+#include "local_invalidator.h"
 #include "pier/balance/hash_ring.h"
 #include "pier/base/hash.h"
 #include "pier/cache/key_slot.h"
@@ -51,25 +52,40 @@ bool ParseMoved(const std::string& err, int* slot, std::string* host, uint16_t* 
 }  // namespace
 
 ClusterClient::ClusterClient(Options options) : options_(std::move(options)) {}
+
+void ClusterClient::CacheLocally(uint64_t epoch, const std::string& key, const std::string& value) {
+  if (invalidator_) {
+    invalidator_->Admit(epoch, key, value, options_.local_ttl);
+  } else {
+    local_->Put(key, value, options_.local_ttl);
+  }
+}
 ClusterClient::~ClusterClient() = default;
 
 Result<std::unique_ptr<ClusterClient>> ClusterClient::Connect(Options options) {
   if (options.seeds.empty()) return Status::InvalidArgument("ClusterClient: no seed nodes");
   std::unique_ptr<ClusterClient> c(new ClusterClient(std::move(options)));
+  const Options& o = c->options_;
+  if (o.local_cache_entries > 0) {
+    auto local = ConcurrentCache<std::string, std::string>::Create(
+        {.policy = o.local_policy, .max_entries = o.local_cache_entries, .clock = o.clock});
+    if (!local.ok()) return local.status();
+    c->local_ = std::move(*local);
+    if (o.local_tracking) {
+      c->invalidator_ = std::make_unique<LocalInvalidator>(
+          *c->local_, LocalInvalidator::Options{.connect_timeout = o.connect_timeout,
+                                                .io_timeout = o.io_timeout,
+                                                .retry_after = o.retry_after,
+                                                .password = o.password,
+                                                .tls = o.tls});
+    }
+  }
   std::vector<std::string> names;
-  for (const auto& s : c->options_.seeds) {
+  for (const auto& s : o.seeds) {
     auto a = SplitAddress(s);
     if (!a.ok()) return a.status();
     c->FindOrAddNode(a->first, a->second);
     names.push_back(s);
-  }
-  if (c->options_.local_cache_entries > 0) {
-    auto local = ConcurrentCache<std::string, std::string>::Create(
-        {.policy = c->options_.local_policy,
-         .max_entries = c->options_.local_cache_entries,
-         .clock = c->options_.clock});
-    if (!local.ok()) return local.status();
-    c->local_ = std::move(*local);
   }
   if (c->options_.mode == Mode::kConsistentHash) {
     c->ring_ = std::make_unique<balance::HashRing>(names);
@@ -86,6 +102,7 @@ ClusterClient::Node* ClusterClient::FindOrAddNode(const std::string& host, uint1
   nodes_.push_back(std::make_unique<Node>());
   nodes_.back()->host = host;
   nodes_.back()->port = port;
+  if (invalidator_) invalidator_->AddNode(host, port);
   return nodes_.back().get();
 }
 
@@ -260,11 +277,12 @@ Result<std::optional<std::string>> ClusterClient::Get(const std::string& key) {
     }
     local_misses_++;
   }
+  const uint64_t epoch = invalidator_ ? invalidator_->epoch() : 0;
   auto r = Command({"GET", key});
   if (!r.ok()) return r.status();
   if (r->is_error()) return Status::InvalidArgument("GET " + key + ": " + r->str);
   if (r->is_null()) return std::optional<std::string>();
-  if (local_) local_->Put(key, r->str, options_.local_ttl);
+  if (local_) CacheLocally(epoch, key, r->str);
   return std::optional<std::string>(std::move(r->str));
 }
 
@@ -307,6 +325,7 @@ Result<std::vector<std::optional<std::string>>> ClusterClient::MGet(
     cmds.push_back({"GET", keys[i]});  // per-key GETs pipelined per node: no CROSSSLOT
     where.push_back(i);
   }
+  const uint64_t epoch = invalidator_ ? invalidator_->epoch() : 0;
   auto r = Route(cmds);
   if (!r.ok()) return r.status();
   for (size_t k = 0; k < where.size(); ++k) {
@@ -314,15 +333,20 @@ Result<std::vector<std::optional<std::string>>> ClusterClient::MGet(
     if (v.is_error()) return Status::InvalidArgument("GET " + keys[where[k]] + ": " + v.str);
     if (!v.is_null()) {
       out[where[k]] = v.str;
-      if (local_) local_->Put(keys[where[k]], v.str, options_.local_ttl);
+      if (local_) CacheLocally(epoch, keys[where[k]], v.str);
     }
   }
   return out;
 }
 
 ClusterClient::Stats ClusterClient::stats() const {
-  return {local_hits_.load(), local_misses_.load(), round_trips_.load(), redirects_.load(),
-          failures_.load()};
+  return {local_hits_.load(),
+          local_misses_.load(),
+          round_trips_.load(),
+          redirects_.load(),
+          failures_.load(),
+          invalidator_ ? invalidator_->invalidations() : 0,
+          invalidator_ && invalidator_->healthy()};
 }
 
 size_t ClusterClient::node_count() const {

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "cache/server/database.h"
 #include "pier/cache/cache_server.h"
@@ -197,8 +198,11 @@ TEST(ClusterClient, ConsistentHashingOverPlainNodesFailsOver) {
 TEST(ClusterClient, LocalCacheBoundsStalenessByItsTtl) {
   Nodes nodes(true);
   FakeClock clock;
-  auto reader = ClusterClient::Connect(
-      {.seeds = nodes.addresses(), .local_cache_entries = 100, .local_ttl = 2s, .clock = &clock});
+  auto reader = ClusterClient::Connect({.seeds = nodes.addresses(),
+                                        .local_cache_entries = 100,
+                                        .local_tracking = false,
+                                        .local_ttl = 2s,
+                                        .clock = &clock});
   auto writer = ClusterClient::Connect({.seeds = nodes.addresses()});
   ASSERT_TRUE(reader.ok() && writer.ok());
   ASSERT_TRUE((*writer)->Set("cfg", "v1").ok());
@@ -213,6 +217,46 @@ TEST(ClusterClient, LocalCacheBoundsStalenessByItsTtl) {
   EXPECT_EQ(**(*reader)->Get("cfg"), "v2");  // the bound passed
   ASSERT_TRUE((*reader)->Set("cfg", "v3").ok());
   EXPECT_EQ(**(*reader)->Get("cfg"), "v3");  // its own writes invalidate
+}
+
+// Waits (bounded) for a condition another thread makes true: a network event, not a timer.
+template <typename Fn>
+bool Eventually(Fn&& fn) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!fn()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+TEST(ClusterClient, LocalCacheFollowsOtherClientsWritesByTracking) {
+  Nodes nodes(true);
+  auto reader = ClusterClient::Connect(
+      {.seeds = nodes.addresses(), .local_cache_entries = 100, .local_ttl = 3600s});
+  auto writer = ClusterClient::Connect({.seeds = nodes.addresses()});
+  ASSERT_TRUE(reader.ok() && writer.ok());
+  ClusterClient& r = **reader;
+  ASSERT_TRUE(Eventually([&] { return r.stats().local_tracking_up; }));
+  // Each write reaches the reader as an invalidation; wait for it before reading (a read that
+  // overlaps an invalidation is not cached, by design).
+  auto write = [&](std::string_view v) {
+    const uint64_t before = r.stats().local_invalidations;
+    ASSERT_TRUE((*writer)->Set("cfg", v).ok());
+    ASSERT_TRUE(Eventually([&] { return r.stats().local_invalidations > before; }));
+  };
+  write("v1");
+  EXPECT_EQ(**r.Get("cfg"), "v1");
+  EXPECT_EQ(**r.Get("cfg"), "v1");
+  EXPECT_EQ(r.stats().local_hits, 1u);  // cached: no TTL will end it within the test
+  write("v2");
+  EXPECT_EQ(**r.Get("cfg"), "v2");  // the other client's write reached the local cache
+  EXPECT_EQ(**r.Get("cfg"), "v2");
+  EXPECT_EQ(r.stats().local_hits, 2u);
+  const uint64_t before = r.stats().local_invalidations;
+  ASSERT_TRUE((*writer)->Del("cfg").ok());
+  ASSERT_TRUE(Eventually([&] { return r.stats().local_invalidations > before; }));
+  EXPECT_FALSE(r.Get("cfg")->has_value());
 }
 
 TEST(ClusterClient, MovedAfterReshardingRefreshesTheSlotMap) {
