@@ -25,7 +25,9 @@
 6. Transactions: MULTI; SET; GET; EXISTS; EXEC from 4 clients, 50 transactions per write
    (txload.py: redis-benchmark has no transaction test); transactions/s and the ratio.
 7. Scripts and pub/sub: EVALSHA of a 3-command script; PUBLISH (-P 16) to 1, 10 and 100
-   subscribers, as messages delivered per second.
+   subscribers, as messages delivered per second; and PUBLISH's p99 time from send to arrival
+   with 1, 10 and 100 subscribers (one publisher, one message in flight).
+RQ and Celery jobs per second are bench/cache/jobs.py's.
 
 Uses Debian's redis-server, redis-benchmark and python3-redis. Only loopback traffic.
 """
@@ -352,20 +354,42 @@ def scripts_and_pubsub(args):
                 return n * subscribers / (time.perf_counter() - start)
         print(f"== PUBLISH to {subscribers} subscribers, -P 16, {args.runs} runs: delivered/s")
         rates_side_by_side(args, publish, "messages/s")
+    for subscribers in (1, 10, 100):
+        print(f"== PUBLISH end to end to {subscribers} subscribers: p99 microseconds from send to "
+              f"arrival, one publisher, one message in flight, {args.runs} runs (lower is better; "
+              f"the ratio is pier's latency over redis-server's)")
+        rates_side_by_side(args, lambda port, s=subscribers: publish_p99_us(port, s), "us p99  ")
+
+
+def publish_p99_us(port, subscribers, messages=2000):
+    """Each message carries its send time (perf_counter_ns); the subscribers' drain thread
+    takes the arrival time of every copy."""
+    r = redis.Redis(port=port)
+    with Subscribers(port, "lat", subscribers, payload=20) as subs:
+        for _ in range(messages):
+            r.publish("lat", f"{time.perf_counter_ns():020d}")
+        subs.wait_for(messages)
+        lat = sorted(subs.latencies_ns)
+    return lat[int(len(lat) * 0.99)] / 1000
 
 
 class Subscribers:
     """`count` raw connections subscribed to `channel`, drained by one thread; counts messages
     by their fixed size."""
 
-    def __init__(self, port, channel, count):
+    def __init__(self, port, channel, count, payload=16):
         import selectors
         import socket
         import threading
         self.sel = selectors.DefaultSelector()
         self.socks = []
         self.bytes = 0
-        msg = f"*3\r\n$7\r\nmessage\r\n${len(channel)}\r\n{channel}\r\n$16\r\n{'x' * 16}\r\n"
+        # With `payload` 20, each message is a send time in ns: latencies_ns gets each copy's
+        # time in flight.
+        self.timed = payload == 20
+        self.latencies_ns = []
+        self.pending = {}
+        msg = f"*3\r\n$7\r\nmessage\r\n${len(channel)}\r\n{channel}\r\n${payload}\r\n{'x' * payload}\r\n"
         self.msg_len = len(msg)
         sub = f"*2\r\n$9\r\nSUBSCRIBE\r\n${len(channel)}\r\n{channel}\r\n".encode()
         confirm = len(f"*3\r\n$9\r\nsubscribe\r\n${len(channel)}\r\n{channel}\r\n:1\r\n")
@@ -386,9 +410,18 @@ class Subscribers:
         while not self.stop:
             for key, _ in self.sel.select(timeout=0.1):
                 try:
-                    self.bytes += len(key.fileobj.recv(1 << 20))
+                    data = key.fileobj.recv(1 << 20)
                 except BlockingIOError:
-                    pass
+                    continue
+                if self.timed:
+                    now = time.perf_counter_ns()
+                    buf = self.pending.get(key.fileobj, b"") + data
+                    whole = len(buf) - len(buf) % self.msg_len
+                    for at in range(0, whole, self.msg_len):
+                        sent = int(buf[at + self.msg_len - 22:at + self.msg_len - 2])
+                        self.latencies_ns.append(now - sent)
+                    self.pending[key.fileobj] = buf[whole:]
+                self.bytes += len(data)
 
     def wait_for(self, per_subscriber):
         want = per_subscriber * len(self.socks) * self.msg_len
