@@ -70,6 +70,13 @@ void RespWriter::Lines(std::initializer_list<std::string_view> lines) {
 
 void RespWriter::PushHeader(int64_t n) { Header(protocol_ == 3 ? '>' : '*', n); }
 
+void RespWriter::BigNumber(std::string_view s) {
+  if (protocol_ < 3) return Bulk(s);
+  out_->push_back('(');
+  out_->append(s);
+  out_->append("\r\n");
+}
+
 void RespWriter::Double(double v) {
   // Redis prints doubles with %.17g, and inf/-inf/nan by name.
   char buf[64];

@@ -56,6 +56,22 @@ SCRIPTS = {
         ["RENAME", "f", "f"], ["DEL", "d", "e", "f", "nokey"], ["UNLINK", "nokey"], ["TOUCH", "f", "nokey"],
         ["DBSIZE"],
     ],
+    "scripts_resp3": [
+        ["HSET", "h", "f", "v"], ["SADD", "s", "m"], ["ZADD", "z", "1.5", "m"],
+        ["EVAL", "redis.setresp(3); return redis.call('hgetall', KEYS[1])", "1", "h"],
+        ["EVAL", "redis.setresp(3); local r = redis.call('hgetall', KEYS[1]); "
+                 "return type(r.map) .. ':' .. tostring(r.map.f)", "1", "h"],
+        ["EVAL", "redis.setresp(3); return tostring(redis.call('smembers', 's').set.m)", "0"],
+        ["EVAL", "redis.setresp(3); local r = redis.call('zscore', 'z', 'm'); "
+                 "return type(r) .. ':' .. tostring(r.double)", "0"],
+        ["EVAL", "redis.setresp(3); return tostring(redis.call('get', 'missing') == nil)", "0"],
+        ["EVAL", "return tostring(redis.call('get', 'missing'))", "0"],
+        ["EVAL", "redis.setresp(3); return redis.call('zscore', 'z', 'm')", "0"],
+        ["EVAL", "return {map={a=1}}", "0"], ["EVAL", "return {set={a=true}}", "0"],
+        ["EVAL", "return {double=3.25}", "0"], ["EVAL", "return {big_number='123'}", "0"],
+        ["EVAL", "return true", "0"], ["EVAL", "return false", "0"], ["EVAL", "return nil", "0"],
+        ["EVAL", "redis.setresp(4)", "0"], ["EVAL", "redis.setresp()", "0"],
+    ],
     "functions": [
         ["FUNCTION", "LIST"], ["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "x*"],
         ["FUNCTION", "LIST", "BOGUS"], ["FUNCTION", "FLUSH"], ["FUNCTION", "FLUSH", "ASYNC"],
@@ -416,6 +432,8 @@ class Resp3:
             return items if t == b"*" else set_reply(items)
         if t == b"%":
             return ("map", [(self.read(), self.read()) for _ in range(int(rest))])
+        if t == b"(":
+            return ("big_number", rest)
         raise AssertionError(f"unknown RESP3 type {line!r}")
 
     def close(self):

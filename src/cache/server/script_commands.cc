@@ -51,7 +51,7 @@ void Eval(CommandContext& c, bool by_sha, bool read_only) {
   script_client.protocol = 2;
   net::RespServer& server = c.server;
   call.caller = [&server](const std::vector<std::string_view>& args, std::string* out, bool* write,
-                          bool ro) {
+                          bool ro, int protocol) {
     const auto route = server.router().Find(args[0]);
     if (route.command == nullptr) return CallStatus::kUnknown;
     const net::RespCommand& cmd = *route.command;
@@ -61,6 +61,7 @@ void Eval(CommandContext& c, bool by_sha, bool read_only) {
     *write = cmd.flags & net::RespCommand::kWrite;
     if (*write && ro) return CallStatus::kWriteInReadOnly;
     Clock::TimePoint now = server.clock().Now();
+    script_client.protocol = protocol;
     server.Execute(script_client, args, out, &now);
     return CallStatus::kOk;
   };

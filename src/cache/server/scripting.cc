@@ -50,38 +50,84 @@ void PushTable(lua_State* L, const char* field, std::string_view text) {
   lua_setfield(L, -2, field);
 }
 
-// A reply as Redis converts it for Lua (RESP2): integers to numbers, bulks to strings, nil to
-// false, arrays to tables, status to {ok=...}, errors to {err=...}.
-void PushReply(lua_State* L, const net::RespValue& v, int depth) {
+// A reply as Redis converts it for Lua. RESP2: integers to numbers, bulks to strings, nil to
+// false, arrays to tables, status to {ok=...}, errors to {err=...}. RESP3 (redis.setresp(3))
+// adds: null to nil, booleans to booleans, doubles to {double=n}, maps to {map={k=v}}, sets to
+// {set={m=true}}.
+void PushReply(lua_State* L, const net::RespValue& v, int depth, int protocol) {
   lua_checkstack(L, 4);
   using T = net::RespValue::Type;
+  const bool resp3 = protocol >= 3;
   switch (v.type) {
     case T::kInteger:
-    case T::kBool:
       lua_pushnumber(L, static_cast<lua_Number>(v.integer));
       return;
+    case T::kBool:
+      if (resp3) {
+        lua_pushboolean(L, v.integer != 0);
+      } else {
+        lua_pushnumber(L, static_cast<lua_Number>(v.integer));
+      }
+      return;
     case T::kBulk:
-    case T::kDouble:
       lua_pushlstring(L, v.str.data(), v.str.size());
+      return;
+    case T::kDouble:
+      if (!resp3) {
+        lua_pushlstring(L, v.str.data(), v.str.size());
+        return;
+      }
+      lua_newtable(L);
+      lua_pushnumber(L, std::strtod(v.str.c_str(), nullptr));
+      lua_setfield(L, -2, "double");
       return;
     case T::kSimple:
       return PushTable(L, "ok", v.str);
     case T::kError:
       return PushTable(L, "err", v.str);
     case T::kNull:
-      lua_pushboolean(L, 0);
+      if (resp3) {
+        lua_pushnil(L);
+      } else {
+        lua_pushboolean(L, 0);
+      }
       return;
-    case T::kArray:
-    case T::kSet:
     case T::kMap:
+    case T::kSet:
+      if (resp3) {
+        const bool map = v.type == T::kMap;
+        lua_newtable(L);
+        lua_newtable(L);
+        for (size_t i = 0; i < v.elements.size() && depth < kMaxDepth; i += map ? 2 : 1) {
+          PushReply(L, v.elements[i], depth + 1, protocol);
+          if (map && i + 1 < v.elements.size()) {
+            PushReply(L, v.elements[i + 1], depth + 1, protocol);
+          } else {
+            lua_pushboolean(L, 1);
+          }
+          if (lua_isnil(L, -2)) {
+            lua_pop(L, 2);  // a nil key cannot be stored
+          } else {
+            lua_rawset(L, -3);
+          }
+        }
+        lua_setfield(L, -2, map ? "map" : "set");
+        return;
+      }
+      [[fallthrough]];
+    case T::kArray:
       lua_createtable(L, static_cast<int>(v.elements.size()), 0);
       for (size_t i = 0; i < v.elements.size() && depth < kMaxDepth; ++i) {
-        PushReply(L, v.elements[i], depth + 1);
+        PushReply(L, v.elements[i], depth + 1, protocol);
         lua_rawseti(L, -2, static_cast<int>(i + 1));
       }
       return;
   }
 }
+
+// The table at the top of the stack's `field` when it is a table/number/string of that kind:
+// {map=...}, {set=...}, {double=...}, {big_number=...} as Redis 7.0 writes them.
+bool WriteTyped(lua_State* L, net::RespWriter& out, int depth);
 
 // The Lua value at the top of the stack as a reply, as Redis converts it.
 void WriteValue(lua_State* L, net::RespWriter& out, int depth) {
@@ -120,6 +166,7 @@ void WriteValue(lua_State* L, net::RespWriter& out, int depth) {
         return;
       }
       lua_pop(L, 1);
+      if (WriteTyped(L, out, depth)) return;
       int n = 0;
       for (;; ++n) {  // the array part, up to the first nil
         lua_rawgeti(L, -1, n + 1);
@@ -139,6 +186,49 @@ void WriteValue(lua_State* L, net::RespWriter& out, int depth) {
     default:
       return out.Null();
   }
+}
+
+bool WriteTyped(lua_State* L, net::RespWriter& out, int depth) {
+  lua_getfield(L, -1, "double");
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    out.Double(lua_tonumber(L, -1));
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "big_number");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t n;
+    const char* s = lua_tolstring(L, -1, &n);
+    out.BigNumber({s, n});
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 1);
+  for (const bool map : {true, false}) {
+    lua_getfield(L, -1, map ? "map" : "set");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      continue;
+    }
+    int64_t count = 0;
+    for (lua_pushnil(L); lua_next(L, -2) != 0; lua_pop(L, 1)) ++count;
+    if (map) {
+      out.MapHeader(count);
+    } else {
+      out.SetHeader(count);
+    }
+    lua_checkstack(L, 4);
+    for (lua_pushnil(L); lua_next(L, -2) != 0; lua_pop(L, 1)) {
+      lua_pushvalue(L, -2);  // the key, written as a value (lua_next needs it untouched)
+      WriteValue(L, out, depth + 1);
+      lua_pop(L, 1);
+      if (map) WriteValue(L, out, depth + 1);
+    }
+    lua_pop(L, 1);
+    return true;
+  }
+  return false;
 }
 
 // The message handler of a script's pcall: {err = text with its error code, line = the script's
@@ -223,10 +313,16 @@ int Log(lua_State* L) {
 }
 
 int SetResp(lua_State* L) {
-  if (lua_gettop(L) != 1 || lua_tonumber(L, 1) != 2) {
-    lua_pushstring(L, "RESP version must be 2 (pier's scripts speak RESP2)");
+  if (lua_gettop(L) != 1) {
+    lua_pushstring(L, "redis.setresp() requires one argument.");
     return lua_error(L);
   }
+  const lua_Number v = lua_tonumber(L, 1);
+  if (v != 2 && v != 3) {
+    lua_pushstring(L, "RESP version must be 2 or 3.");
+    return lua_error(L);
+  }
+  ScriptEngine::SetProtocol(L, static_cast<int>(v));
   return 0;
 }
 
@@ -357,6 +453,7 @@ void ScriptEngine::Run(const Call& call, net::RespWriter& out) {
   if (fn == functions_.end()) return out.Error("NOSCRIPT No matching script. Please use EVAL.");
   lua_State* L = L_;
   current_ = &call;
+  resp_ = 2;  // each script starts in RESP2, as Redis
   wrote_ = false;
   kill_ = false;
   started_ = clock_->Now();
@@ -396,7 +493,11 @@ void ScriptEngine::Run(const Call& call, net::RespWriter& out) {
   lua_gc(L, LUA_GCSTEP, 1);
 }
 
-void PushLuaReply(lua_State* L, const net::RespValue& v) { PushReply(L, v, 0); }
+void PushLuaReply(lua_State* L, const net::RespValue& v, int protocol) {
+  PushReply(L, v, 0, protocol);
+}
+
+void ScriptEngine::SetProtocol(lua_State* L, int protocol) { EngineOf(L)->resp_ = protocol; }
 void WriteLuaValue(lua_State* L, net::RespWriter& out) { WriteValue(L, out, 0); }
 
 int ScriptEngine::RedisCall(lua_State* L) { return Dispatch(L, true); }
@@ -424,7 +525,8 @@ int ScriptEngine::Dispatch(lua_State* L, bool raise) {
     std::string out;
     if (error.empty()) {
       bool write = false;
-      const CallStatus st = e->current_->caller(args, &out, &write, e->current_->read_only);
+      const CallStatus st =
+          e->current_->caller(args, &out, &write, e->current_->read_only, e->resp_);
       if (write && st == CallStatus::kOk) e->wrote_ = true;
       static constexpr const char* kRefused[] = {
           "",  // kOk
@@ -440,7 +542,7 @@ int ScriptEngine::Dispatch(lua_State* L, bool raise) {
       if (parser.Parse(out, &v) != net::RespReplyParser::Result::kComplete) {
         error = "ERR the command's reply could not be read: " + parser.error();
       } else {
-        PushReply(L, v, 0);
+        PushReply(L, v, 0, e->resp_);
         failed = raise && v.is_error();
       }
     }

@@ -3,7 +3,7 @@
 // state per server, used by one script at a time (a script runs holding every shard, so it is
 // atomic); scripts are cached by SHA1 as compiled functions. The Lua API is Redis's:
 // redis.call/pcall (through the RESP server, so a script reaches every command a client can),
-// error_reply, status_reply, sha1hex, log, setresp (2 only); KEYS and ARGV; cjson and bit from
+// error_reply, status_reply, sha1hex, log, setresp (2 or 3); KEYS and ARGV; cjson and bit from
 // Debian's lua-cjson and lua-bitop; the globals table is read-only, as Redis 7.0's.
 #pragma once
 
@@ -27,19 +27,20 @@ namespace pier::cache::server {
 
 std::string Sha1Hex(std::string_view data);
 
-// Redis's reply conversions (exposed for the fuzz target): a reply as a Lua value pushed on the
-// stack, and the Lua value on top of the stack written as a reply.
-void PushLuaReply(lua_State* L, const net::RespValue& v);
+// Redis's reply conversions (exposed for the fuzz target): a reply (read in `protocol`) as a Lua
+// value pushed on the stack, and the Lua value on top of the stack written as a reply.
+void PushLuaReply(lua_State* L, const net::RespValue& v, int protocol = 2);
 void WriteLuaValue(lua_State* L, net::RespWriter& out);
 
 class ScriptEngine {
  public:
   enum class CallStatus { kOk, kUnknown, kWrongArity, kNotAllowed, kWriteInReadOnly };  // in order
-  // Runs one command for a script: its reply in RESP2 into *out, `*write` set when the command
-  // writes. Refused (nothing run) when unknown, of the wrong arity, not for scripts, or a write
-  // in a read-only script (EVAL_RO).
-  using Caller = std::function<CallStatus(const std::vector<std::string_view>& args,
-                                          std::string* out, bool* write, bool read_only)>;
+  // Runs one command for a script: its reply in `protocol` (2, or 3 after redis.setresp(3))
+  // into *out, `*write` set when the command writes. Refused (nothing run) when unknown, of the
+  // wrong arity, not for scripts, or a write in a read-only script (EVAL_RO).
+  using Caller =
+      std::function<CallStatus(const std::vector<std::string_view>& args, std::string* out,
+                               bool* write, bool read_only, int protocol)>;
 
   explicit ScriptEngine(const Clock* clock);
   ~ScriptEngine();
@@ -68,6 +69,8 @@ class ScriptEngine {
   void set_on_busy(std::function<void(bool)> fn) { on_busy_ = std::move(fn); }
   // "" when killed; otherwise Redis's error text (NOTBUSY, UNKILLABLE).
   std::string Kill();
+  // redis.setresp(protocol) of the script running in L.
+  static void SetProtocol(lua_State* L, int protocol);
 
  private:
   static int RedisCall(lua_State* L);
@@ -83,6 +86,7 @@ class ScriptEngine {
   // The running script's state (under mu_).
   const Call* current_ = nullptr;
   std::atomic<bool> wrote_{false};
+  int resp_ = 2;  // redis.setresp: the protocol of the running script's redis.call replies
   Clock::TimePoint started_;
   std::atomic<bool> busy_{false};
   std::atomic<bool> kill_{false};
