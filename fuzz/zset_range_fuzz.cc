@@ -3,6 +3,7 @@
 // members inside it, in the order it promises.
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,14 +15,21 @@ using pier::cache::server::ZRangeSpec;
 using pier::cache::server::ZSetValue;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const ZSetValue* zset = [] {
-    auto* z = new ZSetValue();
-    const char* members[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
-    const double scores[] = {-INFINITY, -1.5, 0, 0, 1, 2.5, 1e300, INFINITY};
-    for (int i = 0; i < 8; ++i) z->Set(members[i], scores[i]);
-    return z;
-  }();
+  // The same members packed (listpack) and in the tree (skiplist: a long member came and went).
+  static const ZSetValue* zsets[2] = {nullptr, nullptr};
+  if (!zsets[0]) {
+    for (int form = 0; form < 2; ++form) {
+      auto* z = new ZSetValue();
+      const char* members[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+      const double scores[] = {-INFINITY, -1.5, 0, 0, 1, 2.5, 1e300, INFINITY};
+      if (form == 1) z->Set(std::string(100, 'z'), 0);
+      for (int i = 0; i < 8; ++i) z->Set(members[i], scores[i]);
+      if (form == 1) z->Remove(std::string(100, 'z'));
+      zsets[form] = z;
+    }
+  }
   if (size == 0) return 0;
+  const ZSetValue* zset = zsets[(data[0] >> 1) & 1];
   const bool store = data[0] & 1;
   std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
   std::vector<std::string_view> args;
@@ -48,12 +56,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const bool rev = spec.direction == ZRangeSpec::kReverse;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (spec.kind == ZRangeSpec::kScore && !spec.score.Contains(items[i]->score)) __builtin_trap();
-    if (spec.kind == ZRangeSpec::kLex && !spec.lex.Contains(items[i]->member)) __builtin_trap();
+    if (spec.kind == ZRangeSpec::kScore && !spec.score.Contains(items[i].score)) __builtin_trap();
+    if (spec.kind == ZRangeSpec::kLex && !spec.lex.Contains(items[i].member)) __builtin_trap();
     if (i > 0) {
       const bool ascending =
-          items[i - 1]->score < items[i]->score ||
-          (items[i - 1]->score == items[i]->score && items[i - 1]->member < items[i]->member);
+          items[i - 1].score < items[i].score ||
+          (items[i - 1].score == items[i].score && items[i - 1].member < items[i].member);
       if (ascending == rev) __builtin_trap();
     }
   }

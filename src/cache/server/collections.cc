@@ -1,6 +1,8 @@
 #include "cache/server/collections.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "pier/net/resp_parser.h"
 
@@ -233,63 +235,181 @@ std::vector<std::string> SetValue::Members() const {
 
 // Sorted sets ------------------------------------------------------------------------------
 
-ZSetValue::ZSetValue(const ZSetValue& o) : Collection(), big_(o.big_) {
-  for (const auto& sm : o.tree_) Set(sm.member, sm.score);
+struct ZSetValue::Big {
+  Tree tree;
+  // Member -> score; the views point into the tree's nodes, which never move.
+  std::unordered_map<std::string_view, double> scores;
+  size_t heap = 0;  // members' heap bytes
+};
+
+ZSetValue::ZSetValue(const ZSetValue& o) : Collection(), small_(o.small_) {
+  if (!o.big_) return;
+  big_ = std::make_unique<Big>();
+  for (const auto& sm : o.big_->tree) BigSet(sm.member, sm.score);
 }
 
+ZSetValue::ZSetValue() = default;
+ZSetValue::~ZSetValue() = default;
+
+size_t ZSetValue::size() const { return big_ ? big_->tree.size() : small_.size() / 2; }
+
 size_t ZSetValue::MemoryBytes() const {
-  return sizeof(ZSetValue) + tree_.size() * (kZNode + kZMapNode) + scores_.bucket_count() * 8 +
-         heap_;
+  if (!big_) return sizeof(ZSetValue) + small_.HeapBytes();
+  return sizeof(ZSetValue) + sizeof(Big) + big_->tree.size() * (kZNode + kZMapNode) +
+         big_->scores.bucket_count() * 8 + big_->heap;
+}
+
+std::string_view ZSetValue::EncodeScore(double score, char (&buf)[8]) {
+  if (score == std::floor(score) && std::fabs(score) < 0x1p48) {
+    const auto v = static_cast<int64_t>(score);
+    uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+    size_t n = 0;  // zigzag below 2^49: at most 7 bytes
+    do {
+      buf[n++] = static_cast<char>((z & 0x7f) | (z > 0x7f ? 0x80 : 0));
+      z >>= 7;
+    } while (z != 0);
+    return {buf, n};
+  }
+  std::memcpy(buf, &score, sizeof score);
+  return {buf, sizeof score};
+}
+
+double ZSetValue::DecodeScore(std::string_view packed) {
+  if (packed.size() == sizeof(double)) {
+    double score;
+    std::memcpy(&score, packed.data(), sizeof score);
+    return score;
+  }
+  uint64_t z = 0;
+  for (size_t i = 0; i < packed.size(); ++i) {
+    z |= static_cast<uint64_t>(static_cast<unsigned char>(packed[i]) & 0x7f) << (7 * i);
+  }
+  return static_cast<double>(static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1));
 }
 
 std::optional<double> ZSetValue::Score(std::string_view m) const {
-  auto it = scores_.find(m);
-  if (it == scores_.end()) return std::nullopt;
-  return it->second;
+  if (big_) {
+    auto it = big_->scores.find(m);
+    if (it == big_->scores.end()) return std::nullopt;
+    return it->second;
+  }
+  const size_t pos = small_.Find(m, 2);
+  if (pos == small_.end()) return std::nullopt;
+  size_t next, after;
+  small_.At(pos, &next);
+  return DecodeScore(small_.At(next, &after));
 }
 
 bool ZSetValue::Set(std::string_view m, double score) {
   if (score == 0) score = 0;  // -0 is stored as 0, as Redis replies it
-  auto it = scores_.find(m);
-  if (it != scores_.end()) {
+  if (big_) return BigSet(m, score);
+  bool fresh = true;
+  if (const size_t at = small_.Find(m, 2); at != small_.end()) {
+    size_t next, after;
+    small_.At(at, &next);
+    if (DecodeScore(small_.At(next, &after)) == score) return false;
+    small_.Erase(at);  // the member, then its score
+    small_.Erase(at);
+    fresh = false;
+  }
+  if (fresh && (size() + 1 > EncodingLimits::Get(EncodingLimits::zset_max_listpack_entries) ||
+                m.size() > EncodingLimits::Get(EncodingLimits::zset_max_listpack_value))) {
+    ToSkiplist();
+    return BigSet(m, score);
+  }
+  size_t pos = 0;  // before the first (score, member) above the new one
+  for (size_t next, after; pos < small_.end(); pos = after) {
+    const std::string_view member = small_.At(pos, &next);
+    const double s = DecodeScore(small_.At(next, &after));
+    if (s > score || (s == score && member > m)) break;
+  }
+  char buf[8];
+  size_t next;
+  small_.At(small_.Insert(pos, m), &next);
+  small_.Insert(next, EncodeScore(score, buf));
+  return fresh;
+}
+
+void ZSetValue::ToSkiplist() {
+  PackedStrings small;
+  std::swap(small, small_);
+  big_ = std::make_unique<Big>();
+  for (size_t pos = 0, next; pos < small.end();) {
+    const std::string_view m = small.At(pos, &next);
+    BigSet(m, DecodeScore(small.At(next, &pos)));
+  }
+}
+
+bool ZSetValue::BigSet(std::string_view m, double score) {
+  Big& b = *big_;
+  auto it = b.scores.find(m);
+  if (it != b.scores.end()) {
     if (it->second == score) return false;
-    auto node = tree_.find(ScoreMember{it->second, std::string(m)});
+    auto node = b.tree.find(ScoreMember{it->second, std::string(m)});
     ScoreMember sm{score, std::move(const_cast<ScoreMember&>(*node).member)};
-    scores_.erase(it);
-    tree_.erase(node);
-    auto [pos, ok] = tree_.insert(std::move(sm));
-    scores_.emplace(pos->member, score);
+    b.scores.erase(it);
+    b.tree.erase(node);
+    auto [pos, ok] = b.tree.insert(std::move(sm));
+    b.scores.emplace(pos->member, score);
     return false;
   }
-  auto [pos, ok] = tree_.insert(ScoreMember{score, std::string(m)});
-  scores_.emplace(pos->member, score);
-  heap_ += HeapBytes(m);
-  if (tree_.size() > EncodingLimits::Get(EncodingLimits::zset_max_listpack_entries) ||
-      m.size() > EncodingLimits::Get(EncodingLimits::zset_max_listpack_value)) {
-    big_ = true;
-  }
+  auto [pos, ok] = b.tree.insert(ScoreMember{score, std::string(m)});
+  b.scores.emplace(pos->member, score);
+  b.heap += HeapBytes(m);
   return true;
 }
 
 bool ZSetValue::Remove(std::string_view m) {
-  auto it = scores_.find(m);
-  if (it == scores_.end()) return false;
+  if (!big_) {
+    const size_t at = small_.Find(m, 2);
+    if (at == small_.end()) return false;
+    small_.Erase(at);
+    small_.Erase(at);
+    return true;
+  }
+  Big& b = *big_;
+  auto it = b.scores.find(m);
+  if (it == b.scores.end()) return false;
   const double score = it->second;
-  scores_.erase(it);
-  tree_.erase(ScoreMember{score, std::string(m)});
-  heap_ -= HeapBytes(m);
+  b.scores.erase(it);
+  b.tree.erase(ScoreMember{score, std::string(m)});
+  b.heap -= HeapBytes(m);
   return true;
 }
 
 size_t ZSetValue::Rank(std::string_view m, double score) const {
-  return tree_.order_of_key(ScoreMember{score, std::string(m)});
+  if (big_) return big_->tree.order_of_key(ScoreMember{score, std::string(m)});
+  size_t rank = 0;
+  ForEach(0, [&](ScoreMemberView v) {
+    if (v.member == m) return false;
+    ++rank;
+    return true;
+  });
+  return rank;
 }
 
-ZSetValue::Tree::const_iterator ZSetValue::LowerBound(double score, bool exclusive) const {
-  if (!exclusive) return tree_.lower_bound(ScoreMember{score, std::string()});
-  // Past every member with this score: the first element whose score is greater.
-  auto it = tree_.lower_bound(ScoreMember{score, std::string()});
-  while (it != tree_.end() && it->score == score) ++it;
+ScoreMemberView ZSetValue::At(size_t rank) const {
+  if (big_) {
+    auto it = TreeAt(rank);
+    return {it->score, it->member};
+  }
+  ScoreMemberView out{0, {}};
+  ForEach(rank, [&](ScoreMemberView v) {
+    out = v;
+    return false;
+  });
+  return out;
+}
+
+ZSetValue::Tree::const_iterator ZSetValue::TreeAt(size_t rank) const {
+  return big_->tree.find_by_order(rank);
+}
+ZSetValue::Tree::const_iterator ZSetValue::TreeEnd() const { return big_->tree.end(); }
+
+ZSetValue::Tree::const_iterator ZSetValue::TreeLowerBound(double score, bool exclusive) const {
+  auto it = big_->tree.lower_bound(ScoreMember{score, std::string()});
+  // Exclusive: past every member with this score, the first element whose score is greater.
+  while (exclusive && it != big_->tree.end() && it->score == score) ++it;
   return it;
 }
 

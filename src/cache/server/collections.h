@@ -1,8 +1,8 @@
 // File: collections.h
 // The collection values behind an Entry besides hashes: ListValue (a deque of strings), SetValue
 // (a sorted integer array while every member is an integer and the set is small, as Redis's
-// intset; a hash set after, never back) and ZSetValue (an order-statistics red-black tree over
-// (score, member) for ranks and ranges, plus a hash from member to score; see docs/cache.md).
+// intset; a hash set after, never back) and ZSetValue (packed while small, then an
+// order-statistics red-black tree over (score, member) plus a hash from member to score).
 // Each counts its heap bytes for used_memory and eviction.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <deque>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -158,43 +159,89 @@ struct ScoreMemberLess {
     return a.member < b.member;
   }
 };
+// A member as read from a sorted set: `member` views into the set, valid until it changes.
+struct ScoreMemberView {
+  double score;
+  std::string_view member;
+};
 
+// A Redis sorted set. Small ones are packed as Redis's listpack (member, score, member,
+// score... in order, in one buffer; integral scores below 2^48 as a zigzag varint, others as the
+// double's 8 bytes), walked linearly; past zset-max-listpack-entries members or a member longer
+// than zset-max-listpack-value it becomes an order-statistics red-black tree over (score,
+// member) for ranks and ranges plus a hash from member to score (Redis's skiplist + dict), and
+// stays one.
 class ZSetValue final : public Collection {
  public:
   using Tree =
       __gnu_pbds::tree<ScoreMember, __gnu_pbds::null_type, ScoreMemberLess, __gnu_pbds::rb_tree_tag,
                        __gnu_pbds::tree_order_statistics_node_update>;
   static constexpr ValueType kType = ValueType::kZSet;
-  ZSetValue() = default;
+  ZSetValue();
   ZSetValue(const ZSetValue& o);
   ZSetValue& operator=(const ZSetValue&) = delete;
+  ~ZSetValue() override;
   ValueType type() const override { return kType; }
-  size_t size() const override { return tree_.size(); }
+  size_t size() const override;
   size_t MemoryBytes() const override;
   std::unique_ptr<Collection> Clone() const override { return std::make_unique<ZSetValue>(*this); }
   std::string_view encoding() const override { return big_ ? "skiplist" : "listpack"; }
 
   std::optional<double> Score(std::string_view m) const;
-  // Sets a member's score (adding it when new); returns true when new.
+  // Sets a member's score (adding it when new); returns true when new. `m` must not view into
+  // this set.
   bool Set(std::string_view m, double score);
   bool Remove(std::string_view m);
-  // 0-based rank in ascending order (the member exists).
+  // 0-based rank in ascending order (the member exists with this score).
   size_t Rank(std::string_view m, double score) const;
-  Tree::const_iterator ByRank(size_t i) const { return tree_.find_by_order(i); }
-  // The first element >= (score, member) / > (score, all members).
-  Tree::const_iterator LowerBound(double score, bool exclusive) const;
-  Tree::const_iterator begin() const { return tree_.begin(); }
-  Tree::const_iterator end() const { return tree_.end(); }
-  size_t RankOf(Tree::const_iterator it) const {
-    return it == tree_.end() ? tree_.size() : tree_.order_of_key(*it);
+  // The member at a rank (< size()).
+  ScoreMemberView At(size_t rank) const;
+
+  // fn(ScoreMemberView) in ascending order from rank `from`, while it returns true.
+  template <typename Fn>
+  void ForEach(size_t from, Fn&& fn) const {
+    if (big_) {
+      for (auto it = TreeAt(from); it != TreeEnd(); ++it) {
+        if (!fn(ScoreMemberView{it->score, it->member})) return;
+      }
+      return;
+    }
+    size_t index = 0;
+    for (size_t pos = 0, next; pos < small_.end(); ++index) {
+      std::string_view m = small_.At(pos, &next);
+      const double score = DecodeScore(small_.At(next, &pos));
+      if (index >= from && !fn(ScoreMemberView{score, m})) return;
+    }
+  }
+  // The same from the first member scoring >= `score` (> `score` when exclusive).
+  template <typename Fn>
+  void ForEachFromScore(double score, bool exclusive, Fn&& fn) const {
+    if (big_) {
+      for (auto it = TreeLowerBound(score, exclusive); it != TreeEnd(); ++it) {
+        if (!fn(ScoreMemberView{it->score, it->member})) return;
+      }
+      return;
+    }
+    ForEach(0, [&](ScoreMemberView v) {
+      if (exclusive ? v.score <= score : v.score < score) return true;
+      return fn(v);
+    });
   }
 
  private:
-  Tree tree_;
-  // Member -> score; the views point into the tree's nodes, which never move.
-  std::unordered_map<std::string_view, double> scores_;
-  bool big_ = false;
-  size_t heap_ = 0;
+  struct Big;
+  Tree::const_iterator TreeAt(size_t rank) const;
+  Tree::const_iterator TreeEnd() const;
+  // The first element >= (score, "") / > (score, every member).
+  Tree::const_iterator TreeLowerBound(double score, bool exclusive) const;
+  bool BigSet(std::string_view m, double score);
+  void ToSkiplist();
+  // A score's packed form, in `buf`.
+  static std::string_view EncodeScore(double score, char (&buf)[8]);
+  static double DecodeScore(std::string_view packed);
+
+  PackedStrings small_;  // member, score, member, score... in order
+  std::unique_ptr<Big> big_;
 };
 
 }  // namespace pier::cache::server

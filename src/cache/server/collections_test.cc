@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -208,7 +210,10 @@ TEST(SetValueProperty, AgreesWithAStdSetAcrossTheIntsetConversion) {
   EXPECT_EQ(small.encoding(), "hashtable");  // never back, as Redis
 }
 
-TEST(ZSetValueProperty, RanksAndRangesAgreeWithASortedModel) {
+// Random adds, updates and removes over `pool` members, checked against a std::map after every
+// step and ranks, ranges and a copy every 500 steps. Scores mix quarters (packed as doubles),
+// small and large integers (varints), and the infinities.
+static void CheckZSetAgainstModel(size_t pool, std::string_view want_encoding) {
   std::mt19937_64 rng(5);
   ZSetValue z;
   std::map<std::string, double> model;
@@ -218,9 +223,12 @@ TEST(ZSetValueProperty, RanksAndRangesAgreeWithASortedModel) {
     std::sort(v.begin(), v.end());
     return v;
   };
+  const double specials[] = {0x1p48, -0x1p48, 0x1p48 - 1, -(0x1p48 - 1),
+                             1e300,  -7,      HUGE_VAL,   -HUGE_VAL};
   for (int step = 0; step < 6000; ++step) {
-    const std::string m = "m" + std::to_string(rng() % 300);
-    const double score = static_cast<double>(rng() % 40) / 4 - 5;
+    const std::string m = "m" + std::to_string(rng() % pool);
+    double score = static_cast<double>(rng() % 40) / 4 - 5;
+    if (rng() % 10 == 0) score = specials[rng() % std::size(specials)];
     if (rng() % 4 == 0) {
       ASSERT_EQ(z.Remove(m), model.erase(m) == 1);
     } else {
@@ -228,15 +236,19 @@ TEST(ZSetValueProperty, RanksAndRangesAgreeWithASortedModel) {
       model[m] = score;
     }
     ASSERT_EQ(z.size(), model.size());
+    ASSERT_EQ(z.Score(m), model.count(m) ? std::optional<double>(model[m]) : std::nullopt);
     if (step % 500 == 0 || step == 5999) {
       auto want = sorted();
       size_t rank = 0;
-      for (auto it = z.begin(); it != z.end(); ++it, ++rank) {
-        ASSERT_EQ(it->member, want[rank].second);
-        ASSERT_EQ(z.Rank(it->member, it->score), rank);
-        ASSERT_EQ(z.ByRank(rank)->member, want[rank].second);
-        ASSERT_EQ(*z.Score(it->member), want[rank].first);
-      }
+      z.ForEach(0, [&](ScoreMemberView v) {
+        EXPECT_EQ(v.member, want[rank].second);
+        EXPECT_EQ(v.score, want[rank].first);
+        EXPECT_EQ(z.Rank(v.member, v.score), rank);
+        EXPECT_EQ(z.At(rank).member, want[rank].second);
+        ++rank;
+        return true;
+      });
+      ASSERT_EQ(rank, want.size());
       // A score range with an exclusive minimum, forward and reversed, with LIMIT.
       ZRangeSpec spec;
       std::vector<std::string_view> args = {"(-1", "2.5", "BYSCORE", "LIMIT", "1", "7"};
@@ -248,14 +260,56 @@ TEST(ZSetValueProperty, RanksAndRangesAgreeWithASortedModel) {
       expect.erase(expect.begin(), expect.begin() + std::min<size_t>(1, expect.size()));
       if (expect.size() > 7) expect.resize(7);
       std::vector<std::string> got;
-      for (const ScoreMember* sm : CollectRange(z, spec)) got.push_back(sm->member);
+      for (const ScoreMemberView& sm : CollectRange(z, spec)) got.emplace_back(sm.member);
+      ASSERT_EQ(got, expect);
+      // Ranks 1..5 from the top.
+      std::vector<std::string_view> rev_args = {"1", "5", "REV"};
+      ZRangeSpec rev;
+      ASSERT_TRUE(ParseZRange(rev_args, 0, false, &rev).ok());
+      expect.clear();
+      for (size_t i = 1; i <= 5 && i < want.size(); ++i) {
+        expect.push_back(want[want.size() - 1 - i].second);
+      }
+      got.clear();
+      for (const ScoreMemberView& sm : CollectRange(z, rev)) got.emplace_back(sm.member);
       ASSERT_EQ(got, expect);
     }
   }
-  EXPECT_EQ(z.encoding(), "skiplist");  // past zset-max-listpack-entries
+  EXPECT_EQ(z.encoding(), want_encoding);
   ZSetValue copy(z);
   EXPECT_EQ(copy.size(), z.size());
-  EXPECT_EQ(copy.MemoryBytes(), z.MemoryBytes());
+  EXPECT_LE(copy.MemoryBytes(), z.MemoryBytes());  // a packed copy holds no spare capacity
+  EXPECT_EQ(copy.encoding(), want_encoding);
+  size_t rank = 0;
+  copy.ForEach(0, [&](ScoreMemberView v) { return v.member == z.At(rank++).member; });
+  EXPECT_EQ(rank, z.size());
+}
+
+TEST(ZSetValueProperty, PackedRanksAndRangesAgreeWithASortedModel) {
+  CheckZSetAgainstModel(100, "listpack");
+}
+
+TEST(ZSetValueProperty, SkiplistRanksAndRangesAgreeWithASortedModel) {
+  CheckZSetAgainstModel(300, "skiplist");  // past zset-max-listpack-entries
+}
+
+TEST(ZSetValue, ConvertsPastTheListpackLimitsAndNeverBack) {
+  ZSetValue z;
+  z.Set("a", 1);
+  EXPECT_EQ(z.encoding(), "listpack");
+  z.Set(std::string(65, 'x'), 2);  // longer than zset-max-listpack-value
+  EXPECT_EQ(z.encoding(), "skiplist");
+  EXPECT_EQ(z.Score("a"), 1);
+  z.Remove(std::string(65, 'x'));
+  EXPECT_EQ(z.encoding(), "skiplist");
+  ZSetValue packed;
+  for (int i = 0; i < 128; ++i) packed.Set("m" + std::to_string(i), i);
+  EXPECT_EQ(packed.encoding(), "listpack");
+  const size_t small_bytes = packed.MemoryBytes();
+  packed.Set("m128", 128);
+  EXPECT_EQ(packed.encoding(), "skiplist");
+  EXPECT_GT(packed.MemoryBytes(), small_bytes);
+  EXPECT_EQ(packed.Rank("m128", 128), 128u);
 }
 
 TEST(ZSetRange, ParsesRedisBoundsAndRejectsBadOnes) {

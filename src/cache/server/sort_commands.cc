@@ -26,7 +26,10 @@ bool ElementsOf(CommandContext& c, Entry* e, std::vector<std::string>* out) {
       *out = ValueOf<SetValue>(e)->Members();
       return true;
     case ValueType::kZSet:
-      for (const auto& sm : *ValueOf<ZSetValue>(e)) out->push_back(sm.member);
+      ValueOf<ZSetValue>(e)->ForEach(0, [&](ScoreMemberView v) {
+        out->emplace_back(v.member);
+        return true;
+      });
       return true;
     default:
       c.out.Error(kErrWrongType);

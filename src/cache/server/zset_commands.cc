@@ -11,14 +11,14 @@
 
 namespace pier::cache::server {
 
-void ReplyScored(CommandContext& c, const std::vector<const ScoreMember*>& items, bool withscores) {
+void ReplyScored(CommandContext& c, const std::vector<ScoreMemberView>& items, bool withscores) {
   const auto n = static_cast<int64_t>(items.size());
   const bool pairs = withscores && c.out.protocol() >= 3;
   c.out.ArrayHeader(withscores && !pairs ? 2 * n : n);
-  for (const ScoreMember* sm : items) {
+  for (const ScoreMemberView& sm : items) {
     if (pairs) c.out.ArrayHeader(2);
-    c.out.Bulk(sm->member);
-    if (withscores) c.out.Double(sm->score);
+    c.out.Bulk(sm.member);
+    if (withscores) c.out.Double(sm.score);
   }
 }
 
@@ -187,9 +187,11 @@ void ZCount(CommandContext& c) {
   ReadZSet(c, [&](ZSetValue* z) {
     if (!z) return c.out.Integer(0);
     int64_t n = 0;
-    for (auto it = z->LowerBound(r.min, r.min_ex); it != z->end() && r.Contains(it->score); ++it) {
+    z->ForEachFromScore(r.min, r.min_ex, [&](ScoreMemberView v) {
+      if (!r.Contains(v.score)) return false;
       ++n;
-    }
+      return true;
+    });
     c.out.Integer(n);
   });
 }
@@ -202,7 +204,10 @@ void ZLexCount(CommandContext& c) {
   ReadZSet(c, [&](ZSetValue* z) {
     int64_t n = 0;
     if (z) {
-      for (auto it = z->begin(); it != z->end(); ++it) n += r.Contains(it->member);
+      z->ForEach(0, [&](ScoreMemberView v) {
+        n += r.Contains(v.member);
+        return true;
+      });
     }
     c.out.Integer(n);
   });
@@ -261,8 +266,8 @@ void ZRangeStore(CommandContext& c) {
   if (wrong) return;
   std::vector<ScoreMember> result;
   if (src) {
-    for (const ScoreMember* sm : CollectRange(*ValueOf<ZSetValue>(src), spec)) {
-      result.push_back(*sm);
+    for (const ScoreMemberView& sm : CollectRange(*ValueOf<ZSetValue>(src), spec)) {
+      result.push_back({sm.score, std::string(sm.member)});
     }
   }
   StoreZSet(c, keys[0], result);
@@ -282,7 +287,7 @@ void RemRangeGeneric(CommandContext& c, ZRangeSpec::Kind kind) {
   Edit edit(c, k, e);
   auto* z = ValueOf<ZSetValue>(e);
   std::vector<std::string> members;
-  for (const ScoreMember* sm : CollectRange(*z, spec)) members.push_back(sm->member);
+  for (const ScoreMemberView& sm : CollectRange(*z, spec)) members.emplace_back(sm.member);
   for (const auto& m : members) z->Remove(m);
   if (members.empty()) edit.Unchanged();
   c.out.Integer(static_cast<int64_t>(members.size()));

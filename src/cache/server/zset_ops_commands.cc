@@ -26,8 +26,8 @@ uint64_t RandomBits() {
 std::vector<ScoreMember> PopEnd(ZSetValue* z, bool min, size_t count) {
   std::vector<ScoreMember> out;
   while (out.size() < count && z->size() > 0) {
-    auto it = min ? z->begin() : z->ByRank(z->size() - 1);
-    out.push_back(*it);
+    const ScoreMemberView v = z->At(min ? 0 : z->size() - 1);
+    out.push_back({v.score, std::string(v.member)});
     z->Remove(out.back().member);
   }
   return out;
@@ -130,7 +130,7 @@ struct Source {
   const SetValue* set = nullptr;
   double weight = 1;
   size_t size() const { return zset ? zset->size() : set ? set->size() : 0; }
-  std::optional<double> Score(const std::string& m) const {
+  std::optional<double> Score(std::string_view m) const {
     if (zset) return zset->Score(m);
     if (set && set->Contains(m)) return 1.0;
     return std::nullopt;
@@ -138,9 +138,12 @@ struct Source {
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     if (zset) {
-      for (const auto& sm : *zset) fn(sm.member, sm.score);
+      zset->ForEach(0, [&](ScoreMemberView v) {
+        fn(v.member, v.score);
+        return true;
+      });
     } else if (set) {
-      set->ForEach([&](const std::string& m) { fn(m, 1.0); });
+      set->ForEach([&](const std::string& m) { fn(std::string_view(m), 1.0); });
     }
   }
 };
@@ -170,20 +173,20 @@ std::vector<ScoreMember> Compute(Op op, Aggregate agg, std::vector<Source> src, 
   if (op == Op::kUnion) {
     std::unordered_map<std::string, double> acc;
     for (const Source& s : src) {
-      s.ForEach([&](const std::string& m, double score) {
+      s.ForEach([&](std::string_view m, double score) {
         const double v = Weighted(score, s.weight);
-        auto [it, fresh] = acc.try_emplace(m, v);
+        auto [it, fresh] = acc.try_emplace(std::string(m), v);
         if (!fresh) Combine(agg, &it->second, v);
       });
     }
-    for (auto& [m, v] : acc) out.push_back({v, m});
+    for (auto& [m, v] : acc) out.push_back({v, std::string(m)});
   } else if (op == Op::kInter) {
     for (const Source& s : src) {
       if (s.size() == 0) return out;
     }
     std::stable_sort(src.begin(), src.end(),
                      [](const Source& a, const Source& b) { return a.size() < b.size(); });
-    src[0].ForEach([&](const std::string& m, double score) {
+    src[0].ForEach([&](std::string_view m, double score) {
       if (out.size() >= limit) return;
       double v = Weighted(score, src[0].weight);
       for (size_t i = 1; i < src.size(); ++i) {
@@ -191,14 +194,14 @@ std::vector<ScoreMember> Compute(Op op, Aggregate agg, std::vector<Source> src, 
         if (!s) return;
         Combine(agg, &v, Weighted(*s, src[i].weight));
       }
-      out.push_back({v, m});
+      out.push_back({v, std::string(m)});
     });
   } else {
-    src[0].ForEach([&](const std::string& m, double score) {
+    src[0].ForEach([&](std::string_view m, double score) {
       for (size_t i = 1; i < src.size(); ++i) {
         if (src[i].Score(m)) return;
       }
-      out.push_back({score, m});
+      out.push_back({score, std::string(m)});
     });
   }
   std::sort(out.begin(), out.end(), ScoreMemberLess());
@@ -275,8 +278,8 @@ void ZSetOpGeneric(CommandContext& c, Op op, bool store, bool card) {
     StoreZSet(c, keys[0], result);
     return c.out.Integer(static_cast<int64_t>(result.size()));
   }
-  std::vector<const ScoreMember*> items;
-  for (const auto& sm : result) items.push_back(&sm);
+  std::vector<ScoreMemberView> items;
+  for (const auto& sm : result) items.push_back({sm.score, sm.member});
   ReplyScored(c, items, withscores);
 }
 void ZUnion(CommandContext& c) { ZSetOpGeneric(c, Op::kUnion, false, false); }
@@ -310,18 +313,18 @@ void ZRandMember(CommandContext& c) {
   Entry* e = FindAs<ZSetValue>(c, k, &wrong);
   if (wrong) return;
   auto* z = ValueOf<ZSetValue>(e);
-  if (!has_count) return z ? c.out.Bulk(z->ByRank(RandomBits() % z->size())->member) : c.out.Null();
+  if (!has_count) return z ? c.out.Bulk(z->At(RandomBits() % z->size()).member) : c.out.Null();
   if (!z || count == 0) return c.out.ArrayHeader(0);
-  std::vector<const ScoreMember*> picked;
+  std::vector<ScoreMemberView> picked;
   if (count < 0) {
-    for (int64_t i = 0; i < -count; ++i) picked.push_back(&*z->ByRank(RandomBits() % z->size()));
+    for (int64_t i = 0; i < -count; ++i) picked.push_back(z->At(RandomBits() % z->size()));
   } else {
     std::vector<size_t> ranks(z->size());
     for (size_t i = 0; i < ranks.size(); ++i) ranks[i] = i;
     const size_t n = std::min<size_t>(static_cast<size_t>(count), ranks.size());
     for (size_t i = 0; i < n; ++i) {
       std::swap(ranks[i], ranks[i + RandomBits() % (ranks.size() - i)]);
-      picked.push_back(&*z->ByRank(ranks[i]));
+      picked.push_back(z->At(ranks[i]));
     }
   }
   ReplyScored(c, picked, withscores);
@@ -337,20 +340,21 @@ void ZScan(CommandContext& c) {
   Entry* e = FindAs<ZSetValue>(c, k, &wrong);
   if (wrong) return;
   auto* z = ValueOf<ZSetValue>(e);
-  std::vector<const ScoreMember*> items;
+  std::vector<ScoreMemberView> items;
   if (z && a.cursor == 0) {
-    for (const auto& sm : *z) {
-      if (a.pattern.empty() || GlobMatch(a.pattern, sm.member)) items.push_back(&sm);
-    }
+    z->ForEach(0, [&](ScoreMemberView v) {
+      if (a.pattern.empty() || GlobMatch(a.pattern, v.member)) items.push_back(v);
+      return true;
+    });
   }
   c.out.ArrayHeader(2);
   c.out.Bulk("0");
   c.out.ArrayHeader(static_cast<int64_t>(items.size() * 2));
   std::string score;
-  for (const ScoreMember* sm : items) {
-    c.out.Bulk(sm->member);
+  for (const ScoreMemberView& sm : items) {
+    c.out.Bulk(sm.member);
     score.clear();
-    net::RespWriter(&score, 2).Double(sm->score);  // "$n\r\n<%.17g>\r\n": a bulk string
+    net::RespWriter(&score, 2).Double(sm.score);  // "$n\r\n<%.17g>\r\n": a bulk string
     c.out.buffer()->append(score);
   }
 }

@@ -167,8 +167,8 @@ Status ParseZRange(const std::vector<std::string_view>& args, size_t first, bool
   return Status::Ok();
 }
 
-std::vector<const ScoreMember*> CollectRange(const ZSetValue& z, const ZRangeSpec& spec) {
-  std::vector<const ScoreMember*> out;
+std::vector<ScoreMemberView> CollectRange(const ZSetValue& z, const ZRangeSpec& spec) {
+  std::vector<ScoreMemberView> out;
   const bool rev = spec.direction == ZRangeSpec::kReverse;
   const size_t n = z.size();
   if (spec.kind == ZRangeSpec::kRank) {
@@ -180,32 +180,32 @@ std::vector<const ScoreMember*> CollectRange(const ZSetValue& z, const ZRangeSpe
     if (start > stop || start >= len) return out;
     if (stop >= len) stop = len - 1;
     out.reserve(static_cast<size_t>(stop - start + 1));
-    if (!rev) {
-      auto it = z.ByRank(static_cast<size_t>(start));
-      for (int64_t i = start; i <= stop; ++i, ++it) out.push_back(&*it);
-    } else {
-      auto it = z.ByRank(static_cast<size_t>(len - 1 - start));
-      for (int64_t i = start; i <= stop; ++i) {
-        out.push_back(&*it);
-        if (i < stop) --it;
-      }
-    }
+    // Reversed ranks count from the top: collect ascending, then turn around.
+    const auto first = static_cast<size_t>(rev ? len - 1 - stop : start);
+    const auto count = static_cast<size_t>(stop - start + 1);
+    z.ForEach(first, [&](ScoreMemberView v) {
+      out.push_back(v);
+      return out.size() < count;
+    });
+    if (rev) std::reverse(out.begin(), out.end());
     return out;
   }
   if (spec.offset < 0) return out;
   // Ascending candidates, then direction, offset and limit.
-  std::vector<const ScoreMember*> all;
+  std::vector<ScoreMemberView> all;
   if (spec.kind == ZRangeSpec::kScore) {
-    for (auto it = z.LowerBound(spec.score.min, spec.score.min_ex); it != z.end(); ++it) {
-      if (!spec.score.Contains(it->score)) break;
-      all.push_back(&*it);
-    }
+    z.ForEachFromScore(spec.score.min, spec.score.min_ex, [&](ScoreMemberView v) {
+      if (!spec.score.Contains(v.score)) return false;
+      all.push_back(v);
+      return true;
+    });
   } else {
-    for (auto it = z.begin(); it != z.end(); ++it) {
-      if (!spec.lex.AboveMin(it->member)) continue;
-      if (!spec.lex.BelowMax(it->member)) break;
-      all.push_back(&*it);
-    }
+    z.ForEach(0, [&](ScoreMemberView v) {
+      if (!spec.lex.AboveMin(v.member)) return true;
+      if (!spec.lex.BelowMax(v.member)) return false;
+      all.push_back(v);
+      return true;
+    });
   }
   if (rev) std::reverse(all.begin(), all.end());
   const auto offset = static_cast<size_t>(spec.offset);

@@ -58,6 +58,6 @@ Status ParseZRange(const std::vector<std::string_view>& args, size_t first, bool
                    ZRangeSpec* spec);
 
 // The members of `z` in the range, in reply order.
-std::vector<const ScoreMember*> CollectRange(const ZSetValue& z, const ZRangeSpec& spec);
+std::vector<ScoreMemberView> CollectRange(const ZSetValue& z, const ZRangeSpec& spec);
 
 }  // namespace pier::cache::server
