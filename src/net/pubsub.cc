@@ -7,13 +7,18 @@
 
 namespace pier::net {
 
-std::string PubSubClient::Take() {
+void PubSubClient::TakeInto(std::string& out) {
+  constexpr size_t kKeepBytes = 1 << 20;  // a bigger spare buffer is given back
   std::lock_guard lock(mu_);
   wake_posted_ = false;
   soft_since_ = {};
-  std::string out;
-  out.swap(outbox_);
-  return out;
+  if (out.empty()) {
+    out.swap(outbox_);
+  } else {
+    out.append(outbox_);
+  }
+  outbox_.clear();
+  if (outbox_.capacity() > kKeepBytes) std::string().swap(outbox_);
 }
 
 void PubSubClient::Push(std::string_view bytes, const PubSubLimits& limits, Clock::TimePoint now) {

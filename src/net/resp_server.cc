@@ -180,7 +180,7 @@ std::shared_ptr<PendingReply> RespServer::Execute(RespClient& client,
   for (auto& s : sessions) {
     if (s) s->Flush();
   }
-  if (client.pubsub) *out += client.pubsub->Take();  // the harness has no connection to wake
+  if (client.pubsub) client.pubsub->TakeInto(*out);  // the harness has no connection to wake
   return reply;
 }
 
@@ -512,7 +512,7 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
     }
     if (client.pubsub) {
       s.push_ready = false;
-      out += client.pubsub->Take();
+      client.pubsub->TakeInto(out);
       if (client.pubsub->killed()) co_return;  // over client-output-buffer-limit pubsub
     }
     if (!out.empty()) {
