@@ -245,6 +245,10 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   if (route.service == builtins_.get() && command.name == "exec") {
     return Exec(client, out, now, ex, sessions);
   }
+  if (key_router_ && (command.first_key > 0 || command.numkeys_at > 0) &&
+      !key_router_(command, args, w)) {
+    return nullptr;
+  }
   client.last_command.store(command.name.c_str(), std::memory_order_relaxed);
   const size_t at = route.service_index;
   if (sessions.size() <= at) sessions.resize(router_.services().size());

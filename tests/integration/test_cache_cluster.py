@@ -95,3 +95,29 @@ def test_publish_reaches_subscribers_on_every_node(cluster):
     for ps in subs:
         assert ps.get_message(timeout=10)["data"] == b"again"  # in order, once each
         ps.close()
+
+
+def test_spublish_stays_in_the_slots_shard(cluster):
+    """Shard channels are keys: SPUBLISH and SSUBSCRIBE go to the slot's owner (-MOVED
+    elsewhere, -CROSSSLOT across slots), and a shard message is not forwarded to other nodes."""
+    r0 = redis.Redis(port=cluster[0])
+    slot = r0.execute_command("CLUSTER", "KEYSLOT", "foo")  # 12182: the third node's
+    with pytest.raises(redis.ResponseError) as e:
+        r0.execute_command("SPUBLISH", "foo", "hi")
+    assert str(e.value) == f"MOVED {slot} 127.0.0.1:{cluster[2]}"
+    with pytest.raises(redis.ResponseError) as e:
+        redis.Redis(port=cluster[2]).execute_command("SSUBSCRIBE", "foo", "bar")
+    assert str(e.value) == "CROSSSLOT Keys in request don't hash to the same slot"
+    shard = redis.Connection(port=cluster[2])
+    shard.send_command("SSUBSCRIBE", "foo")
+    assert shard.read_response() == [b"ssubscribe", b"foo", 1]
+    plain = redis.Redis(port=cluster[0]).pubsub()  # a plain channel of the same name elsewhere
+    plain.subscribe("foo")
+    assert plain.get_message(timeout=5)["type"] == "subscribe"
+    assert redis.Redis(port=cluster[2]).execute_command("SPUBLISH", "foo", "hi") == 1
+    assert shard.read_response() == [b"smessage", b"foo", b"hi"]
+    # A plain PUBLISH afterwards is forwarded: the first message the plain subscriber sees.
+    redis.Redis(port=cluster[1]).publish("foo", "plain")
+    assert plain.get_message(timeout=10)["data"] == b"plain"
+    shard.disconnect()
+    plain.close()

@@ -57,6 +57,11 @@ class RespServer {
   // Called after each command that ran: its index in router() order and how long it took.
   using Observer = std::function<void(size_t index, const RespCommand&, Clock::Duration)>;
   void SetObserver(Observer observer) { observer_ = std::move(observer); }
+  // Cluster mode: asked before every command that names keys (any service's, including the
+  // builtins' SPUBLISH and SSUBSCRIBE); false when it answered instead (-MOVED, -CROSSSLOT).
+  using KeyRouter =
+      std::function<bool(const RespCommand&, const std::vector<std::string_view>&, RespWriter&)>;
+  void SetKeyRouter(KeyRouter router) { key_router_ = std::move(router); }
   // Validates options (protected mode) and binds.
   Status Start();
   std::string address() const;
@@ -156,6 +161,7 @@ class RespServer {
   std::unique_ptr<RespService> builtins_;  // the commands every Redis server has
   RespRouter router_;
   Observer observer_;
+  KeyRouter key_router_;
   std::shared_ptr<TcpListener> listener_;
   std::shared_ptr<TcpListener> tls_listener_;
   Stats stats_;

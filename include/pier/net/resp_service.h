@@ -61,6 +61,9 @@ struct RespCommand {
   std::string group;  // COMMAND DOCS
   std::string summary;
   std::string since;
+  // > 0: more keys follow a numkeys argument at this index (LMPOP, ZUNIONSTORE, SINTERCARD), as
+  // Redis's movable keys; cluster mode checks their slots too.
+  int numkeys_at = 0;
 };
 
 // What the server knows of one connection (CLIENT LIST fields, protocol, auth). Owned by its

@@ -42,10 +42,6 @@ struct CacheServer::Impl final : net::RespService {
 
   std::shared_ptr<net::PendingReply> Dispatch(Call& call) override {
     const auto& spec = static_cast<const CommandSpec&>(call.command);
-    if (cluster && (spec.first_key > 0 || spec.numkeys_at > 0) &&
-        !RouteToSlot(spec, call.args, call.out)) {
-      return nullptr;
-    }
     CommandContext ctx{call.args,
                        call.out,
                        call.client,
@@ -80,8 +76,9 @@ struct CacheServer::Impl final : net::RespService {
     return std::make_shared<server::ExclusiveHold>(*db);
   }
 
-  // Cluster mode: false after answering -MOVED or -CROSSSLOT.
-  bool RouteToSlot(const CommandSpec& spec, const std::vector<std::string_view>& args,
+  // Cluster mode, every command with keys (the RESP server's key router): false after answering
+  // -MOVED or -CROSSSLOT.
+  bool RouteToSlot(const net::RespCommand& spec, const std::vector<std::string_view>& args,
                    net::RespWriter& w) const {
     const int argc = static_cast<int>(args.size());
     int slot = -1;
@@ -94,7 +91,7 @@ struct CacheServer::Impl final : net::RespService {
     bool same = true;
     if (spec.first_key > 0) {
       const int last = spec.last_key < 0 ? argc + spec.last_key : std::min(spec.last_key, argc - 1);
-      for (int i = spec.first_key; i <= last && same; i += spec.step) same = add(i);
+      for (int i = spec.first_key; i <= last && same; i += std::max(spec.step, 1)) same = add(i);
     }
     int64_t numkeys = 0;
     if (spec.numkeys_at > 0 && spec.numkeys_at < argc &&
@@ -159,6 +156,9 @@ Status CacheServer::Start() {
     net::RespServer* resp = m.resp.get();
     m.bus =
         std::make_unique<server::ClusterBus>(*m.cluster, [resp] { return resp->requirepass(); });
+    resp->SetKeyRouter([&m](const net::RespCommand& command,
+                            const std::vector<std::string_view>& args,
+                            net::RespWriter& w) { return m.RouteToSlot(command, args, w); });
     resp->pubsub().set_forward(
         [bus = m.bus.get()](std::string_view ch, std::string_view msg) { bus->Publish(ch, msg); });
   }

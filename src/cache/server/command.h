@@ -69,9 +69,6 @@ struct CommandSpec : net::RespCommand {
                          std::move(since)},
         handler(handler) {}
   CommandHandler handler;
-  // > 0: more keys follow a numkeys argument at this index (LMPOP, ZUNIONSTORE, SINTERCARD), as
-  // Redis's movable keys; cluster mode checks their slots too.
-  int numkeys_at = 0;
   // Its keyspace notification events (assigned by CommandTable::Add; see notify.h).
   NotifyRule notify;
 };
