@@ -280,14 +280,11 @@ void RespServer::AfterTrackedCommand(RespClient& client, const RespCommand& comm
   if (command.name == "client" && args.size() > 1 && EqualsIgnoreCase(args[1], "caching")) return;
   const bool cache = t.optin ? t.caching == 1 : t.optout ? t.caching != 0 : true;
   t.caching = -1;  // CLIENT CACHING counts for one command
-  if (t.bcast || !cache || !(command.flags & RespCommand::kReadonly) || command.first_key <= 0) {
-    return;
-  }
-  const int argc = static_cast<int>(args.size());
-  const int last = command.last_key < 0 ? argc + command.last_key : command.last_key;
-  for (int i = command.first_key; i <= std::min(last, argc - 1); i += std::max(command.step, 1)) {
-    tracking_.Remember(client.id, args[i]);
-  }
+  if (t.bcast || !cache || !(command.flags & RespCommand::kReadonly)) return;
+  ForEachKey(command, args, [&](std::string_view key) {
+    tracking_.Remember(client.id, key);
+    return true;
+  });
 }
 
 bool RespServer::CheckAuth(RespClient& client, RespWriter& w) {

@@ -16,6 +16,7 @@
 // clang-format off
 #include <utility>
 // clang-format on
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -65,6 +66,29 @@ struct RespCommand {
   // Redis's movable keys; cluster mode checks their slots too.
   int numkeys_at = 0;
 };
+
+// fn(key) for each key a call of `command` names (first_key..last_key by step, then the keys
+// after a numkeys argument), while fn returns true; false when fn stopped.
+template <typename Fn>
+bool ForEachKey(const RespCommand& command, const std::vector<std::string_view>& args, Fn&& fn) {
+  const int argc = static_cast<int>(args.size());
+  if (command.first_key > 0) {
+    const int last =
+        command.last_key < 0 ? argc + command.last_key : std::min(command.last_key, argc - 1);
+    for (int i = command.first_key; i <= last; i += std::max(command.step, 1)) {
+      if (!fn(args[i])) return false;
+    }
+  }
+  int64_t numkeys = 0;
+  if (command.numkeys_at > 0 && command.numkeys_at < argc &&
+      ParseRespInt(args[command.numkeys_at], &numkeys)) {
+    const int64_t last = std::min<int64_t>(command.numkeys_at + numkeys, argc - 1);
+    for (int64_t i = command.numkeys_at + 1; i <= last; ++i) {
+      if (!fn(args[static_cast<size_t>(i)])) return false;
+    }
+  }
+  return true;
+}
 
 // What the server knows of one connection (CLIENT LIST fields, protocol, auth). Owned by its
 // connection; CLIENT LIST/KILL read it from other threads under the server's client-registry

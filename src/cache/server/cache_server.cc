@@ -80,25 +80,13 @@ struct CacheServer::Impl final : net::RespService {
   // -MOVED or -CROSSSLOT.
   bool RouteToSlot(const net::RespCommand& spec, const std::vector<std::string_view>& args,
                    net::RespWriter& w) const {
-    const int argc = static_cast<int>(args.size());
     int slot = -1;
-    auto add = [&](int i) {
-      const int s = server::KeySlot(args[i]);
+    const bool same = net::ForEachKey(spec, args, [&](std::string_view key) {
+      const int s = server::KeySlot(key);
       if (slot >= 0 && s != slot) return false;
       slot = s;
       return true;
-    };
-    bool same = true;
-    if (spec.first_key > 0) {
-      const int last = spec.last_key < 0 ? argc + spec.last_key : std::min(spec.last_key, argc - 1);
-      for (int i = spec.first_key; i <= last && same; i += std::max(spec.step, 1)) same = add(i);
-    }
-    int64_t numkeys = 0;
-    if (spec.numkeys_at > 0 && spec.numkeys_at < argc &&
-        server::ParseInt64(args[spec.numkeys_at], &numkeys)) {
-      const int64_t last = std::min<int64_t>(spec.numkeys_at + numkeys, argc - 1);
-      for (int64_t i = spec.numkeys_at + 1; i <= last && same; ++i) same = add(int(i));
-    }
+    });
     if (!same) {
       w.Error("CROSSSLOT Keys in request don't hash to the same slot");
       return false;

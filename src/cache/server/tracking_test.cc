@@ -51,6 +51,14 @@ TEST_F(TrackingTest, WritesExpiryAndEvictionInvalidateReadKeysOnce) {
   EXPECT_NE(Run({"PING"}).find(Invalidate("old")), std::string::npos);
 }
 
+TEST_F(TrackingTest, KeysAfterANumkeysArgumentAreTrackedToo) {
+  As({"SADD", "s1", "a"});
+  As({"SADD", "s2", "a"});
+  EXPECT_EQ(Run({"SINTERCARD", "2", "s1", "s2"}), ":1\r\n");
+  As({"SREM", "s2", "a"});
+  EXPECT_EQ(Run({"PING"}), "+PONG\r\n" + Invalidate("s2"));
+}
+
 TEST_F(TrackingTest, TheTableBoundInvalidatesWhatItForgets) {
   As({"CONFIG", "SET", "tracking-table-max-keys", "2"});
   Run({"GET", "x"});
