@@ -254,9 +254,10 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   if (sessions.size() <= at) sessions.resize(router_.services().size());
   const Clock::TimePoint start = *now;
   RespService::Call call{args, command, client, w, *now, ex, sessions[at], *this};
-  KeyTracking::Writer writer(client.id);  // NOLOOP: this client's own changes
+  RespClient& reader = client.script_caller ? *client.script_caller : client;
+  KeyTracking::Writer writer(reader.id);  // NOLOOP: this client's own changes
   auto reply = route.service->Dispatch(call);
-  if (client.tracking) AfterTrackedCommand(client, command, args);
+  if (reader.tracking) AfterTrackedCommand(reader, command, args, &reader == &client);
   if (*now == start) *now = options_.clock->Now();  // the service did not read the clock
   if (observer_) observer_(route.index, command, *now - start);
   return reply;
@@ -275,11 +276,11 @@ std::string RespServer::FullName(const RespCommand& command,
 }
 
 void RespServer::AfterTrackedCommand(RespClient& client, const RespCommand& command,
-                                     const std::vector<std::string_view>& args) {
+                                     const std::vector<std::string_view>& args, bool own_command) {
   RespClient::Tracking& t = *client.tracking;
   if (command.name == "client" && args.size() > 1 && EqualsIgnoreCase(args[1], "caching")) return;
   const bool cache = t.optin ? t.caching == 1 : t.optout ? t.caching != 0 : true;
-  t.caching = -1;  // CLIENT CACHING counts for one command
+  if (own_command) t.caching = -1;  // CLIENT CACHING counts for one command
   if (t.bcast || !cache || !(command.flags & RespCommand::kReadonly)) return;
   ForEachKey(command, args, [&](std::string_view key) {
     tracking_.Remember(client.id, key);

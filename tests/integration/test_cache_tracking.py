@@ -142,6 +142,19 @@ def test_optin_bcast_and_noloop(port):
     assert info == ["flags", ["on", "bcast"], "redirect", 0, "prefixes", ["user:"]]
 
 
+def test_a_scripts_reads_are_tracked_for_its_caller(port):
+    w = redis.Redis(port=port)
+    w.flushall()
+    c = resp3(port, "NOLOOP")
+    assert c.call("EVAL", "return redis.call('get', KEYS[1])", 1, "s1") is None
+    w.set("s1", "v")
+    assert c.next_push() == ["invalidate", ["s1"]]
+    assert c.call("EVAL", "return redis.call('get', KEYS[1])", 1, "s1") == "v"
+    # The script's write is the caller's own (NOLOOP): no push; the null one is next.
+    assert c.call("EVAL", "return redis.call('set', KEYS[1], 'x')", 1, "s1") == ("+", "OK")
+    flush_and_expect_null(w, c)
+
+
 @pytest.mark.parametrize("args,error", [
     (["on", "OPTIN", "OPTOUT"], "ERR You can't specify both OPTIN mode and OPTOUT mode"),
     (["on", "PREFIX", "x"], "ERR PREFIX option requires BCAST mode to be enabled"),

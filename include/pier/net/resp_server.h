@@ -146,9 +146,9 @@ class RespServer {
   static std::string FullName(const RespCommand& command,
                               const std::vector<std::string_view>& args);
   // CLIENT TRACKING: a read's keys are remembered for the client (and CLIENT CACHING's word
-  // is used up).
+  // is used up by the client's own command, not by the reads of a script it runs).
   void AfterTrackedCommand(RespClient& client, const RespCommand& command,
-                           const std::vector<std::string_view>& args);
+                           const std::vector<std::string_view>& args, bool own_command);
   // NOAUTH for a client that has not authenticated (false after writing it).
   bool CheckAuth(RespClient& client, RespWriter& w);
   void Init(RespClient& c, std::string addr);

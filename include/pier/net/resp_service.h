@@ -142,6 +142,9 @@ struct RespClient {
   // Set while the server runs this client's EXEC: commands must not block (a blocking command
   // answers as if it timed out) and effects on other clients wait for the end (as Redis).
   bool in_transaction = false;
+  // A script's client: the EVAL's caller while the script runs. Its CLIENT TRACKING remembers
+  // the keys the script reads, and NOLOOP counts the script's writes as its own (as Redis).
+  RespClient* script_caller = nullptr;
 };
 
 // A reply that is ready now or later. Complete() may run on any thread; Wait() runs on the

@@ -66,7 +66,9 @@ void Eval(CommandContext& c, bool by_sha, bool read_only) {
     return CallStatus::kOk;
   };
   ExclusiveHold hold(c.db);
+  script_client.script_caller = &c.client;
   engine.Run(call, c.out);
+  script_client.script_caller = nullptr;
 }
 
 void EvalCmd(CommandContext& c) { Eval(c, false, false); }

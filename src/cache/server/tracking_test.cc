@@ -59,6 +59,12 @@ TEST_F(TrackingTest, KeysAfterANumkeysArgumentAreTrackedToo) {
   EXPECT_EQ(Run({"PING"}), "+PONG\r\n" + Invalidate("s2"));
 }
 
+TEST_F(TrackingTest, AScriptsReadsAreTrackedForItsCaller) {
+  Run({"EVAL", "return redis.call('get', KEYS[1])", "1", "sk"});
+  As({"SET", "sk", "1"});
+  EXPECT_EQ(Run({"PING"}), "+PONG\r\n" + Invalidate("sk"));
+}
+
 TEST_F(TrackingTest, TheTableBoundInvalidatesWhatItForgets) {
   As({"CONFIG", "SET", "tracking-table-max-keys", "2"});
   Run({"GET", "x"});
