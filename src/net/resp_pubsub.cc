@@ -168,23 +168,23 @@ void AddPubSubCommands(std::vector<BuiltinCommand>& t) {
                  "Stops listening to messages published to channels that match one or more "
                  "patterns.",
                  "2.0.0");
+  // Shard channels are keys, as Redis's key specs say: cluster mode routes them by slot.
+  auto channel_keys = [](BuiltinCommand& c, int last_key) {
+    c.first_key = 1;
+    c.last_key = last_key;
+    c.step = 1;
+  };
   t.emplace_back("ssubscribe", -2, sub, Subscribe<Kind::kShard>, "pubsub",
                  "Listens for messages published to shard channels.", "7.0.0");
+  channel_keys(t.back(), -1);
   t.emplace_back("sunsubscribe", -1, sub, Unsubscribe<Kind::kShard>, "pubsub",
                  "Stops listening to messages posted to shard channels.", "7.0.0");
-  // Shard channels are keys, as Redis's key specs say: cluster mode routes them by slot.
-  for (auto& c : t) {
-    if (c.name == "ssubscribe" || c.name == "sunsubscribe") {
-      c.first_key = 1;
-      c.last_key = -1;
-      c.step = 1;
-    }
-  }
+  channel_keys(t.back(), -1);
   t.emplace_back("publish", 3, F::kLoading | F::kStale | F::kFast, Publish<Kind::kChannel>,
                  "pubsub", "Posts a message to a channel.", "2.0.0");
   t.emplace_back("spublish", 3, F::kLoading | F::kStale | F::kFast, Publish<Kind::kShard>, "pubsub",
                  "Post a message to a shard channel", "7.0.0");
-  t.back().first_key = t.back().last_key = t.back().step = 1;
+  channel_keys(t.back(), 1);
   t.emplace_back("pubsub", -2, F::kLoading | F::kStale, PubSubCommand, "pubsub",
                  "A container for Pub/Sub commands.", "2.8.0");
 }

@@ -125,6 +125,20 @@ void PushReply(lua_State* L, const net::RespValue& v, int depth, int protocol) {
   }
 }
 
+// fn(text) when the table at the top of the stack has a string field `name`; whether it had.
+template <typename Fn>
+bool StringField(lua_State* L, const char* name, Fn&& fn) {
+  lua_getfield(L, -1, name);
+  const bool found = lua_type(L, -1) == LUA_TSTRING;
+  if (found) {
+    size_t n;
+    const char* s = lua_tolstring(L, -1, &n);
+    fn(std::string_view(s, n));
+  }
+  lua_pop(L, 1);
+  return found;
+}
+
 // The table at the top of the stack's `field` when it is a table/number/string of that kind:
 // {map=...}, {set=...}, {double=...}, {big_number=...} as Redis 7.0 writes them.
 bool WriteTyped(lua_State* L, net::RespWriter& out, int depth);
@@ -148,24 +162,9 @@ void WriteValue(lua_State* L, net::RespWriter& out, int depth) {
     }
     case LUA_TTABLE: {
       if (depth >= kMaxDepth) return out.Error("ERR reached lua stack limit");
-      lua_getfield(L, -1, "err");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t n;
-        const char* err = lua_tolstring(L, -1, &n);
-        out.Error({err, n});  // verbatim, as Redis: {err='x'} is "-x"
-        lua_pop(L, 1);
-        return;
-      }
-      lua_pop(L, 1);
-      lua_getfield(L, -1, "ok");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        size_t n;
-        const char* ok = lua_tolstring(L, -1, &n);
-        out.Simple({ok, n});
-        lua_pop(L, 1);
-        return;
-      }
-      lua_pop(L, 1);
+      // {err='x'} is "-x" verbatim, as Redis; {ok='x'} is "+x".
+      if (StringField(L, "err", [&](std::string_view err) { out.Error(err); })) return;
+      if (StringField(L, "ok", [&](std::string_view ok) { out.Simple(ok); })) return;
       if (WriteTyped(L, out, depth)) return;
       int n = 0;
       for (;; ++n) {  // the array part, up to the first nil
@@ -196,15 +195,7 @@ bool WriteTyped(lua_State* L, net::RespWriter& out, int depth) {
     return true;
   }
   lua_pop(L, 1);
-  lua_getfield(L, -1, "big_number");
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    size_t n;
-    const char* s = lua_tolstring(L, -1, &n);
-    out.BigNumber({s, n});
-    lua_pop(L, 1);
-    return true;
-  }
-  lua_pop(L, 1);
+  if (StringField(L, "big_number", [&](std::string_view s) { out.BigNumber(s); })) return true;
   for (const bool map : {true, false}) {
     lua_getfield(L, -1, map ? "map" : "set");
     if (lua_type(L, -1) != LUA_TTABLE) {
