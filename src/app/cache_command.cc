@@ -72,7 +72,7 @@ void AddSettings(Settings& s, CacheFlags& f) {
 
 int RunCache(CacheFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = settings.Apply(f.config, sub); !s.ok()) return Fail("cache", s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("cache", s);
+  if (Status s = InitLogging(f.log_level, f.log_format, "cache"); !s.ok()) return Fail("cache", s);
   auto listen = net::ParseHostPort(f.listen, "--listen");
   if (!listen.ok()) return Fail("cache", listen.status());
   const uint64_t maxmemory = *ParseMemory(f.maxmemory);  // checked by the settings

@@ -30,7 +30,8 @@ struct DemoFlags : ServerFlags {
 
 int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = settings.Apply("", sub); !s.ok()) return Fail("demo-service", s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("demo-service", s);
+  if (Status s = InitLogging(f.log_level, f.log_format, "demo-service"); !s.ok())
+    return Fail("demo-service", s);
   ServerRuntime rt(f.threads == 0 ? 1 : f.threads);
   if (Status s = rt.ConfigureSecurity(f.security, "", f.listen, /*token_file=*/false); !s.ok()) {
     return Fail("demo-service", s);
@@ -99,7 +100,8 @@ void AddDemoServiceCommand(CLI::App& app, SetAction set_action) {
       .Number("error-rate", &f->error_rate, "Share of requests answered with 500 (0-1)", 0, 1)
       .Integer("latency-ms", &f->latency_ms, "Delay before each answer", 0, 600000)
       .Count("threads", &f->threads, "I/O threads (0: one)", 0, 1024)
-      .Text("log-level", &f->log_level, "trace, debug, info, warn, error, critical, off");
+      .Text("log-level", &f->log_level, "trace, debug, info, warn, error, critical, off")
+      .Text("log-format", &f->log_format, "text, or json (one object a line)");
   f->security.AddTo(*settings, /*resp=*/false);
   settings->AddTo(sub);
   sub->callback([f, settings, sub, set_action] {

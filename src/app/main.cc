@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/build_info.h"
 #include "app/commands.h"
 
 #ifndef PIER_VERSION
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"pier: a microservice infrastructure runtime", "pier"};
-  app.set_version_flag("--version", std::string("pier ") + PIER_VERSION);
+  app.set_version_flag("--version",
+                       std::string("pier ") + PIER_VERSION + " (git " + PIER_GIT_REVISION + ")");
   app.require_subcommand(1);
   std::function<int()> action;
   auto set_action = [&action](std::function<int()> a) { action = std::move(a); };

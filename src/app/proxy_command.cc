@@ -83,7 +83,7 @@ Result<proxy::ProxyConfig> Load(const ProxyFlags& f) {
 int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub) {
   // --config is the proxy's own file (proxy/config.h), not a settings file: flags only.
   if (Status s = settings.Apply("", sub); !s.ok()) return Fail("proxy", s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("proxy", s);
+  if (Status s = InitLogging(f.log_level, f.log_format, "proxy"); !s.ok()) return Fail("proxy", s);
   if (!f.config.empty() && (sub.count("--to") || sub.count("--listen"))) {
     return Fail("proxy", Status::InvalidArgument(
                              "--config names the listeners and upstreams; drop --listen/--to"));

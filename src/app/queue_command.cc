@@ -65,7 +65,7 @@ void AddSettings(Settings& s, QueueFlags& f) {
 
 int RunQueue(QueueFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = settings.Apply(f.config, sub); !s.ok()) return Fail("queue", s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("queue", s);
+  if (Status s = InitLogging(f.log_level, f.log_format, "queue"); !s.ok()) return Fail("queue", s);
   auto listen = net::ParseHostPort(f.listen, "--listen");
   if (!listen.ok()) return Fail("queue", listen.status());
   // Checked by the settings.

@@ -48,7 +48,8 @@ void AddSettings(Settings& s, RegistryFlags& f) {
 
 int RunRegistry(RegistryFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = settings.Apply(f.config, sub); !s.ok()) return Fail("registry", s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("registry", s);
+  if (Status s = InitLogging(f.log_level, f.log_format, "registry"); !s.ok())
+    return Fail("registry", s);
   if (sub.count("--listen")) f.http = f.listen;  // one listener: the API is the HTTP port
   auto hp = net::ParseHostPort(f.http, "--http");
   if (!hp.ok()) return Fail("registry", hp.status());

@@ -108,6 +108,7 @@ void ServerFlags::AddTo(Settings& s, const std::string& section) {
   s.In(Settings::Scope::kTop)
       .Count("threads", &threads, "I/O threads (0: one per core)", 0, 1024)
       .Text("log-level", &log_level, "trace, debug, info, warn, error, critical, off")
+      .Text("log-format", &log_format, "text, or json (one object a line)")
       .In(Settings::Scope::kFlagOnly);
   if (!section.empty()) {
     s.Text("config", &config,

@@ -27,6 +27,7 @@ struct ServerFlags {
   uint64_t threads = 0;
   std::string config;
   std::string log_level = "info";
+  std::string log_format = "text";
   std::string data_dir;
   double shutdown_seconds = 10;
   SecurityFlags security;

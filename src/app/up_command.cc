@@ -86,7 +86,7 @@ void AddDeployRoutes(net::HttpServer& http, const std::atomic<System*>& system) 
 
 int RunUp(UpFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = settings.Apply("", sub); !s.ok()) return Fail("up", s);
-  if (Status s = InitLogging(f.log_level); !s.ok()) return Fail("up", s);
+  if (Status s = InitLogging(f.log_level, f.log_format, "up"); !s.ok()) return Fail("up", s);
   std::string report;
   auto spec = CheckedSpec(f.file.empty() ? deploy::ParseArchitecture(kDemoSpec, "built-in demo")
                                          : deploy::LoadArchitecture(f.file),

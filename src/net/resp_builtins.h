@@ -2,7 +2,8 @@
 // The commands every RespServer serves before its services' (Redis's connection and server
 // groups): resp_connection_commands.cc (PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT) and
 // resp_server_commands.cc (INFO CONFIG TIME COMMAND) resp_transaction.cc (MULTI EXEC DISCARD
-// UNWATCH) and resp_pubsub.cc (SUBSCRIBE PUBLISH PUBSUB...).
+// UNWATCH), resp_pubsub.cc (SUBSCRIBE PUBLISH PUBSUB...) and resp_diagnostic_commands.cc
+// (SLOWLOG LATENCY).
 #pragma once
 
 #include <memory>
@@ -27,6 +28,9 @@ void AddConnectionCommands(std::vector<BuiltinCommand>& table);
 void AddServerCommands(std::vector<BuiltinCommand>& table);
 void AddTransactionCommands(std::vector<BuiltinCommand>& table);
 void AddPubSubCommands(std::vector<BuiltinCommand>& table);
+// SLOWLOG and LATENCY (resp_diagnostic_commands.cc) and their CONFIG parameters.
+void AddDiagnosticCommands(std::vector<BuiltinCommand>& table);
+std::vector<RespConfigParam> DiagnosticParams(RespServer& srv);
 // CLIENT TRACKING / CACHING / GETREDIR / TRACKINGINFO (resp_tracking.cc); false for another
 // subcommand.
 bool ClientTrackingCommand(RespService::Call& c, std::string_view sub);

@@ -260,7 +260,28 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   if (reader.tracking) AfterTrackedCommand(reader, command, args, &reader == &client);
   if (*now == start) *now = options_.clock->Now();  // the service did not read the clock
   if (observer_) observer_(route.index, command, *now - start);
+  NoteDuration(client, command, args, *now, *now - start);
   return reply;
+}
+
+void RespServer::NoteDuration(RespClient& client, const RespCommand& command,
+                              const std::vector<std::string_view>& args, Clock::TimePoint end,
+                              Clock::Duration took) {
+  const int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  const bool slow = slowlog_.Wants(micros), spike = latency_.Wants(micros / 1000);
+  if (!slow && !spike) return;
+  const int64_t unix_s = UnixMsAt(end) / 1000;
+  if (spike) {
+    latency_.Add(command.flags & RespCommand::kFast ? "fast-command" : "command", unix_s,
+                 micros / 1000);
+  }
+  if (!slow) return;
+  std::string name;
+  {
+    std::lock_guard lock(clients_mu_);
+    name = client.name;
+  }
+  slowlog_.Add(unix_s, micros, SlowLog::Shorten(args), client.addr, std::move(name));
 }
 
 std::string RespServer::FullName(const RespCommand& command,

@@ -127,6 +127,7 @@ std::vector<RespConfigParam> Params(RespServer& srv) {
          return Status::Ok();
        }},
   };
+  for (auto& p : DiagnosticParams(srv)) params.push_back(std::move(p));
   for (RespService* s : srv.router().services()) {
     for (auto& p : s->ConfigParams()) params.push_back(std::move(p));
   }
@@ -295,6 +296,7 @@ class Builtins final : public RespService {
       AddServerCommands(t);
       AddTransactionCommands(t);
       AddPubSubCommands(t);
+      AddDiagnosticCommands(t);
       return t;
     }();
     return table;

@@ -14,6 +14,8 @@ class Counter : public RespService {
   explicit Counter(std::string prefix) : param_(prefix + "-total") {
     commands_.push_back({.name = prefix + "incr", .arity = 2, .flags = RespCommand::kWrite});
     commands_.push_back({.name = prefix + "later", .arity = 1});
+    // Takes N microseconds of the server's clock (as a command that reads it at its end).
+    commands_.push_back({.name = prefix + "take", .arity = 2, .flags = RespCommand::kFast});
     commands_.push_back({.name = "ping", .arity = -1});  // the builtins' PING comes first
   }
   void ForEachCommand(const std::function<void(const RespCommand&)>& fn) const override {
@@ -39,6 +41,11 @@ class Counter : public RespService {
     int64_t by = 0;
     if (!ParseRespInt(call.args[1], &by)) {
       call.out.Error("ERR value is not an integer or out of range");
+      return nullptr;
+    }
+    if (call.command.name.ends_with("take")) {
+      call.now += std::chrono::microseconds(by);
+      call.out.Ok();
       return nullptr;
     }
     ++count.calls;
@@ -180,6 +187,100 @@ TEST_F(RespServerTest, ThePasswordOfAPublicListenerCannotBeRemoved) {
   const Status s = open.Start();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("protected mode"), std::string::npos) << s.message();
+}
+
+TEST_F(RespServerTest, SlowCommandsOfEveryServiceGoToTheSlowLogAsRedis) {
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "500"}), "+OK\r\n");
+  EXPECT_EQ(Run({"ataKE", "499"}), "+OK\r\n");  // under the threshold
+  EXPECT_EQ(Run({"SLOWLOG", "LEN"}), ":0\r\n");
+  EXPECT_EQ(Run({"btake", "500"}), "+OK\r\n");
+  EXPECT_EQ(Run({"CLIENT", "SETNAME", "worker"}), "+OK\r\n");
+  EXPECT_EQ(Run({"AUTH", "secret"}).substr(0, 4), "-ERR");  // fast, but its password is hidden
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "0"}), "+OK\r\n");
+  EXPECT_EQ(Run({"AUTH", "secret"}).substr(0, 4), "-ERR");
+  const int64_t unix_s = server_->UnixMsAt(clock_.Now()) / 1000;
+  const auto entries = server_->slowlog().Latest(10);
+  ASSERT_EQ(entries.size(), 3u);  // newest first: AUTH, CONFIG SET (logged by itself), btake
+  EXPECT_EQ(entries[0].args, (std::vector<std::string>{"AUTH", "(redacted)"}));
+  EXPECT_EQ(entries[0].name, "worker");
+  EXPECT_EQ(entries[0].peer, "harness");
+  EXPECT_EQ(entries[1].args[0], "CONFIG");
+  EXPECT_EQ(entries[2].args, (std::vector<std::string>{"btake", "500"}));
+  EXPECT_EQ(entries[2].micros, 500);
+  EXPECT_EQ(entries[2].unix_s, unix_s);
+  EXPECT_EQ(entries[2].id, 0);
+  EXPECT_EQ(entries[0].id, 2);
+  EXPECT_EQ(Run({"SLOWLOG", "GET", "1"}),
+            "*1\r\n*6\r\n:2\r\n:" + std::to_string(unix_s) +
+                "\r\n:0\r\n*2\r\n$4\r\nAUTH\r\n$10\r\n(redacted)\r\n$7\r\nharness\r\n$"
+                "6\r\nworker\r\n");
+  EXPECT_EQ(Run({"SLOWLOG", "GET", "-2"}), "-ERR count should be greater than or equal to -1\r\n");
+  EXPECT_EQ(Run({"SLOWLOG", "LEN", "x"}),
+            "-ERR wrong number of arguments for 'slowlog|len' command\r\n");
+  EXPECT_EQ(Run({"SLOWLOG", "RESET"}), "+OK\r\n");
+  EXPECT_EQ(Run({"SLOWLOG", "GET"}).substr(0, 4), "*1\r\n");  // only the RESET itself
+  EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "-2"}),
+            "-ERR CONFIG SET failed (possibly related to argument 'slowlog-log-slower-than') - "
+            "argument must be between -1 and 9223372036854775807 inclusive\r\n");
+}
+
+TEST_F(RespServerTest, LatencyMonitorKeepsTheWorstSpikeOfEachSecond) {
+  EXPECT_EQ(Run({"atake", "90000"}), "+OK\r\n");  // off by default
+  EXPECT_EQ(Run({"LATENCY", "LATEST"}), "*0\r\n");
+  EXPECT_EQ(Run({"CONFIG", "SET", "latency-monitor-threshold", "10"}), "+OK\r\n");
+  EXPECT_EQ(Run({"atake", "9999"}), "+OK\r\n");  // 9 ms: under
+  EXPECT_EQ(Run({"atake", "20000"}), "+OK\r\n");
+  EXPECT_EQ(Run({"atake", "15000"}), "+OK\r\n");  // the same second: the worst is kept
+  const int64_t first = server_->UnixMsAt(clock_.Now()) / 1000;
+  clock_.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(Run({"atake", "12000"}), "+OK\r\n");
+  const int64_t second = server_->UnixMsAt(clock_.Now()) / 1000;
+  const std::string t1 = std::to_string(first), t2 = std::to_string(second);
+  EXPECT_EQ(Run({"LATENCY", "LATEST"}),
+            "*1\r\n*4\r\n$12\r\nfast-command\r\n:" + t2 + "\r\n:12\r\n:20\r\n");
+  EXPECT_EQ(Run({"LATENCY", "HISTORY", "fast-command"}),
+            "*2\r\n*2\r\n:" + t1 + "\r\n:20\r\n*2\r\n:" + t2 + "\r\n:12\r\n");
+  EXPECT_EQ(Run({"LATENCY", "HISTORY", "command"}), "*0\r\n");
+  EXPECT_EQ(Run({"LATENCY", "RESET", "command", "fast-command"}), ":1\r\n");
+  EXPECT_EQ(Run({"LATENCY", "LATEST"}), "*0\r\n");
+  EXPECT_EQ(Run({"LATENCY", "NOPE"}), "-ERR unknown subcommand 'NOPE'. Try LATENCY HELP.\r\n");
+}
+
+TEST(SlowLogTest, ShortensArgumentsAndKeepsTheNewestMaxLen) {
+  std::vector<std::string> many(40, "x");
+  many[1] = std::string(130, 'v');
+  std::vector<std::string_view> args(many.begin(), many.end());
+  const auto shortened = SlowLog::Shorten(args);
+  ASSERT_EQ(shortened.size(), SlowLog::kMaxArgs);
+  EXPECT_EQ(shortened[1], std::string(128, 'v') + "... (2 more bytes)");
+  EXPECT_EQ(shortened.back(), "... (9 more arguments)");
+  EXPECT_EQ(SlowLog::Shorten({"hello", "3", "SETNAME", "auth", "AUTH", "u", "p"}),
+            (std::vector<std::string>{"hello", "3", "SETNAME", "auth", "AUTH", "(redacted)",
+                                      "(redacted)"}));
+  EXPECT_EQ(SlowLog::Shorten({"config", "set", "maxmemory", "1", "requirepass", "pw"})[5],
+            "(redacted)");
+
+  SlowLog log;
+  log.set_max_len(2);
+  for (int i = 0; i < 3; ++i) log.Add(i, i, {"get"}, "peer", "");
+  const auto kept = log.Latest(5);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].id, 2);
+  EXPECT_EQ(kept[1].id, 1);
+  log.set_max_len(0);
+  log.Add(3, 3, {"get"}, "peer", "");
+  EXPECT_EQ(log.size(), 0u);
+}
+
+TEST(LatencyMonitorTest, KeepsTheLast160Seconds) {
+  LatencyMonitor mon;
+  for (int s = 0; s < 200; ++s) mon.Add("command", s, s + 1);
+  const auto history = mon.History("command");
+  ASSERT_EQ(history.size(), LatencyMonitor::kHistory);
+  EXPECT_EQ(history.front().unix_s, 40);
+  EXPECT_EQ(mon.LatestAll().at(0).max_ms, 200);
+  EXPECT_EQ(mon.Reset({}), 1u);
+  EXPECT_TRUE(mon.History("command").empty());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 """The command line: help, version, bad flags, exit codes, and `pier cache-sim`."""
 import csv
 import io
+import pathlib
+import subprocess
 
 from conftest import run_pier
 
@@ -8,6 +10,12 @@ from conftest import run_pier
 def test_version_and_help():
     r = run_pier("--version")
     assert r.returncode == 0 and r.stdout.startswith("pier ")
+    # The build's git revision, when it was built from a git checkout (as CI's clone).
+    root = pathlib.Path(__file__).resolve().parents[2]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                          capture_output=True, text=True)
+    expected = head.stdout.strip() if head.returncode == 0 else "unknown"
+    assert r.stdout.strip().endswith(f"(git {expected})"), r.stdout
     for cmd in ([], ["cache"], ["cache-sim"]):
         r = run_pier(*cmd, "--help")
         assert r.returncode == 0, r.stderr

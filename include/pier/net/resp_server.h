@@ -23,6 +23,7 @@
 #include "pier/net/pubsub.h"
 #include "pier/net/resp_parser.h"
 #include "pier/net/resp_service.h"
+#include "pier/net/slow_log.h"
 
 namespace pier::net {
 
@@ -126,6 +127,9 @@ class RespServer {
   const std::shared_ptr<PubSubClient>& PubSubOf(RespClient& client);
   // CLIENT TRACKING's tables; services report changed keys to it.
   KeyTracking& tracking() { return tracking_; }
+  // SLOWLOG and LATENCY: every command that ran is offered to both.
+  SlowLog& slowlog() { return slowlog_; }
+  LatencyMonitor& latency_monitor() { return latency_; }
 
  private:
   struct ConnectionState;
@@ -147,6 +151,10 @@ class RespServer {
                               const std::vector<std::string_view>& args);
   // CLIENT TRACKING: a read's keys are remembered for the client (and CLIENT CACHING's word
   // is used up by the client's own command, not by the reads of a script it runs).
+  // Offers a command that ran to the slow log and the latency monitor.
+  void NoteDuration(RespClient& client, const RespCommand& command,
+                    const std::vector<std::string_view>& args, Clock::TimePoint end,
+                    Clock::Duration took);
   void AfterTrackedCommand(RespClient& client, const RespCommand& command,
                            const std::vector<std::string_view>& args, bool own_command);
   // NOAUTH for a client that has not authenticated (false after writing it).
@@ -157,6 +165,8 @@ class RespServer {
   RespServerOptions options_;
   PubSub pubsub_;
   KeyTracking tracking_{pubsub_};
+  SlowLog slowlog_;
+  LatencyMonitor latency_;
   std::atomic<bool> busy_{false};
   std::unique_ptr<RespService> builtins_;  // the commands every Redis server has
   RespRouter router_;
