@@ -3,6 +3,7 @@
 
   bench/proxy/compare.py [--pier build/release/bin/pier] [--runs 5] [--duration 10]
                          [--connections 50] [--body 64] [--baseline OTHER_PIER]
+                         [--access-log]
 
 Starts two nginx backends (one worker each, serving a --body byte file), HAProxy 2.6 (one
 thread, `http-reuse always`, round robin) and `pier proxy --threads 1` (round robin), then runs
@@ -10,8 +11,9 @@ thread, `http-reuse always`, round robin) and `pier proxy --threads 1` (round ro
 interleaved, --runs times. Prints medians of requests/s, p50/p99 latency and the proxy's CPU
 microseconds per request (utime+stime from /proc/PID/stat over the run), and pier's ratios to
 HAProxy. With --baseline (another build of pier, e.g. the previous commit's) it runs as `base`
-in the same interleaving and pier/base ratios are printed: a change's A/B against main. Only
-loopback traffic.
+in the same interleaving and pier/base ratios are printed: a change's A/B against main. With
+--access-log a second pier writes a JSON access log to a file (`pier+log`): the log's cost as
+pier+log/pier ratios. Only loopback traffic.
 """
 import argparse
 import os
@@ -25,10 +27,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchutil import (DEFAULT_PIER, cpu_seconds, free_port, start_haproxy,  # noqa: E402
                        start_nginx, wait_port, wrk)
 
-def start_pier(pier, port, backends):
+def start_pier(pier, port, backends, *extra):
     proc = subprocess.Popen([pier, "proxy", "--listen", f"127.0.0.1:{port}", "--http",
                              "127.0.0.1:0", "--to", ",".join(backends), "--threads", "1",
-                             "--log-level", "warn"], stdout=subprocess.DEVNULL)
+                             "--log-level", "warn", *extra], stdout=subprocess.DEVNULL)
     wait_port(port)
     return proc
 
@@ -41,6 +43,8 @@ def main():
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--body", type=int, default=64)
     ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B)")
+    ap.add_argument("--access-log", action="store_true",
+                    help="also run pier with a JSON access log to a file (pier+log): its cost")
     args = ap.parse_args()
     for tool in ("nginx", "haproxy", "wrk"):
         if shutil.which(tool) is None:
@@ -65,6 +69,12 @@ def main():
             base = start_pier(args.baseline, bport, backends)
             procs.append(base)
             targets.append(("base", f"http://127.0.0.1:{bport}/", base.pid))
+        if args.access_log:
+            lport = free_port()
+            logged = start_pier(args.pier, lport, backends, "--access-log",
+                                os.path.join(tmp, "access.log"))
+            procs.append(logged)
+            targets.append(("pier+log", f"http://127.0.0.1:{lport}/", logged.pid))
         for name, url, _ in targets:  # warm up connections and caches
             wrk(url, args.connections, 1)
         results = {name: [] for name, _, _ in targets}
@@ -88,6 +98,11 @@ def main():
         print(f"\npier / haproxy: throughput {p['rps'] / h['rps']:.2f}x, "
               f"CPU per request {p['cpu_us'] / h['cpu_us']:.2f}x, "
               f"p99 {p['p99'] / h['p99']:.2f}x")
+        if args.access_log:
+            ratio = lambda k: statistics.median(  # noqa: E731
+                a[k] / b[k] for a, b in zip(results["pier+log"], results["pier"]))
+            print(f"pier+log / pier (medians of per-run ratios): throughput {ratio('rps'):.2f}x, "
+                  f"CPU per request {ratio('cpu_us'):.2f}x, p99 {ratio('p99'):.2f}x")
         if args.baseline:
             ratio = lambda k: statistics.median(  # noqa: E731
                 a[k] / b[k] for a, b in zip(results["pier"], results["base"]))

@@ -25,6 +25,8 @@ struct ProxyFlags : ServerFlags {
   std::string to;
   std::string policy = "round_robin";
   std::string mode = "http";
+  std::string access_log;
+  std::string access_log_format = "json";
   std::string registry;
   std::string registry_token;
   double idle_timeout_seconds = 60;
@@ -52,6 +54,9 @@ Result<proxy::ProxyConfig> OneLiner(const ProxyFlags& f) {
     c.endpoints.push_back({item, 1});
   }
   if (c.endpoints.empty()) return Status::InvalidArgument("--to: give at least one HOST:PORT");
+  if (!f.access_log.empty() && f.mode != "http") {
+    return Status::InvalidArgument("--access-log: a tcp listener has no requests to log");
+  }
   proxy::ListenerConfig l;
   l.name = "proxy";
   l.host = listen->first;
@@ -60,6 +65,8 @@ Result<proxy::ProxyConfig> OneLiner(const ProxyFlags& f) {
     l.mode = proxy::ListenerConfig::Mode::kTcp;
     l.cluster = c.name;
   } else if (f.mode == "http") {
+    l.access_log_path = f.access_log;
+    l.access_log_format = f.access_log_format;
     proxy::RouteConfig r;
     r.cluster = c.name;
     l.routes.push_back(r);
@@ -127,6 +134,7 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
       spdlog::error("SIGHUP: reload failed, keeping the running configuration: {}", s.message());
     }
   });
+  rt.OnReopenLogs([&] { server.ReopenAccessLogs(); });
   rt.OnShutdown([&] { server.Shutdown(); });
   rt.OnForceClose([&] { server.CloseAll(); });
   rt.CountConnections([&] { return server.active_connections(); });
@@ -149,6 +157,9 @@ void AddSettings(Settings& s, ProxyFlags& f) {
       .Text("to", &f.to, "Upstreams HOST:PORT[,HOST:PORT...] behind --listen")
       .Text("policy", &f.policy, "Balancing policy for --to")
       .Choice("mode", &f.mode, "http or tcp, for --to", {"http", "tcp"})
+      .Text("access-log", &f.access_log, "Access log of --to's listener: FILE or stdout")
+      .Choice("access-log-format", &f.access_log_format, "json or combined, for --access-log",
+              {"json", "combined"})
       .Text("config", &f.config,
             "Proxy YAML file (listeners, routes, clusters); SIGHUP or POST /v1/proxy/reload "
             "re-reads it")

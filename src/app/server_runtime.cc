@@ -21,12 +21,14 @@ namespace pier::app {
 ServerRuntime::ServerRuntime(size_t threads)
     : pool_(threads), analyzer_(metrics::Registry::Global(), {}), tuner_(analyzer_, {}) {
   analyzer_.OnSample([this] { tuner_.Tick(); });
-  // A server takes SIGHUP as "reload" in Wait(): block it here, before any of its threads
-  // start (they inherit the mask). Other commands keep SIGHUP's default (a hangup ends them).
-  sigset_t hup;
-  sigemptyset(&hup);
-  sigaddset(&hup, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+  // A server takes SIGHUP as "reload" and SIGUSR1 as "reopen log files" in Wait(): block them
+  // here, before any of its threads start (they inherit the mask). Other commands keep their
+  // default (a hangup ends them).
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 ServerRuntime::~ServerRuntime() {
@@ -214,9 +216,16 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   int sig = 0;
   for (;;) {
     sigwait(&set, &sig);
+    if (sig == SIGUSR1) {
+      for (auto& fn : on_reopen_logs_) fn();
+      spdlog::info(on_reopen_logs_.empty() ? "SIGUSR1: this server writes no log file to reopen"
+                                           : "SIGUSR1: reopening the log files");
+      continue;
+    }
     if (sig != SIGHUP) break;
     if (tls_) {
       if (Status s = tls_->Reload(); s.ok()) {

@@ -85,6 +85,8 @@ class ServerRuntime {
   void OnForceClose(std::function<void()> fn) { on_force_close_.push_back(std::move(fn)); }
   // Called on SIGHUP (from the main thread), after the TLS certificates are re-read.
   void OnReload(std::function<void()> fn) { on_reload_.push_back(std::move(fn)); }
+  // Called on SIGUSR1 (from the main thread): reopen log files by their paths (logrotate).
+  void OnReopenLogs(std::function<void()> fn) { on_reopen_logs_.push_back(std::move(fn)); }
   // Connections still open, summed over listeners, for the drain.
   void CountConnections(std::function<size_t()> fn) { counters_.push_back(std::move(fn)); }
 
@@ -103,6 +105,7 @@ class ServerRuntime {
   std::vector<std::function<void()>> on_force_close_;
   std::vector<std::function<size_t()>> counters_;
   std::vector<std::function<void()>> on_reload_;
+  std::vector<std::function<void()>> on_reopen_logs_;
   net::HttpSecurityOptions security_;
   bool http_tls_ = false;
   bool metrics_auth_ = false;

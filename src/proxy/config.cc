@@ -351,6 +351,18 @@ Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& n
     lc.max_connections_per_client = per_client;
     l.ReadDurationMs("request_header_timeout", &lc.request_header_timeout_ms, 1, 3600000);
     ParseServerTls(l.Section("tls"), lc);
+    if (l.Has("access_log")) {
+      auto log = l.Section("access_log");
+      log.Read("path", &lc.access_log_path);
+      log.Read("format", &lc.access_log_format);
+      if (lc.access_log_path.empty()) log.Error("path", "give a file or stdout");
+      if (lc.access_log_format != "json" && lc.access_log_format != "combined") {
+        log.Error("format", "use json or combined, got '" + lc.access_log_format + "'");
+      }
+      if (lc.mode != ListenerConfig::Mode::kHttp) {
+        l.Error("access_log", "a tcp listener has no requests to log");
+      }
+    }
     cfg.listeners.push_back(std::move(lc));
   }
   if (cfg.listeners.empty()) root.Error("listeners", "the proxy needs at least one listener");

@@ -110,7 +110,10 @@ class HttpSession {
         worker_(env.worker(static_cast<asio::io_context&>(client_.get_executor().context()))) {
     error_code ec;
     auto ep = client_.socket().remote_endpoint(ec);
-    if (!ec) client_ip_ = ep.address().to_string();
+    if (!ec) {
+      client_ip_ = ep.address().to_string();
+      client_addr_ = client_ip_ + ":" + std::to_string(ep.port());
+    }
   }
 
   awaitable<void> Run() {
@@ -143,16 +146,22 @@ class HttpSession {
         // co_await expression, which it may destroy twice.)
         const std::string what =
             "request header section exceeds " + std::to_string(max_header_) + " bytes";
+        BeginAccess(false);
         co_await Respond(431, what, true);
+        EndAccess();
         co_return;
       }
       if (r == HeadParse::kError) {
         const std::string what = "bad request: " + err;
+        BeginAccess(false);
         co_await Respond(400, what, true);
+        EndAccess();
         co_return;
       }
       conn_.SetBusy(true);
+      BeginAccess(true);
       const bool keep = co_await Exchange();
+      EndAccess();
       conn_.SetBusy(false);
       if (!keep) co_return;
     }
@@ -168,15 +177,66 @@ class HttpSession {
     }
   }
 
+  // Writes to the client, counting the bytes for the access log.
+  awaitable<void> ToClient(std::string_view head, std::string_view body, error_code& ec) {
+    bytes_out_ += head.size() + body.size();
+    co_await WriteAll(client_, head, body, ec);
+  }
+
+  // Starts the access log's record of a request (`parsed`: req_ holds its head), when the
+  // listener has a log; copies what it needs of the head, which Exchange consumes.
+  void BeginAccess(bool parsed) {
+    log_ = listener_ != nullptr ? listener_->access_log : nullptr;
+    bytes_out_ = 0;
+    if (log_ == nullptr) return;
+    access_ = AccessRecord{};
+    access_.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+    access_start_us_ = SteadyNowUs();
+    access_.client = client_addr_;
+    access_.listener = listener_->config.name;
+    req_body_.Start(Framing::kNone, 0);  // bytes_in counts this request's body only
+    if (!parsed) return;
+    access_.method = req_.method;
+    access_.authority = req_.host;
+    access_.target = req_.target;
+    access_.http_minor = req_.minor_version;
+    access_.user_agent = req_.Find("user-agent");
+    access_.referer = req_.Find("referer");
+    access_.bytes_in = req_.size;
+    // W3C trace context: version-traceid-parentid-flags, the trace id 32 lowercase hex digits.
+    const std::string_view tp = req_.Find("traceparent");
+    if (tp.size() >= 55 && tp[2] == '-' && tp[35] == '-') {
+      const std::string_view id = tp.substr(3, 32);
+      if (id.find_first_not_of("0123456789abcdef") == std::string_view::npos &&
+          id != std::string_view("00000000000000000000000000000000")) {
+        access_.trace_id = id;
+      }
+    }
+  }
+  void EndAccess() {
+    if (log_ == nullptr) return;
+    access_.bytes_in += req_body_.seen;
+    access_.bytes_out = bytes_out_;
+    access_.duration_us = SteadyNowUs() - access_start_us_;
+    log_->Write(access_);
+    log_ = nullptr;
+  }
+
   // Sends a short text/plain response of pier's own.
   awaitable<void> Respond(int status, const std::string& what, bool close) {
+    if (log_ != nullptr) {
+      access_.status = status;
+      access_.error = what;
+    }
     const std::string body = "pier proxy: " + what + "\n";
     std::string head = "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
                        "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n" +
                        (close ? "Connection: close\r\n" : "") + "\r\n";
     error_code ec;
-    co_await WriteAll(client_, head, body, ec);
+    co_await ToClient(head, body, ec);
   }
 
   // Reads more from the upstream under the route's timeout; false on EOF, error or timeout.
@@ -275,6 +335,7 @@ class HttpSession {
     for (bool retried_stale = false;; retried_stale = true) {
       deadline_.fired = false;
       bool reused = false;
+      if (log_ != nullptr) access_.upstream_connect_us = 0;  // a pooled connection
       if (!retried_stale) {
         up = worker_.pool.Take(PoolKey(address, tls), SteadyNowMs(), cc.idle_timeout_ms);
         reused = up != nullptr;
@@ -286,8 +347,10 @@ class HttpSession {
       if (up == nullptr) {
         std::string error;
         bool timed_out = false;
+        const int64_t c0 = SteadyNowUs();
         up = co_await ConnectUpstream(worker_, address, cc.connect_timeout_ms, tls, &error,
                                       &timed_out);
+        if (log_ != nullptr) access_.upstream_connect_us = SteadyNowUs() - c0;
         if (up == nullptr) co_return Outcome{timed_out ? Fail::kTimeout : Fail::kConnect, error};
       }
       ++up->requests;
@@ -307,7 +370,7 @@ class HttpSession {
               resp_.status != 101) {
             // An interim response (103 Early Hints): pass it on and wait for the final one.
             error_code cec;
-            co_await WriteAll(client_, up->in.view().substr(0, resp_.size), {}, cec);
+            co_await ToClient(up->in.view().substr(0, resp_.size), {}, cec);
             up->in.Consume(resp_.size);
             continue;
           }
@@ -363,7 +426,7 @@ class HttpSession {
     const int status = resp_.status;
     if (status == 101 && upgrade_) {
       error_code ec;
-      co_await WriteAll(client_, up->in.view().substr(0, resp_.size), {}, ec);
+      co_await ToClient(up->in.view().substr(0, resp_.size), {}, ec);
       up->in.Consume(resp_.size);
       if (ec) co_return false;
       const std::function<void()> touch = [this] { conn_.Touch(); };
@@ -404,13 +467,13 @@ class HttpSession {
       if (dechunk) {
         for (auto p : payload) {
           const std::string_view head = head_sent ? std::string_view() : down_head_;
-          co_await WriteAll(client_, head, p, ec);
+          co_await ToClient(head, p, ec);
           head_sent = true;
           if (ec) break;
         }
       } else if (!head_sent || n > 0) {
         const std::string_view head = head_sent ? std::string_view() : down_head_;
-        co_await WriteAll(client_, head, out, ec);
+        co_await ToClient(head, out, ec);
         head_sent = true;
       }
       up->in.Consume(n);
@@ -425,13 +488,13 @@ class HttpSession {
         up.reset();
         if (!head_sent) {
           error_code wec;
-          co_await WriteAll(client_, down_head_, {}, wec);
+          co_await ToClient(down_head_, {}, wec);
         }
         co_return clean_end && !close;
       }
       conn_.Touch();
     }
-    if (!head_sent) co_await WriteAll(client_, down_head_, {}, ec);
+    if (!head_sent) co_await ToClient(down_head_, {}, ec);
     if (upstream_close || !up->in.empty() || !req_body_.done) up.reset();
     co_return !close && !ec;
   }
@@ -481,6 +544,10 @@ class HttpSession {
     const bool expect = EqualsIgnoreCase(req_.Find("expect"), "100-continue");
     Cluster& cluster = route->PickCluster(rng_());
     const ClusterConfig& cc = cluster.config();
+    if (log_ != nullptr) {
+      access_.route = route->name;
+      access_.cluster = cc.name;
+    }
     if (!cluster.Admit(SteadyNowUs())) {
       in_.Consume(head_size);
       const std::string what = "cluster '" + cc.name + "' is at its concurrency limit (" +
@@ -512,6 +579,7 @@ class HttpSession {
     timeout_ms_ = route->config.timeout_ms;
 
     const bool keep = co_await Forward(*route, cluster, ctx, method, head_request, final_status);
+    if (log_ != nullptr) access_.status = final_status;
     if (replayable_) in_.Consume(body_buffered_);
     body_buffered_ = 0;
     route->Count(final_status, SteadyNowUs() - t0);
@@ -534,7 +602,7 @@ class HttpSession {
     if (!replayable_ && expect) {
       error_code ec;
       const std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await WriteAll(client_, cont, {}, ec);
+      co_await ToClient(cont, {}, ec);
       if (ec) co_return false;
     }
     if (!replayable_) req_body_.Take(in_.view().substr(0, body_buffered_), &body_buffered_);
@@ -576,6 +644,11 @@ class HttpSession {
       }
       const int64_t a0 = SteadyNowUs();
       std::unique_ptr<UpstreamConn> up;
+      if (log_ != nullptr) {
+        access_.upstream = h->address();
+        access_.retries = retries;
+        access_.upstream_response_us = -1;
+      }
       Outcome o = co_await Try(h->address(), cc, tls, up);
       if (o.fail == Fail::kClient) {
         cluster.Report(*h, 499, SteadyNowUs() - a0);
@@ -600,6 +673,7 @@ class HttpSession {
         break;
       }
       status = resp_.status;
+      if (log_ != nullptr) access_.upstream_response_us = SteadyNowUs() - a0;
       cluster.Report(*h, resp_.status, SteadyNowUs() - a0);
       if (resp_.status >= 500 && may_retry(resp_.status, Fail::kNone)) {
         last_error = "upstream " + h->address() + " (cluster '" + cc.name + "') answered " +
@@ -636,6 +710,11 @@ class HttpSession {
   net::Stream& client_;
   Worker& worker_;
   std::string client_ip_;
+  std::string client_addr_;         // ip:port, for the access log
+  std::shared_ptr<AccessLog> log_;  // the listener's, while a request is logged
+  AccessRecord access_;
+  int64_t access_start_us_ = 0;
+  uint64_t bytes_out_ = 0;
   std::shared_ptr<const Runtime> rt_;
   uint64_t version_ = 0;
   const ListenerRuntime* listener_ = nullptr;

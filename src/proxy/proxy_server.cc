@@ -178,6 +178,7 @@ struct ProxyServer::Impl {
 
   mutable std::mutex reload_mu;  // Start, Reload and shutdown
   std::map<std::string, Listener> listeners;
+  std::map<std::string, std::shared_ptr<AccessLog>> access_logs;  // by path
   std::vector<Listener> retired;  // removed by a reload; their connections still run
 
   std::mutex watch_mu;
@@ -223,6 +224,23 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
     if (!ctx.ok()) return ctx.status();
     client_tls[cc.name] = *ctx;
   }
+  // Access logs by path: one already open (same path and format) is kept.
+  std::map<std::string, std::shared_ptr<AccessLog>> access_logs;
+  for (const auto& lc : config.listeners) {
+    if (lc.access_log_path.empty() || access_logs.count(lc.access_log_path)) continue;
+    const auto format = lc.access_log_format == "combined" ? AccessLog::Format::kCombined
+                                                           : AccessLog::Format::kJson;
+    auto kept = m.access_logs.find(lc.access_log_path);
+    if (kept != m.access_logs.end() && kept->second->format() == format) {
+      access_logs[lc.access_log_path] = kept->second;
+      continue;
+    }
+    auto log = AccessLog::Open(lc.access_log_path, format);
+    if (!log.ok()) {
+      return Status::InvalidArgument("listener '" + lc.name + "': " + log.status().message());
+    }
+    access_logs[lc.access_log_path] = *log;
+  }
   std::vector<std::pair<net::TlsServerContext*, const net::TlsServerOptions*>> tls_updates;
   for (const auto& lc : config.listeners) {
     auto it = m.listeners.find(lc.name);
@@ -257,7 +275,8 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
   for (auto& [ctx, options] : tls_updates) {
     if (Status s = ctx->Update(*options); !s.ok()) spdlog::error("{}", s.message());
   }
-  auto rt = BuildRuntime(config, m.Current().get(), m.metrics);
+  auto rt = BuildRuntime(config, m.Current().get(), m.metrics, access_logs);
+  m.access_logs = std::move(access_logs);
   for (const auto& [name, c] : rt->clusters) {
     c->OverrideConcurrencyLimit(m.limit_override);
     auto t = client_tls.find(name);
@@ -278,6 +297,11 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
   for (auto& f : fresh) f->Start();
   m.SyncWatches(config);
   return Status::Ok();
+}
+
+void ProxyServer::ReopenAccessLogs() {
+  std::lock_guard l(impl_->reload_mu);
+  for (auto& [path, log] : impl_->access_logs) log->Reopen();
 }
 
 std::vector<std::pair<std::string, std::string>> ProxyServer::addresses() const {

@@ -55,8 +55,9 @@ const Route* ListenerRuntime::Match(const HttpHead& head, std::string_view host,
   return nullptr;
 }
 
-std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Runtime* previous,
-                                            metrics::Registry& metrics) {
+std::shared_ptr<const Runtime> BuildRuntime(
+    const ProxyConfig& config, const Runtime* previous, metrics::Registry& metrics,
+    const std::map<std::string, std::shared_ptr<AccessLog>>& access_logs) {
   auto rt = std::make_shared<Runtime>();
   for (const auto& c : config.clusters) {
     std::shared_ptr<Cluster> keep;
@@ -73,6 +74,9 @@ std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Run
     ListenerRuntime l;
     l.config = lc;
     if (lc.mode == ListenerConfig::Mode::kTcp) l.tcp_cluster = rt->clusters.at(lc.cluster);
+    if (auto log = access_logs.find(lc.access_log_path); log != access_logs.end()) {
+      l.access_log = log->second;
+    }
     for (const auto& rc : lc.routes) {
       Route r;
       r.config = rc;

@@ -14,6 +14,7 @@
 #include "pier/metrics/metrics.h"
 #include "pier/proxy/config.h"
 #include "pier/resilience/retry.h"
+#include "proxy/access_log.h"
 #include "proxy/cluster.h"
 #include "proxy/http_head.h"
 
@@ -41,8 +42,9 @@ struct Route {
 
 struct ListenerRuntime {
   ListenerConfig config;
-  std::vector<Route> routes;             // HTTP: first match wins
-  std::shared_ptr<Cluster> tcp_cluster;  // TCP
+  std::vector<Route> routes;              // HTTP: first match wins
+  std::shared_ptr<Cluster> tcp_cluster;   // TCP
+  std::shared_ptr<AccessLog> access_log;  // null: none
   const Route* Match(const HttpHead& head, std::string_view host, std::string_view path) const;
 };
 
@@ -52,9 +54,11 @@ struct Runtime {
 };
 
 // Builds the table for `config`, keeping from `previous` every cluster whose configuration did
-// not change (its hosts, breakers and ejections carry over).
-std::shared_ptr<const Runtime> BuildRuntime(const ProxyConfig& config, const Runtime* previous,
-                                            metrics::Registry& metrics);
+// not change (its hosts, breakers and ejections carry over). `access_logs`: the open logs by
+// path (ProxyServer opens them first, so a file that cannot be opened fails the reload).
+std::shared_ptr<const Runtime> BuildRuntime(
+    const ProxyConfig& config, const Runtime* previous, metrics::Registry& metrics,
+    const std::map<std::string, std::shared_ptr<AccessLog>>& access_logs = {});
 
 // A Host header without its port or IPv6 brackets: "a.b:80" -> "a.b", "[::1]:80" -> "::1".
 std::string_view HostWithoutPort(std::string_view host);

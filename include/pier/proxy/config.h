@@ -15,6 +15,7 @@
 //           retries: {max: 2, on: [502, 503, 504], base_backoff: 25ms}
 //         - match: {path_prefix: /}
 //           clusters: [{cluster: api-v1, weight: 95}, {cluster: api-v2, weight: 5}]  # a split
+//       access_log: {path: /var/log/pier/web.log, format: json}   # or combined; or stdout
 //     - name: db
 //       listen: 127.0.0.1:7081
 //       mode: tcp
@@ -117,6 +118,9 @@ struct ListenerConfig {
   // to arrive once it has started (HAProxy's timeout http-request).
   size_t max_connections_per_client = 1024;
   int64_t request_header_timeout_ms = 10000;
+  // One line per request (kHttp): `access_log: {path: FILE|stdout, format: json|combined}`.
+  std::string access_log_path;  // "": none
+  std::string access_log_format = "json";
 };
 
 struct ProxyConfig {

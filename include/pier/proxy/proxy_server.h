@@ -73,6 +73,8 @@ class ProxyServer {
   void AddAdminRoutes(net::HttpServer& http, std::function<Status()> reload);
 
   // Stops accepting; open connections finish their requests.
+  // Reopens every access log file by its path (SIGUSR1, after logrotate moved the files).
+  void ReopenAccessLogs();
   void Shutdown();
   void CloseAll();
   size_t active_connections() const;

@@ -1,0 +1,209 @@
+#include "proxy/access_log.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+namespace pier::proxy {
+namespace {
+
+constexpr size_t kFlushBytes = 64 << 10;  // wake the writer early past this
+
+// A JSON string: quotes, backslashes and control characters escaped; bytes of 0x80 and above
+// as \u00XX, so a line is valid JSON whatever bytes a client sent.
+void AppendJson(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+// A field of the combined format: "-" when empty; quotes, backslashes and unprintable bytes
+// escaped as Apache does (\" \\ \xhh).
+void AppendCombined(std::string& out, std::string_view s) {
+  if (s.empty()) return out.push_back('-');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+}
+
+std::string Rfc3339(int64_t unix_ms) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", std::string_view(buf, n), unix_ms % 1000);
+}
+
+std::string ClfTime(int64_t unix_ms) {  // [10/Oct/2000:13:55:36 +0000]
+  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  const size_t n = std::strftime(buf, sizeof(buf), "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
+  return std::string(buf, n);
+}
+
+int OpenFile(const std::string& path) {
+  if (path == "stdout") return dup(STDOUT_FILENO);
+  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+}  // namespace
+
+std::string AccessLog::FormatLine(const AccessRecord& r, Format format) {
+  std::string out;
+  out.reserve(256 + r.target.size());
+  if (format == Format::kCombined) {
+    const size_t colon = r.client.rfind(':');
+    AppendCombined(out, colon == std::string::npos ? r.client : r.client.substr(0, colon));
+    out += " - - " + ClfTime(r.start_unix_ms) + " \"";
+    AppendCombined(out, r.method);
+    out.push_back(' ');
+    AppendCombined(out, r.target);
+    out += fmt::format(" HTTP/1.{}\" {} {} \"", r.http_minor, r.status, r.bytes_out);
+    AppendCombined(out, r.referer);
+    out += "\" \"";
+    AppendCombined(out, r.user_agent);
+    out += "\"\n";
+    return out;
+  }
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    AppendJson(out, value);
+  };
+  auto number = [&out](std::string_view name, int64_t value) {
+    out += fmt::format(",\"{}\":{}", name, value);
+  };
+  auto micros = [&out](std::string_view name, int64_t us) {
+    if (us < 0) return void(out += fmt::format(",\"{}\":null", name));
+    out += fmt::format(",\"{}\":{:.3f}", name, static_cast<double>(us) / 1000.0);
+  };
+  out += "{\"time\":\"" + Rfc3339(r.start_unix_ms) + "\"";
+  field("client", r.client);
+  field("method", r.method);
+  field("authority", r.authority);
+  field("path", r.target);
+  field("protocol", fmt::format("HTTP/1.{}", r.http_minor));
+  number("status", r.status);
+  number("bytes_in", static_cast<int64_t>(r.bytes_in));
+  number("bytes_out", static_cast<int64_t>(r.bytes_out));
+  micros("duration_ms", r.duration_us);
+  field("listener", r.listener);
+  field("route", r.route);
+  field("cluster", r.cluster);
+  field("upstream", r.upstream);
+  micros("upstream_connect_ms", r.upstream_connect_us);
+  micros("upstream_response_ms", r.upstream_response_us);
+  number("retries", r.retries);
+  field("trace_id", r.trace_id);
+  field("error", r.error);
+  field("user_agent", r.user_agent);
+  out += "}\n";
+  return out;
+}
+
+Result<std::shared_ptr<AccessLog>> AccessLog::Open(const std::string& path, Format format) {
+  const int fd = OpenFile(path);
+  if (fd < 0) {
+    return Status::IoError("access_log: cannot open '" + path + "': " + std::strerror(errno));
+  }
+  return std::shared_ptr<AccessLog>(new AccessLog(path, format, fd));
+}
+
+AccessLog::AccessLog(std::string path, Format format, int fd)
+    : path_(std::move(path)), format_(format), fd_(fd), writer_([this] { Loop(); }) {}
+
+AccessLog::~AccessLog() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  writer_.join();
+  ::close(fd_);
+}
+
+void AccessLog::Write(const AccessRecord& r) {
+  const std::string line = FormatLine(r, format_);
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    if (buffer_.size() + line.size() > kMaxBuffered) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    buffer_ += line;
+    wake = buffer_.size() >= kFlushBytes;
+  }
+  if (wake) cv_.notify_one();
+}
+
+void AccessLog::Reopen() {
+  {
+    std::lock_guard lock(mu_);
+    reopen_ = true;
+  }
+  cv_.notify_one();
+}
+
+void AccessLog::Loop() {
+  std::string out;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait_for(lock, std::chrono::milliseconds(100),
+                 [this] { return stop_ || reopen_ || buffer_.size() >= kFlushBytes; });
+    out.swap(buffer_);
+    const bool reopen = std::exchange(reopen_, false);
+    const bool stop = stop_;
+    lock.unlock();
+    for (size_t at = 0; at < out.size();) {
+      const ssize_t n = ::write(fd_, out.data() + at, out.size() - at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        spdlog::error("access log {}: write failed: {}", path_, std::strerror(errno));
+        break;
+      }
+      at += static_cast<size_t>(n);
+    }
+    out.clear();
+    if (reopen) {
+      const int fd = OpenFile(path_);
+      if (fd < 0) {
+        spdlog::error("access log {}: cannot reopen: {}; writing to the old file", path_,
+                      std::strerror(errno));
+      } else {
+        ::close(fd_);
+        fd_ = fd;
+      }
+    }
+    lock.lock();
+    if (stop && buffer_.empty()) return;
+  }
+}
+
+}  // namespace pier::proxy
