@@ -305,3 +305,16 @@ def test_metrics_pass_promtool(queue):
                            text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert 'pier_queue_deliveries_per_message_bucket' in text
+
+
+def test_the_queue_listener_keeps_a_slow_log_as_redis(queue):
+    r = client(queue)
+    r.config_set("slowlog-log-slower-than", 0)  # every command: the queue's Q* included
+    r.execute_command("QPUBLISH", "slow", "x" * 300)
+    r.execute_command("QCONSUME", "slow")
+    commands = [e["command"] for e in r.slowlog_get(3)]
+    assert commands[:2] == [b"QCONSUME slow", b"QPUBLISH slow " + b"x" * 128 + b"... (172 more bytes)"]
+    r.config_set("slowlog-log-slower-than", -1)
+    r.slowlog_reset()
+    r.execute_command("QPUBLISH", "slow", "y")
+    assert r.slowlog_len() == 0
