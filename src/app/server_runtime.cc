@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "app/perf_routes.h"
+#include "pier/base/systemd_notify.h"
 #include "pier/metrics/metrics.h"
 #include "pier/net/auth_token.h"
 #include "pier/net/tls.h"
@@ -217,9 +219,24 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGUSR1);
+  // Under systemd (Type=notify): ready now; WATCHDOG=1 at half the interval it asked for, from
+  // this loop, so a main thread that stops taking signals is restarted.
+  NotifySystemd("READY=1\nSTATUS=serving\nMAINPID=" + std::to_string(getpid()));
+  const auto watchdog = SystemdWatchdogInterval();
   int sig = 0;
   for (;;) {
-    sigwait(&set, &sig);
+    if (watchdog.count() > 0) {
+      timespec half{};
+      half.tv_sec = static_cast<time_t>(watchdog.count() / 2 / 1000000);
+      half.tv_nsec = static_cast<long>(watchdog.count() / 2 % 1000000 * 1000);
+      sig = sigtimedwait(&set, nullptr, &half);
+      if (sig < 0) {
+        NotifySystemd("WATCHDOG=1");
+        continue;
+      }
+    } else {
+      sigwait(&set, &sig);
+    }
     if (sig == SIGUSR1) {
       for (auto& fn : on_reopen_logs_) fn();
       spdlog::info(on_reopen_logs_.empty() ? "SIGUSR1: this server writes no log file to reopen"
@@ -227,6 +244,7 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
       continue;
     }
     if (sig != SIGHUP) break;
+    NotifySystemd("RELOADING=1");
     if (tls_) {
       if (Status s = tls_->Reload(); s.ok()) {
         spdlog::info("SIGHUP: reloaded the TLS certificate and key");
@@ -238,7 +256,9 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
     if (!tls_ && on_reload_.empty()) {
       spdlog::info("received SIGHUP: this server has nothing to reload");
     }
+    NotifySystemd("READY=1");
   }
+  NotifySystemd("STOPPING=1");
   spdlog::info("received {}, shutting down (deadline {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                deadline.count());
   for (auto& fn : on_shutdown_) fn();

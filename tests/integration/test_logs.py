@@ -3,7 +3,6 @@ import json
 import re
 import socket
 
-import pytest
 import redis
 
 from conftest import Server, run_pier

@@ -123,8 +123,9 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string kv(*e);
     const std::string name = kv.substr(0, kv.find('='));
-    // pier's own API token stays with pier: a service it runs does not get it.
-    if (name == "PIER_TOKEN") continue;
+    // pier's own API token stays with pier: a service it runs does not get it; nor does it get
+    // systemd's notification socket and watchdog, which are for pier's main process.
+    if (name == "PIER_TOKEN" || name == "NOTIFY_SOCKET" || name.starts_with("WATCHDOG_")) continue;
     if (!env.count(name)) env_strings.push_back(kv);
   }
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
