@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 
 namespace pier::proxy {
 namespace {
@@ -24,7 +25,7 @@ void AppendJson(std::string& out, std::string_view s) {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
     } else if (c < 0x20 || c >= 0x7f) {
-      out += fmt::format("\\u{:04x}", c);
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
     } else {
       out.push_back(static_cast<char>(c));
     }
@@ -41,20 +42,26 @@ void AppendCombined(std::string& out, std::string_view s) {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
     } else if (c < 0x20 || c >= 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
     } else {
       out.push_back(static_cast<char>(c));
     }
   }
 }
 
-std::string Rfc3339(int64_t unix_ms) {
-  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  const size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", std::string_view(buf, n), unix_ms % 1000);
+// "2026-12-07T15:14:56.123Z": the seconds part is formatted once per second per thread.
+void AppendRfc3339(std::string& out, int64_t unix_ms) {
+  thread_local int64_t cached_secs = -1;
+  thread_local char cached[24];
+  const int64_t secs = unix_ms / 1000;
+  if (secs != cached_secs) {
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_secs = secs;
+  }
+  fmt::format_to(std::back_inserter(out), "{}.{:03}Z", cached, unix_ms % 1000);
 }
 
 std::string ClfTime(int64_t unix_ms) {  // [10/Oct/2000:13:55:36 +0000]
@@ -97,18 +104,20 @@ std::string AccessLog::FormatLine(const AccessRecord& r, Format format) {
     AppendJson(out, value);
   };
   auto number = [&out](std::string_view name, int64_t value) {
-    out += fmt::format(",\"{}\":{}", name, value);
+    fmt::format_to(std::back_inserter(out), ",\"{}\":{}", name, value);
   };
   auto micros = [&out](std::string_view name, int64_t us) {
-    if (us < 0) return void(out += fmt::format(",\"{}\":null", name));
-    out += fmt::format(",\"{}\":{:.3f}", name, static_cast<double>(us) / 1000.0);
+    if (us < 0) return void(fmt::format_to(std::back_inserter(out), ",\"{}\":null", name));
+    fmt::format_to(std::back_inserter(out), ",\"{}\":{}.{:03}", name, us / 1000, us % 1000);
   };
-  out += "{\"time\":\"" + Rfc3339(r.start_unix_ms) + "\"";
+  out += "{\"time\":\"";
+  AppendRfc3339(out, r.start_unix_ms);
+  out += "\"";
   field("client", r.client);
   field("method", r.method);
   field("authority", r.authority);
   field("path", r.target);
-  field("protocol", fmt::format("HTTP/1.{}", r.http_minor));
+  fmt::format_to(std::back_inserter(out), ",\"protocol\":\"HTTP/1.{}\"", r.http_minor);
   number("status", r.status);
   number("bytes_in", static_cast<int64_t>(r.bytes_in));
   number("bytes_out", static_cast<int64_t>(r.bytes_out));
