@@ -16,37 +16,36 @@ namespace {
 
 constexpr size_t kFlushBytes = 64 << 10;  // wake the writer early past this
 
-// A JSON string: quotes, backslashes and control characters escaped; bytes of 0x80 and above
-// as \u00XX, so a line is valid JSON whatever bytes a client sent.
-void AppendJson(std::string& out, std::string_view s) {
-  out.push_back('"');
+// Escapes quotes and backslashes with a backslash, and bytes that are not printable ASCII as
+// \u00XX (JSON: a line is valid JSON whatever bytes a client sent) or \xhh (Apache's combined
+// format).
+void AppendEscaped(std::string& out, std::string_view s, bool json) {
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
     } else if (c < 0x20 || c >= 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+      if (json) {
+        fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+      } else {
+        fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
+      }
     } else {
       out.push_back(static_cast<char>(c));
     }
   }
+}
+
+void AppendJson(std::string& out, std::string_view s) {
+  out.push_back('"');
+  AppendEscaped(out, s, true);
   out.push_back('"');
 }
 
-// A field of the combined format: "-" when empty; quotes, backslashes and unprintable bytes
-// escaped as Apache does (\" \\ \xhh).
+// A field of the combined format: "-" when empty.
 void AppendCombined(std::string& out, std::string_view s) {
   if (s.empty()) return out.push_back('-');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20 || c >= 0x7f) {
-      fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
+  AppendEscaped(out, s, false);
 }
 
 // "2026-12-07T15:14:56.123Z": the seconds part is formatted once per second per thread.
