@@ -1,6 +1,7 @@
 // The proxy's HTTP/1.x head parsers and chunked decoder: any bytes give a complete head whose
 // views lie inside the input, "incomplete", "too large" or an error with a message; the chunked
-// decoder never consumes more than it is given, whatever the split.
+// decoder never consumes more than it is given, whatever the split; a traceparent it accepts
+// formats back to itself.
 #include <cstdint>
 #include <string_view>
 
@@ -35,6 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (r == HeadParse::kError && err.empty()) {
       __builtin_trap();
     }
+  }
+  // traceparent: a value it accepts formats back to the same bytes (version 00).
+  TraceParent tp;
+  if (TraceParent::Parse(in, &tp) && in.substr(0, 2) == "00" && tp.Header() != in) {
+    __builtin_trap();
   }
   ChunkedDecoder whole, split;
   auto a = whole.Feed(in);

@@ -2,6 +2,7 @@
 // one-liner `pier proxy --listen 127.0.0.1:8080 --to 127.0.0.1:9001,127.0.0.1:9002`.
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -26,6 +27,7 @@ struct ProxyFlags : ServerFlags {
   std::string policy = "round_robin";
   std::string mode = "http";
   std::string access_log;
+  std::string otlp_endpoint;
   std::string access_log_format = "json";
   std::string registry;
   std::string registry_token;
@@ -109,6 +111,10 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
   proxy::ProxyServerOptions po;
   po.client_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));
+  po.otlp_endpoint = OtlpEndpoint(f.otlp_endpoint);
+  if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name != nullptr && *name != '\0') {
+    po.service_name = name;
+  }
   proxy::ProxyServer server(rt.pool(), po);
   if (Status s = server.Start(*cfg); !s.ok()) return Fail("proxy", s);
   server.AttachTo(rt.analyzer(), rt.tuner());
@@ -160,6 +166,9 @@ void AddSettings(Settings& s, ProxyFlags& f) {
       .Text("access-log", &f.access_log, "Access log of --to's listener: FILE or stdout")
       .Choice("access-log-format", &f.access_log_format, "json or combined, for --access-log",
               {"json", "combined"})
+      .Text("otlp-endpoint", &f.otlp_endpoint,
+            "Export spans with OTLP/HTTP JSON to http://HOST:PORT (default: "
+            "$OTEL_EXPORTER_OTLP_ENDPOINT)")
       .Text("config", &f.config,
             "Proxy YAML file (listeners, routes, clusters); SIGHUP or POST /v1/proxy/reload "
             "re-reads it")

@@ -20,6 +20,12 @@
 
 namespace pier::app {
 
+std::string OtlpEndpoint(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+  return env != nullptr ? env : "";
+}
+
 ServerRuntime::ServerRuntime(size_t threads)
     : pool_(threads), analyzer_(metrics::Registry::Global(), {}), tuner_(analyzer_, {}) {
   analyzer_.OnSample([this] { tuner_.Tick(); });

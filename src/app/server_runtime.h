@@ -20,6 +20,9 @@
 
 namespace pier::app {
 
+// --otlp-endpoint, or OpenTelemetry's OTEL_EXPORTER_OTLP_ENDPOINT when the flag is not given.
+std::string OtlpEndpoint(const std::string& flag);
+
 // Flags every server command takes (the command-line conventions in the design).
 struct ServerFlags {
   std::string listen;

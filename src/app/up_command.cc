@@ -40,6 +40,7 @@ struct UpFlags : ServerFlags {
   std::string driver = "process";
   std::string docker_socket = "/var/run/docker.sock";
   double wait_seconds = 60;
+  std::string otlp_endpoint;
 };
 
 std::string Self() {
@@ -113,7 +114,8 @@ int RunUp(UpFlags& f, const Settings& settings, const CLI::App& sub) {
   ro.data_dir = "";  // the services of this run only: nothing outlives it
   registry::RegistryServer registry(rt.pool(), ro);
   if (Status s = registry.Open(); !s.ok()) return Fail("up", s);
-  proxy::ProxyServer proxy(rt.pool());
+  const std::string otlp = OtlpEndpoint(f.otlp_endpoint);
+  proxy::ProxyServer proxy(rt.pool(), {.otlp_endpoint = otlp, .service_name = "pier-proxy"});
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
   if (platform.cache_server()) platform.cache_server()->AttachTo(rt.analyzer(), rt.tuner());
@@ -146,6 +148,7 @@ int RunUp(UpFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = platform.Register(client); !s.ok()) return Fail("up", s);
   auto env = platform.Env();
   env["PIER_REGISTRY"] = api;
+  if (!otlp.empty()) env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;  // each gets OTEL_SERVICE_NAME
   System sys(*driver, client, proxy,
              {.registry_address = api,
               .registry_token = rt.token(),
@@ -236,7 +239,10 @@ void AddUpCommand(CLI::App& app, SetAction set_action) {
       .Choice("driver", &f->driver, "process (child processes) or docker (containers)",
               {"process", "docker"})
       .Text("docker-socket", &f->docker_socket, "The Docker Engine API's unix socket")
-      .Number("wait", &f->wait_seconds, "Seconds to wait for a healthy dependency", 0, 86400);
+      .Number("wait", &f->wait_seconds, "Seconds to wait for a healthy dependency", 0, 86400)
+      .Text("otlp-endpoint", &f->otlp_endpoint,
+            "Export the proxy's spans with OTLP/HTTP JSON to http://HOST:PORT, and give it to "
+            "every service as OTEL_EXPORTER_OTLP_ENDPOINT (default: $OTEL_EXPORTER_OTLP_ENDPOINT)");
   f->security.AddTo(*settings, /*resp=*/false);
   settings->AddTo(sub);
   sub->callback([f, settings, sub, set_action] {

@@ -12,6 +12,7 @@
 #include "proxy/http_head.h"
 #include "proxy/io.h"
 #include "proxy/session.h"
+#include "proxy/tracer.h"
 
 namespace pier::proxy {
 
@@ -146,22 +147,22 @@ class HttpSession {
         // co_await expression, which it may destroy twice.)
         const std::string what =
             "request header section exceeds " + std::to_string(max_header_) + " bytes";
-        BeginAccess(false);
+        BeginRequest(false);
         co_await Respond(431, what, true);
-        EndAccess();
+        EndRequest();
         co_return;
       }
       if (r == HeadParse::kError) {
         const std::string what = "bad request: " + err;
-        BeginAccess(false);
+        BeginRequest(false);
         co_await Respond(400, what, true);
-        EndAccess();
+        EndRequest();
         co_return;
       }
       conn_.SetBusy(true);
-      BeginAccess(true);
+      BeginRequest(true);
       const bool keep = co_await Exchange();
-      EndAccess();
+      EndRequest();
       conn_.SetBusy(false);
       if (!keep) co_return;
     }
@@ -183,12 +184,18 @@ class HttpSession {
     co_await WriteAll(client_, head, body, ec);
   }
 
-  // Starts the access log's record of a request (`parsed`: req_ holds its head), when the
-  // listener has a log; copies what it needs of the head, which Exchange consumes.
-  void BeginAccess(bool parsed) {
+  // Starts the record of a request (`parsed`: req_ holds its head) when the listener has an
+  // access log or spans are exported; copies what it needs of the head, which Exchange consumes.
+  // The trace: the request's sampled W3C trace context continues with pier's server span, or a
+  // new trace starts; a context that says "not sampled" passes through untouched.
+  void BeginRequest(bool parsed) {
     log_ = listener_ != nullptr ? listener_->access_log : nullptr;
     bytes_out_ = 0;
-    if (log_ == nullptr) return;
+    TraceParent incoming;
+    const bool has_context = parsed && TraceParent::Parse(req_.Find("traceparent"), &incoming);
+    tracing_ = parsed && env_.tracer != nullptr && (!has_context || incoming.sampled());
+    recording_ = log_ != nullptr || tracing_;
+    if (!recording_) return;
     access_ = AccessRecord{};
     access_.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
@@ -205,28 +212,73 @@ class HttpSession {
     access_.user_agent = req_.Find("user-agent");
     access_.referer = req_.Find("referer");
     access_.bytes_in = req_.size;
-    // W3C trace context: version-traceid-parentid-flags, the trace id 32 lowercase hex digits.
-    const std::string_view tp = req_.Find("traceparent");
-    if (tp.size() >= 55 && tp[2] == '-' && tp[35] == '-') {
-      const std::string_view id = tp.substr(3, 32);
-      if (id.find_first_not_of("0123456789abcdef") == std::string_view::npos &&
-          id != std::string_view("00000000000000000000000000000000")) {
-        access_.trace_id = id;
-      }
-    }
+    if (has_context) access_.trace_id = incoming.trace();
+    if (!tracing_) return;
+    server_span_ = Span{};
+    server_span_.kind = Span::Kind::kServer;
+    server_span_.trace_id = has_context ? incoming.trace_id : Tracer::NewTraceId();
+    if (has_context) server_span_.parent_id = incoming.parent_id;
+    server_span_.span_id = Tracer::NewSpanId();
+    server_span_.start_unix_ns = Tracer::NowUnixNs();
+    upstream_context_.trace_id = server_span_.trace_id;
+    upstream_context_.parent_id = server_span_.span_id;  // each attempt puts its own
+    upstream_context_.flags = has_context ? incoming.flags : 1;
+    access_.trace_id.assign(server_span_.trace_id.data(), server_span_.trace_id.size());
   }
-  void EndAccess() {
-    if (log_ == nullptr) return;
+  void EndRequest() {
+    if (!recording_) return;
+    recording_ = false;
     access_.bytes_in += req_body_.seen;
     access_.bytes_out = bytes_out_;
     access_.duration_us = SteadyNowUs() - access_start_us_;
-    log_->Write(access_);
+    if (tracing_) {
+      Span& s = server_span_;
+      s.end_unix_ns = Tracer::NowUnixNs();
+      s.name = access_.method + " " + (access_.route.empty() ? access_.listener : access_.route);
+      s.strings = {{"http.method", access_.method},    {"http.target", access_.target},
+                   {"net.peer.name", access_.client},  {"pier.listener", access_.listener},
+                   {"pier.route", access_.route},      {"pier.cluster", access_.cluster},
+                   {"pier.upstream", access_.upstream}};
+      s.ints = {{"http.status_code", access_.status},
+                {"pier.retries", access_.retries},
+                {"http.request_content_length", static_cast<int64_t>(access_.bytes_in)}};
+      s.error = access_.status >= 500;
+      s.status_message = access_.error;
+      env_.tracer->Record(std::move(s));
+      tracing_ = false;
+    }
+    if (log_ != nullptr) log_->Write(access_);
     log_ = nullptr;
+  }
+
+  // A client span for one attempt at `host`: its id goes upstream in traceparent.
+  void BeginAttempt(const std::string& host, const std::string& cluster, uint32_t retry) {
+    attempt_span_ = Span{};
+    attempt_span_.kind = Span::Kind::kClient;
+    attempt_span_.trace_id = server_span_.trace_id;
+    attempt_span_.parent_id = server_span_.span_id;
+    attempt_span_.span_id = Tracer::NewSpanId();
+    attempt_span_.start_unix_ns = Tracer::NowUnixNs();
+    attempt_span_.name = access_.method + " " + host;
+    attempt_span_.strings = {{"net.peer.name", host}, {"pier.cluster", cluster}};
+    attempt_span_.ints = {{"pier.retry", retry}};
+    if (upstream_tp_at_ != std::string::npos) {
+      std::copy(attempt_span_.span_id.begin(), attempt_span_.span_id.end(),
+                up_head_.begin() + static_cast<std::ptrdiff_t>(upstream_tp_at_));
+    }
+  }
+  // Ends it at the response head (`status`) or the failure (`error`).
+  void EndAttempt(int status, const std::string& error) {
+    attempt_span_.end_unix_ns = Tracer::NowUnixNs();
+    if (status > 0) attempt_span_.ints.emplace_back("http.status_code", status);
+    attempt_span_.error = status == 0 || status >= 500;
+    attempt_span_.status_message = error;
+    env_.tracer->Record(std::move(attempt_span_));
   }
 
   // Sends a short text/plain response of pier's own.
   awaitable<void> Respond(int status, const std::string& what, bool close) {
-    if (log_ != nullptr) {
+    if (recording_) {
       access_.status = status;
       access_.error = what;
     }
@@ -292,6 +344,7 @@ class HttpSession {
         continue;
       }
       if (EqualsIgnoreCase(f.name, "x-forwarded-proto")) continue;
+      if (tracing_ && EqualsIgnoreCase(f.name, "traceparent")) continue;
       if (strip_expect && EqualsIgnoreCase(f.name, "expect")) continue;
       if (req_.IsHopByHop(f.name)) {
         const bool keep = (req_.chunked && EqualsIgnoreCase(f.name, "transfer-encoding")) ||
@@ -306,6 +359,12 @@ class HttpSession {
         .append(client_.is_tls() ? "\r\nX-Forwarded-Proto: https\r\n"
                                  : "\r\nX-Forwarded-Proto: http\r\n");
     if (req_.upgrade) up_head_.append("Connection: upgrade\r\n");
+    upstream_tp_at_ = std::string::npos;
+    if (tracing_) {  // each attempt writes its span id at upstream_tp_at_
+      up_head_.append("traceparent: ");
+      upstream_tp_at_ = up_head_.size() + 36;
+      up_head_.append(upstream_context_.Header()).append("\r\n");
+    }
     up_head_.append("\r\n");
   }
 
@@ -335,7 +394,7 @@ class HttpSession {
     for (bool retried_stale = false;; retried_stale = true) {
       deadline_.fired = false;
       bool reused = false;
-      if (log_ != nullptr) access_.upstream_connect_us = 0;  // a pooled connection
+      if (recording_) access_.upstream_connect_us = 0;  // a pooled connection
       if (!retried_stale) {
         up = worker_.pool.Take(PoolKey(address, tls), SteadyNowMs(), cc.idle_timeout_ms);
         reused = up != nullptr;
@@ -350,7 +409,7 @@ class HttpSession {
         const int64_t c0 = SteadyNowUs();
         up = co_await ConnectUpstream(worker_, address, cc.connect_timeout_ms, tls, &error,
                                       &timed_out);
-        if (log_ != nullptr) access_.upstream_connect_us = SteadyNowUs() - c0;
+        if (recording_) access_.upstream_connect_us = SteadyNowUs() - c0;
         if (up == nullptr) co_return Outcome{timed_out ? Fail::kTimeout : Fail::kConnect, error};
       }
       ++up->requests;
@@ -544,7 +603,7 @@ class HttpSession {
     const bool expect = EqualsIgnoreCase(req_.Find("expect"), "100-continue");
     Cluster& cluster = route->PickCluster(rng_());
     const ClusterConfig& cc = cluster.config();
-    if (log_ != nullptr) {
+    if (recording_) {
       access_.route = route->name;
       access_.cluster = cc.name;
     }
@@ -579,7 +638,7 @@ class HttpSession {
     timeout_ms_ = route->config.timeout_ms;
 
     const bool keep = co_await Forward(*route, cluster, ctx, method, head_request, final_status);
-    if (log_ != nullptr) access_.status = final_status;
+    if (recording_) access_.status = final_status;
     if (replayable_) in_.Consume(body_buffered_);
     body_buffered_ = 0;
     route->Count(final_status, SteadyNowUs() - t0);
@@ -644,12 +703,14 @@ class HttpSession {
       }
       const int64_t a0 = SteadyNowUs();
       std::unique_ptr<UpstreamConn> up;
-      if (log_ != nullptr) {
+      if (recording_) {
         access_.upstream = h->address();
         access_.retries = retries;
         access_.upstream_response_us = -1;
       }
+      if (tracing_) BeginAttempt(h->address(), cc.name, retries);
       Outcome o = co_await Try(h->address(), cc, tls, up);
+      if (tracing_) EndAttempt(o.fail == Fail::kNone ? resp_.status : 0, o.detail);
       if (o.fail == Fail::kClient) {
         cluster.Report(*h, 499, SteadyNowUs() - a0);
         status = 499;
@@ -673,7 +734,7 @@ class HttpSession {
         break;
       }
       status = resp_.status;
-      if (log_ != nullptr) access_.upstream_response_us = SteadyNowUs() - a0;
+      if (recording_) access_.upstream_response_us = SteadyNowUs() - a0;
       cluster.Report(*h, resp_.status, SteadyNowUs() - a0);
       if (resp_.status >= 500 && may_retry(resp_.status, Fail::kNone)) {
         last_error = "upstream " + h->address() + " (cluster '" + cc.name + "') answered " +
@@ -712,6 +773,11 @@ class HttpSession {
   std::string client_ip_;
   std::string client_addr_;         // ip:port, for the access log
   std::shared_ptr<AccessLog> log_;  // the listener's, while a request is logged
+  bool recording_ = false;          // access_ is being filled (a log or a trace wants it)
+  bool tracing_ = false;            // this request's spans are exported
+  Span server_span_, attempt_span_;
+  TraceParent upstream_context_;               // the trace id and flags upstream requests carry
+  size_t upstream_tp_at_ = std::string::npos;  // the parent id's offset in up_head_
   AccessRecord access_;
   int64_t access_start_us_ = 0;
   uint64_t bytes_out_ = 0;

@@ -19,6 +19,8 @@
 
 namespace pier::proxy {
 
+class Tracer;
+
 // What a session needs from its server: the current routing table and its thread's worker.
 struct SessionEnv {
   std::string listener;  // the listener's name in the runtime
@@ -26,6 +28,7 @@ struct SessionEnv {
   const std::atomic<uint64_t>* version;  // changes when the runtime does
   int64_t tunnel_idle_ms = 60000;        // a half-closed tunnel's silence limit
   std::function<Worker&(boost::asio::io_context&)> worker;
+  Tracer* tracer = nullptr;  // spans exported (OTLP) when set
 };
 
 boost::asio::awaitable<void> ServeHttp(net::Connection& conn, const SessionEnv& env);

@@ -30,6 +30,10 @@ struct ProxyServerOptions {
   // A client connection with no traffic for this long is closed (HAProxy's `timeout client`).
   std::chrono::milliseconds client_idle_timeout{std::chrono::seconds(60)};
   size_t max_connections = 10000;  // per listener
+  // Spans of every request and upstream attempt, exported with OTLP/HTTP (JSON) to this base
+  // URL (http://HOST:PORT[/PATH], as OTEL_EXPORTER_OTLP_ENDPOINT); "": none.
+  std::string otlp_endpoint;
+  std::string service_name = "pier-proxy";
 };
 
 // Thread-safe: Reload, Describe and the admin routes may run from any thread.

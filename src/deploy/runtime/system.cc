@@ -109,6 +109,9 @@ Result<System::Instance> System::StartInstance(const deploy::Service& s) {
   for (const auto& [k, v] : s.env) spec.env[k] = v;
   spec.env["PORT"] = std::to_string(spec.port);
   spec.env["PIER_SERVICE"] = s.name;
+  if (spec.env.count("OTEL_EXPORTER_OTLP_ENDPOINT") && !s.env.count("OTEL_SERVICE_NAME")) {
+    spec.env["OTEL_SERVICE_NAME"] = s.name;  // OpenTelemetry SDKs name their spans by it
+  }
   spec.env["PIER_VERSION"] = s.version;
   spec.env["PIER_INSTANCE"] = inst.id;
   if (Status st = driver_.Start(spec); !st.ok()) return st;

@@ -1,0 +1,151 @@
+"""Traces through the proxy: W3C trace context taken or started, propagated upstream with a
+span per attempt, and spans exported with OTLP/HTTP JSON to a collector (a small one here that
+decodes what it receives)."""
+import json
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+from test_proxy import backends, proxy  # noqa: F401 (fixtures)
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT = "00f067aa0ba902b7"
+
+
+class Collector:
+    """An OTLP/HTTP receiver: POST /v1/traces with the JSON encoding; keeps every span."""
+
+    def __init__(self):
+        self.spans, self.posts = [], []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.posts.append((self.path, self.headers["Content-Type"]))
+                for rs in json.loads(body)["resourceSpans"]:
+                    service = {a["key"]: a["value"]["stringValue"]
+                               for a in rs["resource"]["attributes"]}["service.name"]
+                    for ss in rs["scopeSpans"]:
+                        for span in ss["spans"]:
+                            span["service"] = service
+                            outer.spans.append(span)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def attrs(span):
+    out = {}
+    for a in span["attributes"]:
+        v = a["value"]
+        out[a["key"]] = v["stringValue"] if "stringValue" in v else int(v["intValue"])
+    return out
+
+
+def test_spans_form_one_trace_with_an_attempt_per_retry(backends, proxy):  # noqa: F811
+    bad, good = backends("bad", "good")
+    bad.control(status=503)
+    collector = Collector()
+    try:
+        s = proxy(f"""listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    routes:
+      - match: {{path_prefix: /}}
+        cluster: app
+        retries: {{max: 1, on: [503]}}
+clusters:
+  app:
+    endpoints: ["{bad.addr}", "{good.addr}"]
+""", "--otlp-endpoint", collector.url)
+        url = f"http://{s.ports['web']}"
+        seen = []
+        for _ in range(2):  # round robin: one of the two goes to the failing host first
+            r = requests.get(url + "/traced", headers={
+                "traceparent": f"00-{TRACE}-{PARENT}-01", "tracestate": "vendor=x"})
+            assert r.status_code == 200
+            seen.append(r.json()["headers"])
+        fresh = requests.get(url + "/untraced").json()["headers"]
+        unsampled = f"00-{TRACE}-{PARENT}-00"
+        quiet = requests.get(url + "/quiet", headers={"traceparent": unsampled}).json()["headers"]
+        s.stop()  # the exporter sends what it holds before the process ends
+    finally:
+        collector.close()
+    assert collector.posts and all(p == ("/v1/traces", "application/json")
+                                   for p in collector.posts)
+    spans = collector.spans
+    assert {sp["service"] for sp in spans} == {"pier-proxy"}
+    servers = [sp for sp in spans if sp["kind"] == 2]
+    clients = [sp for sp in spans if sp["kind"] == 3]
+    traced = [sp for sp in servers if sp["traceId"] == TRACE]
+    assert len(traced) == 2 and len(servers) == 3  # the unsampled request made no span
+    for server, headers in zip(traced, seen):
+        assert server["parentSpanId"] == PARENT
+        assert attrs(server)["http.status_code"] == 200
+        attempts = sorted((c for c in clients if c["parentSpanId"] == server["spanId"]),
+                          key=lambda c: attrs(c)["pier.retry"])
+        assert attempts and all(c["traceId"] == TRACE for c in attempts)
+        # The upstream saw pier's last attempt as its parent, the trace and flags unchanged.
+        assert headers["traceparent"] == f"00-{TRACE}-{attempts[-1]['spanId']}-01"
+        assert headers["tracestate"] == "vendor=x"
+        assert attrs(attempts[-1])["net.peer.name"] == good.addr
+        assert attrs(server)["pier.retries"] == len(attempts) - 1
+        if len(attempts) == 2:  # the retried one: the failed attempt is an error span
+            assert attrs(attempts[0])["http.status_code"] == 503
+            assert attempts[0]["status"]["code"] == 2
+            assert attrs(attempts[0])["net.peer.name"] == bad.addr
+    assert any(len([c for c in clients if c["parentSpanId"] == sv["spanId"]]) == 2
+               for sv in traced)
+    # No context: pier starts a trace, its server span is the root.
+    root = [sp for sp in servers if sp["traceId"] != TRACE]
+    assert len(root) == 1 and "parentSpanId" not in root[0]
+    version, trace, parent, flags = fresh["traceparent"].split("-")
+    assert (version, trace, flags) == ("00", root[0]["traceId"], "01") and len(parent) == 16
+    # Not sampled upstream of pier: the context passes through untouched.
+    assert quiet["traceparent"] == unsampled
+    for sp in spans:
+        assert int(sp["endTimeUnixNano"]) >= int(sp["startTimeUnixNano"]) > 1.7e18
+
+
+def test_pier_up_traces_its_proxy_and_hands_the_endpoint_to_services(tmp_path):
+    from conftest import pier_up
+    from test_up import DEMO, get, until
+    collector = Collector()
+    try:
+        s = pier_up(tmp_path, "platform: {proxy: {listen: 127.0.0.1:0}}\n" + open(DEMO).read(),
+                    "--otlp-endpoint", collector.url)
+        try:
+            pids = [int(line.split()[4]) for line in s.lines
+                    if line.split()[:1] in (["catalog"], ["frontend"])]
+            proxy_url = f"http://{s.ports['proxy']}"
+            until(lambda: (r := get(proxy_url + "/")) is not None and r.status_code == 200,
+                  "the frontend through the proxy")
+            for pid in pids:  # each service is told where spans go, and its own name
+                env = dict(kv.split("=", 1) for kv in
+                           open(f"/proc/{pid}/environ").read().split("\0") if "=" in kv)
+                assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == collector.url
+                assert env["OTEL_SERVICE_NAME"] in ("catalog", "frontend")
+        finally:
+            s.stop(signal.SIGINT)
+    finally:
+        collector.close()
+    served = [sp for sp in collector.spans if sp["kind"] == 2
+              and attrs(sp).get("http.status_code") == 200 and attrs(sp)["http.target"] == "/"]
+    assert served and served[-1]["service"] == "pier-proxy"
+    assert any(c["parentSpanId"] == served[-1]["spanId"] for c in collector.spans
+               if c["kind"] == 3)
