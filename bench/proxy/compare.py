@@ -3,7 +3,7 @@
 
   bench/proxy/compare.py [--pier build/release/bin/pier] [--runs 5] [--duration 10]
                          [--connections 50] [--body 64] [--baseline OTHER_PIER]
-                         [--access-log]
+                         [--access-log] [--tracing]
 
 Starts two nginx backends (one worker each, serving a --body byte file), HAProxy 2.6 (one
 thread, `http-reuse always`, round robin) and `pier proxy --threads 1` (round robin), then runs
@@ -13,7 +13,8 @@ microseconds per request (utime+stime from /proc/PID/stat over the run), and pie
 HAProxy. With --baseline (another build of pier, e.g. the previous commit's) it runs as `base`
 in the same interleaving and pier/base ratios are printed: a change's A/B against main. With
 --access-log a second pier writes a JSON access log to a file (`pier+log`): the log's cost as
-pier+log/pier ratios. Only loopback traffic.
+pier+log/pier ratios; with --tracing one exports a span per request and per upstream attempt
+to an OTLP collector (a discarding Python server; `pier+trace`). Only loopback traffic.
 """
 import argparse
 import os
@@ -26,6 +27,19 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchutil import (DEFAULT_PIER, cpu_seconds, free_port, start_haproxy,  # noqa: E402
                        start_nginx, wait_port, wrk)
+
+# An OTLP/HTTP collector that accepts and discards spans (--tracing), in its own process.
+COLLECTOR = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
 
 def start_pier(pier, port, backends, *extra):
     proc = subprocess.Popen([pier, "proxy", "--listen", f"127.0.0.1:{port}", "--http",
@@ -45,6 +59,8 @@ def main():
     ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B)")
     ap.add_argument("--access-log", action="store_true",
                     help="also run pier with a JSON access log to a file (pier+log): its cost")
+    ap.add_argument("--tracing", action="store_true",
+                    help="also run pier exporting spans to an OTLP collector (pier+trace)")
     args = ap.parse_args()
     for tool in ("nginx", "haproxy", "wrk"):
         if shutil.which(tool) is None:
@@ -75,6 +91,14 @@ def main():
                                 os.path.join(tmp, "access.log"))
             procs.append(logged)
             targets.append(("pier+log", f"http://127.0.0.1:{lport}/", logged.pid))
+        if args.tracing:
+            cport, tport = free_port(), free_port()
+            collector = subprocess.Popen(["/usr/bin/python3", "-c", COLLECTOR, str(cport)])
+            wait_port(cport)
+            traced = start_pier(args.pier, tport, backends, "--otlp-endpoint",
+                                f"http://127.0.0.1:{cport}")
+            procs += [collector, traced]
+            targets.append(("pier+trace", f"http://127.0.0.1:{tport}/", traced.pid))
         for name, url, _ in targets:  # warm up connections and caches
             wrk(url, args.connections, 1)
         results = {name: [] for name, _, _ in targets}
@@ -103,6 +127,12 @@ def main():
                 a[k] / b[k] for a, b in zip(results["pier+log"], results["pier"]))
             print(f"pier+log / pier (medians of per-run ratios): throughput {ratio('rps'):.2f}x, "
                   f"CPU per request {ratio('cpu_us'):.2f}x, p99 {ratio('p99'):.2f}x")
+        if args.tracing:
+            ratio = lambda k: statistics.median(  # noqa: E731
+                a[k] / b[k] for a, b in zip(results["pier+trace"], results["pier"]))
+            print(f"pier+trace / pier (medians of per-run ratios): throughput "
+                  f"{ratio('rps'):.2f}x, CPU per request {ratio('cpu_us'):.2f}x, "
+                  f"p99 {ratio('p99'):.2f}x")
         if args.baseline:
             ratio = lambda k: statistics.median(  # noqa: E731
                 a[k] / b[k] for a, b in zip(results["pier"], results["base"]))
