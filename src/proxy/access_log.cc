@@ -36,12 +36,6 @@ void AppendEscaped(std::string& out, std::string_view s, bool json) {
   }
 }
 
-void AppendJson(std::string& out, std::string_view s) {
-  out.push_back('"');
-  AppendEscaped(out, s, true);
-  out.push_back('"');
-}
-
 // A field of the combined format: "-" when empty.
 void AppendCombined(std::string& out, std::string_view s) {
   if (s.empty()) return out.push_back('-');
@@ -79,6 +73,12 @@ int OpenFile(const std::string& path) {
 
 }  // namespace
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  out.push_back('"');
+  AppendEscaped(out, s, true);
+  out.push_back('"');
+}
+
 std::string AccessLog::FormatLine(const AccessRecord& r, Format format) {
   std::string out;
   out.reserve(256 + r.target.size());
@@ -100,7 +100,7 @@ std::string AccessLog::FormatLine(const AccessRecord& r, Format format) {
     out += ",\"";
     out += name;
     out += "\":";
-    AppendJson(out, value);
+    AppendJsonString(out, value);
   };
   auto number = [&out](std::string_view name, int64_t value) {
     fmt::format_to(std::back_inserter(out), ",\"{}\":{}", name, value);

@@ -1,12 +1,14 @@
 #include "proxy/tracer.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
+#include <iterator>
 #include <random>
 
 #include "pier/net/http_fetch.h"
 #include "pier/net/tcp_listener.h"
+#include "proxy/access_log.h"
 
 namespace pier::proxy {
 namespace {
@@ -24,11 +26,6 @@ std::array<char, N> RandomHex() {
     out[N - 1] = '1';  // an all-zero id is invalid
   }
   return out;
-}
-
-template <size_t N>
-std::string Hex(const std::array<char, N>& id) {
-  return std::string(id.data(), N);
 }
 
 }  // namespace
@@ -92,39 +89,55 @@ void Tracer::Record(Span span) {
   if (wake) cv_.notify_one();
 }
 
+// Written directly (no JSON tree): the exporter formats every span the proxy makes.
 std::string Tracer::OtlpJson(const std::vector<Span>& spans, const std::string& service_name) {
-  using nlohmann::json;
-  auto attr = [](const std::string& key, json value) {
-    return json{{"key", key}, {"value", std::move(value)}};
-  };
-  json list = json::array();
-  for (const Span& s : spans) {
-    json attributes = json::array();
-    for (const auto& [k, v] : s.strings) attributes.push_back(attr(k, {{"stringValue", v}}));
-    // OTLP's JSON encoding writes 64-bit integers as strings.
-    for (const auto& [k, v] : s.ints) {
-      attributes.push_back(attr(k, {{"intValue", std::to_string(v)}}));
+  std::string out;
+  out.reserve(256 + spans.size() * 640);
+  auto put = [&out](std::string_view text) { out.append(text); };
+  put(R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":)");
+  AppendJsonString(out, service_name);
+  put(R"(}}]},"scopeSpans":[{"scope":{"name":"pier"},"spans":[)");
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const Span& s = spans[i];
+    if (i > 0) out.push_back(',');
+    fmt::format_to(std::back_inserter(out), R"({{"traceId":"{}","spanId":"{}",)",
+                   std::string_view(s.trace_id.data(), 32), std::string_view(s.span_id.data(), 16));
+    if (s.parent_id[0] != '\0') {
+      fmt::format_to(std::back_inserter(out), R"("parentSpanId":"{}",)",
+                     std::string_view(s.parent_id.data(), 16));
     }
-    json span = {
-        {"traceId", Hex(s.trace_id)},
-        {"spanId", Hex(s.span_id)},
-        {"name", s.name},
-        {"kind", static_cast<int>(s.kind)},
-        {"startTimeUnixNano", std::to_string(s.start_unix_ns)},
-        {"endTimeUnixNano", std::to_string(s.end_unix_ns)},
-        {"attributes", std::move(attributes)},
-        {"status", s.error ? json{{"code", 2}, {"message", s.status_message}} : json{{"code", 0}}}};
-    if (s.parent_id[0] != '\0') span["parentSpanId"] = Hex(s.parent_id);
-    list.push_back(std::move(span));
+    put(R"("name":)");
+    AppendJsonString(out, s.name);
+    // OTLP's JSON encoding writes 64-bit integers as strings.
+    fmt::format_to(std::back_inserter(out),
+                   R"(,"kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[)",
+                   static_cast<int>(s.kind), s.start_unix_ns, s.end_unix_ns);
+    bool first = true;
+    for (const auto& [k, v] : s.strings) {
+      put(first ? R"({"key":)" : R"(,{"key":)");
+      first = false;
+      AppendJsonString(out, k);
+      put(R"(,"value":{"stringValue":)");
+      AppendJsonString(out, v);
+      put("}}");
+    }
+    for (const auto& [k, v] : s.ints) {
+      put(first ? R"({"key":)" : R"(,{"key":)");
+      first = false;
+      AppendJsonString(out, k);
+      fmt::format_to(std::back_inserter(out), R"(,"value":{{"intValue":"{}"}}}})", v);
+    }
+    put(R"(],"status":{"code":)");
+    if (s.error) {
+      put(R"(2,"message":)");
+      AppendJsonString(out, s.status_message);
+    } else {
+      put("0");
+    }
+    put("}}");
   }
-  json body = {
-      {"resourceSpans",
-       json::array({{{"resource",
-                      {{"attributes",
-                        json::array({attr("service.name", {{"stringValue", service_name}})})}}},
-                     {"scopeSpans", json::array({{{"scope", {{"name", "pier"}}},
-                                                  {"spans", std::move(list)}}})}}})}};
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  put("]}]}]}");
+  return out;
 }
 
 void Tracer::Loop() {

@@ -43,7 +43,7 @@ TEST(TracerTest, OtlpJsonIsTheProtocolsJsonEncoding) {
   s.strings = {{"net.peer.name", "127.0.0.1:1"}};
   s.ints = {{"http.status_code", 503}};
   s.error = true;
-  s.status_message = "answered 503";
+  s.status_message = "answered \"503\"\x01";  // escaped, and the JSON still parses
   const auto j = nlohmann::json::parse(Tracer::OtlpJson({s}, "pier-proxy"));
   const auto& rs = j["resourceSpans"][0];
   EXPECT_EQ(rs["resource"]["attributes"][0]["value"]["stringValue"], "pier-proxy");
@@ -55,6 +55,7 @@ TEST(TracerTest, OtlpJsonIsTheProtocolsJsonEncoding) {
   EXPECT_EQ(span["startTimeUnixNano"], "1796656496123000000");  // 64-bit integers as strings
   EXPECT_EQ(span["attributes"][1]["value"]["intValue"], "503");
   EXPECT_EQ(span["status"]["code"], 2);
+  EXPECT_EQ(span["status"]["message"], "answered \"503\"\x01");
   EXPECT_NE(Tracer::NewSpanId(), Tracer::NewSpanId());
 }
 
