@@ -30,6 +30,10 @@ RespParser::Result RespParser::Parse(std::string_view buf, std::vector<std::stri
       return Result::kIncomplete;
     }
     size_t line_end = static_cast<size_t>(nl - buf.data());
+    // The same error whether the line arrived whole or a byte at a time.
+    if (line_end > limits_.max_inline_len) {
+      return Fail("Protocol error: too big mbulk count string");
+    }
     if (line_end + 1 >= buf.size()) return Result::kIncomplete;  // need the '\n'
     int64_t count = 0;
     if (!ParseInt(buf.substr(1, line_end - 1), &count) ||
@@ -62,6 +66,9 @@ RespParser::Result RespParser::Parse(std::string_view buf, std::vector<std::stri
       return Result::kIncomplete;
     }
     size_t line_end = static_cast<size_t>(nl - buf.data());
+    if (line_end - pos_ > limits_.max_inline_len) {
+      return Fail("Protocol error: too big bulk count string");
+    }
     if (line_end + 1 >= buf.size()) return Result::kIncomplete;
     int64_t len = 0;
     if (!ParseInt(buf.substr(pos_ + 1, line_end - pos_ - 1), &len) || len < 0 ||
