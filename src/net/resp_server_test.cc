@@ -130,8 +130,8 @@ TEST_F(RespServerTest, EveryServiceCommandNeedsAuthWithoutExtraCode) {
   auto stranger = server_->NewClient("stranger");
   EXPECT_FALSE(stranger->authenticated);
   const std::vector<std::vector<std::string_view>> calls = {
-      {"aincr", "1"},         {"bincr", "1"},     {"alater"},
-      {"config", "get", "*"}, {"client", "list"}, {"info"}};
+      {"aincr", "1"},     {"bincr", "1"}, {"alater"},         {"config", "get", "*"},
+      {"client", "list"}, {"info"},       {"slowlog", "get"}, {"latency", "latest"}};
   for (const auto& args : calls) {
     EXPECT_EQ(Run(args, stranger.get()), "-NOAUTH Authentication required.\r\n") << args[0];
   }

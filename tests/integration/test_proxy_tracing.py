@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from test_proxy import backends, proxy  # noqa: F401 (fixtures)
+from test_proxy import backends, config, proxy  # noqa: F401 (fixtures)
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -62,17 +62,8 @@ def test_spans_form_one_trace_with_an_attempt_per_retry(backends, proxy):  # noq
     bad.control(status=503)
     collector = Collector()
     try:
-        s = proxy(f"""listeners:
-  - name: web
-    listen: 127.0.0.1:0
-    routes:
-      - match: {{path_prefix: /}}
-        cluster: app
-        retries: {{max: 1, on: [503]}}
-clusters:
-  app:
-    endpoints: ["{bad.addr}", "{good.addr}"]
-""", "--otlp-endpoint", collector.url)
+        s = proxy(config(bad.addr, good.addr, route_extra="        retries: {max: 1, on: [503]}\n"),
+                  "--otlp-endpoint", collector.url)
         url = f"http://{s.ports['web']}"
         seen = []
         for _ in range(2):  # round robin: one of the two goes to the failing host first
