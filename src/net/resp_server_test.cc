@@ -193,7 +193,8 @@ TEST_F(RespServerTest, SlowCommandsOfEveryServiceGoToTheSlowLogAsRedis) {
   EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "500"}), "+OK\r\n");
   EXPECT_EQ(Run({"ataKE", "499"}), "+OK\r\n");  // under the threshold
   EXPECT_EQ(Run({"SLOWLOG", "LEN"}), ":0\r\n");
-  EXPECT_EQ(Run({"btake", "500"}), "+OK\r\n");
+  clock_.Advance(std::chrono::milliseconds(1000 - server_->UnixMsAt(clock_.Now()) % 1000));
+  EXPECT_EQ(Run({"btake", "500"}), "+OK\r\n");  // 0.5 ms into a wall-clock second
   EXPECT_EQ(Run({"CLIENT", "SETNAME", "worker"}), "+OK\r\n");
   EXPECT_EQ(Run({"AUTH", "secret"}).substr(0, 4), "-ERR");  // fast, but its password is hidden
   EXPECT_EQ(Run({"CONFIG", "SET", "slowlog-log-slower-than", "0"}), "+OK\r\n");
@@ -228,6 +229,8 @@ TEST_F(RespServerTest, LatencyMonitorKeepsTheWorstSpikeOfEachSecond) {
   EXPECT_EQ(Run({"atake", "90000"}), "+OK\r\n");  // off by default
   EXPECT_EQ(Run({"LATENCY", "LATEST"}), "*0\r\n");
   EXPECT_EQ(Run({"CONFIG", "SET", "latency-monitor-threshold", "10"}), "+OK\r\n");
+  // Start at the top of a wall-clock second: the spikes below, ending up to 20 ms on, share it.
+  clock_.Advance(std::chrono::milliseconds(1000 - server_->UnixMsAt(clock_.Now()) % 1000));
   EXPECT_EQ(Run({"atake", "9999"}), "+OK\r\n");  // 9 ms: under
   EXPECT_EQ(Run({"atake", "20000"}), "+OK\r\n");
   EXPECT_EQ(Run({"atake", "15000"}), "+OK\r\n");  // the same second: the worst is kept
