@@ -32,5 +32,6 @@ void AddDemoServiceCommand(CLI::App& app, SetAction set_action);
 void AddUpCommand(CLI::App& app, SetAction set_action);
 void AddRolloutCommands(CLI::App& app, SetAction set_action);
 void AddPerfCommand(CLI::App& app, SetAction set_action);
+void AddHealthCommand(CLI::App& app, SetAction set_action);
 
 }  // namespace pier::app

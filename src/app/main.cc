@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   pier::app::AddUpCommand(app, set_action);
   pier::app::AddRolloutCommands(app, set_action);
   pier::app::AddPerfCommand(app, set_action);
+  pier::app::AddHealthCommand(app, set_action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,10 +1,12 @@
 """The command line: help, version, bad flags, exit codes, and `pier cache-sim`."""
 import csv
+import http.server
 import io
 import pathlib
 import subprocess
+import threading
 
-from conftest import run_pier
+from conftest import Server, run_pier
 
 
 def test_version_and_help():
@@ -20,6 +22,35 @@ def test_version_and_help():
         r = run_pier(*cmd, "--help")
         assert r.returncode == 0, r.stderr
         assert "--help" in r.stdout
+
+
+def test_health_exits_0_only_when_the_server_answers_200():
+    s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+    r = run_pier("health", "--http", s.ports["http"])
+    assert r.returncode == 0 and '"status":"ok"' in r.stdout, r.stderr
+    assert s.stop() == 0
+    r = run_pier("health", "--http", s.ports["http"], "--timeout", "2")
+    assert r.returncode == 2 and r.stderr.startswith(f"pier health: {s.ports['http']}"), r.stderr
+
+    class Sick(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"draining\n")
+
+        def log_message(self, *args):
+            pass
+
+    sick = http.server.HTTPServer(("127.0.0.1", 0), Sick)
+    threading.Thread(target=sick.serve_forever, daemon=True).start()
+    try:
+        where = f"127.0.0.1:{sick.server_address[1]}"
+        r = run_pier("health", "--http", where)
+        assert r.returncode == 2 and r.stdout == "draining\n", r.stdout
+        assert f"{where}/health answered HTTP 503" in r.stderr, r.stderr
+    finally:
+        sick.shutdown()
 
 
 def test_unknown_flag_is_rejected_with_exit_code_1():
