@@ -164,8 +164,9 @@ void AddSettings(Settings& s, ProxyFlags& f) {
       .Text("policy", &f.policy, "Balancing policy for --to")
       .Choice("mode", &f.mode, "http or tcp, for --to", {"http", "tcp"})
       .Text("access-log", &f.access_log, "Access log of --to's listener: FILE or stdout")
-      .Choice("access-log-format", &f.access_log_format, "json or combined, for --access-log",
-              {"json", "combined"})
+      .Text("access-log-format", &f.access_log_format,
+            "json, combined, or a template of $fields ('$client $status $duration_ms'), for "
+            "--access-log")
       .Text("otlp-endpoint", &f.otlp_endpoint,
             "Export spans with OTLP/HTTP JSON to http://HOST:PORT (default: "
             "$OTEL_EXPORTER_OTLP_ENDPOINT)")

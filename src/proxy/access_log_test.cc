@@ -28,8 +28,14 @@ AccessRecord Sample() {
   return r;
 }
 
+std::string LineOf(const AccessRecord& r, const std::string& spec) {
+  auto f = LineFormat::Parse(spec);
+  EXPECT_TRUE(f.ok()) << f.status().message();
+  return f.ok() ? f->Line(r) : "";
+}
+
 TEST(AccessLogTest, JsonLineIsValidWhateverBytesTheClientSent) {
-  const std::string line = AccessLog::FormatLine(Sample(), AccessLog::Format::kJson);
+  const std::string line = LineOf(Sample(), "json");
   ASSERT_EQ(line.back(), '\n');
   const auto j = nlohmann::json::parse(line);
   EXPECT_EQ(j["time"], "2026-12-07T15:14:56.123Z");
@@ -41,7 +47,7 @@ TEST(AccessLogTest, JsonLineIsValidWhateverBytesTheClientSent) {
 }
 
 TEST(AccessLogTest, CombinedLineEscapesAsApache) {
-  EXPECT_EQ(AccessLog::FormatLine(Sample(), AccessLog::Format::kCombined),
+  EXPECT_EQ(LineOf(Sample(), "combined"),
             "10.0.0.7 - - [07/Dec/2026:15:14:56 +0000] \"GET /a?\\\"q\\\"=\\x01\\xff HTTP/1.1\" "
             "502 99 \"-\" \"curl/7.88\"\n");
 }
@@ -52,7 +58,7 @@ TEST(AccessLogTest, WritesEveryLineAndReopensAfterARename) {
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "a.log").string();
   {
-    auto log = AccessLog::Open(path, AccessLog::Format::kCombined);
+    auto log = AccessLog::Open(path, *LineFormat::Parse("combined"));
     ASSERT_TRUE(log.ok()) << log.status().message();
     for (int i = 0; i < 1000; ++i) (*log)->Write(Sample());
     std::filesystem::rename(path, path + ".1");
@@ -68,7 +74,7 @@ TEST(AccessLogTest, WritesEveryLineAndReopensAfterARename) {
   EXPECT_EQ(lines(path) + lines(path + ".1"), 1010u);
   EXPECT_TRUE(std::filesystem::exists(path));
   std::filesystem::remove_all(dir);
-  auto bad = AccessLog::Open("/nonexistent-dir/a.log", AccessLog::Format::kJson);
+  auto bad = AccessLog::Open("/nonexistent-dir/a.log", *LineFormat::Parse("json"));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             "access_log: cannot open '/nonexistent-dir/a.log': No such file or directory");
@@ -85,7 +91,63 @@ clusters:
                             "p.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("p.yaml:3:"), std::string::npos) << c.status().message();
-  EXPECT_NE(c.status().message().find("use json or combined, got 'xml'"), std::string::npos);
+  EXPECT_NE(c.status().message().find("use json, combined, or a template with $fields, got 'xml'"),
+            std::string::npos);
+  c = ParseProxyConfig(R"(listeners:
+  - listen: 127.0.0.1:0
+    access_log: {path: /tmp/x.log, sample: 1.5}
+    routes: [{cluster: a}]
+clusters:
+  a: {endpoints: ["127.0.0.1:1"]}
+)",
+                       "p.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("p.yaml:3:"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("above 0 and at most 1"), std::string::npos);
+}
+
+TEST(AccessLogTest, TemplateWritesTheNamedFields) {
+  AccessRecord r = Sample();
+  r.upstream_response_us = 1234;
+  EXPECT_EQ(LineOf(r,
+                   "$client ${method}:$path $status $duration_ms ms $upstream_connect_ms "
+                   "$upstream_response_ms $$ $route [$time]"),
+            "10.0.0.7:5123 GET:/a?\\\"q\\\"=\\x01\\xff 502 1.500 ms - 1.234 $ - "
+            "[2026-12-07T15:14:56.123Z]\n");
+  auto bad = LineFormat::Parse("$client $stauts");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind(
+                "template column 9: unknown field '$stauts' (fields: time, client, method", 0),
+            0u)
+      << bad.status().message();
+  EXPECT_FALSE(LineFormat::Parse("${client").ok());
+  EXPECT_FALSE(LineFormat::Parse("cost $").ok());
+  EXPECT_FALSE(LineFormat::Parse(std::string(LineFormat::kMaxSpec + 1, '$')).ok());
+}
+
+TEST(AccessLogTest, FilterKeepsErrorsAndSlowRequestsAndSamplesTheRest) {
+  AccessRecord ok = Sample();
+  ok.status = 200;
+  ok.error.clear();
+  ok.duration_us = 1000;
+  AccessRecord slow = ok;
+  slow.duration_us = 300000;
+  AccessRecord retried = ok;
+  retried.retries = 1;
+  const AccessFilter all;
+  EXPECT_TRUE(all.Keep(ok, 0.99));
+  const AccessFilter errors{.errors_only = true};
+  EXPECT_FALSE(errors.Keep(ok, 0));
+  EXPECT_FALSE(errors.Keep(slow, 0));
+  EXPECT_TRUE(errors.Keep(Sample(), 0.99));  // a 502
+  EXPECT_TRUE(errors.Keep(retried, 0.99));
+  const AccessFilter errors_or_slow{.errors_only = true, .slower_than_us = 250000};
+  EXPECT_TRUE(errors_or_slow.Keep(slow, 0));
+  EXPECT_FALSE(errors_or_slow.Keep(ok, 0));
+  const AccessFilter sampled{.sample = 0.25};
+  EXPECT_TRUE(sampled.Keep(ok, 0.2));
+  EXPECT_FALSE(sampled.Keep(ok, 0.3));
+  EXPECT_TRUE(sampled.Keep(Sample(), 0.99));  // errors are never sampled away
 }
 
 }  // namespace

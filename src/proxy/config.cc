@@ -10,6 +10,7 @@
 
 #include "pier/base/config.h"
 #include "pier/base/strings.h"
+#include "proxy/access_line.h"
 
 namespace pier::proxy {
 
@@ -355,9 +356,15 @@ Result<ProxyConfig> ParseProxyConfig(std::string_view text, const std::string& n
       auto log = l.Section("access_log");
       log.Read("path", &lc.access_log_path);
       log.Read("format", &lc.access_log_format);
+      log.Read("errors_only", &lc.access_log_errors_only);
+      log.ReadDurationMs("slower_than", &lc.access_log_slower_than_ms, 1, 86400000);
+      log.Read("sample", &lc.access_log_sample);
       if (lc.access_log_path.empty()) log.Error("path", "give a file or stdout");
-      if (lc.access_log_format != "json" && lc.access_log_format != "combined") {
-        log.Error("format", "use json or combined, got '" + lc.access_log_format + "'");
+      if (auto f = LineFormat::Parse(lc.access_log_format); !f.ok()) {
+        log.Error("format", f.status().message());
+      }
+      if (!(lc.access_log_sample > 0 && lc.access_log_sample <= 1)) {
+        log.Error("sample", "give the fraction of requests to log, above 0 and at most 1");
       }
       if (lc.mode != ListenerConfig::Mode::kHttp) {
         l.Error("access_log", "a tcp listener has no requests to log");

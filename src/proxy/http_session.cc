@@ -190,6 +190,7 @@ class HttpSession {
   // new trace starts; a context that says "not sampled" passes through untouched.
   void BeginRequest(bool parsed) {
     log_ = listener_ != nullptr ? listener_->access_log : nullptr;
+    if (log_ != nullptr) log_filter_ = listener_->access_filter;
     bytes_out_ = 0;
     TraceParent incoming;
     const bool has_context = parsed && TraceParent::Parse(req_.Find("traceparent"), &incoming);
@@ -247,7 +248,10 @@ class HttpSession {
       env_.tracer->Record(std::move(s));
       tracing_ = false;
     }
-    if (log_ != nullptr) log_->Write(access_);
+    if (log_ != nullptr &&
+        log_filter_.Keep(access_, std::uniform_real_distribution<double>(0, 1)(rng_))) {
+      log_->Write(access_);
+    }
     log_ = nullptr;
   }
 
@@ -773,8 +777,9 @@ class HttpSession {
   std::string client_ip_;
   std::string client_addr_;         // ip:port, for the access log
   std::shared_ptr<AccessLog> log_;  // the listener's, while a request is logged
-  bool recording_ = false;          // access_ is being filled (a log or a trace wants it)
-  bool tracing_ = false;            // this request's spans are exported
+  AccessFilter log_filter_;
+  bool recording_ = false;  // access_ is being filled (a log or a trace wants it)
+  bool tracing_ = false;    // this request's spans are exported
   Span server_span_, attempt_span_;
   TraceParent upstream_context_;               // the trace id and flags upstream requests carry
   size_t upstream_tp_at_ = std::string::npos;  // the parent id's offset in up_head_

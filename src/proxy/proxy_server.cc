@@ -236,14 +236,17 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
   std::map<std::string, std::shared_ptr<AccessLog>> access_logs;
   for (const auto& lc : config.listeners) {
     if (lc.access_log_path.empty() || access_logs.count(lc.access_log_path)) continue;
-    const auto format = lc.access_log_format == "combined" ? AccessLog::Format::kCombined
-                                                           : AccessLog::Format::kJson;
+    auto format = LineFormat::Parse(lc.access_log_format);
+    if (!format.ok()) {
+      return Status::InvalidArgument("listener '" + lc.name +
+                                     "': access log format: " + format.status().message());
+    }
     auto kept = m.access_logs.find(lc.access_log_path);
-    if (kept != m.access_logs.end() && kept->second->format() == format) {
+    if (kept != m.access_logs.end() && kept->second->format().spec() == format->spec()) {
       access_logs[lc.access_log_path] = kept->second;
       continue;
     }
-    auto log = AccessLog::Open(lc.access_log_path, format);
+    auto log = AccessLog::Open(lc.access_log_path, std::move(*format));
     if (!log.ok()) {
       return Status::InvalidArgument("listener '" + lc.name + "': " + log.status().message());
     }

@@ -76,6 +76,9 @@ std::shared_ptr<const Runtime> BuildRuntime(
     if (lc.mode == ListenerConfig::Mode::kTcp) l.tcp_cluster = rt->clusters.at(lc.cluster);
     if (auto log = access_logs.find(lc.access_log_path); log != access_logs.end()) {
       l.access_log = log->second;
+      l.access_filter = {.errors_only = lc.access_log_errors_only,
+                         .slower_than_us = lc.access_log_slower_than_ms * 1000,
+                         .sample = lc.access_log_sample};
     }
     for (const auto& rc : lc.routes) {
       Route r;

@@ -45,6 +45,7 @@ struct ListenerRuntime {
   std::vector<Route> routes;              // HTTP: first match wins
   std::shared_ptr<Cluster> tcp_cluster;   // TCP
   std::shared_ptr<AccessLog> access_log;  // null: none
+  AccessFilter access_filter;             // which requests get a line
   const Route* Match(const HttpHead& head, std::string_view host, std::string_view path) const;
 };
 

@@ -87,3 +87,35 @@ clusters:
                r'"GET /(before|after)/\d+ HTTP/1\.1" 200 \d+ "(http://r/|-)" "python-requests/[^"]+"')
     for line in old + new:
         assert re.fullmatch(pattern, line), line
+
+
+def test_a_template_log_of_errors_only(backends, proxy, tmp_path):  # noqa: F811
+    ok, failing = backends("ok", "failing")
+    failing.control(status=500)
+    log = tmp_path / "errors.log"
+    s = proxy(f"""listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    access_log:
+      path: {log}
+      format: '$status $method $path upstream=$upstream retries=$retries error="$error"'
+      errors_only: true
+    routes:
+      - {{match: {{path_prefix: /ok/}}, cluster: ok}}
+      - {{match: {{path_prefix: /bad/}}, cluster: failing}}
+clusters:
+  ok: {{endpoints: ["{ok.addr}"]}}
+  failing: {{endpoints: ["{failing.addr}"]}}
+""")
+    url = f"http://{s.ports['web']}"
+    with requests.Session() as c:
+        for i in range(5):
+            assert c.get(f"{url}/ok/{i}").status_code == 200
+        assert c.get(f"{url}/bad/1").status_code == 500
+        assert c.get(f"{url}/nowhere").status_code == 404  # pier's own answer: an error
+        assert c.get(f"{url}/ok/last").status_code == 200
+    s.stop()
+    assert log.read_text().splitlines() == [
+        f'500 GET /bad/1 upstream={failing.addr} retries=0 error="-"',
+        "404 GET /nowhere upstream=- retries=0 "
+        "error=\"no route for host '127.0.0.1' and path '/nowhere'\""]

@@ -118,9 +118,14 @@ struct ListenerConfig {
   // to arrive once it has started (HAProxy's timeout http-request).
   size_t max_connections_per_client = 1024;
   int64_t request_header_timeout_ms = 10000;
-  // One line per request (kHttp): `access_log: {path: FILE|stdout, format: json|combined}`.
+  // One line per request (kHttp): `access_log: {path: FILE|stdout, format: json|combined|
+  // TEMPLATE, errors_only: BOOL, slower_than: DURATION, sample: FRACTION}` (TEMPLATE: text with
+  // $field names; which requests get a line: see docs/proxy.md#access-log).
   std::string access_log_path;  // "": none
   std::string access_log_format = "json";
+  bool access_log_errors_only = false;
+  int64_t access_log_slower_than_ms = 0;  // 0: every duration
+  double access_log_sample = 1.0;
 };
 
 struct ProxyConfig {
