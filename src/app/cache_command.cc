@@ -126,8 +126,12 @@ int RunCache(CacheFlags& f, const Settings& settings, const CLI::App& sub) {
   std::cout << "listening resp=" << server.address()
             << (server.tls_address().empty() ? "" : " tls=" + server.tls_address())
             << " http=" << rt.http().address() << std::endl;
-  spdlog::info("pier cache ready: resp={} http={} threads={} maxmemory={} policy={}",
-               server.address(), rt.http().address(), rt.pool().size(), maxmemory, f.policy);
+  LogEvent(LogLevel::kInfo, "pier cache ready",
+           {{"resp", server.address()},
+            {"http", rt.http().address()},
+            {"threads", rt.pool().size()},
+            {"maxmemory", maxmemory},
+            {"policy", f.policy}});
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }

@@ -146,9 +146,14 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
   rt.CountConnections([&] { return server.active_connections(); });
   rt.Start();
   std::string line = "listening";
-  for (const auto& [name, addr] : server.addresses()) line += " " + name + "=" + addr;
+  std::vector<LogField> fields;
+  for (const auto& [name, addr] : server.addresses()) {
+    line += " " + name + "=" + addr;
+    fields.emplace_back(name, addr);
+  }
   std::cout << line << " http=" << rt.http().address() << std::endl;
-  spdlog::info("pier proxy ready: {} http={}", line.substr(10), rt.http().address());
+  fields.emplace_back("http", rt.http().address());
+  LogEvent(LogLevel::kInfo, "pier proxy ready", fields);
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }

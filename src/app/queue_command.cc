@@ -108,8 +108,12 @@ int RunQueue(QueueFlags& f, const Settings& settings, const CLI::App& sub) {
             << (resp.tls_address().empty() ? "" : " tls=" + resp.tls_address())
             << " http=" << rt.http().address() << std::endl;
   auto log = queue.broker().LogStats();
-  spdlog::info("pier queue ready: resp={} http={} data={} fsync={} segments={}", resp.address(),
-               rt.http().address(), qo.broker.data_dir, f.fsync, log.segments);
+  LogEvent(LogLevel::kInfo, "pier queue ready",
+           {{"resp", resp.address()},
+            {"http", rt.http().address()},
+            {"data", qo.broker.data_dir},
+            {"fsync", f.fsync},
+            {"segments", log.segments}});
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }

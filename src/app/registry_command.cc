@@ -74,11 +74,12 @@ int RunRegistry(RegistryFlags& f, const Settings& settings, const CLI::App& sub)
   rt.Start();
   server.Start();
   std::cout << "listening http=" << rt.http().address() << std::endl;
-  spdlog::info("pier registry ready: http={} store={} threads={}", rt.http().address(),
-               !f.store.empty()     ? f.store
-               : f.data_dir.empty() ? "(memory)"
-                                    : f.data_dir,
-               rt.pool().size());
+  LogEvent(LogLevel::kInfo, "pier registry ready",
+           {{"http", rt.http().address()},
+            {"store", !f.store.empty()     ? f.store
+                      : f.data_dir.empty() ? "(memory)"
+                                           : f.data_dir},
+            {"threads", rt.pool().size()}});
   rt.Wait(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_seconds * 1000)));
   return 0;
 }

@@ -37,7 +37,11 @@ void SecurityFlags::AddTo(Settings& s, bool resp) {
              resp ? "yes: refuse a non-loopback address without --requirepass (RESP) or a token "
                     "(HTTP)"
                   : "yes: refuse a non-loopback --http without a token")
-      .YesNo("http-tls", &http_tls, "yes: the HTTP listener speaks HTTPS with --tls-cert-file");
+      .YesNo("http-tls", &http_tls, "yes: the HTTP listener speaks HTTPS with --tls-cert-file")
+      .Number("slow-request-ms", &slow_request_ms,
+              "Log an HTTP request whose handler takes this long or longer, as a warning with "
+              "its method, path, status and time (blocking queries' waits excluded; 0: never)",
+              0, 86400000);
   if (resp) {
     s.Integer("tls-port", &tls_port,
               "A TLS RESP listener on this port beside --listen (0 picks a free one; -1: none)", -1,

@@ -23,7 +23,8 @@ struct SecurityFlags {
   std::string metrics_auth = "no";
   std::string protected_mode = "yes";
   std::string http_tls = "no";
-  int64_t tls_port = -1;  // RESP servers: a TLS listener beside --listen
+  int64_t tls_port = -1;          // RESP servers: a TLS listener beside --listen
+  double slow_request_ms = 1000;  // the HTTP listener logs handlers slower than this (0: never)
   net::TlsServerOptions tls;
 
   // `resp`: the server has a RESP listener (--tls-port; tls-auth-clients defaults to yes, as

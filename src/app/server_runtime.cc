@@ -65,6 +65,7 @@ Status ServerRuntime::ConfigureSecurity(const SecurityFlags& f, const std::strin
   security_.allowed_hosts = f.Hosts();
   metrics_auth_ = f.metrics_auth == "yes";
   http_tls_ = f.http_tls == "yes";
+  slow_request_ = std::chrono::microseconds(static_cast<int64_t>(f.slow_request_ms * 1000));
   if (f.tls.enabled()) {
     auto tls = net::TlsServerContext::Create(f.tls);
     if (!tls.ok()) return tls.status();
@@ -83,6 +84,7 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
   o.listen.idle_timeout = std::chrono::seconds(60);
   if (http_tls_) o.listen.tls = tls_;
   o.security = security_;
+  o.slow_request = slow_request_;
   http_ = std::make_unique<net::HttpServer>(pool_, o);
   http_->Route(
       "GET", "/health",

@@ -111,6 +111,7 @@ class ServerRuntime {
   std::vector<std::function<void()>> on_reopen_logs_;
   net::HttpSecurityOptions security_;
   bool http_tls_ = false;
+  std::chrono::microseconds slow_request_{0};
   bool metrics_auth_ = false;
   std::shared_ptr<net::TlsServerContext> tls_;
   Status LoadHistory(const std::string& path);

@@ -1,3 +1,6 @@
+// GCC 12 inlines asio's coroutine frame deallocation into Serve and then warns that it does not
+// match the allocation (a false positive, GCC bug 109224).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "pier/net/http_server.h"
 
 #include <spdlog/spdlog.h>
@@ -13,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/http_parse.h"
+#include "pier/base/logging.h"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -170,6 +174,22 @@ bool ClosedByPeer(const boost::system::error_code& ec) {
 
 }  // namespace
 
+void HttpServer::NoteDuration(const HttpRequest& req, const HttpResponse& response,
+                              std::chrono::steady_clock::time_point started,
+                              const Connection& conn) const {
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - started) -
+                    response.waited;
+  if (took < options_.slow_request) return;
+  LogEvent(LogLevel::kWarn, "slow HTTP request",
+           {{"method", std::string(req.method_string())},
+            {"path", std::string(req.target())},
+            {"status", response.status},
+            {"ms", static_cast<double>(took.count()) / 1000},
+            {"client", conn.RemoteAddress()},
+            {"listener", address()}});
+}
+
 asio::awaitable<void> HttpServer::Serve(Connection& conn) {
   Stream& stream = conn.stream();
   const HttpSecurityOptions& sec = options_.security;
@@ -242,8 +262,10 @@ asio::awaitable<void> HttpServer::Serve(Connection& conn) {
       } else {
         keep_alive = req.keep_alive() && !shutting_down_;
         conn.SetBusy(true);
+        const auto started = std::chrono::steady_clock::now();
         response = co_await handler->fn(parser.get());
         conn.SetBusy(false);
+        if (options_.slow_request.count() > 0) NoteDuration(req, response, started, conn);
       }
     }
     auto res = ToBeast(response, version, keep_alive, head);

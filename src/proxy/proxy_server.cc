@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "pier/base/clock.h"
+#include "pier/base/logging.h"
 #include "pier/net/tcp_listener.h"
 #include "pier/net/tls.h"
 #include "pier/registry/client.h"
@@ -129,8 +130,8 @@ struct ProxyServer::Impl {
                   {host + ":" + std::to_string(i.port),
                    static_cast<uint32_t>(i.weights.passing > 0 ? i.weights.passing : 1)});
             }
-            spdlog::info("cluster '{}': service '{}' has {} healthy instances", c->name(), service,
-                         hosts.size());
+            LogEvent(LogLevel::kInfo, "healthy instances changed",
+                     {{"cluster", c->name()}, {"service", service}, {"healthy", hosts.size()}});
             c->SetEndpoints(hosts);
           });
     }

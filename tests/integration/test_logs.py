@@ -2,8 +2,10 @@
 import json
 import re
 import socket
+import time
 
 import redis
+import requests
 
 from conftest import Server, run_pier
 
@@ -26,14 +28,40 @@ def test_every_line_of_a_json_log_is_one_object():
     assert len(lines) >= 3, lines
     for line in lines:
         entry = json.loads(line)  # raises on a line that is not one JSON object
-        assert list(entry) == ["time", "level", "module", "thread", "message"], entry
+        assert list(entry)[:5] == ["time", "level", "module", "thread", "message"], entry
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"]), entry
         assert entry["level"] in ("trace", "debug", "info", "warning", "error", "critical")
         assert entry["module"] == "cache"
-    messages = [json.loads(line)["message"] for line in lines]
-    assert any(m.startswith("pier cache ready: resp=") for m in messages), messages
+    entries = [json.loads(line) for line in lines]
+    messages = [e["message"] for e in entries]
+    ready = next(e for e in entries if e["message"] == "pier cache ready")
+    assert ready["resp"] == s.ports["resp"] and ready["http"] == s.ports["http"], ready
+    assert ready["threads"] == 2 and ready["policy"] == "noeviction", ready
     assert any("Cross Protocol Scripting" in m for m in messages), messages
     assert messages[-1] == "stopped"
+
+
+def test_slow_http_requests_are_logged_with_their_fields_and_long_polls_are_not_slow():
+    s = Server(["registry", "--http", "127.0.0.1:0", "--log-format", "json",
+                "--slow-request-ms", "0.001"])
+    try:
+        first = requests.get(s.url("/v1/health/service/web"), timeout=5)
+        index = first.headers["X-Consul-Index"]
+        started = time.monotonic()
+        # A blocking query: it waits 300 ms for a change that does not come.
+        blocked = requests.get(s.url(f"/v1/health/service/web?index={index}&wait=300ms"),
+                               timeout=5)
+        assert blocked.status_code == 200 and time.monotonic() - started >= 0.3
+    finally:
+        assert s.stop() == 0
+    slow = [e for e in map(json.loads, s.stderr().splitlines())
+            if e["message"] == "slow HTTP request"]
+    assert [e["path"] for e in slow] == [
+        "/v1/health/service/web", f"/v1/health/service/web?index={index}&wait=300ms"], slow
+    for e in slow:
+        assert e["level"] == "warning" and e["method"] == "GET" and e["status"] == 200
+        assert e["client"].startswith("127.0.0.1:") and e["listener"] == s.ports["http"]
+        assert 0 < e["ms"] < 300, e  # the blocking query's wait is not counted
 
 
 def test_an_unknown_log_format_is_refused():

@@ -75,6 +75,9 @@ class HttpServer {
   const Methods* Find(const std::string& path) const;
   // The handler for a request, or null (with *status 404 or 405 and *error saying why).
   const Handler* Lookup(const HttpRequestHeader& req, int* status, std::string* error) const;
+  // Logs the request when its handler was slower than options_.slow_request.
+  void NoteDuration(const HttpRequest& req, const HttpResponse& response,
+                    std::chrono::steady_clock::time_point started, const Connection& conn) const;
 
   IoPool& pool_;
   HttpServerOptions options_;

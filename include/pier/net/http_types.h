@@ -5,6 +5,7 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <utility>
@@ -22,6 +23,9 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Time the handler waited on purpose (a long poll such as a Consul blocking query): not
+  // counted against the slow-request threshold.
+  std::chrono::microseconds waited{0};
 
   static HttpResponse Text(int status, std::string body) {
     return {status, "text/plain; charset=utf-8", std::move(body), {}};
@@ -40,6 +44,9 @@ struct HttpServerOptions {
   size_t max_header_bytes = 16 * 1024;  // beyond: 431
   size_t max_body_bytes = 1024 * 1024;  // beyond: 413 (for requests that carry the token)
   HttpSecurityOptions security;
+  // A request whose handler takes at least this long (less any time it waited on purpose) is
+  // logged as a warning with its method, path, status, time and client (0: never).
+  std::chrono::microseconds slow_request{0};
 };
 
 }  // namespace pier::net

@@ -153,15 +153,21 @@ asio::awaitable<net::HttpResponse> ConsulApi::Blocking(const Request& req, const
   }
   // Block only while the index is the one the client has: an index the registry has not reached
   // (it restarted and its indexes began again) answers at once so the client starts over.
+  std::chrono::microseconds waited{0};
   if (seen > 0 && index() == seen) {
     // Consul adds up to wait/16 of jitter so watchers that woke together spread out.
     thread_local std::minstd_rand rng(std::random_device{}());
     wait += std::chrono::steady_clock::duration(
         std::uniform_int_distribution<int64_t>(0, wait.count() / 16)(rng));
+    const auto started = std::chrono::steady_clock::now();
     co_await hub_.Wait(topic, index, seen, wait);
+    waited = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
   }
   uint64_t at = index();  // read before rendering: a later change re-fires, never goes missing
-  co_return JsonResponse(render(), at);
+  net::HttpResponse response = JsonResponse(render(), at);
+  response.waited = waited;  // a long poll is not a slow request
+  co_return response;
 }
 
 asio::awaitable<net::HttpResponse> ConsulApi::Register(const Request& req) {
