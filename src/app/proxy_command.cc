@@ -28,6 +28,7 @@ struct ProxyFlags : ServerFlags {
   std::string mode = "http";
   std::string access_log;
   std::string otlp_endpoint;
+  double trace_sample = 1.0;
   std::string access_log_format = "json";
   std::string registry;
   std::string registry_token;
@@ -112,6 +113,7 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
   po.client_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));
   po.otlp_endpoint = OtlpEndpoint(f.otlp_endpoint);
+  po.trace_sample = f.trace_sample;
   if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name != nullptr && *name != '\0') {
     po.service_name = name;
   }
@@ -175,6 +177,10 @@ void AddSettings(Settings& s, ProxyFlags& f) {
       .Text("otlp-endpoint", &f.otlp_endpoint,
             "Export spans with OTLP/HTTP JSON to http://HOST:PORT (default: "
             "$OTEL_EXPORTER_OTLP_ENDPOINT)")
+      .Number("trace-sample", &f.trace_sample,
+              "Share of requests without a trace context that start a trace (0-1; a request's "
+              "own sampled context is always followed)",
+              0, 1)
       .Text("config", &f.config,
             "Proxy YAML file (listeners, routes, clusters); SIGHUP or POST /v1/proxy/reload "
             "re-reads it")

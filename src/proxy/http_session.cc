@@ -194,7 +194,10 @@ class HttpSession {
     bytes_out_ = 0;
     TraceParent incoming;
     const bool has_context = parsed && TraceParent::Parse(req_.Find("traceparent"), &incoming);
-    tracing_ = parsed && env_.tracer != nullptr && (!has_context || incoming.sampled());
+    tracing_ = parsed && env_.tracer != nullptr &&
+               (has_context ? incoming.sampled()
+                            : env_.trace_sample >= 1 || std::uniform_real_distribution<double>(
+                                                            0, 1)(rng_) < env_.trace_sample);
     recording_ = log_ != nullptr || tracing_;
     if (!recording_) return;
     access_ = AccessRecord{};

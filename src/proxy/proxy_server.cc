@@ -69,6 +69,7 @@ struct ProxyServer::Impl {
     l.env->version = &version;
     l.env->tunnel_idle_ms = options.client_idle_timeout.count();
     l.env->tracer = tracer.get();
+    l.env->trace_sample = options.trace_sample;
     l.env->worker = [this](boost::asio::io_context& io) -> Worker& { return *by_io.at(&io); };
     const SessionEnv* env = l.env.get();
     if (lc.tls.enabled()) {

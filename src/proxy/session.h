@@ -28,7 +28,8 @@ struct SessionEnv {
   const std::atomic<uint64_t>* version;  // changes when the runtime does
   int64_t tunnel_idle_ms = 60000;        // a half-closed tunnel's silence limit
   std::function<Worker&(boost::asio::io_context&)> worker;
-  Tracer* tracer = nullptr;  // spans exported (OTLP) when set
+  Tracer* tracer = nullptr;   // spans exported (OTLP) when set
+  double trace_sample = 1.0;  // of requests without a trace context
 };
 
 boost::asio::awaitable<void> ServeHttp(net::Connection& conn, const SessionEnv& env);

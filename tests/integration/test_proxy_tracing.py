@@ -113,6 +113,25 @@ def test_spans_form_one_trace_with_an_attempt_per_retry(backends, proxy):  # noq
         assert int(sp["endTimeUnixNano"]) >= int(sp["startTimeUnixNano"]) > 1.7e18
 
 
+def test_a_sample_rate_applies_to_requests_without_a_context(backends, proxy):  # noqa: F811
+    (a,) = backends("a")
+    collector = Collector()
+    try:
+        s = proxy(config(a.addr), "--otlp-endpoint", collector.url, "--trace-sample", "0")
+        url = f"http://{s.ports['web']}"
+        for i in range(20):
+            assert requests.get(f"{url}/fresh/{i}").json()["headers"].get("traceparent") is None
+        headers = requests.get(url + "/traced", headers={
+            "traceparent": f"00-{TRACE}-{PARENT}-01"}).json()["headers"]
+        assert headers["traceparent"].startswith(f"00-{TRACE}-")
+        s.stop()
+    finally:
+        collector.close()
+    # Only the request whose own context was sampled was traced.
+    assert {sp["traceId"] for sp in collector.spans} == {TRACE}
+    assert len([sp for sp in collector.spans if sp["kind"] == 2]) == 1
+
+
 def test_pier_up_traces_its_proxy_and_hands_the_endpoint_to_services(tmp_path):
     from conftest import pier_up
     from test_up import DEMO, get, until

@@ -34,6 +34,9 @@ struct ProxyServerOptions {
   // URL (http://HOST:PORT[/PATH], as OTEL_EXPORTER_OTLP_ENDPOINT); "": none.
   std::string otlp_endpoint;
   std::string service_name = "pier-proxy";
+  // The share of requests that arrive without a trace context that start a trace (sampled
+  // ones with a context are always traced, unsampled ones never: parent-based sampling).
+  double trace_sample = 1.0;
 };
 
 // Thread-safe: Reload, Describe and the admin routes may run from any thread.
