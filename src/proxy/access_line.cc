@@ -5,6 +5,8 @@
 #include <ctime>
 #include <iterator>
 
+#include "pier/base/strings.h"
+
 namespace pier::proxy {
 namespace {
 
@@ -55,29 +57,20 @@ constexpr std::string_view kNames[kFieldCount] = {"time",
                                                   "user_agent",
                                                   "referer"};
 
-// Escapes quotes and backslashes with a backslash, and bytes that are not printable ASCII as
-// \u00XX (JSON: a line is valid JSON whatever bytes a client sent) or \xhh (text formats).
-void AppendEscaped(std::string& out, std::string_view s, bool json) {
+// A text field of a text format: "-" when empty; quotes and backslashes escaped with a
+// backslash, bytes that are not printable ASCII as \xhh.
+void AppendText(std::string& out, std::string_view s) {
+  if (s.empty()) return out.push_back('-');
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
     } else if (c < 0x20 || c >= 0x7f) {
-      if (json) {
-        fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-      } else {
-        fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
-      }
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
     } else {
       out.push_back(static_cast<char>(c));
     }
   }
-}
-
-// A text field of a text format: "-" when empty.
-void AppendText(std::string& out, std::string_view s) {
-  if (s.empty()) return out.push_back('-');
-  AppendEscaped(out, s, false);
 }
 
 // "2026-12-07T15:14:56.123Z": the seconds part is formatted once per second per thread.
@@ -193,12 +186,6 @@ std::string CombinedLine(const AccessRecord& r) {
 bool IsNameChar(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
 
 }  // namespace
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  AppendEscaped(out, s, true);
-  out.push_back('"');
-}
 
 Result<LineFormat> LineFormat::Parse(const std::string& spec) {
   LineFormat f;

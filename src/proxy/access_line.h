@@ -35,10 +35,6 @@ struct AccessRecord {
   std::string error;     // pier's own answer's reason (no host: every one ejected...)
 };
 
-// `s` as a JSON string, quotes included: quotes, backslashes and control characters escaped,
-// bytes of 0x7f and above as \u00XX, so the text is valid JSON whatever bytes a client sent.
-void AppendJsonString(std::string& out, std::string_view s);
-
 class LineFormat {
  public:
   static constexpr size_t kMaxSpec = 4096;

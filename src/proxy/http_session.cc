@@ -12,7 +12,6 @@
 #include "proxy/http_head.h"
 #include "proxy/io.h"
 #include "proxy/session.h"
-#include "proxy/tracer.h"
 
 namespace pier::proxy {
 

@@ -18,7 +18,6 @@
 #include "pier/registry/client.h"
 #include "proxy/runtime.h"
 #include "proxy/session.h"
-#include "proxy/tracer.h"
 #include "proxy/worker.h"
 
 namespace pier::proxy {

@@ -14,12 +14,14 @@
 #include <string>
 
 #include "pier/net/tcp_listener.h"
+#include "pier/net/tracer.h"
 #include "proxy/runtime.h"
 #include "proxy/worker.h"
 
 namespace pier::proxy {
 
-class Tracer;
+using net::Span;
+using net::Tracer;
 
 // What a session needs from its server: the current routing table and its thread's worker.
 struct SessionEnv {

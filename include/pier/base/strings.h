@@ -15,6 +15,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
 std::string AsciiLower(std::string_view s);
 
+// `s` as a JSON string, quotes included: quotes, backslashes and control characters escaped,
+// bytes of 0x7f and above as \u00XX, so the text is valid JSON whatever bytes a client sent.
+void AppendJsonString(std::string& out, std::string_view s);
+
 // Names that become parts of paths and identifiers (services, versions, instances: log files,
 // cgroups, data directories): 1-63 of [A-Za-z0-9._-], starting with a letter or digit, so never
 // "/", "..", spaces or control characters. The error says what `kind` is wrong and why.

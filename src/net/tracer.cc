@@ -1,4 +1,4 @@
-#include "proxy/tracer.h"
+#include "pier/net/tracer.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -6,11 +6,11 @@
 #include <iterator>
 #include <random>
 
+#include "pier/base/strings.h"
 #include "pier/net/http_fetch.h"
 #include "pier/net/tcp_listener.h"
-#include "proxy/access_log.h"
 
-namespace pier::proxy {
+namespace pier::net {
 namespace {
 
 template <size_t N>
@@ -176,4 +176,4 @@ void Tracer::Loop() {
   }
 }
 
-}  // namespace pier::proxy
+}  // namespace pier::net

@@ -1,12 +1,10 @@
-#include "proxy/tracer.h"
+#include "pier/net/tracer.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "proxy/http_head.h"
-
-namespace pier::proxy {
+namespace pier::net {
 namespace {
 
 TEST(TraceParentTest, AcceptsWhatW3CAcceptsOnly) {
@@ -69,4 +67,4 @@ TEST(TracerTest, EndpointMustBeAnHttpUrl) {
 }
 
 }  // namespace
-}  // namespace pier::proxy
+}  // namespace pier::net

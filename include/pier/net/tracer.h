@@ -1,7 +1,7 @@
 // File: tracer.h
-// Spans of the proxy's requests, exported with OTLP over HTTP (JSON, as the OpenTelemetry
-// protocol specification encodes it) to a collector: batched by an exporter thread, from a
-// bounded queue (a span that finds it full is dropped and counted).
+// Spans of requests (the proxy's, and any HTTP listener's traced ones), exported with OTLP over
+// HTTP (JSON, as the OpenTelemetry protocol specification encodes it) to a collector: batched by an
+// exporter thread, from a bounded queue (a span that finds it full is dropped and counted).
 //   auto t = Tracer::Create("http://127.0.0.1:4318", "pier-proxy");
 //   Span s = (*t)->Begin(...);  ...  (*t)->Record(std::move(s));
 #pragma once
@@ -19,8 +19,9 @@
 #include <vector>
 
 #include "pier/base/status.h"
+#include "pier/net/trace_context.h"
 
-namespace pier::proxy {
+namespace pier::net {
 
 struct Span {
   enum class Kind { kServer = 2, kClient = 3 };  // OTLP's SpanKind numbers
@@ -78,4 +79,4 @@ class Tracer {
   std::thread exporter_;
 };
 
-}  // namespace pier::proxy
+}  // namespace pier::net
