@@ -76,7 +76,7 @@ int RunCache(CacheFlags& f, const Settings& settings, const CLI::App& sub) {
   auto listen = net::ParseHostPort(f.listen, "--listen");
   if (!listen.ok()) return Fail("cache", listen.status());
   const uint64_t maxmemory = *ParseMemory(f.maxmemory);  // checked by the settings
-  ServerRuntime rt(f.threads);
+  ServerRuntime rt(f.threads, "cache");
   if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
     return Fail("cache", s);
   }

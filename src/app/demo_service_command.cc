@@ -32,7 +32,7 @@ int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = settings.Apply("", sub); !s.ok()) return Fail("demo-service", s);
   if (Status s = InitLogging(f.log_level, f.log_format, "demo-service"); !s.ok())
     return Fail("demo-service", s);
-  ServerRuntime rt(f.threads == 0 ? 1 : f.threads);
+  ServerRuntime rt(f.threads == 0 ? 1 : f.threads, "demo-service");
   if (Status s = rt.ConfigureSecurity(f.security, "", f.listen, /*token_file=*/false); !s.ok()) {
     return Fail("demo-service", s);
   }

@@ -27,7 +27,6 @@ struct ProxyFlags : ServerFlags {
   std::string policy = "round_robin";
   std::string mode = "http";
   std::string access_log;
-  std::string otlp_endpoint;
   double trace_sample = 1.0;
   std::string access_log_format = "json";
   std::string registry;
@@ -104,7 +103,7 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
   }
   auto cfg = Load(f);
   if (!cfg.ok()) return Fail("proxy", cfg.status());
-  ServerRuntime rt(f.threads);
+  ServerRuntime rt(f.threads, "proxy");
   if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
     return Fail("proxy", s);
   }
@@ -112,7 +111,7 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
   proxy::ProxyServerOptions po;
   po.client_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));
-  po.otlp_endpoint = OtlpEndpoint(f.otlp_endpoint);
+  po.otlp_endpoint = OtlpEndpoint(f.security.otlp_endpoint);
   po.trace_sample = f.trace_sample;
   if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name != nullptr && *name != '\0') {
     po.service_name = name;
@@ -174,9 +173,6 @@ void AddSettings(Settings& s, ProxyFlags& f) {
       .Text("access-log-format", &f.access_log_format,
             "json, combined, or a template of $fields ('$client $status $duration_ms'), for "
             "--access-log")
-      .Text("otlp-endpoint", &f.otlp_endpoint,
-            "Export spans with OTLP/HTTP JSON to http://HOST:PORT (default: "
-            "$OTEL_EXPORTER_OTLP_ENDPOINT)")
       .Number("trace-sample", &f.trace_sample,
               "Share of requests without a trace context that start a trace (0-1; a request's "
               "own sampled context is always followed)",

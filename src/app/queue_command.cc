@@ -71,7 +71,7 @@ int RunQueue(QueueFlags& f, const Settings& settings, const CLI::App& sub) {
   // Checked by the settings.
   const uint64_t segment = *ParseMemory(f.segment_size), memory = *ParseMemory(f.max_memory),
                  message = *ParseMemory(f.max_message_size);
-  ServerRuntime rt(f.threads);
+  ServerRuntime rt(f.threads, "queue");
   if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
     return Fail("queue", s);
   }

@@ -53,7 +53,7 @@ int RunRegistry(RegistryFlags& f, const Settings& settings, const CLI::App& sub)
   if (sub.count("--listen")) f.http = f.listen;  // one listener: the API is the HTTP port
   auto hp = net::ParseHostPort(f.http, "--http");
   if (!hp.ok()) return Fail("registry", hp.status());
-  ServerRuntime rt(f.threads);
+  ServerRuntime rt(f.threads, "registry");
   if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
     return Fail("registry", s);
   }

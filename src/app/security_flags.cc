@@ -41,7 +41,11 @@ void SecurityFlags::AddTo(Settings& s, bool resp) {
       .Number("slow-request-ms", &slow_request_ms,
               "Log an HTTP request whose handler takes this long or longer, as a warning with "
               "its method, path, status and time (blocking queries' waits excluded; 0: never)",
-              0, 86400000);
+              0, 86400000)
+      .Text("otlp-endpoint", &otlp_endpoint,
+            "Export spans with OTLP/HTTP JSON to http://HOST:PORT: the HTTP listener's spans of "
+            "requests that carry a sampled traceparent, and the proxy's (default: "
+            "$OTEL_EXPORTER_OTLP_ENDPOINT)");
   if (resp) {
     s.Integer("tls-port", &tls_port,
               "A TLS RESP listener on this port beside --listen (0 picks a free one; -1: none)", -1,

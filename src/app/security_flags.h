@@ -1,7 +1,7 @@
 // File: security_flags.h
 // The flags every server takes for the one security layer (net): the API token, the browser
 // defences, protected mode and TLS (redis-server's flag names), read from the command line or
-// the server's config section.
+// the server's config section; and what its HTTP listener reports (slow requests, spans).
 //   SecurityFlags sec;  sec.AddTo(settings, /*resp=*/true);  ...  rt.ConfigureSecurity(sec, ...);
 #pragma once
 
@@ -25,6 +25,7 @@ struct SecurityFlags {
   std::string http_tls = "no";
   int64_t tls_port = -1;          // RESP servers: a TLS listener beside --listen
   double slow_request_ms = 1000;  // the HTTP listener logs handlers slower than this (0: never)
+  std::string otlp_endpoint;      // spans go there (else $OTEL_EXPORTER_OTLP_ENDPOINT)
   net::TlsServerOptions tls;
 
   // `resp`: the server has a RESP listener (--tls-port; tls-auth-clients defaults to yes, as

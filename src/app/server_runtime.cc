@@ -26,8 +26,11 @@ std::string OtlpEndpoint(const std::string& flag) {
   return env != nullptr ? env : "";
 }
 
-ServerRuntime::ServerRuntime(size_t threads)
-    : pool_(threads), analyzer_(metrics::Registry::Global(), {}), tuner_(analyzer_, {}) {
+ServerRuntime::ServerRuntime(size_t threads, std::string name)
+    : pool_(threads),
+      analyzer_(metrics::Registry::Global(), {}),
+      tuner_(analyzer_, {}),
+      name_(std::move(name)) {
   analyzer_.OnSample([this] { tuner_.Tick(); });
   // A server takes SIGHUP as "reload" and SIGUSR1 as "reopen log files" in Wait(): block them
   // here, before any of its threads start (they inherit the mask). Other commands keep their
@@ -66,6 +69,13 @@ Status ServerRuntime::ConfigureSecurity(const SecurityFlags& f, const std::strin
   metrics_auth_ = f.metrics_auth == "yes";
   http_tls_ = f.http_tls == "yes";
   slow_request_ = std::chrono::microseconds(static_cast<int64_t>(f.slow_request_ms * 1000));
+  if (const std::string endpoint = OtlpEndpoint(f.otlp_endpoint); !endpoint.empty()) {
+    const char* service = std::getenv("OTEL_SERVICE_NAME");
+    auto tracer = net::Tracer::Create(
+        endpoint, service != nullptr && *service != '\0' ? service : "pier-" + name_);
+    if (!tracer.ok()) return tracer.status();
+    tracer_ = std::move(*tracer);
+  }
   if (f.tls.enabled()) {
     auto tls = net::TlsServerContext::Create(f.tls);
     if (!tls.ok()) return tls.status();
@@ -85,6 +95,7 @@ Status ServerRuntime::ListenHttp(const std::string& host_port,
   if (http_tls_) o.listen.tls = tls_;
   o.security = security_;
   o.slow_request = slow_request_;
+  o.tracer = tracer_.get();
   http_ = std::make_unique<net::HttpServer>(pool_, o);
   http_->Route(
       "GET", "/health",

@@ -53,7 +53,9 @@ struct PerfFlags {
 // Runs on the main thread: Start(), then Wait() blocks until a signal and drains.
 class ServerRuntime {
  public:
-  explicit ServerRuntime(size_t threads);
+  // `name`: the server's module (registry, queue...), naming its spans' service pier-NAME
+  // unless OTEL_SERVICE_NAME says otherwise.
+  explicit ServerRuntime(size_t threads, std::string name = "server");
   ~ServerRuntime();
 
   net::IoPool& pool() { return pool_; }
@@ -102,6 +104,8 @@ class ServerRuntime {
   net::IoPool pool_;
   perf::Analyzer analyzer_;
   perf::Tuner tuner_;
+  const std::string name_;
+  std::unique_ptr<net::Tracer> tracer_;  // before http_, which points to it
   std::unique_ptr<net::HttpServer> http_;
   std::vector<std::string> ui_apis_;  // set before Start(); read by /ui/apis afterwards
   std::vector<std::function<void()>> on_shutdown_;

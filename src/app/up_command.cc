@@ -40,7 +40,6 @@ struct UpFlags : ServerFlags {
   std::string driver = "process";
   std::string docker_socket = "/var/run/docker.sock";
   double wait_seconds = 60;
-  std::string otlp_endpoint;
 };
 
 std::string Self() {
@@ -104,7 +103,7 @@ int RunUp(UpFlags& f, const Settings& settings, const CLI::App& sub) {
     driver = std::move(*d);
   }
 
-  ServerRuntime rt(f.threads);
+  ServerRuntime rt(f.threads, "up");
   if (Status s = rt.ConfigureSecurity(f.security, f.data_dir, f.http); !s.ok()) {
     return Fail("up", s);
   }
@@ -114,7 +113,7 @@ int RunUp(UpFlags& f, const Settings& settings, const CLI::App& sub) {
   ro.data_dir = "";  // the services of this run only: nothing outlives it
   registry::RegistryServer registry(rt.pool(), ro);
   if (Status s = registry.Open(); !s.ok()) return Fail("up", s);
-  const std::string otlp = OtlpEndpoint(f.otlp_endpoint);
+  const std::string otlp = OtlpEndpoint(f.security.otlp_endpoint);
   proxy::ProxyServer proxy(rt.pool(), {.otlp_endpoint = otlp, .service_name = "pier-proxy"});
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
@@ -239,10 +238,7 @@ void AddUpCommand(CLI::App& app, SetAction set_action) {
       .Choice("driver", &f->driver, "process (child processes) or docker (containers)",
               {"process", "docker"})
       .Text("docker-socket", &f->docker_socket, "The Docker Engine API's unix socket")
-      .Number("wait", &f->wait_seconds, "Seconds to wait for a healthy dependency", 0, 86400)
-      .Text("otlp-endpoint", &f->otlp_endpoint,
-            "Export the proxy's spans with OTLP/HTTP JSON to http://HOST:PORT, and give it to "
-            "every service as OTEL_EXPORTER_OTLP_ENDPOINT (default: $OTEL_EXPORTER_OTLP_ENDPOINT)");
+      .Number("wait", &f->wait_seconds, "Seconds to wait for a healthy dependency", 0, 86400);
   f->security.AddTo(*settings, /*resp=*/false);
   settings->AddTo(sub);
   sub->callback([f, settings, sub, set_action] {

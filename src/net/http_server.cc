@@ -17,6 +17,7 @@
 
 #include "net/http_parse.h"
 #include "pier/base/logging.h"
+#include "pier/net/tracer.h"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -190,6 +191,40 @@ void HttpServer::NoteDuration(const HttpRequest& req, const HttpResponse& respon
             {"listener", address()}});
 }
 
+std::optional<Span> HttpServer::BeginSpan(HttpRequest& req, const Connection& conn) const {
+  if (options_.tracer == nullptr) return std::nullopt;
+  const auto header = req.find("traceparent");
+  TraceParent incoming;
+  if (header == req.end() ||
+      !TraceParent::Parse(std::string_view(header->value().data(), header->value().size()),
+                          &incoming) ||
+      !incoming.sampled()) {
+    return std::nullopt;
+  }
+  Span span;
+  span.kind = Span::Kind::kServer;
+  span.trace_id = incoming.trace_id;
+  span.parent_id = incoming.parent_id;
+  span.span_id = Tracer::NewSpanId();
+  span.start_unix_ns = Tracer::NowUnixNs();
+  span.strings = {{"net.peer.name", conn.RemoteAddress()}};
+  TraceParent mine = incoming;  // what the handler passes on: this span as the parent
+  mine.parent_id = span.span_id;
+  req.set("traceparent", mine.Header());
+  return span;
+}
+
+void HttpServer::EndSpan(Span span, const HttpRequest& req, const HttpResponse& response) const {
+  span.end_unix_ns = Tracer::NowUnixNs();
+  const std::string target(req.target());
+  span.name = std::string(req.method_string()) + " " + target.substr(0, target.find('?'));
+  span.strings.emplace_back("http.method", std::string(req.method_string()));
+  span.strings.emplace_back("http.target", target);
+  span.ints = {{"http.status_code", response.status}};
+  span.error = response.status >= 500;
+  options_.tracer->Record(std::move(span));
+}
+
 asio::awaitable<void> HttpServer::Serve(Connection& conn) {
   Stream& stream = conn.stream();
   const HttpSecurityOptions& sec = options_.security;
@@ -263,8 +298,10 @@ asio::awaitable<void> HttpServer::Serve(Connection& conn) {
         keep_alive = req.keep_alive() && !shutting_down_;
         conn.SetBusy(true);
         const auto started = std::chrono::steady_clock::now();
+        std::optional<Span> span = BeginSpan(parser.get(), conn);
         response = co_await handler->fn(parser.get());
         conn.SetBusy(false);
+        if (span) EndSpan(std::move(*span), req, response);
         if (options_.slow_request.count() > 0) NoteDuration(req, response, started, conn);
       }
     }

@@ -156,6 +156,37 @@ def test_pier_up_traces_its_proxy_and_hands_the_endpoint_to_services(tmp_path):
         collector.close()
     served = [sp for sp in collector.spans if sp["kind"] == 2
               and attrs(sp).get("http.status_code") == 200 and attrs(sp)["http.target"] == "/"]
-    assert served and served[-1]["service"] == "pier-proxy"
-    assert any(c["parentSpanId"] == served[-1]["spanId"] for c in collector.spans
-               if c["kind"] == 3)
+    assert {sp["service"] for sp in served} == {"pier-proxy", "frontend"}
+    # The demo frontend joined the proxy's trace: its server span's parent is the proxy's
+    # attempt, whose parent is the proxy's server span.
+    by_id = {sp["spanId"]: sp for sp in collector.spans}
+    frontend = next(sp for sp in served if sp["service"] == "frontend")
+    attempt = by_id[frontend["parentSpanId"]]
+    assert attempt["service"] == "pier-proxy" and attempt["kind"] == 3
+    root = by_id[attempt["parentSpanId"]]
+    assert root["service"] == "pier-proxy" and root["kind"] == 2 and "parentSpanId" not in root
+    assert frontend["traceId"] == attempt["traceId"] == root["traceId"]
+    assert frontend["name"] == "GET /"
+
+
+def test_every_http_listener_records_spans_of_traced_requests():
+    from conftest import Server
+    collector = Collector()
+    try:
+        s = Server(["registry", "--http", "127.0.0.1:0", "--otlp-endpoint", collector.url])
+        try:
+            assert requests.get(s.url("/v1/agent/services?x=1"), headers={
+                "traceparent": f"00-{TRACE}-{PARENT}-01"}).status_code == 200
+            requests.get(s.url("/v1/agent/services"))  # no context: no span
+            requests.get(s.url("/v1/agent/services"), headers={  # not sampled: no span
+                "traceparent": f"00-{TRACE}-{PARENT}-00"})
+        finally:
+            assert s.stop() == 0
+    finally:
+        collector.close()
+    (span,) = collector.spans
+    assert span["service"] == "pier-registry" and span["kind"] == 2
+    assert span["traceId"] == TRACE and span["parentSpanId"] == PARENT
+    assert span["name"] == "GET /v1/agent/services"
+    assert attrs(span)["http.target"] == "/v1/agent/services?x=1"
+    assert attrs(span)["http.status_code"] == 200

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "pier/net/http_guard.h"
 #include "pier/net/http_types.h"
 #include "pier/net/tcp_listener.h"
+#include "pier/net/tracer.h"
 
 namespace pier::net {
 
@@ -75,6 +77,10 @@ class HttpServer {
   const Methods* Find(const std::string& path) const;
   // The handler for a request, or null (with *status 404 or 405 and *error saying why).
   const Handler* Lookup(const HttpRequestHeader& req, int* status, std::string* error) const;
+  // A server span for a request with a sampled traceparent (whose header then names the span as
+  // the parent), recorded by EndSpan with the response's status.
+  std::optional<Span> BeginSpan(HttpRequest& req, const Connection& conn) const;
+  void EndSpan(Span span, const HttpRequest& req, const HttpResponse& response) const;
   // Logs the request when its handler was slower than options_.slow_request.
   void NoteDuration(const HttpRequest& req, const HttpResponse& response,
                     std::chrono::steady_clock::time_point started, const Connection& conn) const;

@@ -16,6 +16,8 @@
 
 namespace pier::net {
 
+class Tracer;
+
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
 struct HttpResponse {
@@ -47,6 +49,9 @@ struct HttpServerOptions {
   // A request whose handler takes at least this long (less any time it waited on purpose) is
   // logged as a warning with its method, path, status, time and client (0: never).
   std::chrono::microseconds slow_request{0};
+  // A request that carries a sampled W3C `traceparent` gets a server span here (and its handler
+  // sees that span as the parent in the header, to pass on). Not owned; null: none.
+  Tracer* tracer = nullptr;
 };
 
 }  // namespace pier::net
