@@ -2,10 +2,14 @@
 // JSON naming the service, its version and its address, after --latency-ms, and fails with 500
 // for --error-rate of the requests (so a bad canary can be shown); /health answers "ok".
 // POST /control {"latency_ms": N, "error_rate": X} changes both while it runs (to degrade one
-// instance of several, as the analyzer's demo does).
+// instance of several, as the analyzer's demo does). With --call URL each answer first GETs URL
+// (passing the request's trace context on) and includes what it said, so a frontend can call a
+// backend through pier's proxy (`--call http://${PIER_PROXY}/catalog/` under pier up).
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,6 +19,8 @@
 #include "app/server_runtime.h"
 #include "app/settings.h"
 #include "pier/base/logging.h"
+#include "pier/net/http_fetch.h"
+#include "pier/net/tcp_listener.h"
 
 namespace pier::app {
 
@@ -26,7 +32,37 @@ struct DemoFlags : ServerFlags {
   std::string version = "v1";
   double error_rate = 0;
   int64_t latency_ms = 0;
+  std::string call;  // http://HOST:PORT/PATH
 };
+
+// GET `url` (http://HOST:PORT/PATH) with the caller's traceparent: {"url", "status", "body"}
+// or {"url", "error"}. Blocking: run off the I/O threads.
+nlohmann::json CallOnce(const std::string& url, const std::string& traceparent) {
+  nlohmann::json out = {{"url", url}};
+  const std::string rest = url.starts_with("http://") ? url.substr(7) : "";
+  const size_t slash = rest.find('/');
+  auto hp = net::ParseHostPort(rest.substr(0, slash), "--call");
+  if (!hp.ok()) {
+    out["error"] = hp.status().message();
+    return out;
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!traceparent.empty()) headers.emplace_back("traceparent", traceparent);
+  auto r = net::HttpFetch({.host = hp->first,
+                           .port = hp->second,
+                           .target = slash == std::string::npos ? "/" : rest.substr(slash),
+                           .headers = std::move(headers),
+                           .timeout = std::chrono::seconds(2),
+                           .max_body_bytes = 1 << 20});
+  if (!r.ok()) {
+    out["error"] = r.status().message();
+    return out;
+  }
+  out["status"] = r->status;
+  auto body = nlohmann::json::parse(r->body, nullptr, false);
+  out["body"] = body.is_discarded() ? nlohmann::json(r->body) : body;
+  return out;
+}
 
 int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = settings.Apply("", sub); !s.ok()) return Fail("demo-service", s);
@@ -39,8 +75,9 @@ int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
   std::string address;
   std::atomic<int64_t> latency_ms{f.latency_ms};
   std::atomic<double> error_rate{f.error_rate};
-  auto handler = [&f, &address, &latency_ms, &error_rate](
-                     const net::HttpRequest&) -> boost::asio::awaitable<net::HttpResponse> {
+  boost::asio::thread_pool calls(2);  // --call's requests wait here, not on the I/O thread
+  auto handler = [&f, &address, &latency_ms, &error_rate, &calls](
+                     const net::HttpRequest& req) -> boost::asio::awaitable<net::HttpResponse> {
     if (const int64_t delay = latency_ms.load(); delay > 0) {
       boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
                                   std::chrono::milliseconds(delay));
@@ -50,6 +87,14 @@ int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
     thread_local std::minstd_rand rng{std::random_device{}()};
     const bool fail = std::uniform_real_distribution<double>(0, 1)(rng) < error_rate.load();
     nlohmann::json body = {{"service", f.name}, {"version", f.version}, {"address", address}};
+    if (!f.call.empty()) {
+      const auto io = co_await boost::asio::this_coro::executor;
+      const std::string traceparent(req["traceparent"]);
+      co_await boost::asio::post(calls.get_executor(), boost::asio::use_awaitable);
+      nlohmann::json called = CallOnce(f.call, traceparent);
+      co_await boost::asio::post(io, boost::asio::use_awaitable);
+      body["calls"] = nlohmann::json::array({std::move(called)});
+    }
     if (fail) body["error"] = "injected failure (--error-rate)";
     co_return net::HttpResponse::Json(fail ? 500 : 200, body.dump() + "\n");
   };
@@ -99,6 +144,9 @@ void AddDemoServiceCommand(CLI::App& app, SetAction set_action) {
       .Text("version", &f->version, "Version in every answer")
       .Number("error-rate", &f->error_rate, "Share of requests answered with 500 (0-1)", 0, 1)
       .Integer("latency-ms", &f->latency_ms, "Delay before each answer", 0, 600000)
+      .Text("call", &f->call,
+            "GET this http://HOST:PORT/PATH before each answer and include its reply (the "
+            "request's traceparent passed on)")
       .Count("threads", &f->threads, "I/O threads (0: one)", 0, 1024)
       .Text("log-level", &f->log_level, "trace, debug, info, warn, error, critical, off")
       .Text("log-format", &f->log_format, "text, or json (one object a line)");

@@ -145,6 +145,8 @@ def test_pier_up_traces_its_proxy_and_hands_the_endpoint_to_services(tmp_path):
             proxy_url = f"http://{s.ports['proxy']}"
             until(lambda: (r := get(proxy_url + "/")) is not None and r.status_code == 200,
                   "the frontend through the proxy")
+            calls = get(proxy_url + "/").json()["calls"]
+            assert calls[0]["status"] == 200 and calls[0]["body"]["service"] == "catalog"
             for pid in pids:  # each service is told where spans go, and its own name
                 env = dict(kv.split("=", 1) for kv in
                            open(f"/proc/{pid}/environ").read().split("\0") if "=" in kv)
@@ -167,6 +169,13 @@ def test_pier_up_traces_its_proxy_and_hands_the_endpoint_to_services(tmp_path):
     assert root["service"] == "pier-proxy" and root["kind"] == 2 and "parentSpanId" not in root
     assert frontend["traceId"] == attempt["traceId"] == root["traceId"]
     assert frontend["name"] == "GET /"
+    # ...and the catalog, which the frontend called through the proxy, is in it too: its span
+    # under the proxy's attempt under the proxy's server span under the frontend's span.
+    catalog = [sp for sp in collector.spans if sp["service"] == "catalog"
+               and sp["traceId"] == frontend["traceId"]]
+    assert len(catalog) == 1 and catalog[0]["name"] == "GET /catalog/items"
+    hop = by_id[by_id[catalog[0]["parentSpanId"]]["parentSpanId"]]
+    assert hop["service"] == "pier-proxy" and hop["parentSpanId"] == frontend["spanId"]
 
 
 def test_every_http_listener_records_spans_of_traced_requests():

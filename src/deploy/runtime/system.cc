@@ -100,11 +100,6 @@ Result<System::Instance> System::StartInstance(const deploy::Service& s) {
   if (!spec.command.empty() && spec.command[0] == "pier" && !container) {
     spec.command[0] = options_.self;
   }
-  for (auto& arg : spec.command) {
-    for (size_t p; (p = arg.find("${PORT}")) != std::string::npos;) {
-      arg.replace(p, 7, std::to_string(spec.port));
-    }
-  }
   spec.env = options_.env;
   for (const auto& [k, v] : s.env) spec.env[k] = v;
   spec.env["PORT"] = std::to_string(spec.port);
@@ -114,6 +109,24 @@ Result<System::Instance> System::StartInstance(const deploy::Service& s) {
   }
   spec.env["PIER_VERSION"] = s.version;
   spec.env["PIER_INSTANCE"] = inst.id;
+  for (const auto& [name, addr] : proxy_.addresses()) {
+    if (name == "proxy") spec.env["PIER_PROXY"] = addr;  // where one service calls another
+  }
+  // ${NAME} in the command is the instance's variable NAME (PORT, PIER_PROXY...), as Compose
+  // interpolates; an unknown name stays as it is.
+  for (auto& arg : spec.command) {
+    for (size_t at = 0; (at = arg.find("${", at)) != std::string::npos;) {
+      const size_t end = arg.find('}', at);
+      if (end == std::string::npos) break;
+      const auto var = spec.env.find(arg.substr(at + 2, end - at - 2));
+      if (var == spec.env.end()) {
+        at = end;
+        continue;
+      }
+      arg.replace(at, end - at + 1, var->second);
+      at += var->second.size();
+    }
+  }
   if (Status st = driver_.Start(spec); !st.ok()) return st;
 
   registry::ServiceDefinition def;
