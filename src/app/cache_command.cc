@@ -99,6 +99,7 @@ int RunCache(CacheFlags& f, const Settings& settings, const CLI::App& sub) {
   if (f.queue == "yes") {
     queue::QueueServerOptions qo;
     qo.broker.data_dir = (f.data_dir.empty() ? std::string("pier-data") : f.data_dir) + "/queue";
+    qo.tracer = rt.tracer();
     q = std::make_unique<queue::QueueServer>(rt.pool(), qo);
     std::vector<std::string> report;
     if (Status s = q->Start(&report); !s.ok()) return Fail("cache", s);

@@ -83,6 +83,7 @@ int RunQueue(QueueFlags& f, const Settings& settings, const CLI::App& sub) {
   qo.broker.segment_bytes = segment;
   qo.broker.max_resident_bytes = memory;
   qo.broker.max_payload_bytes = message;
+  qo.tracer = rt.tracer();
   queue::QueueServer queue(rt.pool(), qo);
   std::vector<std::string> report;
   if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);

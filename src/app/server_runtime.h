@@ -70,6 +70,8 @@ class ServerRuntime {
   // shutdown. A file that does not load is set aside as FILE.bad (said on stderr), not lost.
   Status ConfigurePerf(const PerfFlags& flags);
   net::HttpServer& http() { return *http_; }
+  // Where spans go (--otlp-endpoint; null: nowhere), set by ConfigureSecurity.
+  net::Tracer* tracer() { return tracer_.get(); }
   // Resolves the API token (--token, PIER_TOKEN, --token-file, DATA_DIR/token, which is created
   // when `http` is a loopback address; DATA_DIR defaults to pier-data) and loads the TLS
   // certificate, which SIGHUP reloads. Call before ListenHttp.

@@ -199,3 +199,39 @@ def test_every_http_listener_records_spans_of_traced_requests():
     assert span["name"] == "GET /v1/agent/services"
     assert attrs(span)["http.target"] == "/v1/agent/services?x=1"
     assert attrs(span)["http.status_code"] == 200
+
+
+def test_a_queue_message_carries_its_trace_from_publish_to_consume(tmp_path):
+    from conftest import TOKEN, Server
+    collector = Collector()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        s = Server(["queue", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir",
+                    str(tmp_path / "data"), "--otlp-endpoint", collector.url])
+        try:
+            assert requests.put(s.url("/v1/queue/topics/jobs/subscriptions/workers"), json={},
+                                headers=auth).status_code == 201
+            r = requests.post(s.url("/v1/queue/topics/jobs/publish"), json={"payload": "job"},
+                              headers={**auth, "traceparent": f"00-{TRACE}-{PARENT}-01"})
+            assert r.status_code == 200
+            # A RESP client's documented way: a traceparent header of its own.
+            own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            requests.post(s.url("/v1/queue/topics/jobs/publish"),
+                          json={"payload": "own", "headers": {"traceparent": own}}, headers=auth)
+            got = requests.post(
+                s.url("/v1/queue/topics/jobs/subscriptions/workers/consume?max=10&wait_ms=100"),
+                headers=auth).json()["messages"]
+        finally:
+            assert s.stop() == 0
+    finally:
+        collector.close()
+    # The message carries the publish request's context, pier's publish span as the parent.
+    publish = next(sp for sp in collector.spans if sp["kind"] == 2 and "publish" in sp["name"])
+    assert publish["service"] == "pier-queue" and publish["traceId"] == TRACE
+    assert got[0]["headers"]["traceparent"] == f"00-{TRACE}-{publish['spanId']}-01"
+    assert got[1]["headers"]["traceparent"] == own  # a message's own context is kept
+    consumed = sorted((sp for sp in collector.spans if sp["kind"] == 5),
+                      key=lambda sp: attrs(sp)["messaging.message.id"])
+    assert [sp["traceId"] for sp in consumed] == [TRACE, own.split("-")[1]]
+    assert consumed[0]["parentSpanId"] == publish["spanId"] and consumed[0]["name"] == "jobs receive"
+    assert attrs(consumed[0])["pier.subscription"] == "workers"

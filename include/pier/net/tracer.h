@@ -24,7 +24,7 @@
 namespace pier::net {
 
 struct Span {
-  enum class Kind { kServer = 2, kClient = 3 };  // OTLP's SpanKind numbers
+  enum class Kind { kServer = 2, kClient = 3, kProducer = 4, kConsumer = 5 };  // OTLP's numbers
   std::array<char, 32> trace_id{};
   std::array<char, 16> span_id{};
   std::array<char, 16> parent_id{};  // all '\0': a root span

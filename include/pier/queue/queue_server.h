@@ -23,6 +23,7 @@
 namespace pier::net {
 class HttpServer;
 class RespService;
+class Tracer;
 }  // namespace pier::net
 
 namespace pier::perf {
@@ -36,6 +37,9 @@ struct QueueServerOptions {
   BrokerOptions broker;
   int64_t tick_ms = 10;           // delayed messages and leases are checked this often
   int64_t max_block_ms = 300000;  // the longest long poll (BLOCK 0 waits this long)
+  // A delivered message whose `traceparent` header is sampled gets a consumer span under the
+  // publisher's context (not owned; null: none).
+  net::Tracer* tracer = nullptr;
 };
 
 class QueueServer {
@@ -74,6 +78,8 @@ class QueueServer {
   struct Impl;
 
  private:
+  // The consumer span of a delivered message that carries a sampled traceparent header.
+  void RecordDelivery(const Delivery& d) const;
   net::IoPool& pool_;
   QueueServerOptions options_;
   std::unique_ptr<Broker> broker_;

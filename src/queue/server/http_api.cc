@@ -3,6 +3,7 @@
 // GCC 12 inlines asio's coroutine frame deallocation into these handlers and then warns that
 // it does not match the allocation (a false positive, GCC bug 109224).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#include <algorithm>
 #include <boost/asio/this_coro.hpp>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -311,7 +312,9 @@ class HttpApi {
     auto seg = Segments(req);
     auto body = BodyObject(req);
     if (!body.ok()) co_return ErrorFor(body.status());
-    if (seg.size() == 2 && seg[1] == "publish") co_return co_await Publish(seg[0], *body);
+    if (seg.size() == 2 && seg[1] == "publish") {
+      co_return co_await Publish(seg[0], *body, std::string(req["traceparent"]));
+    }
     if (seg.size() != 4 || seg[1] != "subscriptions") co_return NotFound(req);
     const std::string &topic = seg[0], &sub = seg[2], &verb = seg[3];
     auto q = Query(req);
@@ -450,7 +453,10 @@ class HttpApi {
   }
 
  private:
-  asio::awaitable<HttpResponse> Publish(const std::string& topic, const json& body) {
+  // `traceparent`: the request's (naming its server span as the parent), given to each message
+  // that does not carry its own, so the consumer's span joins the publisher's trace.
+  asio::awaitable<HttpResponse> Publish(const std::string& topic, const json& body,
+                                        const std::string& traceparent) {
     std::vector<PublishRequest> batch;
     if (body.contains("messages")) {
       if (!body["messages"].is_array() || body["messages"].empty()) {
@@ -465,6 +471,13 @@ class HttpApi {
       auto m = ParseMessage(body, topic, 0);
       if (!m.ok()) co_return ErrorFor(m.status());
       batch.push_back(std::move(*m));
+    }
+    if (!traceparent.empty()) {
+      for (PublishRequest& m : batch) {
+        const bool has = std::any_of(m.headers.begin(), m.headers.end(),
+                                     [](const auto& h) { return h.first == "traceparent"; });
+        if (!has) m.headers.emplace_back("traceparent", traceparent);
+      }
     }
     auto r = co_await Await<std::vector<PublishResult>>(
         [&](auto cb) { b_.Publish(std::move(batch), cb); });

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "pier/metrics/metrics.h"
+#include "pier/net/tracer.h"
 #include "pier/net/wait_hub.h"
 #include "pier/perf/tuner.h"
 #include "queue/server/queue_metric_names.h"
@@ -103,7 +104,33 @@ Result<std::vector<Delivery>> QueueServer::Consume(const std::string& topic, con
     impl_->consume_calls->Inc();
     impl_->consumed->Inc(r->size());
   }
+  if (r.ok() && options_.tracer != nullptr) {
+    for (const Delivery& d : *r) RecordDelivery(d);
+  }
   return r;
+}
+
+void QueueServer::RecordDelivery(const Delivery& d) const {
+  net::TraceParent context;
+  for (const auto& [key, value] : d.headers) {
+    if (key != "traceparent") continue;
+    if (!net::TraceParent::Parse(value, &context) || !context.sampled()) return;
+    net::Span span;
+    span.kind = net::Span::Kind::kConsumer;
+    span.trace_id = context.trace_id;
+    span.parent_id = context.parent_id;
+    span.span_id = net::Tracer::NewSpanId();
+    span.start_unix_ns = span.end_unix_ns = net::Tracer::NowUnixNs();
+    span.name = d.topic + " receive";
+    span.strings = {{"messaging.system", "pier"},
+                    {"messaging.destination.name", d.topic},
+                    {"messaging.message.id", std::to_string(d.id)},
+                    {"pier.subscription", d.subscription}};
+    span.ints = {{"messaging.delivery_count", d.delivery_count},
+                 {"pier.queue_wait_ms", span.start_unix_ns / 1000000 - d.publish_ms}};
+    options_.tracer->Record(std::move(span));
+    return;
+  }
 }
 
 asio::awaitable<Result<std::vector<Delivery>>> QueueServer::ConsumeWait(
