@@ -89,17 +89,20 @@ http {{ access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
     return proc
 
 
-def start_haproxy(tmp, port, backends, bind_options=""):
+def start_haproxy(tmp, port, backends, bind_options="", log_file=None):
     """HAProxy (one thread, HTTP mode, connection reuse) on 127.0.0.1:PORT balancing round-robin
-    over `backends`; `bind_options` e.g. "ssl crt FILE alpn http/1.1". Returns once it listens."""
-    cfg = os.path.join(tmp, "haproxy.cfg")
+    over `backends`; `bind_options` e.g. "ssl crt FILE alpn http/1.1"; `log_file`: its HTTP log
+    (option httplog) written to that file through its stdout. Returns once it listens."""
+    cfg = os.path.join(tmp, f"haproxy-{port}.cfg")
     servers = "\n".join(f"  server b{i} {b}" for i, b in enumerate(backends))
+    log_global = "  log stdout format raw local0\n" if log_file else ""
+    log_defaults = "  log global\n  option httplog\n" if log_file else ""
     with open(cfg, "w") as f:
         f.write(f"""global
   nbthread 1
   maxconn 4000
-defaults
-  mode http
+{log_global}defaults
+{log_defaults}  mode http
   timeout connect 5s
   timeout client 60s
   timeout server 60s
@@ -111,7 +114,7 @@ backend be
   balance roundrobin
 {servers}
 """)
-    proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
+    proc = subprocess.Popen(["haproxy", "-f", cfg, "-db"], stdout=out, stderr=subprocess.DEVNULL)
     wait_port(port)
     return proc

@@ -3,7 +3,7 @@
 
   bench/proxy/compare.py [--pier build/release/bin/pier] [--runs 5] [--duration 10]
                          [--connections 50] [--body 64] [--baseline OTHER_PIER]
-                         [--access-log] [--tracing]
+                         [--access-log] [--tracing [--trace-sample 0.1]]
 
 Starts two nginx backends (one worker each, serving a --body byte file), HAProxy 2.6 (one
 thread, `http-reuse always`, round robin) and `pier proxy --threads 1` (round robin), then runs
@@ -13,8 +13,10 @@ microseconds per request (utime+stime from /proc/PID/stat over the run), and pie
 HAProxy. With --baseline (another build of pier, e.g. the previous commit's) it runs as `base`
 in the same interleaving and pier/base ratios are printed: a change's A/B against main. With
 --access-log a second pier writes a JSON access log to a file (`pier+log`): the log's cost as
-pier+log/pier ratios; with --tracing one exports a span per request and per upstream attempt
-to an OTLP collector (a discarding Python server; `pier+trace`). Only loopback traffic.
+pier+log/pier ratios, beside HAProxy's own (`haproxy+log`: option httplog to a file through its
+stdout) as the reference; with --tracing one exports a span per request and per upstream
+attempt (or per --trace-sample share of requests) to an OTLP collector (a discarding Python
+server; `pier+trace`). Only loopback traffic.
 """
 import argparse
 import os
@@ -61,6 +63,8 @@ def main():
                     help="also run pier with a JSON access log to a file (pier+log): its cost")
     ap.add_argument("--tracing", action="store_true",
                     help="also run pier exporting spans to an OTLP collector (pier+trace)")
+    ap.add_argument("--trace-sample", type=float, default=1.0,
+                    help="pier+trace's --trace-sample (the share of requests traced)")
     args = ap.parse_args()
     for tool in ("nginx", "haproxy", "wrk"):
         if shutil.which(tool) is None:
@@ -89,15 +93,20 @@ def main():
             lport = free_port()
             logged = start_pier(args.pier, lport, backends, "--access-log",
                                 os.path.join(tmp, "access.log"))
-            procs.append(logged)
+            hlport = free_port()
+            hlogged = start_haproxy(tmp, hlport, backends,
+                                    log_file=os.path.join(tmp, "haproxy-access.log"))
+            procs += [logged, hlogged]
             targets.append(("pier+log", f"http://127.0.0.1:{lport}/", logged.pid))
+            targets.append(("haproxy+log", f"http://127.0.0.1:{hlport}/", hlogged.pid))
         if args.tracing:
             cport, tport = free_port(), free_port()
             collector = subprocess.Popen(["/usr/bin/python3", "-c", COLLECTOR, str(cport)])
             wait_port(cport)
             traced = start_pier(args.pier, tport, backends, "--otlp-endpoint",
-                                f"http://127.0.0.1:{cport}")
-            procs += [collector, traced]
+                                f"http://127.0.0.1:{cport}", "--trace-sample",
+                                str(args.trace_sample))
+            procs += [traced, collector]  # pier flushes its spans before the collector stops
             targets.append(("pier+trace", f"http://127.0.0.1:{tport}/", traced.pid))
         for name, url, _ in targets:  # warm up connections and caches
             wrk(url, args.connections, 1)
@@ -108,16 +117,16 @@ def main():
                 r = wrk(url, args.connections, args.duration)
                 r["cpu_us"] = (cpu_seconds(pid) - before) * 1e6 / r["total"] if pid else 0
                 results[name].append(r)
-                print(f"run {run + 1} {name:8} {r['rps']:10.0f} req/s  p50 {r['p50']:7.0f} us  "
+                print(f"run {run + 1} {name:11} {r['rps']:10.0f} req/s  p50 {r['p50']:7.0f} us  "
                       f"p99 {r['p99']:7.0f} us  cpu/req {r['cpu_us']:5.1f} us", flush=True)
         med = {n: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
                for n, rs in results.items()}
         print(f"\nmedians of {args.runs} interleaved runs, wrk -t1 -c{args.connections} "
               f"-d{args.duration}s, {args.body}-byte responses")
-        print(f"{'target':10}{'req/s':>10}{'p50 us':>9}{'p99 us':>9}{'cpu us/req':>12}")
+        print(f"{'target':12}{'req/s':>10}{'p50 us':>9}{'p99 us':>9}{'cpu us/req':>12}")
         for n, m in med.items():
             cpu = f"{m['cpu_us']:.1f}" if n != "direct" else "-"
-            print(f"{n:10}{m['rps']:10.0f}{m['p50']:9.0f}{m['p99']:9.0f}{cpu:>12}")
+            print(f"{n:12}{m['rps']:10.0f}{m['p50']:9.0f}{m['p99']:9.0f}{cpu:>12}")
         h, p = med["haproxy"], med["pier"]
         print(f"\npier / haproxy: throughput {p['rps'] / h['rps']:.2f}x, "
               f"CPU per request {p['cpu_us'] / h['cpu_us']:.2f}x, "
@@ -126,6 +135,10 @@ def main():
             ratio = lambda k: statistics.median(  # noqa: E731
                 a[k] / b[k] for a, b in zip(results["pier+log"], results["pier"]))
             print(f"pier+log / pier (medians of per-run ratios): throughput {ratio('rps'):.2f}x, "
+                  f"CPU per request {ratio('cpu_us'):.2f}x, p99 {ratio('p99'):.2f}x")
+            ratio = lambda k: statistics.median(  # noqa: E731
+                a[k] / b[k] for a, b in zip(results["haproxy+log"], results["haproxy"]))
+            print(f"haproxy+log / haproxy (the reference): throughput {ratio('rps'):.2f}x, "
                   f"CPU per request {ratio('cpu_us'):.2f}x, p99 {ratio('p99'):.2f}x")
         if args.tracing:
             ratio = lambda k: statistics.median(  # noqa: E731
