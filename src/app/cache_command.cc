@@ -84,7 +84,7 @@ int RunCache(CacheFlags& f, const Settings& settings, const CLI::App& sub) {
   // machine keeps its core.
   rt.pool().SetElastic();
   cache::CacheServerOptions o;
-  o.resp = f.security.RespListener(*listen, f.requirepass, rt.tls());
+  o.resp = f.security.RespListener(*listen, f.requirepass, rt.tls(), rt.tracer());
   o.resp.timeout = std::chrono::seconds(f.timeout);
   o.resp.maxclients = f.maxclients;
   o.resp.config_file = f.config;

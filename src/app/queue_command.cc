@@ -92,7 +92,8 @@ int RunQueue(QueueFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("queue", s);
 
   // The RESP listener, serving the queue's commands.
-  net::RespServer resp(rt.pool(), f.security.RespListener(*listen, f.requirepass, rt.tls()));
+  net::RespServer resp(rt.pool(),
+                       f.security.RespListener(*listen, f.requirepass, rt.tls(), rt.tracer()));
   resp.AddService(&queue.resp());
   if (Status s = resp.Start(); !s.ok()) return Fail("queue", s);
   if (Status s = rt.ListenHttp(f.http, [&](net::HttpServer& h) { queue.AddRoutes(h); }); !s.ok()) {

@@ -77,10 +77,12 @@ Status SecurityFlags::Check() const {
 std::vector<std::string> SecurityFlags::Origins() const { return SplitList(allowed_origins); }
 std::vector<std::string> SecurityFlags::Hosts() const { return SplitList(allowed_hosts); }
 
-net::RespServerOptions SecurityFlags::RespListener(
-    const std::pair<std::string, uint16_t>& listen, const std::string& requirepass,
-    std::shared_ptr<net::TlsServerContext> tls) const {
+net::RespServerOptions SecurityFlags::RespListener(const std::pair<std::string, uint16_t>& listen,
+                                                   const std::string& requirepass,
+                                                   std::shared_ptr<net::TlsServerContext> tls,
+                                                   net::Tracer* tracer) const {
   net::RespServerOptions o;
+  o.tracer = tracer;
   o.host = listen.first;
   o.port = listen.second;
   o.requirepass = requirepass;

@@ -37,10 +37,11 @@ struct SecurityFlags {
   std::vector<std::string> Origins() const;
   std::vector<std::string> Hosts() const;
   // A RESP listener on `listen` with these flags (--protected-mode, --tls-port), `requirepass`
-  // and the runtime's certificate (ServerRuntime::tls()).
+  // the runtime's certificate (ServerRuntime::tls()) and where spans go (ServerRuntime::tracer()).
   net::RespServerOptions RespListener(const std::pair<std::string, uint16_t>& listen,
                                       const std::string& requirepass,
-                                      std::shared_ptr<net::TlsServerContext> tls) const;
+                                      std::shared_ptr<net::TlsServerContext> tls,
+                                      net::Tracer* tracer = nullptr) const;
 };
 
 }  // namespace pier::app

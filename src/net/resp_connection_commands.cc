@@ -137,6 +137,7 @@ void Reset(RespService::Call& c) {
   c.client.authenticated = c.server.requirepass().empty();
   c.client.multi.reset();
   c.client.watch.reset();
+  c.client.trace = {};
   if (c.client.tracking) c.server.tracking().Disable(c.client.id);
   c.client.tracking.reset();
   if (c.client.pubsub) {
@@ -287,6 +288,15 @@ void Client(RespService::Call& c) {
     });
     if (!old_form) return c.out.Integer(killed);
     if (killed == 0) return c.out.Error("ERR No such client");
+    c.out.Ok();
+  } else if (sub == "traceparent") {
+    if (!arity(3)) return;
+    TraceParent context;
+    if (!c.args[2].empty() && !TraceParent::Parse(c.args[2], &context)) {
+      return c.out.Error("ERR invalid traceparent '" + std::string(c.args[2].substr(0, 64)) +
+                         "' (W3C: 00-<32 hex>-<16 hex>-<2 hex>; \"\" clears it)");
+    }
+    c.client.trace = context;  // "" clears it: flags 0 trace nothing
     c.out.Ok();
   } else if (ClientTrackingCommand(c, sub)) {
   } else if (sub == "setinfo" || sub == "no-evict" || sub == "no-touch" || sub == "reply" ||

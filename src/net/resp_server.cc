@@ -14,6 +14,7 @@
 #include "pier/net/http_guard.h"
 #include "pier/net/tcp_listener.h"
 #include "pier/net/tls.h"
+#include "pier/net/tracer.h"
 
 namespace asio = boost::asio;
 
@@ -255,13 +256,36 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   const Clock::TimePoint start = *now;
   RespService::Call call{args, command, client, w, *now, ex, sessions[at], *this};
   RespClient& reader = client.script_caller ? *client.script_caller : client;
-  KeyTracking::Writer writer(reader.id);  // NOLOOP: this client's own changes
+  KeyTracking::Writer writer(reader.id);       // NOLOOP: this client's own changes
+  const bool traced = client.trace.sampled();  // CLIENT TRACEPARENT itself is not a span
   auto reply = route.service->Dispatch(call);
   if (reader.tracking) AfterTrackedCommand(reader, command, args, &reader == &client);
   if (*now == start) *now = options_.clock->Now();  // the service did not read the clock
   if (observer_) observer_(route.index, command, *now - start);
   NoteDuration(client, command, args, *now, *now - start);
+  if (traced && client.trace.sampled() && options_.tracer != nullptr) {
+    TraceCommand(client, command, *now - start);
+  }
   return reply;
+}
+
+void RespServer::TraceCommand(const RespClient& client, const RespCommand& command,
+                              Clock::Duration took) {
+  Span span;
+  span.kind = Span::Kind::kServer;
+  span.trace_id = client.trace.trace_id;
+  span.parent_id = client.trace.parent_id;
+  span.span_id = Tracer::NewSpanId();
+  span.end_unix_ns = Tracer::NowUnixNs();
+  span.start_unix_ns =
+      span.end_unix_ns - std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  span.name = command.name;
+  for (char& ch : span.name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  span.strings = {{"db.system", "redis"},
+                  {"db.operation", span.name},
+                  {"net.peer.name", client.addr},
+                  {"net.host.name", options_.host + ":" + std::to_string(options_.port)}};
+  options_.tracer->Record(std::move(span));
 }
 
 void RespServer::NoteDuration(RespClient& client, const RespCommand& command,

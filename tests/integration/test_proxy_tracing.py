@@ -6,6 +6,7 @@ import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 import requests
 
 from test_proxy import backends, config, proxy  # noqa: F401 (fixtures)
@@ -235,3 +236,32 @@ def test_a_queue_message_carries_its_trace_from_publish_to_consume(tmp_path):
     assert [sp["traceId"] for sp in consumed] == [TRACE, own.split("-")[1]]
     assert consumed[0]["parentSpanId"] == publish["spanId"] and consumed[0]["name"] == "jobs receive"
     assert attrs(consumed[0])["pier.subscription"] == "workers"
+
+
+def test_resp_commands_under_client_traceparent_get_spans():
+    import redis
+    from conftest import Server
+    collector = Collector()
+    try:
+        s = Server(["cache", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+                    "--otlp-endpoint", collector.url])
+        try:
+            r = redis.Redis(*s.addr("resp"))
+            p = r.pipeline(transaction=False)  # one connection for the context and its commands
+            p.execute_command("CLIENT", "TRACEPARENT", f"00-{TRACE}-{PARENT}-01")
+            p.set("k", "v")
+            p.get("k")
+            p.execute_command("CLIENT", "TRACEPARENT", "")  # cleared: no span after this
+            p.get("k")
+            assert p.execute() == [b"OK", True, b"v", b"OK", b"v"]
+            with pytest.raises(redis.ResponseError, match="invalid traceparent 'nope'"):
+                r.execute_command("CLIENT", "TRACEPARENT", "nope")
+        finally:
+            assert s.stop() == 0
+    finally:
+        collector.close()
+    commands = [sp for sp in collector.spans if attrs(sp).get("db.system") == "redis"]
+    assert [sp["name"] for sp in commands] == ["SET", "GET"]
+    for sp in commands:
+        assert sp["service"] == "pier-cache" and sp["traceId"] == TRACE
+        assert sp["parentSpanId"] == PARENT and sp["kind"] == 2

@@ -27,6 +27,8 @@
 
 namespace pier::net {
 
+class Tracer;
+
 class Connection;
 class TcpListener;
 class TlsServerContext;
@@ -45,6 +47,8 @@ struct RespServerOptions {
   std::chrono::seconds timeout{0};  // idle client timeout; 0: none
   const Clock* clock = &Clock::Steady();
   std::string config_file;  // shown in INFO
+  // Where the spans of commands under CLIENT TRACEPARENT go (not owned; null: nowhere).
+  Tracer* tracer = nullptr;
 };
 
 // Thread-safe. Commands run on the I/O thread of their connection.
@@ -151,6 +155,8 @@ class RespServer {
                               const std::vector<std::string_view>& args);
   // CLIENT TRACKING: a read's keys are remembered for the client (and CLIENT CACHING's word
   // is used up by the client's own command, not by the reads of a script it runs).
+  // A span for a command that ran under the client's sampled CLIENT TRACEPARENT.
+  void TraceCommand(const RespClient& client, const RespCommand& command, Clock::Duration took);
   // Offers a command that ran to the slow log and the latency monitor.
   void NoteDuration(RespClient& client, const RespCommand& command,
                     const std::vector<std::string_view>& args, Clock::TimePoint end,

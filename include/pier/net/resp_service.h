@@ -34,6 +34,7 @@
 #include "pier/base/status.h"
 #include "pier/net/resp_parser.h"  // ParseRespInt
 #include "pier/net/resp_writer.h"
+#include "pier/net/trace_context.h"
 
 namespace pier::net {
 
@@ -104,6 +105,9 @@ struct RespClient {
   std::atomic<int64_t> last_active_ms{0};
   std::atomic<const char*> last_command{"NULL"};  // a command table name
   bool close_after_reply = false;                 // QUIT, protocol errors
+  // CLIENT TRACEPARENT: the W3C context the following commands are traced under (a span each
+  // when sampled and the server exports spans); flags 0 (the default): none.
+  TraceParent trace;
   bool drop = false;  // close at once, without the replies of this batch (HTTP-looking input)
   std::function<void()> kill;          // closes the connection from any thread
   std::function<void()> stop_reading;  // shutdown: the reply in flight is sent, then it closes
