@@ -20,7 +20,6 @@
 #include "app/settings.h"
 #include "pier/base/logging.h"
 #include "pier/net/http_fetch.h"
-#include "pier/net/tcp_listener.h"
 
 namespace pier::app {
 
@@ -35,22 +34,16 @@ struct DemoFlags : ServerFlags {
   std::string call;  // http://HOST:PORT/PATH
 };
 
-// GET `url` (http://HOST:PORT/PATH) with the caller's traceparent: {"url", "status", "body"}
-// or {"url", "error"}. Blocking: run off the I/O threads.
-nlohmann::json CallOnce(const std::string& url, const std::string& traceparent) {
+// GET `url` with the caller's traceparent: {"url", "status", "body"} or {"url", "error"}.
+// Blocking: run off the I/O threads.
+nlohmann::json CallOnce(const std::string& url, const net::HttpUrl& to,
+                        const std::string& traceparent) {
   nlohmann::json out = {{"url", url}};
-  const std::string rest = url.starts_with("http://") ? url.substr(7) : "";
-  const size_t slash = rest.find('/');
-  auto hp = net::ParseHostPort(rest.substr(0, slash), "--call");
-  if (!hp.ok()) {
-    out["error"] = hp.status().message();
-    return out;
-  }
   std::vector<std::pair<std::string, std::string>> headers;
   if (!traceparent.empty()) headers.emplace_back("traceparent", traceparent);
-  auto r = net::HttpFetch({.host = hp->first,
-                           .port = hp->second,
-                           .target = slash == std::string::npos ? "/" : rest.substr(slash),
+  auto r = net::HttpFetch({.host = to.host,
+                           .port = to.port,
+                           .target = to.target.empty() ? "/" : to.target,
                            .headers = std::move(headers),
                            .timeout = std::chrono::seconds(2),
                            .max_body_bytes = 1 << 20});
@@ -72,11 +65,17 @@ int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
   if (Status s = rt.ConfigureSecurity(f.security, "", f.listen, /*token_file=*/false); !s.ok()) {
     return Fail("demo-service", s);
   }
+  net::HttpUrl call;  // --call, parsed once
+  if (!f.call.empty()) {
+    auto url = net::ParseHttpUrl(f.call, "--call");
+    if (!url.ok()) return Fail("demo-service", url.status());
+    call = *url;
+  }
   std::string address;
   std::atomic<int64_t> latency_ms{f.latency_ms};
   std::atomic<double> error_rate{f.error_rate};
   boost::asio::thread_pool calls(2);  // --call's requests wait here, not on the I/O thread
-  auto handler = [&f, &address, &latency_ms, &error_rate, &calls](
+  auto handler = [&f, &call, &address, &latency_ms, &error_rate, &calls](
                      const net::HttpRequest& req) -> boost::asio::awaitable<net::HttpResponse> {
     if (const int64_t delay = latency_ms.load(); delay > 0) {
       boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
@@ -91,7 +90,7 @@ int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
       const auto io = co_await boost::asio::this_coro::executor;
       const std::string traceparent(req["traceparent"]);
       co_await boost::asio::post(calls.get_executor(), boost::asio::use_awaitable);
-      nlohmann::json called = CallOnce(f.call, traceparent);
+      nlohmann::json called = CallOnce(f.call, call, traceparent);
       co_await boost::asio::post(io, boost::asio::use_awaitable);
       body["calls"] = nlohmann::json::array({std::move(called)});
     }

@@ -111,11 +111,8 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
   proxy::ProxyServerOptions po;
   po.client_idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(f.idle_timeout_seconds * 1000));
-  po.otlp_endpoint = OtlpEndpoint(f.security.otlp_endpoint);
+  po.tracer = rt.tracer();  // service pier-proxy, or OTEL_SERVICE_NAME
   po.trace_sample = f.trace_sample;
-  if (const char* name = std::getenv("OTEL_SERVICE_NAME"); name != nullptr && *name != '\0') {
-    po.service_name = name;
-  }
   proxy::ProxyServer server(rt.pool(), po);
   if (Status s = server.Start(*cfg); !s.ok()) return Fail("proxy", s);
   server.AttachTo(rt.analyzer(), rt.tuner());

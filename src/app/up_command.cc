@@ -19,6 +19,7 @@
 #include "pier/deploy/runtime/platform.h"
 #include "pier/deploy/runtime/system.h"
 #include "pier/deploy/validate.h"
+#include "pier/net/tracer.h"
 #include "pier/proxy/proxy_server.h"
 #include "pier/registry/client.h"
 #include "pier/registry/registry_server.h"
@@ -114,7 +115,14 @@ int RunUp(UpFlags& f, const Settings& settings, const CLI::App& sub) {
   registry::RegistryServer registry(rt.pool(), ro);
   if (Status s = registry.Open(); !s.ok()) return Fail("up", s);
   const std::string otlp = OtlpEndpoint(f.security.otlp_endpoint);
-  proxy::ProxyServer proxy(rt.pool(), {.otlp_endpoint = otlp, .service_name = "pier-proxy"});
+  // The proxy's spans under their own service name (the runtime's are pier-up's API).
+  std::unique_ptr<net::Tracer> proxy_tracer;
+  if (!otlp.empty()) {
+    auto t = net::Tracer::Create(otlp, "pier-proxy");
+    if (!t.ok()) return Fail("up", t.status());
+    proxy_tracer = std::move(*t);
+  }
+  proxy::ProxyServer proxy(rt.pool(), {.tracer = proxy_tracer.get()});
   Platform platform(rt.pool());
   if (Status s = platform.Start(a.platform, f.data_dir); !s.ok()) return Fail("up", s);
   if (platform.cache_server()) platform.cache_server()->AttachTo(rt.analyzer(), rt.tuner());

@@ -13,6 +13,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "pier/net/stream.h"
+#include "pier/net/tcp_listener.h"
 #include "pier/net/tls.h"
 
 namespace asio = boost::asio;
@@ -26,6 +27,18 @@ std::string HttpFetchReply::Header(const std::string& name) const {
     if (strcasecmp(k.c_str(), name.c_str()) == 0) return v;
   }
   return "";
+}
+
+Result<HttpUrl> ParseHttpUrl(const std::string& url, const std::string& what) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) {
+    return Status::InvalidArgument(what + ": give http://HOST:PORT[/PATH], got '" + url + "'");
+  }
+  const std::string rest = url.substr(scheme.size());
+  const size_t slash = rest.find('/');
+  auto hp = ParseHostPort(rest.substr(0, slash), what);
+  if (!hp.ok()) return hp.status();
+  return HttpUrl{hp->first, hp->second, slash == std::string::npos ? "" : rest.substr(slash)};
 }
 
 Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& r) {

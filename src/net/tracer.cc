@@ -41,22 +41,16 @@ int64_t Tracer::NowUnixNs() {
 
 Result<std::unique_ptr<Tracer>> Tracer::Create(const std::string& endpoint,
                                                std::string service_name) {
-  const std::string scheme = "http://";
-  if (endpoint.rfind(scheme, 0) != 0) {
-    return Status::InvalidArgument("--otlp-endpoint: give http://HOST:PORT[/PATH], got '" +
-                                   endpoint + "' (OTLP over HTTPS is not supported yet)");
+  auto url = ParseHttpUrl(endpoint, "--otlp-endpoint");
+  if (!url.ok()) {
+    return Status::InvalidArgument(
+        url.status().message() +
+        (endpoint.rfind("https://", 0) == 0 ? " (OTLP over HTTPS is not supported yet)" : ""));
   }
-  std::string rest = endpoint.substr(scheme.size());
-  std::string path;
-  if (const size_t slash = rest.find('/'); slash != std::string::npos) {
-    path = rest.substr(slash);
-    rest.resize(slash);
-  }
+  std::string path = url->target;
   while (!path.empty() && path.back() == '/') path.pop_back();
-  auto hp = net::ParseHostPort(rest, "--otlp-endpoint");
-  if (!hp.ok()) return hp.status();
   return std::unique_ptr<Tracer>(
-      new Tracer(hp->first, hp->second, path + "/v1/traces", std::move(service_name)));
+      new Tracer(url->host, url->port, path + "/v1/traces", std::move(service_name)));
 }
 
 Tracer::Tracer(std::string host, uint16_t port, std::string path, std::string service_name)

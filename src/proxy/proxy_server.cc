@@ -67,7 +67,7 @@ struct ProxyServer::Impl {
     l.env->runtime = [this] { return Current(); };
     l.env->version = &version;
     l.env->tunnel_idle_ms = options.client_idle_timeout.count();
-    l.env->tracer = tracer.get();
+    l.env->tracer = options.tracer;
     l.env->trace_sample = options.trace_sample;
     l.env->worker = [this](boost::asio::io_context& io) -> Worker& { return *by_io.at(&io); };
     const SessionEnv* env = l.env.get();
@@ -169,7 +169,6 @@ struct ProxyServer::Impl {
 
   net::IoPool& pool;
   ProxyServerOptions options;
-  std::unique_ptr<Tracer> tracer;  // before the listeners: sessions point to it
   metrics::Registry& metrics;
   std::vector<std::unique_ptr<Worker>> workers;
   std::unordered_map<const boost::asio::io_context*, Worker*> by_io;
@@ -209,11 +208,6 @@ ProxyServer::~ProxyServer() {
 }
 
 Status ProxyServer::Start(const ProxyConfig& config) {
-  if (!impl_->options.otlp_endpoint.empty()) {
-    auto tracer = Tracer::Create(impl_->options.otlp_endpoint, impl_->options.service_name);
-    if (!tracer.ok()) return tracer.status();
-    impl_->tracer = std::move(*tracer);
-  }
   Status s = Reload(config);
   if (s.ok()) impl_->StartTicker();
   return s;

@@ -43,4 +43,13 @@ struct HttpFetchReply {
 // status is a reply.
 Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& request);
 
+// http://HOST:PORT[/PATH] taken apart (`target`: the path, "" when the URL has none).
+struct HttpUrl {
+  std::string host;
+  uint16_t port = 0;
+  std::string target;
+};
+// InvalidArgument naming `what` (a flag) when `url` is not plain http://HOST:PORT[/PATH].
+Result<HttpUrl> ParseHttpUrl(const std::string& url, const std::string& what);
+
 }  // namespace pier::net

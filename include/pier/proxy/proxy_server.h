@@ -23,6 +23,10 @@
 #include "pier/perf/tuner.h"
 #include "pier/proxy/config.h"
 
+namespace pier::net {
+class Tracer;
+}  // namespace pier::net
+
 namespace pier::proxy {
 
 struct ProxyServerOptions {
@@ -30,10 +34,9 @@ struct ProxyServerOptions {
   // A client connection with no traffic for this long is closed (HAProxy's `timeout client`).
   std::chrono::milliseconds client_idle_timeout{std::chrono::seconds(60)};
   size_t max_connections = 10000;  // per listener
-  // Spans of every request and upstream attempt, exported with OTLP/HTTP (JSON) to this base
-  // URL (http://HOST:PORT[/PATH], as OTEL_EXPORTER_OTLP_ENDPOINT); "": none.
-  std::string otlp_endpoint;
-  std::string service_name = "pier-proxy";
+  // Where the spans of every request and upstream attempt go (the server runtime's, from
+  // --otlp-endpoint; not owned, outlives the server); null: none.
+  net::Tracer* tracer = nullptr;
   // The share of requests that arrive without a trace context that start a trace (sampled
   // ones with a context are always traced, unsampled ones never: parent-based sampling).
   double trace_sample = 1.0;
