@@ -68,6 +68,20 @@ Op SubOp(OpType type, const std::string& topic, const std::string& sub, uint64_t
 
 }  // namespace
 
+const char* StageName(Stage s) {
+  switch (s) {
+    case Stage::kWritten:
+      return "written";
+    case Stage::kDurable:
+      return "durable";
+    case Stage::kDelivered:
+      return "delivered";
+    case Stage::kAcked:
+      return "acked";
+  }
+  return "?";
+}
+
 Broker::Broker(BrokerOptions options) : s_(std::make_unique<State>()) {
   s_->options = std::move(options);
   s_->now = s_->options.now_ms ? s_->options.now_ms : UnixNowMs;
@@ -90,6 +104,7 @@ Result<std::unique_ptr<Broker>> Broker::Open(BrokerOptions options,
   lo.fsync = *policy;
   lo.batch_delay_us = s.options.batch_delay_us;
   lo.segment_bytes = s.options.segment_bytes;
+  lo.before_sync = s.options.before_sync;
   auto replay = [&](uint64_t seg, uint64_t off, std::string_view body) {
     std::vector<Op> ops;
     if (Status st = DecodeBody(body, &ops); !st.ok()) {
@@ -290,6 +305,8 @@ Result<std::vector<Delivery>> Broker::Consume(const std::string& topic, const st
   while (out.size() < max) {
     Entry* e = s->LeaseNext(now_ms, vis);
     if (!e) break;
+    if (e->delivery_count == 1) s_->Observe(Stage::kDelivered, e->msg->received_ns, 1);
+    e->delivered_ns = State::SteadyNs();
     out.push_back(s_->DeliveryOf(*s, *e));
   }
   return out;
@@ -313,7 +330,9 @@ void Broker::Ack(const std::string& topic, const std::string& sub, const std::ve
   std::vector<Op> ops;
   for (uint64_t id : ids) {
     Entry* e = (*s)->Find(id);
-    if (e && e->state == EntryState::kInFlight) ops.push_back(SubOp(OpType::kAck, topic, sub, id));
+    if (!e || e->state != EntryState::kInFlight) continue;
+    s_->Observe(Stage::kAcked, e->delivered_ns, 1);
+    ops.push_back(SubOp(OpType::kAck, topic, sub, id));
   }
   const size_t n = ops.size();
   if (n == 0) return after.fns.push_back([done] { done(size_t{0}); });

@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace pier::queue {
 
 namespace {
@@ -284,23 +287,57 @@ void Broker::State::Submit(std::vector<Op> ops,
   if (!log) {
     std::vector<PublishResult> results;
     ApplyFrame(ops, 0, 0, {}, false, &results);
+    for (const PublishResult& r : results) {
+      auto it = messages.find(r.id);
+      if (!r.duplicate && it != messages.end()) it->second->received_ns = SteadyNs();
+    }
     if (done) after->push_back([done, r = std::move(results)] { done(Status::Ok(), r); });
     return;
   }
   std::string frame;
   std::vector<size_t> offsets;
   EncodeFrame(ops, &frame, &offsets);
-  // The ops keep their payloads until the frame is durable: spilling is decided at apply.
-  auto shared_ops = std::make_shared<std::vector<Op>>(std::move(ops));
-  log->Append(std::move(frame), [this, shared_ops, offsets = std::move(offsets), done](
-                                    uint64_t seg, uint64_t off, const Status& st) {
+  // The frame is applied (its messages become deliverable) once it is in the file, and confirmed
+  // once it is synced, as RabbitMQ delivers a persistent message before its confirm: a consumer
+  // need not wait for the disk, and a publisher is told only what a power cut cannot take back.
+  // Whatever depends on this frame (an ack of its message) is written after it, so a recovered
+  // log is never ahead of itself. The ops keep their payloads until then: spilling is decided at
+  // apply.
+  struct Pending {
+    std::vector<Op> ops;
+    std::vector<size_t> offsets;
     std::vector<PublishResult> results;
-    if (st.ok()) {
-      std::lock_guard l(mu);
-      ApplyFrame(*shared_ops, seg, off, offsets, false, &results);
+  };
+  auto p = std::make_shared<Pending>(Pending{std::move(ops), std::move(offsets), {}});
+  const int64_t received_ns = SteadyNs();
+  auto written = [this, p, received_ns](uint64_t seg, uint64_t off, const Status&) {
+    std::lock_guard l(mu);
+    ApplyFrame(p->ops, seg, off, p->offsets, false, &p->results);
+    p->ops.clear();
+    for (const PublishResult& r : p->results) {
+      auto it = messages.find(r.id);
+      if (!r.duplicate && it != messages.end()) it->second->received_ns = received_ns;
     }
-    if (done) done(st, std::move(results));
-  });
+    Observe(Stage::kWritten, received_ns, p->results.size());
+  };
+  log->Append(
+      std::move(frame),
+      [this, p, done, received_ns](uint64_t, uint64_t, const Status& st) {
+        if (st.ok()) Observe(Stage::kDurable, received_ns, p->results.size());
+        if (done) done(st, st.ok() ? std::move(p->results) : std::vector<PublishResult>{});
+      },
+      std::move(written));
+}
+
+int64_t Broker::State::SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Broker::State::Observe(Stage stage, int64_t since_ns, uint64_t count) const {
+  if (!options.stage_observer || count == 0 || since_ns == 0) return;
+  options.stage_observer(stage, std::max<int64_t>(0, SteadyNs() - since_ns), count);
 }
 
 std::string Broker::State::PayloadOf(const MessageData& m) {

@@ -1,7 +1,7 @@
 // File: broker_state.h
 // Broker::State: the broker's model and its log. Ops are applied in two halves: removals (ack,
-// nack, dead, delete, purge) when submitted, additions (publish, create) when their frame is
-// durable; recovery replays both halves in log order. Also the log's upkeep: segment headers
+// nack, dead, delete, purge) when submitted, additions (publish, create) when their frame is in
+// the log file (confirmed once it is synced); recovery replays both halves in log order. Also the log's upkeep: segment headers
 // that restate topics, subscriptions and dedup ids, and compaction of mostly-acked segments.
 // Internal to the broker: broker.cc (the API) and broker_state.cc (these operations).
 #pragma once
@@ -49,7 +49,7 @@ struct Broker::State {
   // ---- applying ops (removals at submit and at replay; additions at commit and at replay) ----
   void ApplyRemoval(const Op& op, int64_t now_ms);
   bool IsRemoval(OpType t) const;
-  // Applies the additions of a durable frame (at commit, or every op at replay). `publish`
+  // Applies the additions of a written frame (at commit, or every op at replay). `publish`
   // receives a result per kPublish op.
   void ApplyFrame(const std::vector<Op>& ops, uint64_t segment, uint64_t frame_offset,
                   const std::vector<size_t>& payload_offsets, bool replay,
@@ -61,12 +61,16 @@ struct Broker::State {
                              int64_t now_ms);
 
   // ---- submitting frames ----
-  // Under mu. Removals take effect now; the frame goes to the log and, once durable, its
-  // additions are applied and `done` runs (outside the lock). In memory, `done` is queued in
+  // Under mu. Removals take effect now; the frame goes to the log and, once written, its
+  // additions are applied; once synced, `done` runs (outside the lock). In memory, `done` is queued in
   // `after` for the caller to run once it releases the lock.
   void Submit(std::vector<Op> ops,
               std::function<void(const Status&, std::vector<PublishResult>)> done,
               std::vector<std::function<void()>>* after);
+
+  // ---- stage latencies (options.stage_observer) ----
+  static int64_t SteadyNs();
+  void Observe(Stage stage, int64_t since_ns, uint64_t count) const;
 
   // ---- delivery helpers ----
   std::string PayloadOf(const MessageData& m);

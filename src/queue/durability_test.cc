@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "pier/queue/broker.h"
@@ -234,6 +237,56 @@ TEST_F(DurabilityTest, ConcurrentPublishesShareFsyncs) {
   auto s = b->LogStats();
   EXPECT_EQ(Drain(*b).size(), static_cast<size_t>(kThreads * kEach));
   EXPECT_LT(s.fsyncs, s.frames) << "no group commit";
+}
+
+TEST_F(DurabilityTest, AMessageIsDeliverableOnceWrittenAndConfirmedOnceSynced) {
+  // The writer stops before the sync of the first publish; by then the frame is in the file.
+  std::atomic<bool> hold{false};
+  std::promise<void> at_sync, release;
+  std::shared_future<void> gate = release.get_future().share();
+  options_.before_sync = [&] {
+    if (hold.exchange(false)) {
+      at_sync.set_value();
+      gate.wait();
+    }
+  };
+  auto b = Open();
+  Pub(*b, "warm-up");  // creates the topic
+  ASSERT_EQ(Drain(*b), std::vector<std::string>{"warm-up"});
+  hold = true;
+  std::promise<Result<std::vector<PublishResult>>> confirmed;
+  auto confirm = confirmed.get_future();
+  b->Publish({{.topic = "jobs", .payload = "a"}},
+             [&](Result<std::vector<PublishResult>> r) { confirmed.set_value(std::move(r)); });
+  at_sync.get_future().wait();
+  EXPECT_EQ(Drain(*b), std::vector<std::string>{"a"}) << "a consumer waited for the disk";
+  EXPECT_EQ(confirm.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "confirmed before the sync";
+  release.set_value();
+  auto r = confirm.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->size(), 1u);
+  EXPECT_NE((*r)[0].id, 0u);
+}
+
+TEST_F(DurabilityTest, EachStageOfAMessageIsObservedOnce) {
+  std::mutex mu;
+  std::vector<std::pair<Stage, int64_t>> seen;
+  options_.stage_observer = [&](Stage s, int64_t nanos, uint64_t count) {
+    std::lock_guard l(mu);
+    for (uint64_t i = 0; i < count; ++i) seen.emplace_back(s, nanos);
+  };
+  auto b = Open();
+  Pub(*b, "a");
+  auto d = *b->Consume("jobs", "default", 10);
+  ASSERT_EQ(d.size(), 1u);
+  ASSERT_EQ(*b->AckAndWait("jobs", "default", {d[0].id}), 1u);
+  std::lock_guard l(mu);
+  ASSERT_EQ(seen.size(), 4u);
+  const Stage order[] = {Stage::kWritten, Stage::kDurable, Stage::kDelivered, Stage::kAcked};
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(seen[i].first, order[i]) << StageName(seen[i].first);
+  EXPECT_LE(seen[0].second, seen[1].second) << "durable before written";
+  EXPECT_LE(seen[1].second, seen[2].second) << "delivered before the confirm was sent";
 }
 
 TEST_F(DurabilityTest, AnUnknownFsyncPolicyIsAnError) {

@@ -18,6 +18,8 @@ namespace pier::queue {
 
 namespace {
 
+constexpr size_t kBatchBytes = 1u << 20;  // a batch this big is written without waiting
+
 Status Errno(const std::string& what) {
   return Status::IoError(what + ": " + std::strerror(errno));
 }
@@ -241,40 +243,43 @@ SegmentLog::~SegmentLog() {
   if (preparer_.joinable()) preparer_.join();
 }
 
-void SegmentLog::Append(std::string frame, Done done) {
+void SegmentLog::Append(std::string frame, Done done, Done written) {
   {
     std::lock_guard l(mu_);
     pending_bytes_ += frame.size();
-    pending_.push_back({std::move(frame), std::move(done)});
+    pending_.push_back({std::move(frame), std::move(done), std::move(written)});
   }
   cv_.notify_one();
 }
 
+void SegmentLog::WaitForCompany(std::unique_lock<std::mutex>& l) {
+  // Group commit waits only where company is likely: the last batch had some (more than one
+  // frame, or appends came while it was written and synced). Then it waits while appends keep
+  // coming (one in the last slice), at most batch_delay_us in all. A lone writer goes straight
+  // to the disk: waiting for nobody is pure latency.
+  if (!had_company_) return;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(options_.batch_delay_us);
+  const auto slice = std::chrono::microseconds(std::min<int64_t>(options_.batch_delay_us, 50));
+  for (size_t seen = pending_.size(); !stop_ && pending_bytes_ < kBatchBytes;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    cv_.wait_until(l, std::min(deadline, now + slice), [&] {
+      return stop_ || pending_.size() != seen || pending_bytes_ >= kBatchBytes;
+    });
+    if (pending_.size() == seen) break;  // a quiet slice: nobody else is coming
+    seen = pending_.size();
+  }
+}
+
 void SegmentLog::Run() {
-  constexpr size_t kBatchBytes = 1u << 20;
   for (;;) {
     std::vector<Pending> batch;
     {
       std::unique_lock l(mu_);
       cv_.wait(l, [&] { return stop_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopped, nothing left
-      if (options_.fsync == FsyncPolicy::kBatch) {
-        // Group commit: wait for company while it keeps coming (a write in the last slice),
-        // at most batch_delay_us in all; a lone writer waits one quiet slice (50 us).
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::microseconds(options_.batch_delay_us);
-        const auto slice =
-            std::chrono::microseconds(std::min<int64_t>(options_.batch_delay_us, 50));
-        for (size_t seen = pending_.size(); !stop_ && pending_bytes_ < kBatchBytes;) {
-          const auto now = std::chrono::steady_clock::now();
-          if (now >= deadline) break;
-          cv_.wait_until(l, std::min(deadline, now + slice), [&] {
-            return stop_ || pending_.size() != seen || pending_bytes_ >= kBatchBytes;
-          });
-          if (pending_.size() == seen) break;  // a quiet slice: nobody else is coming
-          seen = pending_.size();
-        }
-      }
+      if (options_.fsync == FsyncPolicy::kBatch) WaitForCompany(l);
       batch.swap(pending_);
       pending_bytes_ = 0;
     }
@@ -292,8 +297,14 @@ void SegmentLog::Run() {
     }
     Status s = failed_;
     if (s.ok()) s = WriteAll(f->fd, buf, active_size_, f->path);
-    if (s.ok() && options_.fsync != FsyncPolicy::kNone && ::fdatasync(f->fd) != 0) {
-      s = Errno("fdatasync " + f->path);
+    if (s.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].written) batch[i].written(active_, offsets[i], s);
+      }
+    }
+    if (s.ok() && options_.fsync != FsyncPolicy::kNone) {
+      if (options_.before_sync) options_.before_sync();
+      if (::fdatasync(f->fd) != 0) s = Errno("fdatasync " + f->path);
     }
     if (s.ok()) {
       active_size_ += buf.size();
@@ -306,6 +317,10 @@ void SegmentLog::Run() {
       failed_ = s;
     }
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(active_, offsets[i], s);
+    {
+      std::lock_guard l(mu_);
+      had_company_ = batch.size() > 1 || !pending_.empty();
+    }
     if (s.ok() && active_size_ >= options_.segment_bytes) {
       if (Status r = StartSegment(active_ + 1); !r.ok()) {
         spdlog::error("queue log: {}; the queue refuses writes until it is restarted", r.message());

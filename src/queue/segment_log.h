@@ -1,8 +1,11 @@
 // File: segment_log.h
 // SegmentLog: the queue's write-ahead log. Frames are appended to numbered segment files by one
 // writer thread, which writes everything queued so far with one write() and, by the fsync
-// policy, one fdatasync: concurrent appends share it (group commit). Completions run on the
-// writer thread in append order. Recovery reads every segment; a torn or corrupt frame ends its
+// policy, one fdatasync: concurrent appends share it (group commit). Each append has two
+// callbacks on the writer thread, in append order: `written` once its frame is in the file (the
+// page cache: it survives a crash of the process, not of the machine), then `done` once it is
+// synced. Under `batch` the writer waits for company only when the last batch had some (a lone
+// writer goes straight to fdatasync), as PostgreSQL's commit_delay does with commit_siblings. Recovery reads every segment; a torn or corrupt frame ends its
 // segment (logged and reported, never loaded). A new segment is started at open and whenever
 // the active one passes its size; the owner deletes old segments once nothing in them is live.
 // A background thread keeps the next segment ready, already filled with zeros and synced, so
@@ -34,6 +37,7 @@ struct LogOptions {
   FsyncPolicy fsync = FsyncPolicy::kBatch;
   int64_t batch_delay_us = 500;  // kBatch: how long the first frame waits for company
   uint64_t segment_bytes = 16u << 20;
+  std::function<void()> before_sync;  // tests: runs on the writer thread before each fdatasync
 };
 
 struct LogStats {
@@ -54,9 +58,10 @@ class SegmentLog {
   Status Start();
   ~SegmentLog();  // writes what is queued, then stops
 
-  // Queues an encoded frame (header and body). `done` runs on the writer thread once the frame
-  // is written and synced by the policy, or with the error that stopped it. Thread-safe.
-  void Append(std::string frame, Done done);
+  // Queues an encoded frame (header and body). `written` (optional) runs on the writer thread
+  // once the frame is in the file, before the sync; `done` once it is synced by the policy, or
+  // with the error that stopped it (then `written` may not have run). Thread-safe.
+  void Append(std::string frame, Done done, Done written = nullptr);
 
   // Called on the writer thread when it starts a new segment, before anything else goes into
   // it: returns the frame that opens it (the state that must outlive older segments).
@@ -98,10 +103,12 @@ class SegmentLog {
   std::condition_variable cv_;
   struct Pending {
     std::string frame;
-    Done done;
+    Done done, written;
   };
+  void WaitForCompany(std::unique_lock<std::mutex>& l);  // kBatch, with mu_ held
   std::vector<Pending> pending_;
   size_t pending_bytes_ = 0;
+  bool had_company_ = false;  // the last batch had more than one frame, or more came meanwhile
   bool stop_ = false;
   Status failed_;  // set by the writer thread when a write or sync fails; later appends fail
 

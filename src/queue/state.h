@@ -31,6 +31,7 @@ struct MessageData {
   uint32_t length = 0;
   uint32_t holders = 0;     // subscriptions holding it
   std::string dead_origin;  // for dead letters: "<topic>/<subscription>" they came from
+  int64_t received_ns = 0;  // steady clock, when this process received it (0: recovered)
 };
 
 // "<topic>/<subscription>": how errors and dead letters name a subscription.
@@ -44,6 +45,7 @@ struct Entry {
   uint32_t delivery_count = 0;
   int64_t not_before_ms = 0;
   int64_t lease_until_ms = 0;
+  int64_t delivered_ns = 0;  // steady clock, the latest lease (0: recovered)
 };
 
 // Counters sampled once a second for the one-minute rates.

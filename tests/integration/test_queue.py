@@ -305,6 +305,14 @@ def test_metrics_pass_promtool(queue):
                            text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert 'pier_queue_deliveries_per_message_bucket' in text
+    # One message went through every stage, each recorded once, in the order of its life.
+    stage = {}
+    for name in ("written", "durable", "delivered", "acked"):
+        assert f'pier_queue_stage_seconds_count{{stage="{name}"}} 1' in text, name
+        line = next(l for l in text.splitlines()
+                    if l.startswith(f'pier_queue_stage_seconds_sum{{stage="{name}"}}'))
+        stage[name] = float(line.split()[-1])
+    assert 0 < stage["written"] <= stage["durable"]
 
 
 def test_the_queue_listener_keeps_a_slow_log_as_redis(queue):

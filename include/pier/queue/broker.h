@@ -30,6 +30,11 @@ namespace pier::queue {
 enum class FsyncPolicy;
 struct LogStats;
 
+// Where a message's time goes: received -> in the log file -> durable (the confirm) -> first
+// handed to a consumer; and from a delivery to its ack.
+enum class Stage { kWritten, kDurable, kDelivered, kAcked };
+const char* StageName(Stage s);  // written, durable, delivered, acked
+
 struct BrokerOptions {
   std::string data_dir;         // "" = in memory, nothing survives a restart
   std::string fsync = "batch";  // always | batch | none
@@ -39,6 +44,10 @@ struct BrokerOptions {
   size_t max_payload_bytes = 8u << 20;
   std::function<int64_t()> now_ms;  // Unix ms; default: the system clock
   uint64_t seed = 0;                // backoff jitter; 0 = random
+  std::function<void()> before_sync;  // tests: runs before each fdatasync of the log
+  // Called with each stage's latency (steady-clock ns) for `count` messages; any thread, under
+  // the broker's lock or the log writer's: it must be cheap and must not call the broker.
+  std::function<void(Stage, int64_t nanos, uint64_t count)> stage_observer;
 };
 
 struct QueueLogStats {

@@ -24,5 +24,6 @@ inline constexpr char kDeliveriesPerMessage[] = "pier_queue_deliveries_per_messa
 inline constexpr char kConsumeCallsTotal[] = "pier_queue_consume_calls_total";
 inline constexpr char kConsumedMessagesTotal[] = "pier_queue_consumed_messages_total";
 inline constexpr char kConsumeBatch[] = "pier_queue_consume_batch";
+inline constexpr char kStageSeconds[] = "pier_queue_stage_seconds";
 
 }  // namespace pier::queue::metric_names

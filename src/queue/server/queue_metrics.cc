@@ -1,5 +1,6 @@
 #include "queue/server/queue_metrics.h"
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <set>
@@ -85,6 +86,22 @@ void RegisterQueueMetrics(Broker& broker) {
   r.AddCallback(metric_names::kResidentPayloadBytes, "Message payload bytes held in memory.",
                 "gauge", {}, log(&QueueLogStats::resident_bytes));
   RefreshQueueMetrics(broker);
+}
+
+std::function<void(Stage, int64_t, uint64_t)> StageHistograms() {
+  auto& r = metrics::Registry::Global();
+  std::array<metrics::Histogram*, 4> h{};
+  for (Stage s : {Stage::kWritten, Stage::kDurable, Stage::kDelivered, Stage::kAcked}) {
+    // 1 us to about 69 s (2^10 to 2^36 ns).
+    h[static_cast<size_t>(s)] = &r.GetHistogram(
+        metric_names::kStageSeconds,
+        "Message latency by stage: received to written to the log file, to durable (confirmed), "
+        "to first delivered; delivered to acked.",
+        {{"stage", StageName(s)}}, 1e-9, 10, 36);
+  }
+  return [h](Stage s, int64_t nanos, uint64_t count) {
+    h[static_cast<size_t>(s)]->Record(static_cast<uint64_t>(nanos), count);
+  };
 }
 
 void RefreshQueueMetrics(Broker& broker) {

@@ -41,7 +41,9 @@ QueueServer::QueueServer(net::IoPool& pool, QueueServerOptions options)
 QueueServer::~QueueServer() = default;
 
 Status QueueServer::Start(std::vector<std::string>* report) {
-  auto b = Broker::Open(options_.broker, report);
+  BrokerOptions bo = options_.broker;
+  if (!bo.stage_observer) bo.stage_observer = StageHistograms();
+  auto b = Broker::Open(std::move(bo), report);
   if (!b.ok()) return b.status();
   broker_ = std::move(*b);
   broker_->SetReadyListener([this](const std::string& topic, const std::string& sub) {
