@@ -1,8 +1,9 @@
 // File: broker_state.h
 // Broker::State: the broker's model and its log. Ops are applied in two halves: removals (ack,
 // nack, dead, delete, purge) when submitted, additions (publish, create) when their frame is in
-// the log file (confirmed once it is synced); recovery replays both halves in log order. Also the log's upkeep: segment headers
-// that restate topics, subscriptions and dedup ids, and compaction of mostly-acked segments.
+// the log file (confirmed once it is synced); recovery replays both halves in log order. Also
+// the log's upkeep: segment headers that restate topics, subscriptions and dedup ids, and
+// compaction of mostly-acked segments.
 // Internal to the broker: broker.cc (the API) and broker_state.cc (these operations).
 #pragma once
 
@@ -62,8 +63,8 @@ struct Broker::State {
 
   // ---- submitting frames ----
   // Under mu. Removals take effect now; the frame goes to the log and, once written, its
-  // additions are applied; once synced, `done` runs (outside the lock). In memory, `done` is queued in
-  // `after` for the caller to run once it releases the lock.
+  // additions are applied; once synced, `done` runs (outside the lock). In memory, `done` is queued
+  // in `after` for the caller to run once it releases the lock.
   void Submit(std::vector<Op> ops,
               std::function<void(const Status&, std::vector<PublishResult>)> done,
               std::vector<std::function<void()>>* after);

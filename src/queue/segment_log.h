@@ -5,12 +5,13 @@
 // callbacks on the writer thread, in append order: `written` once its frame is in the file (the
 // page cache: it survives a crash of the process, not of the machine), then `done` once it is
 // synced. Under `batch` the writer waits for company only when the last batch had some (a lone
-// writer goes straight to fdatasync), as PostgreSQL's commit_delay does with commit_siblings. Recovery reads every segment; a torn or corrupt frame ends its
-// segment (logged and reported, never loaded). A new segment is started at open and whenever
-// the active one passes its size; the owner deletes old segments once nothing in them is live.
-// A background thread keeps the next segment ready, already filled with zeros and synced, so
-// appends overwrite allocated blocks and fdatasync has no file size or extents to commit (about
-// half the cost on this kind of disk); recovery reads a run of zeros as the clean end.
+// writer goes straight to fdatasync), as PostgreSQL's commit_delay does with commit_siblings.
+// Recovery reads every segment; a torn or corrupt frame ends its segment (logged and reported,
+// never loaded). A new segment is started at open and whenever the active one passes its size; the
+// owner deletes old segments once nothing in them is live. A background thread keeps the next
+// segment ready, already filled with zeros and synced, so appends overwrite allocated blocks and
+// fdatasync has no file size or extents to commit (about half the cost on this kind of disk);
+// recovery reads a run of zeros as the clean end.
 #pragma once
 
 #include <condition_variable>

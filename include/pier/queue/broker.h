@@ -42,8 +42,8 @@ struct BrokerOptions {
   uint64_t segment_bytes = 16u << 20;
   uint64_t max_resident_bytes = 256u << 20;  // payload bytes in memory; the rest stay on disk
   size_t max_payload_bytes = 8u << 20;
-  std::function<int64_t()> now_ms;  // Unix ms; default: the system clock
-  uint64_t seed = 0;                // backoff jitter; 0 = random
+  std::function<int64_t()> now_ms;    // Unix ms; default: the system clock
+  uint64_t seed = 0;                  // backoff jitter; 0 = random
   std::function<void()> before_sync;  // tests: runs before each fdatasync of the log
   // Called with each stage's latency (steady-clock ns) for `count` messages; any thread, under
   // the broker's lock or the log writer's: it must be cheap and must not call the broker.

@@ -3,8 +3,8 @@
 // delayed, dead, oldest ready age), counters (published, acked, nacked, redelivered, dead
 // lettered) and a histogram of the deliveries acked messages needed; plus the log's frames,
 // bytes, fsyncs, segments and resident payload bytes; and the stage latencies of every message
-// (pier_queue_stage_seconds{stage=written|durable|delivered|acked}). Values come from a snapshot the queue's
-// ticker refreshes once a second, so a scrape costs no broker work.
+// (pier_queue_stage_seconds{stage=written|durable|delivered|acked}). Values come from a snapshot
+// the queue's ticker refreshes once a second, so a scrape costs no broker work.
 #pragma once
 
 #include <cstdint>
