@@ -3,15 +3,17 @@
 
   bench/queue/compare.py [--pier build/release/bin/pier] [--bench build/release/bench/queue_bench]
                          [--runs 5] [--messages 100000] [--sizes 16,1024] [--window 64]
-                         [--rate 1000] [--latency-messages 3000] [--baseline OTHER_PIER]
+                         [--rates 1000] [--latency-messages 3000] [--baseline OTHER_PIER]
                          [--skip-peers]
 
 One producer and one consumer (bench/queue/queue_bench.cc, a C++ client for all three):
 - throughput: the producer keeps up to --window messages unconfirmed; the consumer takes and
   acknowledges batches of up to --window. Messages per second from the first publish to the
   last message consumed.
-- latency: the producer sends one message at a time at --rate per second, each waiting for its
-  confirm; p50/p99 from send to receipt (so a queue that keeps up, not a backlog).
+- latency: the producer sends one message at a time at each of --rates per second (e.g.
+  100,1000,10000), each waiting for its confirm; p50/p99 from send to receipt (so a queue that
+  keeps up, not a backlog). --latency-messages per rate, at most 3 seconds' worth and at least
+  300.
 - fsyncs per message: fsync + fdatasync calls of the server during a throughput run, counted by
   `perf stat` on its syscall tracepoints (skipped when perf is missing).
 
@@ -195,7 +197,7 @@ def main():
     ap.add_argument("--messages", type=int, default=100000)
     ap.add_argument("--sizes", default="16,1024")
     ap.add_argument("--window", type=int, default=64)
-    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--rates", default="1000", help="comma-separated messages/s for latency")
     ap.add_argument("--latency-messages", type=int, default=3000)
     ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B)")
     ap.add_argument("--skip-peers", action="store_true", help="no Redis, no RabbitMQ")
@@ -219,42 +221,56 @@ def main():
                        lambda: RabbitMQ(tmp)]
         for start in starts:
             servers.append(start())
-        results = {}
+        rates = [float(r) for r in args.rates.split(",")]
+        results = {}  # (name, size) -> [throughput], (name, size, rate) -> [(p50, p99)]
         for size in [int(s) for s in args.sizes.split(",")]:
             for run in range(args.runs):
                 order = servers if run % 2 == 0 else list(reversed(servers))
                 for s in order:
                     t = bench(args, s, size, ["--messages", str(args.messages)])
-                    l = bench(args, s, size, ["--messages", str(args.latency_messages),
-                                              "--rate", str(args.rate)])
-                    results.setdefault((s.name, size), []).append(
-                        (t["msgs_per_s"], l["p50_us"], l["p99_us"]))
-                    print(f"  size {size} run {run + 1} {s.name:15} {t['msgs_per_s']:>9.0f} msg/s"
-                          f"  p50 {l['p50_us']:>6.0f} us  p99 {l['p99_us']:>6.0f} us",
-                          file=sys.stderr)
+                    results.setdefault((s.name, size), []).append(t["msgs_per_s"])
+                    line = f"  size {size} run {run + 1} {s.name:15} {t['msgs_per_s']:>9.0f} msg/s"
+                    for rate in rates:
+                        n = max(300, min(args.latency_messages, int(rate * 3)))
+                        l = bench(args, s, size, ["--messages", str(n), "--rate", str(rate)])
+                        results.setdefault((s.name, size, rate), []).append(
+                            (l["p50_us"], l["p99_us"]))
+                        line += f"  @{rate:.0f}: p50 {l['p50_us']:>5.0f} p99 {l['p99_us']:>6.0f} us"
+                    print(line, file=sys.stderr)
             for s in servers:
-                f = count_fsyncs(args, s, size)
-                results[(s.name, size, "fsync")] = f
+                results[(s.name, size, "fsync")] = count_fsyncs(args, s, size)
         print(f"\nmedians of {args.runs} interleaved runs, {args.messages} messages, window "
-              f"{args.window}; latency at {args.rate:.0f} msg/s")
-        print(f"{'system':15} {'size':>5} {'msg/s':>9} {'p50 us':>7} {'p99 us':>7} {'fsync/msg':>9}")
-        med = {}
-        for (name, size), rs in sorted((k, v) for k, v in results.items() if len(k) == 2):
-            m = tuple(statistics.median(x[i] for x in rs) for i in range(3))
-            med[(name, size)] = m
-            f = results.get((name, size, "fsync"))
-            fs = f"{f:.3f}" if f is not None else "-"
-            print(f"{name:15} {size:>5} {m[0]:>9.0f} {m[1]:>7.0f} {m[2]:>7.0f} {fs:>9}")
+              f"{args.window}; latency p50/p99 in us at each rate (msg/s)")
+        print(f"{'system':15} {'size':>5} {'msg/s':>9} {'fsync/msg':>9}"
+              + "".join(f" {'@' + format(r, '.0f'):>15}" for r in rates))
+        thr, lat = {}, {}
+        names = [s.name for s in servers]
+        sizes = sorted({k[1] for k in results})
+        for size in sizes:
+            for name in sorted(names):
+                thr[(name, size)] = statistics.median(results[(name, size)])
+                f = results.get((name, size, "fsync"))
+                line = f"{name:15} {size:>5} {thr[(name, size)]:>9.0f} " + \
+                    (f"{f:>9.3f}" if f is not None else f"{'-':>9}")
+                for rate in rates:
+                    rs = results[(name, size, rate)]
+                    lat[(name, size, rate)] = tuple(statistics.median(x[i] for x in rs)
+                                                    for i in range(2))
+                    p50, p99 = lat[(name, size, rate)]
+                    line += f" {f'{p50:.0f} / {p99:.0f}':>15}"
+                print(line)
         print()
-        for size in sorted({k[1] for k in med}):
+        for size in sizes:
             for a, b in (("pier-always", "redis-always"), ("pier-batch", "redis-always"),
                          ("pier-always", "rabbitmq"), ("pier-batch", "rabbitmq"),
                          ("pier-always", "base-always"), ("pier-batch", "base-batch")):
-                if (b, size) not in med:
+                if (b, size) not in thr:
                     continue
-                print(f"size {size:>5}: {a} / {b}: throughput "
-                      f"{med[(a, size)][0] / med[(b, size)][0]:.2f}x, p99 latency "
-                      f"{med[(a, size)][2] / med[(b, size)][2]:.2f}x")
+                line = f"size {size:>5}: {a} / {b}: throughput {thr[(a, size)] / thr[(b, size)]:.2f}x"
+                for rate in rates:
+                    pa, pb = lat[(a, size, rate)], lat[(b, size, rate)]
+                    line += f"; @{rate:.0f} p50 {pa[0] / pb[0]:.2f}x p99 {pa[1] / pb[1]:.2f}x"
+                print(line)
     finally:
         for s in servers:
             s.stop()

@@ -6,8 +6,10 @@
 // consumer takes up to W at a time (QCONSUME / XREADGROUP / basic.consume with prefetch W) and
 // acknowledges each batch (QACK / XACK / basic.ack multiple). Each payload starts with its send
 // time, so the consumer measures publish-to-consume latency. With --rate the producer instead
-// sends one message at a time, R per second, each waiting for its confirm: the latency of a
-// queue that keeps up, not of a backlog. Prints one JSON line.
+// sends each message at its time slot, R per second (open loop, still at most W unconfirmed):
+// the latency of a queue that keeps up, not of a backlog. Consumers acknowledge without waiting
+// (RESP: acks go over a second connection from a thread of their own; AMQP acks are
+// asynchronous). Prints one JSON line.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <arpa/inet.h>
@@ -134,7 +136,7 @@ void RespProducer(const Args& a) {
     {
       std::unique_lock l(mu);
       cv.wait(l, [&] { return sent - confirmed < a.window; });
-      room = a.window - (sent - confirmed);
+      room = a.rate > 0 ? 1 : a.window - (sent - confirmed);  // paced: each at its slot
     }
     std::string out;
     for (size_t i = 0; i < room && sent < a.messages; ++i, ++sent) {
@@ -156,8 +158,52 @@ void RespProducer(const Args& a) {
   ::close(fd);
 }
 
+// Acknowledgements sent from a thread of their own over a second connection, so a consumer
+// never waits for an ack's reply (which pier and Redis send once the ack is on disk): the
+// RESP form of AMQP's asynchronous basic.ack.
+class AsyncAcker {
+ public:
+  explicit AsyncAcker(uint16_t port) : conn_(Dial(port)), thread_([this] { Loop(); }) {}
+  ~AsyncAcker() {
+    {
+      std::lock_guard l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void Ack(std::vector<std::string> cmd) {
+    {
+      std::lock_guard l(mu_);
+      queued_.push_back(std::move(cmd));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::vector<std::vector<std::string>> batch;
+      {
+        std::unique_lock l(mu_);
+        cv_.wait(l, [&] { return stop_ || !queued_.empty(); });
+        if (queued_.empty()) return;
+        batch.swap(queued_);
+      }
+      Run(*conn_, batch);
+    }
+  }
+  std::unique_ptr<RespConnection> conn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::vector<std::string>> queued_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 void RespConsumer(const Args& a, std::vector<int64_t>* latencies) {
   auto c = Dial(a.port);
+  AsyncAcker acker(a.port);
   const std::string window = std::to_string(a.window);
   while (latencies->size() < a.messages) {
     std::vector<std::string> ack;
@@ -184,7 +230,7 @@ void RespConsumer(const Args& a, std::vector<int64_t>* latencies) {
         }
       }
     }
-    if (ack.size() > 3) Run(*c, {ack});
+    if (ack.size() > 3) acker.Ack(std::move(ack));
   }
 }
 
@@ -291,7 +337,6 @@ int main(int argc, char** argv) {
     Run(*c, {{"DEL", "bench"}});
     Run(*c, {{"XGROUP", "CREATE", "bench", "g", "$", "MKSTREAM"}});
   }
-  if (a.rate > 0) a.window = 1;
   std::vector<int64_t> latencies;
   latencies.reserve(a.messages);
   const auto t0 = Clock::now();

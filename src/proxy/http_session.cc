@@ -415,7 +415,9 @@ class HttpSession {
         const int64_t c0 = SteadyNowUs();
         up = co_await ConnectUpstream(worker_, address, cc.connect_timeout_ms, tls, &error,
                                       &timed_out);
-        if (recording_) access_.upstream_connect_us = SteadyNowUs() - c0;
+        const int64_t connect_us = SteadyNowUs() - c0;
+        if (up != nullptr) env_.Record(Stage::kConnect, connect_us);
+        if (recording_) access_.upstream_connect_us = connect_us;
         if (up == nullptr) co_return Outcome{timed_out ? Fail::kTimeout : Fail::kConnect, error};
       }
       ++up->requests;
@@ -568,7 +570,7 @@ class HttpSession {
   // admission to the cluster's concurrency limit, the request body; Forward does the rest.
   // Returns whether the client connection stays open.
   awaitable<bool> Exchange() {
-    const int64_t t0 = SteadyNowUs();
+    const int64_t t0 = request_start_us_ = SteadyNowUs();
     Refresh();
     if (listener_ == nullptr) co_return false;
     max_body_ = listener_->config.max_body_bytes;
@@ -647,7 +649,9 @@ class HttpSession {
     if (recording_) access_.status = final_status;
     if (replayable_) in_.Consume(body_buffered_);
     body_buffered_ = 0;
-    route->Count(final_status, SteadyNowUs() - t0);
+    const int64_t duration_us = SteadyNowUs() - t0;
+    route->Count(final_status, duration_us);
+    env_.Record(Stage::kLastByte, duration_us);
     co_return keep;
   }
 
@@ -740,8 +744,10 @@ class HttpSession {
         break;
       }
       status = resp_.status;
-      if (recording_) access_.upstream_response_us = SteadyNowUs() - a0;
-      cluster.Report(*h, resp_.status, SteadyNowUs() - a0);
+      const int64_t head_us = SteadyNowUs();
+      if (recording_) access_.upstream_response_us = head_us - a0;
+      cluster.Report(*h, resp_.status, head_us - a0);
+      env_.Record(Stage::kFirstByte, head_us - request_start_us_);
       if (resp_.status >= 500 && may_retry(resp_.status, Fail::kNone)) {
         last_error = "upstream " + h->address() + " (cluster '" + cc.name + "') answered " +
                      std::to_string(resp_.status);
@@ -786,6 +792,7 @@ class HttpSession {
   TraceParent upstream_context_;               // the trace id and flags upstream requests carry
   size_t upstream_tp_at_ = std::string::npos;  // the parent id's offset in up_head_
   AccessRecord access_;
+  int64_t request_start_us_ = 0;  // the current request's head, read (steady clock)
   int64_t access_start_us_ = 0;
   uint64_t bytes_out_ = 0;
   std::shared_ptr<const Runtime> rt_;

@@ -20,5 +20,6 @@ inline constexpr char kRequestsTotal[] = "pier_proxy_requests_total";
 inline constexpr char kResponsesTotal[] = "pier_proxy_responses_total";
 inline constexpr char kRetriesTotal[] = "pier_proxy_retries_total";
 inline constexpr char kRequestDurationSeconds[] = "pier_proxy_request_duration_seconds";
+inline constexpr char kStageSeconds[] = "pier_proxy_stage_seconds";
 
 }  // namespace pier::proxy::metric_names

@@ -16,6 +16,7 @@
 #include "pier/net/tcp_listener.h"
 #include "pier/net/tls.h"
 #include "pier/registry/client.h"
+#include "proxy/proxy_metric_names.h"
 #include "proxy/runtime.h"
 #include "proxy/session.h"
 #include "proxy/worker.h"
@@ -70,6 +71,13 @@ struct ProxyServer::Impl {
     l.env->tracer = options.tracer;
     l.env->trace_sample = options.trace_sample;
     l.env->worker = [this](boost::asio::io_context& io) -> Worker& { return *by_io.at(&io); };
+    for (size_t i = 0; i < l.env->stages.size(); ++i) {
+      l.env->stages[i] = &metrics.GetHistogram(
+          metric_names::kStageSeconds,
+          "HTTP request latency by stage: a new upstream connection's connect; request head in "
+          "to the upstream's response head (first_byte) and to the response's last byte.",
+          {{"listener", lc.name}, {"stage", kStageNames[i]}}, 1e-6);
+    }
     const SessionEnv* env = l.env.get();
     if (lc.tls.enabled()) {
       auto tls = net::TlsServerContext::Create(lc.tls);

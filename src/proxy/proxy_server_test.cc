@@ -7,6 +7,7 @@
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -98,7 +99,8 @@ TEST(ProxyServerConcurrent, ClientsOnTwoThreadsWhileTheConfigReloads) {
 TEST(ProxyServerConcurrent, KeepAliveClientReusesOneUpstreamConnection) {
   net::IoPool pool(1);
   Backend a(pool, "a"), b(pool, "b");
-  ProxyServer proxy(pool);
+  metrics::Registry registry;
+  ProxyServer proxy(pool, {.metrics = &registry});
   ASSERT_TRUE(proxy.Start(Config(a.http.address(), a.http.address())).ok());
   pool.Start();
   boost::asio::io_context io;
@@ -124,6 +126,16 @@ TEST(ProxyServerConcurrent, KeepAliveClientReusesOneUpstreamConnection) {
   EXPECT_EQ(a.http.active_connections(), 1u);
   s.close();
   StopAll(pool, proxy, a, b);
+  // Each request's stages were recorded; the connect once, for the one new connection.
+  std::map<std::string, uint64_t> count;
+  registry.Visit([&](const metrics::Registry::Sample& m) {
+    if (m.name != "pier_proxy_stage_seconds") return;
+    for (const auto& [k, v] : m.labels) {
+      if (k == "stage") count[v] = m.histogram->Count();
+    }
+  });
+  EXPECT_EQ(count,
+            (std::map<std::string, uint64_t>{{"connect", 1}, {"first_byte", 3}, {"last_byte", 3}}));
 }
 
 }  // namespace

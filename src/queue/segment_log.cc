@@ -154,7 +154,10 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const LogOptions& options,
 Status SegmentLog::Start() {
   if (Status s = StartSegment(active_ + 1); !s.ok()) return s;
   thread_ = std::thread([this] { Run(); });
-  if (options_.fsync != FsyncPolicy::kNone) preparer_ = std::thread([this] { Prepare(); });
+  if (options_.fsync != FsyncPolicy::kNone) {
+    syncer_ = std::thread([this] { Sync(); });
+    preparer_ = std::thread([this] { Prepare(); });
+  }
   return Status::Ok();
 }
 
@@ -234,7 +237,8 @@ SegmentLog::~SegmentLog() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) thread_.join();  // it stops the syncer once it has handed it all
+  if (syncer_.joinable()) syncer_.join();
   {
     std::lock_guard l(prep_mu_);
     prep_stop_ = true;
@@ -254,7 +258,7 @@ void SegmentLog::Append(std::string frame, Done done, Done written) {
 
 void SegmentLog::WaitForCompany(std::unique_lock<std::mutex>& l) {
   // Group commit waits only where company is likely: the last batch had some (more than one
-  // frame, or appends came while it was written and synced). Then it waits while appends keep
+  // frame, or appends came while it was written). Then it waits while appends keep
   // coming (one in the last slice), at most batch_delay_us in all. A lone writer goes straight
   // to the disk: waiting for nobody is pure latency.
   if (!had_company_) return;
@@ -275,61 +279,122 @@ void SegmentLog::WaitForCompany(std::unique_lock<std::mutex>& l) {
 void SegmentLog::Run() {
   for (;;) {
     std::vector<Pending> batch;
+    Status s;
     {
       std::unique_lock l(mu_);
       cv_.wait(l, [&] { return stop_ || !pending_.empty(); });
-      if (pending_.empty()) return;  // stopped, nothing left
+      if (pending_.empty()) break;  // stopped, nothing left
       if (options_.fsync == FsyncPolicy::kBatch) WaitForCompany(l);
       batch.swap(pending_);
       pending_bytes_ = 0;
+      s = failed_;
     }
-    std::shared_ptr<File> f;
+    Written w;
     {
       std::lock_guard l(files_mu_);
-      f = files_[active_];
+      w.file = files_[active_];
     }
+    w.segment = active_;
     std::string buf;
-    std::vector<uint64_t> offsets;
-    offsets.reserve(batch.size());
+    w.offsets.reserve(batch.size());
     for (const auto& p : batch) {
-      offsets.push_back(active_size_ + buf.size());
+      w.offsets.push_back(active_size_ + buf.size());
       buf += p.frame;
     }
-    Status s = failed_;
-    if (s.ok()) s = WriteAll(f->fd, buf, active_size_, f->path);
-    if (s.ok()) {
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (batch[i].written) batch[i].written(active_, offsets[i], s);
-      }
-    }
-    if (s.ok() && options_.fsync != FsyncPolicy::kNone) {
-      if (options_.before_sync) options_.before_sync();
-      if (::fdatasync(f->fd) != 0) s = Errno("fdatasync " + f->path);
-    }
+    if (s.ok()) s = WriteAll(w.file->fd, buf, active_size_, w.file->path);
     if (s.ok()) {
       active_size_ += buf.size();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].written) batch[i].written(w.segment, w.offsets[i], s);
+      }
       std::lock_guard l(stats_mu_);
       stats_.frames += batch.size();
       stats_.bytes += buf.size();
-      if (options_.fsync != FsyncPolicy::kNone) ++stats_.fsyncs;
-    } else if (failed_.ok()) {
-      spdlog::error("queue log: {}; the queue refuses writes until it is restarted", s.message());
-      failed_ = s;
+    } else {
+      Fail(s);
     }
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(active_, offsets[i], s);
+    w.status = s;
+    w.batch = std::move(batch);
+    const size_t n = w.batch.size();
+    if (options_.fsync == FsyncPolicy::kNone) {
+      Complete(w);
+    } else {
+      std::lock_guard l(sync_mu_);
+      to_sync_.push_back(std::move(w));
+      ++queued_;
+      sync_cv_.notify_one();
+    }
     {
       std::lock_guard l(mu_);
-      had_company_ = batch.size() > 1 || !pending_.empty();
+      had_company_ = n > 1 || !pending_.empty();
     }
     if (s.ok() && active_size_ >= options_.segment_bytes) {
+      // Nothing goes into the next segment before this one is synced: recovery never finds a
+      // segment whose predecessor lost its tail.
+      WaitSynced();
       if (Status r = StartSegment(active_ + 1); !r.ok()) {
-        spdlog::error("queue log: {}; the queue refuses writes until it is restarted", r.message());
-        failed_ = r;
+        Fail(r);
       } else if (after_rotate_) {
         after_rotate_(active_);
       }
     }
   }
+  std::lock_guard l(sync_mu_);
+  sync_stop_ = true;
+  sync_cv_.notify_one();
+}
+
+void SegmentLog::Sync() {
+  for (;;) {
+    std::vector<Written> ws;
+    {
+      std::unique_lock l(sync_mu_);
+      sync_cv_.wait(l, [&] { return sync_stop_ || !to_sync_.empty(); });
+      if (to_sync_.empty()) return;  // stopped, nothing left
+      ws.swap(to_sync_);
+    }
+    // One fdatasync per file covers every batch written to it so far (usually one file).
+    std::vector<File*> files;
+    for (const Written& w : ws) {
+      if (w.status.ok() && (files.empty() || files.back() != w.file.get())) {
+        files.push_back(w.file.get());
+      }
+    }
+    Status s;
+    for (size_t i = 0; i < files.size() && s.ok(); ++i) {
+      if (options_.before_sync) options_.before_sync();
+      if (::fdatasync(files[i]->fd) != 0) {
+        s = Errno("fdatasync " + files[i]->path);
+        Fail(s);
+      } else {
+        std::lock_guard l(stats_mu_);
+        ++stats_.fsyncs;
+      }
+    }
+    for (Written& w : ws) {
+      if (w.status.ok()) w.status = s;
+      Complete(w);
+    }
+    std::lock_guard l(sync_mu_);
+    synced_ += ws.size();
+    sync_cv_.notify_all();
+  }
+}
+
+void SegmentLog::Complete(const Written& w) {
+  for (size_t i = 0; i < w.batch.size(); ++i) w.batch[i].done(w.segment, w.offsets[i], w.status);
+}
+
+void SegmentLog::WaitSynced() {
+  std::unique_lock l(sync_mu_);
+  sync_cv_.wait(l, [&] { return synced_ == queued_; });
+}
+
+void SegmentLog::Fail(const Status& s) {
+  std::lock_guard l(mu_);
+  if (!failed_.ok()) return;
+  spdlog::error("queue log: {}; the queue refuses writes until it is restarted", s.message());
+  failed_ = s;
 }
 
 void SegmentLog::DropSegmentsBefore(uint64_t segment) {

@@ -1,11 +1,13 @@
 // File: segment_log.h
 // SegmentLog: the queue's write-ahead log. Frames are appended to numbered segment files by one
-// writer thread, which writes everything queued so far with one write() and, by the fsync
-// policy, one fdatasync: concurrent appends share it (group commit). Each append has two
-// callbacks on the writer thread, in append order: `written` once its frame is in the file (the
-// page cache: it survives a crash of the process, not of the machine), then `done` once it is
-// synced. Under `batch` the writer waits for company only when the last batch had some (a lone
-// writer goes straight to fdatasync), as PostgreSQL's commit_delay does with commit_siblings.
+// writer thread, which writes everything queued so far with one write(), and a syncer thread,
+// which by the fsync policy runs one fdatasync for everything written while its last one ran
+// (group commit, pipelined: a frame is written while an older one is being synced). Each append
+// has two callbacks, each kind in append order: `written` on the writer thread once its frame is
+// in the file (the page cache: it survives a crash of the process, not of the machine), then
+// `done` on the syncer thread once it is synced. Under `batch` the writer waits for company only
+// when the last batch had some (a lone writer goes straight to the file), as PostgreSQL's
+// commit_delay does with commit_siblings.
 // Recovery reads every segment; a torn or corrupt frame ends its segment (logged and reported,
 // never loaded). A new segment is started at open and whenever the active one passes its size; the
 // owner deletes old segments once nothing in them is live. A background thread keeps the next
@@ -38,7 +40,7 @@ struct LogOptions {
   FsyncPolicy fsync = FsyncPolicy::kBatch;
   int64_t batch_delay_us = 500;  // kBatch: how long the first frame waits for company
   uint64_t segment_bytes = 16u << 20;
-  std::function<void()> before_sync;  // tests: runs on the writer thread before each fdatasync
+  std::function<void()> before_sync;  // tests: runs on the syncer thread before each fdatasync
 };
 
 struct LogStats {
@@ -60,8 +62,9 @@ class SegmentLog {
   ~SegmentLog();  // writes what is queued, then stops
 
   // Queues an encoded frame (header and body). `written` (optional) runs on the writer thread
-  // once the frame is in the file, before the sync; `done` once it is synced by the policy, or
-  // with the error that stopped it (then `written` may not have run). Thread-safe.
+  // once the frame is in the file, before the sync; `done` (on the syncer thread, or the writer
+  // under `none`) once it is synced by the policy, or with the error that stopped it (then
+  // `written` may not have run). Thread-safe.
   void Append(std::string frame, Done done, Done written = nullptr);
 
   // Called on the writer thread when it starts a new segment, before anything else goes into
@@ -107,11 +110,30 @@ class SegmentLog {
     Done done, written;
   };
   void WaitForCompany(std::unique_lock<std::mutex>& l);  // kBatch, with mu_ held
+  struct Written;                                        // a batch in the file, to be synced
+  void Sync();                                           // the syncer thread
+  void Complete(const Written& w);                       // runs the batch's `done`s
+  void WaitSynced();           // the writer thread: until the syncer has done all it was given
+  void Fail(const Status& s);  // later appends fail with the first error
   std::vector<Pending> pending_;
   size_t pending_bytes_ = 0;
   bool had_company_ = false;  // the last batch had more than one frame, or more came meanwhile
   bool stop_ = false;
-  Status failed_;  // set by the writer thread when a write or sync fails; later appends fail
+  Status failed_;  // the first write or sync error (under mu_); later appends fail
+
+  struct Written {
+    std::shared_ptr<File> file;
+    uint64_t segment = 0;
+    std::vector<uint64_t> offsets;
+    std::vector<Pending> batch;
+    Status status;
+  };
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<Written> to_sync_;
+  uint64_t queued_ = 0, synced_ = 0;  // batches given to the syncer, and done by it
+  bool sync_stop_ = false;
+  std::thread syncer_;
 
   mutable std::mutex stats_mu_;
   LogStats stats_;
