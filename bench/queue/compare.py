@@ -10,10 +10,11 @@ One producer and one consumer (bench/queue/queue_bench.cc, a C++ client for all 
 - throughput: the producer keeps up to --window messages unconfirmed; the consumer takes and
   acknowledges batches of up to --window. Messages per second from the first publish to the
   last message consumed.
-- latency: the producer sends one message at a time at each of --rates per second (e.g.
-  100,1000,10000), each waiting for its confirm; p50/p99 from send to receipt (so a queue that
-  keeps up, not a backlog). --latency-messages per rate, at most 3 seconds' worth and at least
-  300.
+- latency: the producer sends each message at its time slot, at each of --rates per second
+  (e.g. 100,1000,10000), open loop with at most --window unconfirmed; the consumer acks without
+  waiting for the ack's reply (AMQP acks are asynchronous; the RESP consumers send theirs from a
+  second connection). p50/p99 from send to receipt (so a queue that keeps up, not a backlog).
+  --latency-messages per rate, at most 3 seconds' worth and at least 300.
 - fsyncs per message: fsync + fdatasync calls of the server during a throughput run, counted by
   `perf stat` on its syscall tracepoints (skipped when perf is missing).
 
