@@ -262,11 +262,24 @@ TEST_F(DurabilityTest, AMessageIsDeliverableOnceWrittenAndConfirmedOnceSynced) {
   EXPECT_EQ(Drain(*b), std::vector<std::string>{"a"}) << "a consumer waited for the disk";
   EXPECT_EQ(confirm.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
       << "confirmed before the sync";
+  // While that sync runs, the next publish is written and deliverable all the same.
+  std::promise<void> ready;
+  std::atomic<bool> once{false};
+  b->SetReadyListener([&](const std::string&, const std::string&) {
+    if (!once.exchange(true)) ready.set_value();
+  });
+  std::promise<Status> confirmed_b;
+  b->Publish({{.topic = "jobs", .payload = "b"}},
+             [&](Result<std::vector<PublishResult>> r) { confirmed_b.set_value(r.status()); });
+  ASSERT_EQ(ready.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "the writer waited for the sync";
+  EXPECT_EQ(Drain(*b), std::vector<std::string>{"b"});
   release.set_value();
   auto r = confirm.get();
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->size(), 1u);
   EXPECT_NE((*r)[0].id, 0u);
+  EXPECT_TRUE(confirmed_b.get_future().get().ok());
 }
 
 TEST_F(DurabilityTest, EachStageOfAMessageIsObservedOnce) {
