@@ -7,7 +7,8 @@
                          [--pier-threads N] [--baseline OTHER_PIER] [--skip-transactions]
                          [--skip-scripts-pubsub]
 
-1. Throughput and latency: redis-benchmark -t set,get,incr,mset -n N -c 50 at -P 1 and -P 16
+1. Throughput and latency: redis-benchmark -t set,get,incr,mset -n N -c C (--clients, default
+   50; e.g. --clients 50,5000) at -P 1 and -P 16
    against both servers, interleaved (redis, pier, redis, pier, ...), `--runs` times each; prints
    the medians and the median ratio pier/redis for requests/s, p50 and p99. (redis-benchmark has
    no MGET test; MSET, 10 keys per command, is its multi-key test.) The same for lists, sets and
@@ -36,6 +37,7 @@ import csv
 import io
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -85,8 +87,15 @@ def stop(p):
         p.kill()
 
 
-def benchmark(port, pipeline, n, command=("-t", "set,get,incr,mset")):
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-c", "50",
+def raise_fd_limit():
+    """Many clients need many descriptors (the servers started here inherit the limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def benchmark(port, pipeline, n, command=("-t", "set,get,incr,mset"), clients=50):
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(n), "-c", str(clients),
                           "-P", str(pipeline), "--csv", *command],
                          capture_output=True, text=True, check=True).stdout
     rows = {}
@@ -101,7 +110,8 @@ COLLECTION_TESTS = "lpush,rpush,lpop,rpop,sadd,spop,zadd,zpopmin,lrange_100,lran
 
 
 def throughput(args, tests=STRING_TESTS):
-    print(f"== throughput: redis-benchmark -t {tests} -n {args.requests} -c 50, "
+    clients = [int(c) for c in args.clients.split(",")]
+    print(f"== throughput: redis-benchmark -t {tests} -n {args.requests} -c {args.clients}, "
           f"{args.runs} interleaved runs, medians")
     rp, rport, _ = start_redis()
     # pier with its default I/O threads (one per core) and with one thread: on a small machine
@@ -114,40 +124,46 @@ def throughput(args, tests=STRING_TESTS):
                                                args.pier_threads)[:2]) for n, _, _ in piers]
     try:
         results = {}
-        for pipeline in (1, 16):
-            for run in range(args.runs):
-                for name, port in [("redis", rport)] + [(n, port) for n, _, port in piers]:
-                    for test, v in benchmark(port, pipeline, args.requests, ("-t", tests)).items():
-                        results.setdefault((pipeline, test, name), []).append(v)
-        print(f"{'server':<9}{'test':<6}{'P':>3}{'rps':>11}{'ratio':>7}{'p50 ms':>8}{'p99 ms':>8}{'p99 ratio':>10}")
+        for c in clients:
+            for pipeline in (1, 16):
+                for run in range(args.runs):
+                    for name, port in [("redis", rport)] + [(n, port) for n, _, port in piers]:
+                        for test, v in benchmark(port, pipeline, args.requests, ("-t", tests),
+                                                 c).items():
+                            results.setdefault((c, pipeline, test, name), []).append(v)
+        print(f"{'server':<9}{'test':<6}{'C':>5}{'P':>3}{'rps':>11}{'ratio':>7}{'p50 ms':>8}{'p99 ms':>8}{'p99 ratio':>10}")
         med = lambda xs, i: statistics.median(x[i] for x in xs)
         names = [t.upper() for t in tests.split(",")]
-        for pipeline in (1, 16):
-            for test in names:
-                red = results.get((pipeline, test, "redis"))
-                if not red:
-                    continue
-                print(f"{'redis':<9}{test:<6}{pipeline:>3}{med(red, 0):>11.0f}{'':>7}{med(red, 1):>8.3f}{med(red, 2):>8.3f}")
-                for name, _, _ in piers:
-                    pie = results[(pipeline, test, name)]
-                    # Medians of per-run ratios, so one noisy run cannot dominate.
-                    ratio = statistics.median(p[0] / r[0] for r, p in zip(red, pie))
-                    p99_ratio = statistics.median(p[2] / r[2] for r, p in zip(red, pie))
-                    print(f"{name:<9}{test:<6}{pipeline:>3}{med(pie, 0):>11.0f}{ratio:>7.2f}"
-                          f"{med(pie, 1):>8.3f}{med(pie, 2):>8.3f}{p99_ratio:>10.2f}")
-        if args.baseline:
-            print("== pier/baseline (medians of per-run ratios; above 1 is faster for rps)")
-            print(f"{'server':<9}{'test':<6}{'P':>3}{'rps':>8}{'p50':>8}{'p99':>8}")
+        for c in clients:
             for pipeline in (1, 16):
                 for test in names:
+                    red = results.get((c, pipeline, test, "redis"))
+                    if not red:
+                        continue
+                    print(f"{'redis':<9}{test:<6}{c:>5}{pipeline:>3}{med(red, 0):>11.0f}{'':>7}"
+                          f"{med(red, 1):>8.3f}{med(red, 2):>8.3f}")
                     for name, _, _ in piers:
-                        if not name.startswith("pier") or (pipeline, test, name) not in results:
-                            continue
-                        new = results[(pipeline, test, name)]
-                        old = results[(pipeline, test, "base" + name[4:])]
-                        r = [statistics.median(n[i] / o[i] for n, o in zip(new, old))
-                             for i in range(3)]
-                        print(f"{name:<9}{test:<6}{pipeline:>3}{r[0]:>8.2f}{r[1]:>8.2f}{r[2]:>8.2f}")
+                        pie = results[(c, pipeline, test, name)]
+                        # Medians of per-run ratios, so one noisy run cannot dominate.
+                        ratio = statistics.median(p[0] / r[0] for r, p in zip(red, pie))
+                        p99_ratio = statistics.median(p[2] / r[2] for r, p in zip(red, pie))
+                        print(f"{name:<9}{test:<6}{c:>5}{pipeline:>3}{med(pie, 0):>11.0f}"
+                              f"{ratio:>7.2f}{med(pie, 1):>8.3f}{med(pie, 2):>8.3f}{p99_ratio:>10.2f}")
+        if args.baseline:
+            print("== pier/baseline (medians of per-run ratios; above 1 is faster for rps)")
+            print(f"{'server':<9}{'test':<6}{'C':>5}{'P':>3}{'rps':>8}{'p50':>8}{'p99':>8}")
+            for c in clients:
+                for pipeline in (1, 16):
+                    for test in names:
+                        for name, _, _ in piers:
+                            if not name.startswith("pier") or (c, pipeline, test, name) not in results:
+                                continue
+                            new = results[(c, pipeline, test, name)]
+                            old = results[(c, pipeline, test, "base" + name[4:])]
+                            r = [statistics.median(n[i] / o[i] for n, o in zip(new, old))
+                                 for i in range(3)]
+                            print(f"{name:<9}{test:<6}{c:>5}{pipeline:>3}{r[0]:>8.2f}{r[1]:>8.2f}"
+                                  f"{r[2]:>8.2f}")
     finally:
         stop(rp)
         for _, p, _ in piers:
@@ -447,6 +463,7 @@ def main():
     ap.add_argument("--pier-threads", type=int, default=0)
     ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B)")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--clients", default="50", help="comma-separated client counts (-c)")
     ap.add_argument("--requests", type=int, default=200000)
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--hit-objects", type=int, default=100000)
@@ -466,6 +483,7 @@ def main():
     ap.add_argument("--skip-transactions", action="store_true")
     ap.add_argument("--skip-scripts-pubsub", action="store_true")
     args = ap.parse_args()
+    raise_fd_limit()
     if not args.skip_throughput:
         throughput(args)
         if not args.skip_collections:
