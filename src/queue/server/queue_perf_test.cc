@@ -88,5 +88,28 @@ TEST_F(QueuePerfTest, FullConsumeBatchesWhileTheBacklogGrowsAskForABiggerBatch) 
   for (const auto& s : Find("queue")) EXPECT_NE(s.knob, "queue.consume_batch") << s.title;
 }
 
+TEST_F(QueuePerfTest, TheStageWhoseTailGrewIsNamed) {
+  std::vector<metrics::Histogram*> h;
+  for (const char* stage : {"written", "durable", "delivered", "acked"}) {
+    h.push_back(&m.GetHistogram(names::kStageSeconds, "", {{"stage", stage}}, 1e-9, 10, 36));
+  }
+  a.Sample();
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t sync_ns = i < 12 ? 200'000 : 40'000'000;  // 0.2 ms, then 40 ms
+    h[0]->Record(50'000, 100);
+    h[1]->Record(sync_ns, 100);
+    h[2]->Record(100'000, 100);
+    h[3]->Record(1'000'000, 100);
+    Step();
+  }
+  auto s = Find("queue");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].title,
+            "queue latency grew in the 'durable' stage: fdatasync takes longer: the disk is "
+            "slower or busier");
+  EXPECT_NE(s[0].why.find("p99 durable (received to synced)"), std::string::npos) << s[0].why;
+  EXPECT_EQ(s[0].evidence[0].series, "queue.durable_p99_ms");
+}
+
 }  // namespace
 }  // namespace pier::queue
