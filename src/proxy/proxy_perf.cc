@@ -34,6 +34,16 @@ std::string Inside(const std::string& s) {
   return a == std::string::npos || b == std::string::npos ? "" : s.substr(a + 1, b - a - 1);
 }
 
+// The stages of pier_proxy_stage_seconds, with what each measures and what grows it.
+const std::vector<perf::Stage> kStages = {
+    {"connect", "a new upstream connection's connect and TLS handshake",
+     "new upstream connections are slower: the network or the upstream's accept queue"},
+    {"first_byte", "request head in to the upstream's response head",
+     "the upstreams answer later: see GET /v1/proxy/clusters for the slow hosts"},
+    {"last_byte", "request head in to the response's end",
+     "responses take longer to transfer: bigger bodies or slow clients"},
+};
+
 class Source : public perf::Source {
  public:
   Source() {
@@ -46,6 +56,7 @@ class Source : public perf::Source {
               {names::kUpstreamLatencySeconds, "host", Input::kHistogram, "", "", true},
               {names::kUpstreamRequestsTotal, "host.requests", Input::kCounter, "", "", true},
               {names::kBreakerTransitionsTotal, "host.transitions", Input::kCounter, "", "", true}};
+    perf::AddStageInputs(*this, names::kStageSeconds, "proxy", kStages);
   }
 
   void Derive(perf::Sampling& s) const override {
@@ -56,6 +67,7 @@ class Source : public perf::Source {
       s.Record("proxy.rejected_per_s", s.Rate("proxy.rejected"));
       s.RecordLatency("proxy.latency", "proxy");
     }
+    perf::RecordStages(s, "proxy", kStages);
     for (const std::string& k : s.Keys("host.requests:")) {
       const std::string host = k.substr(14);
       s.Record("proxy.host.rps{" + host + "}", s.Rate(k));
@@ -71,6 +83,7 @@ class Source : public perf::Source {
   void Suggest(const perf::Analyzer& a, std::vector<perf::Suggestion>* out) const override {
     Queueing(a, out);
     Hosts(a, out);
+    if (auto s = perf::StageRule(a, "proxy", "proxy", kStages)) out->push_back(*s);
     const size_t w = a.options().window;
     const auto errors = a.Recent("proxy.error_ratio", w);
     if (errors.size() >= 5 && Mean(errors) > a.options().error_slo) {

@@ -116,5 +116,35 @@ TEST_F(ProxyPerfTest, TheScoreWeighsLatencyErrorsAndHeadroom) {
   EXPECT_EQ(a.Suggestions()[0].area, "proxy");  // errors above the target
 }
 
+TEST_F(ProxyPerfTest, TheStageWhoseTailGrewIsNamed) {
+  // Two listeners: a stage sums over them. The upstreams answer 20x later from step 12 on.
+  std::map<std::string, std::vector<metrics::Histogram*>> h;
+  for (const char* listener : {"web", "api"}) {
+    for (const char* stage : {"connect", "first_byte", "last_byte"}) {
+      h[listener].push_back(&m.GetHistogram(names::kStageSeconds, "",
+                                            {{"listener", listener}, {"stage", stage}}, 1e-6));
+    }
+  }
+  a.Sample();
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t upstream_us = i < 12 ? 1000 : 20000;
+    for (auto& [name, hs] : h) {
+      hs[0]->Record(100, 5);
+      hs[1]->Record(upstream_us, 100);
+      hs[2]->Record(upstream_us + 200, 100);
+    }
+    Step();
+  }
+  std::vector<perf::Suggestion> grew;
+  for (auto& s : Find("proxy")) {
+    if (s.title.find("latency grew") != std::string::npos) grew.push_back(s);
+  }
+  ASSERT_EQ(grew.size(), 1u);
+  EXPECT_EQ(grew[0].title,
+            "proxy latency grew in the 'first_byte' stage: the upstreams answer later: see GET "
+            "/v1/proxy/clusters for the slow hosts");
+  EXPECT_EQ(grew[0].evidence[0].series, "proxy.first_byte_p99_ms");
+}
+
 }  // namespace
 }  // namespace pier::proxy

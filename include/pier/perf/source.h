@@ -109,4 +109,19 @@ std::optional<Suggestion> LatencyRule(const Analyzer& a, const std::string& area
                                       const std::string& p99_series,
                                       const std::string& throughput_series);
 
+// Stage histograms (a metric with a `stage` label, e.g. pier_queue_stage_seconds): the stages,
+// what each measures and what usually grows it.
+struct Stage {
+  std::string name, what, hint;
+};
+// One input per stage, keyed PREFIX.stage.NAME; in Derive, RecordStages records
+// PREFIX.NAME_p99_ms for each stage with new observations.
+void AddStageInputs(Source& source, const std::string& metric, const std::string& prefix,
+                    const std::vector<Stage>& stages);
+void RecordStages(Sampling& s, const std::string& prefix, const std::vector<Stage>& stages);
+// The stage whose p99 grew the most over its lowest in the history (at least 2x and 1 ms more):
+// "AREA latency grew in the 'NAME' stage: HINT". Nothing when none did.
+std::optional<Suggestion> StageRule(const Analyzer& a, const std::string& area,
+                                    const std::string& prefix, const std::vector<Stage>& stages);
+
 }  // namespace pier::perf

@@ -18,12 +18,7 @@ namespace {
 namespace names = metric_names;
 
 // The stages of pier_queue_stage_seconds, with what each measures and what grows it.
-struct StageInfo {
-  const char* name;
-  const char* what;
-  const char* hint;
-};
-constexpr StageInfo kStages[] = {
+const std::vector<perf::Stage> kStages = {
     {"written", "received to in the log file",
      "the log writer falls behind (CPU, or slow writes to the disk)"},
     {"durable", "received to synced", "fdatasync takes longer: the disk is slower or busier"},
@@ -49,17 +44,11 @@ class Source : public perf::Source {
               {names::kReadyMessages, "queue.ready", Input::kGauge},
               {names::kOldestReadyAgeSeconds, "queue.oldest_age_s", Input::kMax},
               {names::kDeadMessages, "queue.dead", Input::kGauge}};
-    for (const StageInfo& st : kStages) {
-      inputs.push_back({names::kStageSeconds, std::string("queue.stage.") + st.name,
-                        Input::kHistogram, "stage", st.name});
-    }
+    perf::AddStageInputs(*this, names::kStageSeconds, "queue", kStages);
   }
 
   void Derive(perf::Sampling& s) const override {
-    for (const StageInfo& st : kStages) {
-      const double p99 = s.QuantileMs(std::string("queue.stage.") + st.name, 0.99);
-      if (!std::isnan(p99)) s.Record(std::string("queue.") + st.name + "_p99_ms", p99);
-    }
+    perf::RecordStages(s, "queue", kStages);
     if (!s.Has("queue.published")) return;
     s.Record("queue.publish_per_s", s.Rate("queue.published"));
     s.Record("queue.ack_per_s", s.Rate("queue.acked"));
@@ -118,7 +107,7 @@ class Source : public perf::Source {
       out->push_back(s);
     }
 
-    StageGrowth(a, out);
+    if (auto s = perf::StageRule(a, "queue", "queue", kStages)) out->push_back(*s);
 
     // I/O: the log syncs nearly once per message (no group commit).
     const auto fsyncs = a.Recent("queue.fsyncs_per_s", w);
@@ -134,36 +123,6 @@ class Source : public perf::Source {
                     EvidenceOf("queue.publish_per_s", pub, iv)};
       out->push_back(s);
     }
-  }
-
-  // The stage of a message's life whose p99 grew the most over its lowest in the history (at
-  // least 2x and 1 ms more) names where the time now goes.
-  static void StageGrowth(const perf::Analyzer& a, std::vector<perf::Suggestion>* out) {
-    const StageInfo* worst = nullptr;
-    double worst_ratio = 0, base = 0, now = 0;
-    for (const StageInfo& st : kStages) {
-      const std::string series = std::string("queue.") + st.name + "_p99_ms";
-      const auto history = a.Recent(series, a.options().history);
-      if (history.size() < 10) continue;
-      const double low = *std::min_element(history.begin(), history.end());
-      const double recent = Mean(a.Recent(series, 5));
-      const double ratio = recent / std::max(low, 0.001);
-      if (ratio >= 2 && recent - low >= 1 && ratio > worst_ratio) {
-        worst = &st, worst_ratio = ratio, base = low, now = recent;
-      }
-    }
-    if (worst == nullptr) return;
-    perf::Suggestion s;
-    s.area = "queue";
-    s.title = std::string("queue latency grew in the '") + worst->name + "' stage: " + worst->hint;
-    s.why = std::string("p99 ") + worst->name + " (" + worst->what + ") is " +
-            Fmt("%.1f ms, %.1fx its lowest (%.1f ms)", now, worst_ratio, base);
-    s.effect = "the stage back to its usual latency";
-    s.confidence = 0.6;
-    const std::string series = std::string("queue.") + worst->name + "_p99_ms";
-    s.evidence = {
-        EvidenceOf(series, a.Recent(series, a.options().window), a.options().interval_ms)};
-    out->push_back(s);
   }
 
   void Score(const perf::Analyzer& a, perf::ScoreCard* card) const override {
