@@ -287,10 +287,7 @@ void Broker::State::Submit(std::vector<Op> ops,
   if (!log) {
     std::vector<PublishResult> results;
     ApplyFrame(ops, 0, 0, {}, false, &results);
-    for (const PublishResult& r : results) {
-      auto it = messages.find(r.id);
-      if (!r.duplicate && it != messages.end()) it->second->received_ns = SteadyNs();
-    }
+    StampReceived(results, SteadyNs());
     if (done) after->push_back([done, r = std::move(results)] { done(Status::Ok(), r); });
     return;
   }
@@ -314,10 +311,7 @@ void Broker::State::Submit(std::vector<Op> ops,
     std::lock_guard l(mu);
     ApplyFrame(p->ops, seg, off, p->offsets, false, &p->results);
     p->ops.clear();
-    for (const PublishResult& r : p->results) {
-      auto it = messages.find(r.id);
-      if (!r.duplicate && it != messages.end()) it->second->received_ns = received_ns;
-    }
+    StampReceived(p->results, received_ns);
     Observe(Stage::kWritten, received_ns, p->results.size());
   };
   log->Append(
@@ -327,6 +321,13 @@ void Broker::State::Submit(std::vector<Op> ops,
         if (done) done(st, st.ok() ? std::move(p->results) : std::vector<PublishResult>{});
       },
       std::move(written));
+}
+
+void Broker::State::StampReceived(const std::vector<PublishResult>& results, int64_t ns) {
+  for (const PublishResult& r : results) {
+    auto it = messages.find(r.id);
+    if (!r.duplicate && it != messages.end()) it->second->received_ns = ns;
+  }
 }
 
 int64_t Broker::State::SteadyNs() {

@@ -71,6 +71,8 @@ struct Broker::State {
 
   // ---- stage latencies (options.stage_observer) ----
   static int64_t SteadyNs();
+  // Marks the new messages of `results` as received at `ns` (under mu).
+  void StampReceived(const std::vector<PublishResult>& results, int64_t ns);
   void Observe(Stage stage, int64_t since_ns, uint64_t count) const;
 
   // ---- delivery helpers ----

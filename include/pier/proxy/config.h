@@ -68,7 +68,7 @@ struct ClusterConfig {
   std::string policy = "round_robin";
   HashKey hash_key;
   int64_t connect_timeout_ms = 1000;
-  int64_t idle_timeout_ms = 60000;  // pooled keep-alive connections close after this
+  int64_t idle_timeout_ms = 60000;    // pooled keep-alive connections close after this
   uint32_t max_idle_per_host = 1024;  // pooled connections kept per upstream host and thread
   bool breaker_enabled = false;
   resilience::BreakerOptions breaker;
