@@ -4,7 +4,7 @@
   bench/load/curve.py [--pier build/release/bin/pier] [--runs 5] [--duration 5]
                       [--only cache|proxy] [--cache-rates 10000,50000,...]
                       [--proxy-rates 2000,5000,...] [--connections 50]
-                      [--svg docs/latency-curve.svg]
+                      [--svg docs/latency-curve.svg] [--baseline OTHER_PIER]
 
 Drives each server with bench/load's `loadgen` (built as build/release/bench/loadgen): requests
 due at a fixed rate over --connections connections, sent at their time whatever the replies
@@ -16,7 +16,9 @@ from a request's due time to its reply's last byte.
 Every (rate, server) pair runs --runs times, interleaved (rate by rate, pier and peer in turn);
 the table gives the medians of p50 and p99 and the replies' rate. A point where replies were
 still missing after the drain is marked saturated (`sat`; the chart draws it at its top).
-With --svg the chart is written to that file (both panels, log-scale p99). Only loopback
+With --svg the chart is written to that file (both panels, log-scale p99). With --baseline
+(another build of pier, e.g. the previous commit's) it runs as `base` in the same interleaving:
+a change's A/B, in the table and the chart. Only loopback
 traffic. Needs scripts/install-deps bench (redis-server, nginx, haproxy).
 """
 import argparse
@@ -48,28 +50,36 @@ def start(procs, argv, port):
     wait_port(port)
 
 
-def cache_targets(pier, tmp, procs):
-    rport, pport = free_port(), free_port()
-    start(procs, ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                  "--appendonly", "no"], rport)
-    start(procs, [pier, "cache", "--listen", f"127.0.0.1:{pport}", "--http", "127.0.0.1:0",
-                  "--log-level", "warn"], pport)
-    for port in (rport, pport):
+def cache_targets(piers, tmp, procs):
+    """redis-server, then each (name, binary) of `piers` as `pier cache`."""
+    targets = [("redis-server", free_port())]
+    start(procs, ["redis-server", "--port", str(targets[0][1]), "--bind", "127.0.0.1", "--save",
+                  "", "--appendonly", "no"], targets[0][1])
+    for name, binary in piers:
+        port = free_port()
+        start(procs, [binary, "cache", "--listen", f"127.0.0.1:{port}", "--http", "127.0.0.1:0",
+                      "--log-level", "warn"], port)
+        targets.append((name, port))
+    for _, port in targets:
         subprocess.run(["redis-cli", "-p", str(port), "SET", "key", "v" * 16], check=True,
                        capture_output=True)
-    return [("redis-server", rport), ("pier", pport)]
+    return targets
 
 
-def proxy_targets(pier, tmp, procs):
+def proxy_targets(piers, tmp, procs):
+    """Two nginx backends; HAProxy, then each (name, binary) of `piers` as `pier proxy`."""
     ports = [free_port(), free_port()]
     for i, p in enumerate(ports):
         procs.append(start_nginx(tmp, f"nginx{i}", p, 64))
     backends = [f"127.0.0.1:{p}" for p in ports]
-    hport, pport = free_port(), free_port()
-    procs.append(start_haproxy(tmp, hport, backends))
-    start(procs, [pier, "proxy", "--listen", f"127.0.0.1:{pport}", "--http", "127.0.0.1:0",
-                  "--to", ",".join(backends), "--threads", "1", "--log-level", "warn"], pport)
-    return [("haproxy", hport), ("pier", pport)]
+    targets = [("haproxy", free_port())]
+    procs.append(start_haproxy(tmp, targets[0][1], backends))
+    for name, binary in piers:
+        port = free_port()
+        start(procs, [binary, "proxy", "--listen", f"127.0.0.1:{port}", "--http", "127.0.0.1:0",
+                      "--to", ",".join(backends), "--threads", "1", "--log-level", "warn"], port)
+        targets.append((name, port))
+    return targets
 
 
 def measure(name, targets, proto, rates, args):
@@ -110,9 +120,12 @@ def print_table(name, med, rates):
         a, b = med["pier"][rate], med[peer][rate]
         ratio = "-" if a["saturated"] or b["saturated"] else f"{a['p99'] / b['p99']:.2f}x"
         print(f"{rate:10}{cells}{ratio:>24}")
+    if "base" in med:
+        ratios = [med["pier"][r]["p99"] / med["base"][r]["p99"] for r in rates]
+        print("p99 pier/base: " + ", ".join(f"{r}: {x:.2f}x" for r, x in zip(rates, ratios)))
 
 
-COLORS = {"pier": "#1f6fb4", "redis-server": "#c8352b", "haproxy": "#c8352b"}
+COLORS = {"pier": "#1f6fb4", "redis-server": "#c8352b", "haproxy": "#c8352b", "base": "#888888"}
 
 
 def svg_panel(x0, title, med, rates, lo, hi):
@@ -184,6 +197,7 @@ def main():
     ap.add_argument("--cache-rates", default="10000,25000,50000,100000,150000,200000")
     ap.add_argument("--proxy-rates", default="2000,5000,10000,15000,20000,25000,30000")
     ap.add_argument("--svg", help="write the chart to this file")
+    ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B), as base")
     args = ap.parse_args()
     for tool in ("redis-server", "redis-cli", "nginx", "haproxy"):
         if shutil.which(tool) is None:
@@ -200,7 +214,8 @@ def main():
             if args.only and args.only != name:
                 continue
             rates = [int(r) for r in rates.split(",")]
-            med = measure(name, make(args.pier, tmp, procs), proto, rates, args)
+            piers = [("pier", args.pier)] + ([("base", args.baseline)] if args.baseline else [])
+            med = measure(name, make(piers, tmp, procs), proto, rates, args)
             print_table(name, med, rates)
             title = ("cache: GET, pier vs redis-server" if name == "cache"
                      else "proxy: GET via 2 nginx, pier vs HAProxy")
