@@ -157,11 +157,11 @@ class ReplyFramer {
 
 struct Conn {
   int fd = -1;
-  std::string out;           // requests not yet written
-  std::string in;            // bytes read, not yet a whole reply
-  size_t in_pos = 0;         // HTTP: bytes of `in` already given to the parser
-  std::deque<int64_t> due;   // due times of the requests awaiting replies, oldest first
-  bool want_write = false;   // registered for EPOLLOUT
+  std::string out;          // requests not yet written
+  std::string in;           // bytes read, not yet a whole reply
+  size_t in_pos = 0;        // HTTP: bytes of `in` already given to the parser
+  std::deque<int64_t> due;  // due times of the requests awaiting replies, oldest first
+  bool want_write = false;  // registered for EPOLLOUT
   ReplyFramer framer;
 };
 
