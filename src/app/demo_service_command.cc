@@ -3,8 +3,9 @@
 // for --error-rate of the requests (so a bad canary can be shown); /health answers "ok".
 // POST /control {"latency_ms": N, "error_rate": X} changes both while it runs (to degrade one
 // instance of several, as the analyzer's demo does). With --call URL each answer first GETs URL
-// (passing the request's trace context on) and includes what it said, so a frontend can call a
-// backend through pier's proxy (`--call http://${PIER_PROXY}/catalog/` under pier up).
+// (passing the request's trace context on, under a client span of its own when traced) and
+// includes what it said, so a frontend can call a backend through pier's proxy
+// (`--call http://${PIER_PROXY}/catalog/` under pier up).
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
 #include "app/commands.h"
@@ -20,6 +22,8 @@
 #include "app/settings.h"
 #include "pier/base/logging.h"
 #include "pier/net/http_fetch.h"
+#include "pier/net/trace_context.h"
+#include "pier/net/tracer.h"
 
 namespace pier::app {
 
@@ -34,11 +38,26 @@ struct DemoFlags : ServerFlags {
   std::string call;  // http://HOST:PORT/PATH
 };
 
-// GET `url` with the caller's traceparent: {"url", "status", "body"} or {"url", "error"}.
-// Blocking: run off the I/O threads.
-nlohmann::json CallOnce(const std::string& url, const net::HttpUrl& to,
-                        const std::string& traceparent) {
+// GET `url` with the caller's trace context: {"url", "status", "body"} or {"url", "error"}.
+// `traceparent` is the request's (its parent: this service's server span); when it is sampled
+// and `tracer` is set, the call gets a client span of its own, which the callee's spans then
+// hang under. Blocking: run off the I/O threads.
+nlohmann::json CallOnce(const std::string& url, const net::HttpUrl& to, std::string traceparent,
+                        net::Tracer* tracer) {
   nlohmann::json out = {{"url", url}};
+  net::TraceParent context;
+  std::optional<net::Span> span;
+  if (tracer != nullptr && net::TraceParent::Parse(traceparent, &context) && context.sampled()) {
+    span.emplace();
+    span->kind = net::Span::Kind::kClient;
+    span->trace_id = context.trace_id;
+    span->parent_id = context.parent_id;
+    span->span_id = net::Tracer::NewSpanId();
+    span->start_unix_ns = net::Tracer::NowUnixNs();
+    span->name = "GET " + to.host + ":" + std::to_string(to.port);
+    context.parent_id = span->span_id;
+    traceparent = context.Header();
+  }
   std::vector<std::pair<std::string, std::string>> headers;
   if (!traceparent.empty()) headers.emplace_back("traceparent", traceparent);
   auto r = net::HttpFetch({.host = to.host,
@@ -47,6 +66,14 @@ nlohmann::json CallOnce(const std::string& url, const net::HttpUrl& to,
                            .headers = std::move(headers),
                            .timeout = std::chrono::seconds(2),
                            .max_body_bytes = 1 << 20});
+  if (span) {
+    span->end_unix_ns = net::Tracer::NowUnixNs();
+    span->strings = {{"http.method", "GET"}, {"http.url", url}};
+    if (r.ok()) span->ints = {{"http.status_code", r->status}};
+    span->error = !r.ok() || r->status >= 500;
+    span->status_message = r.ok() ? "" : r.status().message();
+    tracer->Record(std::move(*span));
+  }
   if (!r.ok()) {
     out["error"] = r.status().message();
     return out;
@@ -75,8 +102,8 @@ int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
   std::atomic<int64_t> latency_ms{f.latency_ms};
   std::atomic<double> error_rate{f.error_rate};
   boost::asio::thread_pool calls(2);  // --call's requests wait here, not on the I/O thread
-  auto handler = [&f, &call, &address, &latency_ms, &error_rate, &calls](
-                     const net::HttpRequest& req) -> boost::asio::awaitable<net::HttpResponse> {
+  auto handler = [&f, &call, &address, &latency_ms, &error_rate, &calls,
+                  &rt](const net::HttpRequest& req) -> boost::asio::awaitable<net::HttpResponse> {
     if (const int64_t delay = latency_ms.load(); delay > 0) {
       boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
                                   std::chrono::milliseconds(delay));
@@ -90,7 +117,7 @@ int RunDemo(const DemoFlags& f, const Settings& settings, const CLI::App& sub) {
       const auto io = co_await boost::asio::this_coro::executor;
       const std::string traceparent(req["traceparent"]);
       co_await boost::asio::post(calls.get_executor(), boost::asio::use_awaitable);
-      nlohmann::json called = CallOnce(f.call, call, traceparent);
+      nlohmann::json called = CallOnce(f.call, call, traceparent, rt.tracer());
       co_await boost::asio::post(io, boost::asio::use_awaitable);
       body["calls"] = nlohmann::json::array({std::move(called)});
     }

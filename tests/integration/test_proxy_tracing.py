@@ -171,12 +171,20 @@ def test_pier_up_traces_its_proxy_and_hands_the_endpoint_to_services(tmp_path):
     assert frontend["traceId"] == attempt["traceId"] == root["traceId"]
     assert frontend["name"] == "GET /"
     # ...and the catalog, which the frontend called through the proxy, is in it too: its span
-    # under the proxy's attempt under the proxy's server span under the frontend's span.
+    # under the proxy's attempt under the proxy's server span under the frontend's client span
+    # for that call, under the frontend's server span.
     catalog = [sp for sp in collector.spans if sp["service"] == "catalog"
                and sp["traceId"] == frontend["traceId"]]
     assert len(catalog) == 1 and catalog[0]["name"] == "GET /catalog/items"
     hop = by_id[by_id[catalog[0]["parentSpanId"]]["parentSpanId"]]
-    assert hop["service"] == "pier-proxy" and hop["parentSpanId"] == frontend["spanId"]
+    assert hop["service"] == "pier-proxy" and hop["kind"] == 2
+    call = by_id[hop["parentSpanId"]]
+    assert call["service"] == "frontend" and call["kind"] == 3
+    assert call["parentSpanId"] == frontend["spanId"] and call["traceId"] == frontend["traceId"]
+    assert attrs(call)["http.status_code"] == 200
+    assert attrs(call)["http.url"].endswith("/catalog/items")
+    start, end = int(call["startTimeUnixNano"]), int(call["endTimeUnixNano"])
+    assert int(frontend["startTimeUnixNano"]) <= start <= end <= int(frontend["endTimeUnixNano"])
 
 
 def test_every_http_listener_records_spans_of_traced_requests():
