@@ -1,5 +1,4 @@
 // `pier cache`: the Redis-compatible cache server.
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 
@@ -103,7 +102,9 @@ int RunCache(CacheFlags& f, const Settings& settings, const CLI::App& sub) {
     q = std::make_unique<queue::QueueServer>(rt.pool(), qo);
     std::vector<std::string> report;
     if (Status s = q->Start(&report); !s.ok()) return Fail("cache", s);
-    for (const auto& line : report) std::cerr << "pier cache: queue recovery: " << line << "\n";
+    for (const auto& line : report) {
+      LogEvent(LogLevel::kWarn, "queue recovery", {{"problem", line}});
+    }
     server.AddService(&q->resp());
     rt.ShowInUi("/v1/queue/stats");
     q->AttachTo(rt.analyzer(), rt.tuner());

@@ -1,6 +1,5 @@
 // `pier proxy`: the HTTP/1.1 and TCP reverse proxy, from a YAML file (`--config`) or the
 // one-liner `pier proxy --listen 127.0.0.1:8080 --to 127.0.0.1:9001,127.0.0.1:9002`.
-#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -133,9 +132,10 @@ int RunProxy(const ProxyFlags& f, const Settings& settings, const CLI::App& sub)
   rt.OnReload([&] {
     Status s = reload();
     if (s.ok()) {
-      spdlog::info("SIGHUP: reloaded {}", f.config);
+      LogEvent(LogLevel::kInfo, "SIGHUP: reloaded", {{"config", f.config}});
     } else {
-      spdlog::error("SIGHUP: reload failed, keeping the running configuration: {}", s.message());
+      LogEvent(LogLevel::kError, "SIGHUP: reload failed, keeping the running configuration",
+               {{"config", f.config}, {"error", s.message()}});
     }
   });
   rt.OnReopenLogs([&] { server.ReopenAccessLogs(); });

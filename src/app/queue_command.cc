@@ -1,6 +1,5 @@
 // `pier queue`: the durable message queue (RESP commands and the HTTP API), and
 // `pier queue stats`: its topics and subscriptions as a table.
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -87,7 +86,7 @@ int RunQueue(QueueFlags& f, const Settings& settings, const CLI::App& sub) {
   queue::QueueServer queue(rt.pool(), qo);
   std::vector<std::string> report;
   if (Status s = queue.Start(&report); !s.ok()) return Fail("queue", s);
-  for (const auto& line : report) std::cerr << "pier queue: recovery: " << line << "\n";
+  for (const auto& line : report) LogEvent(LogLevel::kWarn, "queue recovery", {{"problem", line}});
   queue.AttachTo(rt.analyzer(), rt.tuner());
   if (Status s = rt.ConfigurePerf(f.perf); !s.ok()) return Fail("queue", s);
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "app/perf_routes.h"
+#include "pier/base/logging.h"
 #include "pier/base/systemd_notify.h"
 #include "pier/metrics/metrics.h"
 #include "pier/net/auth_token.h"
@@ -178,8 +179,8 @@ Status ServerRuntime::LoadHistory(const std::string& path) {
   if (Status s = analyzer_.LoadHistory(text); !s.ok()) {
     const std::string aside = path + ".bad";
     std::rename(path.c_str(), aside.c_str());
-    spdlog::warn("--perf-history {}: {}; starting with an empty history (the file is now {})", path,
-                 s.message(), aside);
+    LogEvent(LogLevel::kWarn, "--perf-history: unreadable, starting with an empty history",
+             {{"path", path}, {"error", s.message()}, {"moved_to", aside}});
   }
   // Can the file be written? Better said now than a minute later.
   return WriteAtomically(path, analyzer_.SaveHistory());
@@ -188,7 +189,7 @@ Status ServerRuntime::LoadHistory(const std::string& path) {
 void ServerRuntime::SaveHistory() {
   if (history_file_.empty()) return;
   if (Status s = WriteAtomically(history_file_, analyzer_.SaveHistory()); !s.ok()) {
-    spdlog::warn("{}", s.message());
+    LogEvent(LogLevel::kWarn, "--perf-history: cannot save", {{"error", s.message()}});
   }
 }
 
@@ -268,7 +269,8 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
       if (Status s = tls_->Reload(); s.ok()) {
         spdlog::info("SIGHUP: reloaded the TLS certificate and key");
       } else {
-        spdlog::error("SIGHUP: keeping the TLS certificate in use: {}", s.message());
+        LogEvent(LogLevel::kError, "SIGHUP: keeping the TLS certificate in use",
+                 {{"error", s.message()}});
       }
     }
     for (auto& fn : on_reload_) fn();
@@ -278,8 +280,8 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
     NotifySystemd("READY=1");
   }
   NotifySystemd("STOPPING=1");
-  spdlog::info("received {}, shutting down (deadline {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-               deadline.count());
+  LogEvent(LogLevel::kInfo, "shutting down",
+           {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}, {"deadline_ms", deadline.count()}});
   for (auto& fn : on_shutdown_) fn();
   auto open = [this] {
     size_t n = 0;
@@ -292,7 +294,8 @@ void ServerRuntime::Wait(std::chrono::milliseconds deadline) {
         std::chrono::milliseconds(10));  // polling a drain, not a timer test
   }
   if (size_t left = open(); left > 0) {
-    spdlog::warn("{} connections still open after the deadline; closing them", left);
+    LogEvent(LogLevel::kWarn, "connections still open after the deadline: closing them",
+             {{"connections", left}});
     for (auto& fn : on_force_close_) fn();
   }
   // Let every coroutine finish on its own thread (closed sockets end their reads), so nothing

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "pier/base/clock.h"
+#include "pier/base/logging.h"
 #include "pier/net/idle_poll.h"
 #include "pier/net/thread_balance.h"
 
@@ -174,7 +175,7 @@ void IoPool::Start() {
           break;
         } catch (const std::exception& e) {
           // A handler threw: log it and keep the thread serving the others.
-          spdlog::error("unhandled exception on an I/O thread: {}", e.what());
+          LogEvent(LogLevel::kError, "unhandled exception on an I/O thread", {{"error", e.what()}});
         }
       }
       std::lock_guard lock(done_mu_);

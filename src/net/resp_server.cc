@@ -1,6 +1,5 @@
 #include "pier/net/resp_server.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <boost/asio/redirect_error.hpp>
@@ -10,6 +9,7 @@
 #include <cstring>
 
 #include "net/resp_builtins.h"
+#include "pier/base/logging.h"
 #include "pier/base/strings.h"
 #include "pier/net/http_guard.h"
 #include "pier/net/tcp_listener.h"
@@ -193,11 +193,11 @@ std::shared_ptr<PendingReply> RespServer::Execute(
   if (EqualsIgnoreCase(args[0], "post") || EqualsIgnoreCase(args[0], "host:")) {
     // A web page talking to this port (cross-protocol scripting): close without answering, as
     // Redis does.
-    spdlog::warn(
-        "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: "
-        "commands to pier from {}. This is likely due to an attacker attempting to use "
-        "Cross Protocol Scripting to compromise your instance. Connection aborted.",
-        client.addr);
+    LogEvent(LogLevel::kWarn,
+             "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: "
+             "commands to pier. This is likely due to an attacker attempting to use Cross "
+             "Protocol Scripting to compromise your instance. Connection aborted.",
+             {{"client", client.addr}});
     client.drop = true;
     return nullptr;
   }
@@ -495,8 +495,8 @@ asio::awaitable<void> RespServer::Serve(Connection& conn) {
     }
     blocked = false;
     if (end - begin > s.limits.max_query_buffer) {
-      spdlog::warn("closing client {} that reached max query buffer length ({} bytes)", client.addr,
-                   s.limits.max_query_buffer);
+      LogEvent(LogLevel::kWarn, "closing a client that reached the max query buffer length",
+               {{"client", client.addr}, {"limit_bytes", s.limits.max_query_buffer}});
       co_return;
     }
     uint64_t commands = 0;

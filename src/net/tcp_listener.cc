@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "pier/base/logging.h"
 #include "pier/net/tls.h"
 
 namespace asio = boost::asio;
@@ -115,7 +116,8 @@ asio::awaitable<void> TcpListener::AcceptLoop() {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: log, back off briefly, keep serving.
-      spdlog::warn("{}: accept failed: {}", address(), ec.message());
+      LogEvent(LogLevel::kWarn, "accept failed",
+               {{"listener", address()}, {"error", ec.message()}});
       asio::steady_timer t(acceptor_.get_executor(), std::chrono::milliseconds(50));
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
@@ -135,15 +137,17 @@ asio::awaitable<void> TcpListener::AcceptLoop() {
 bool TcpListener::Admit(const std::shared_ptr<Connection>& conn) {
   std::lock_guard lock(mu_);
   if (connections_.size() >= options_.max_connections) {
-    spdlog::warn("{}: connection limit {} reached, closing {}", address(), options_.max_connections,
-                 conn->RemoteAddress());
+    LogEvent(LogLevel::kWarn, "connection limit reached: closing the new connection",
+             {{"listener", address()},
+              {"limit", options_.max_connections},
+              {"client", conn->RemoteAddress()}});
     return false;
   }
   if (options_.max_connections_per_client > 0) {
     size_t& n = per_client_[conn->RemoteIp()];
     if (n >= options_.max_connections_per_client) {
-      spdlog::warn("{}: {} already holds {} connections (the per-client limit), closing one more",
-                   address(), conn->RemoteIp(), n);
+      LogEvent(LogLevel::kWarn, "per-client connection limit reached: closing the new connection",
+               {{"listener", address()}, {"client_ip", conn->RemoteIp()}, {"connections", n}});
       return false;
     }
     ++n;

@@ -1,11 +1,11 @@
 #include "pier/net/tracer.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <iterator>
 #include <random>
 
+#include "pier/base/logging.h"
 #include "pier/base/strings.h"
 #include "pier/net/http_fetch.h"
 #include "pier/net/tcp_listener.h"
@@ -160,9 +160,10 @@ void Tracer::Loop() {
         exported_.fetch_add(batch.size(), std::memory_order_relaxed);
       } else {
         dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
-        spdlog::warn("OTLP export to {}:{}{} failed ({}): {} spans dropped", host_, port_, path_,
-                     r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message(),
-                     batch.size());
+        LogEvent(LogLevel::kWarn, "OTLP export failed: spans dropped",
+                 {{"endpoint", host_ + ":" + std::to_string(port_) + path_},
+                  {"error", r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()},
+                  {"spans", batch.size()}});
       }
     }
     lock.lock();

@@ -1,12 +1,13 @@
 #include "proxy/access_log.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+
+#include "pier/base/logging.h"
 
 namespace pier::proxy {
 namespace {
@@ -78,7 +79,8 @@ void AccessLog::Loop() {
       const ssize_t n = ::write(fd_, out.data() + at, out.size() - at);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        spdlog::error("access log {}: write failed: {}", path_, std::strerror(errno));
+        LogEvent(LogLevel::kError, "access log: write failed",
+                 {{"path", path_}, {"error", std::strerror(errno)}});
         break;
       }
       at += static_cast<size_t>(n);
@@ -87,8 +89,8 @@ void AccessLog::Loop() {
     if (reopen) {
       const int fd = OpenFile(path_);
       if (fd < 0) {
-        spdlog::error("access log {}: cannot reopen: {}; writing to the old file", path_,
-                      std::strerror(errno));
+        LogEvent(LogLevel::kError, "access log: cannot reopen, writing to the old file",
+                 {{"path", path_}, {"error", std::strerror(errno)}});
       } else {
         ::close(fd_);
         fd_ = fd;

@@ -1,7 +1,5 @@
 #include "pier/proxy/proxy_server.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <map>
@@ -287,7 +285,10 @@ Status ProxyServer::Reload(const ProxyConfig& config) {
     next[lc.name] = std::move(kept);
   }
   for (auto& [ctx, options] : tls_updates) {
-    if (Status s = ctx->Update(*options); !s.ok()) spdlog::error("{}", s.message());
+    if (Status s = ctx->Update(*options); !s.ok()) {
+      LogEvent(LogLevel::kError, "reload: keeping the TLS certificate in use",
+               {{"error", s.message()}});
+    }
   }
   auto rt = BuildRuntime(config, m.Current().get(), m.metrics, access_logs);
   m.access_logs = std::move(access_logs);

@@ -1,10 +1,9 @@
 #include "pier/queue/broker.h"
 
-#include <spdlog/spdlog.h>
-
 #include <future>
 
 #include "pier/base/clock.h"
+#include "pier/base/logging.h"
 #include "queue/broker_state.h"
 
 namespace pier::queue {
@@ -110,7 +109,7 @@ Result<std::unique_ptr<Broker>> Broker::Open(BrokerOptions options,
     if (Status st = DecodeBody(body, &ops); !st.ok()) {
       std::string line = "segment " + std::to_string(seg) + " offset " + std::to_string(off) +
                          ": undecodable frame skipped: " + st.message();
-      spdlog::warn("queue log: {}", line);
+      LogEvent(LogLevel::kWarn, "queue log: frame skipped", {{"problem", line}});
       if (report) report->push_back(line);
       return;
     }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "pier/base/logging.h"
+
 namespace pier::queue {
 
 namespace {
@@ -345,7 +347,8 @@ std::string Broker::State::PayloadOf(const MessageData& m) {
   if (!m.spilled) return m.payload;
   auto r = log->Read(m.segment, m.offset, m.length);
   if (!r.ok()) {
-    spdlog::error("queue: message {}: {}", m.id, r.status().message());
+    LogEvent(LogLevel::kError, "queue: cannot read a message's payload",
+             {{"id", m.id}, {"error", r.status().message()}});
     return {};
   }
   return std::move(*r);

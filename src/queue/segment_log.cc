@@ -1,7 +1,6 @@
 #include "queue/segment_log.h"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "pier/base/logging.h"
 #include "queue/codec.h"
 
 namespace fs = std::filesystem;
@@ -133,7 +133,7 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(const LogOptions& options,
         std::string line = f->path + ": " + problem + " at offset " + std::to_string(off) +
                            "; dropped the last " + std::to_string(data.size() - off) +
                            " bytes of the segment";
-        spdlog::warn("queue log: {}", line);
+        LogEvent(LogLevel::kWarn, "queue log: damaged tail dropped", {{"problem", line}});
         if (report) report->push_back(line);
         ++log->stats_.corrupt_frames;
         if (::ftruncate(f->fd, static_cast<off_t>(off)) != 0) return Errno("truncate " + f->path);
@@ -187,7 +187,8 @@ void SegmentLog::Prepare() {
     if (s.ok() && !prep_stop_) {
       prep_ready_ = true;
     } else if (!s.ok()) {
-      spdlog::warn("queue log: cannot prepare the next segment: {}", s.message());
+      LogEvent(LogLevel::kWarn, "queue log: cannot prepare the next segment",
+               {{"error", s.message()}});
       return;  // segments are then created as they are needed
     }
   }
@@ -393,7 +394,8 @@ void SegmentLog::WaitSynced() {
 void SegmentLog::Fail(const Status& s) {
   std::lock_guard l(mu_);
   if (!failed_.ok()) return;
-  spdlog::error("queue log: {}; the queue refuses writes until it is restarted", s.message());
+  LogEvent(LogLevel::kError, "queue log failed: the queue refuses writes until it is restarted",
+           {{"error", s.message()}});
   failed_ = s;
 }
 
@@ -402,7 +404,8 @@ void SegmentLog::DropSegmentsBefore(uint64_t segment) {
   for (auto it = files_.begin();
        it != files_.end() && it->first < segment && it->first != active_;) {
     if (::unlink(it->second->path.c_str()) != 0) {
-      spdlog::warn("queue log: cannot delete {}: {}", it->second->path, std::strerror(errno));
+      LogEvent(LogLevel::kWarn, "queue log: cannot delete a segment",
+               {{"path", it->second->path}, {"error", std::strerror(errno)}});
     }
     it = files_.erase(it);
   }

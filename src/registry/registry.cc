@@ -1,8 +1,8 @@
 #include "pier/registry/registry.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+
+#include "pier/base/logging.h"
 
 namespace pier::registry {
 
@@ -166,7 +166,8 @@ Status ServiceRegistry::Load() {
     std::unique_lock l(mu_);
     for (ServiceDefinition& def : *defs) {
       if (Status s = Normalize(def); !s.ok()) {
-        spdlog::error("registry store: skipping service '{}': {}", def.id, s.message());
+        LogEvent(LogLevel::kError, "registry store: skipping a stored service",
+                 {{"service_id", def.id}, {"error", s.message()}});
         continue;
       }
       ApplyLocked(std::move(def), change, probes);
@@ -315,8 +316,9 @@ void ServiceRegistry::ApplyRemote(const std::vector<StoreOp>& ops) {
       }
       ServiceDefinition def = *op.def;
       if (Status s = Normalize(def); !s.ok() || def.id != op.id) {
-        spdlog::error("registry: ignoring stored service '{}': {}", op.id,
-                      s.ok() ? "its ID differs from its key" : s.message());
+        LogEvent(LogLevel::kError, "registry: ignoring a stored service",
+                 {{"service_id", op.id},
+                  {"error", s.ok() ? "its ID differs from its key" : s.message()}});
         continue;
       }
       if (it != services_.end() && it->second.def == def) continue;
@@ -468,12 +470,12 @@ void ServiceRegistry::Tick() {
   for (const auto& id : expired) {
     Status s = Deregister(id);
     if (s.ok()) {
-      spdlog::info(
-          "registry: deregistered '{}': critical longer than its "
-          "DeregisterCriticalServiceAfter",
-          id);
+      LogEvent(LogLevel::kInfo,
+               "registry: deregistered, critical longer than its DeregisterCriticalServiceAfter",
+               {{"service_id", id}});
     } else if (s.code() != StatusCode::kNotFound) {
-      spdlog::error("registry: cannot deregister '{}' (retrying in 1 s): {}", id, s.message());
+      LogEvent(LogLevel::kError, "registry: cannot deregister, retrying in 1 s",
+               {{"service_id", id}, {"error", s.message()}});
       std::unique_lock l(mu_);
       if (auto it = services_.find(id); it != services_.end()) {
         for (auto& c : it->second.checks) {

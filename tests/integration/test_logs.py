@@ -37,7 +37,8 @@ def test_every_line_of_a_json_log_is_one_object():
     ready = next(e for e in entries if e["message"] == "pier cache ready")
     assert ready["resp"] == s.ports["resp"] and ready["http"] == s.ports["http"], ready
     assert ready["threads"] == 2 and ready["policy"] == "noeviction", ready
-    assert any("Cross Protocol Scripting" in m for m in messages), messages
+    attack = next(e for e in entries if "Cross Protocol Scripting" in e["message"])
+    assert attack["level"] == "warning" and attack["client"].startswith("127.0.0.1:"), attack
     assert messages[-1] == "stopped"
 
 

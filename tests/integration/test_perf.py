@@ -251,6 +251,8 @@ def test_the_history_survives_a_restart_and_a_bad_file_is_set_aside(tmp_path):
     s = Server(args)
     try:
         assert (tmp_path / "history.json.bad").exists()
-        assert "series 'x': not an array of points; starting with an empty history" in s.stderr()
+        err = s.stderr()
+        assert "unreadable, starting with an empty history" in err, err
+        assert "series 'x': not an array of points" in err and "history.json.bad" in err, err
     finally:
         s.stop()

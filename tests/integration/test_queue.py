@@ -269,7 +269,7 @@ def test_a_corrupt_tail_is_reported_and_dropped(tmp_path):
     finally:
         s.stop()
     err = s.stderr()
-    assert "recovery:" in err and "checksum mismatch" in err, err
+    assert "queue recovery" in err and "checksum mismatch" in err, err
 
 
 def test_cache_and_queue_share_one_resp_listener(tmp_path):

@@ -1,7 +1,6 @@
 #include "local_invalidator.h"
 
-#include <spdlog/spdlog.h>
-
+#include "pier/base/logging.h"
 #include "pier/net/resp_connection.h"
 
 namespace pier::cache {
@@ -63,7 +62,10 @@ void LocalInvalidator::Follow(std::string host, uint16_t port) {
   while (!stopped(0ms)) {
     if (!conn) {
       if (std::string err = open(); !err.empty()) {
-        if (!warned) spdlog::warn("local cache: tracking {}: {}; not caching reads", where, err);
+        if (!warned) {
+          LogEvent(LogLevel::kWarn, "local cache: tracking failed, not caching reads",
+                   {{"node", where}, {"error", err}});
+        }
         warned = true;
         if (stopped(options_.retry_after)) break;
         continue;

@@ -1,7 +1,6 @@
 #include "cache/server/cluster_bus.h"
 
-#include <spdlog/spdlog.h>
-
+#include "pier/base/logging.h"
 #include "pier/net/resp_connection.h"
 
 namespace pier::cache::server {
@@ -75,8 +74,9 @@ void ClusterBus::SendTo(size_t node,
   auto& conn = peers_[node];
   auto fail = [&](const std::string& why) {
     if (!down_[node]) {
-      spdlog::warn("cluster bus: {}:{}: {}; PUBLISH messages to it are lost until it answers",
-                   n.host, n.port, why);
+      LogEvent(LogLevel::kWarn,
+               "cluster bus: node down, PUBLISH messages to it are lost until it answers",
+               {{"node", n.host + ":" + std::to_string(n.port)}, {"error", why}});
     }
     down_[node] = true;
     conn.reset();

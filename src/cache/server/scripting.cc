@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "pier/base/logging.h"
 #include "pier/base/status.h"  // PIER_CHECK
 #include "pier/net/resp_reply.h"
 
@@ -429,8 +430,8 @@ void ScriptEngine::Hook(lua_State* L, lua_Debug* /*ar*/) {
       e->clock_->Now() - e->started_ >= std::chrono::milliseconds(e->busy_threshold_ms_.load())) {
     e->busy_.store(true, std::memory_order_release);
     if (e->on_busy_) e->on_busy_(true);
-    spdlog::warn("a script has run for over {} ms (busy-reply-threshold): other clients get BUSY",
-                 e->busy_threshold_ms_.load());
+    LogEvent(LogLevel::kWarn, "a script is over busy-reply-threshold: other clients get BUSY",
+             {{"threshold_ms", e->busy_threshold_ms_.load()}});
   }
   if (e->kill_.load()) {
     lua_pushstring(L, "Script killed by user with SCRIPT KILL...");

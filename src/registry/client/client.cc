@@ -1,9 +1,8 @@
 #include "pier/registry/client.h"
 
-#include <spdlog/spdlog.h>
-
 #include <nlohmann/json.hpp>
 
+#include "pier/base/logging.h"
 #include "pier/net/http_fetch.h"
 #include "pier/net/tcp_listener.h"
 #include "registry/definition_json.h"
@@ -94,7 +93,8 @@ Client::~Client() {
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
   for (const auto& [id, ttl] : registered) {
     if (Status s = Deregister(id); !s.ok()) {
-      spdlog::warn("registry client: deregistering {} on shutdown: {}", id, s.message());
+      LogEvent(LogLevel::kWarn, "registry client: deregistering on shutdown failed",
+               {{"service_id", id}, {"error", s.message()}});
     }
   }
 }
@@ -161,7 +161,8 @@ void Client::HeartbeatLoop() {
     l.unlock();
     for (const auto& [id, ttl] : ids) {
       if (Status s = UpdateTtl("service:" + id, HealthStatus::kPassing); !s.ok()) {
-        spdlog::warn("registry client: heartbeat for {}: {}", id, s.message());
+        LogEvent(LogLevel::kWarn, "registry client: heartbeat failed",
+                 {{"service_id", id}, {"error", s.message()}});
       }
     }
     l.lock();
@@ -243,7 +244,8 @@ std::unique_ptr<Client::WatchHandle> Client::Watch(
       auto r = Query(service, filter, index, &next, &handle->stop_);
       if (handle->stop_) break;
       if (!r.ok()) {
-        spdlog::warn("registry watch of {}: {}", service, r.status().message());
+        LogEvent(LogLevel::kWarn, "registry client: watch failed, retrying in 1 s",
+                 {{"service", service}, {"error", r.status().message()}});
         for (int i = 0; i < 50 && !handle->stop_; ++i) {  // back off a second before retrying
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }

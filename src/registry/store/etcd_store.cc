@@ -1,6 +1,5 @@
 #include "registry/store/etcd_store.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
@@ -15,6 +14,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "pier/base/logging.h"
 #include "pier/net/http_fetch.h"
 #include "pier/net/tcp_listener.h"
 #include "registry/definition_json.h"
@@ -128,7 +128,8 @@ Result<std::vector<ServiceDefinition>> EtcdStore::LoadAll() {
     Base64Decode(kv.value("value", ""), &row);
     auto def = FromStoreRow(row);
     if (!def.ok()) {
-      spdlog::error("registry store: {} key {}: {}", where_, key, def.status().message());
+      LogEvent(LogLevel::kError, "registry store: skipping an unreadable key",
+               {{"store", where_}, {"key", key}, {"error", def.status().message()}});
       continue;
     }
     out.push_back(std::move(*def));
@@ -186,7 +187,10 @@ void EtcdStore::PublishLoop() {
                                    .dump())
                 .status();
       }
-      if (!s.ok()) spdlog::warn("registry store: heartbeat of {}: {}", id, s.message());
+      if (!s.ok()) {
+        LogEvent(LogLevel::kWarn, "registry store: heartbeat failed",
+                 {{"service_id", id}, {"error", s.message()}});
+      }
     }
     l.lock();
   }
@@ -202,7 +206,8 @@ void EtcdStore::Follow(Followers followers) {
       }
       auto all = LoadAll();
       if (!all.ok()) {
-        spdlog::warn("registry store: {}", all.status().message());
+        LogEvent(LogLevel::kWarn, "registry store: reload failed",
+                 {{"error", all.status().message()}});
         continue;
       }
       f.reload(*all);
@@ -232,7 +237,8 @@ bool EtcdStore::WatchOnce(const Followers& f) {
   auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
   if (!ec) asio::connect(sock, endpoints, ec);
   if (ec) {
-    spdlog::warn("registry store: {} watch: {}", where_, ec.message());
+    LogEvent(LogLevel::kWarn, "registry store: watch failed",
+             {{"store", where_}, {"error", ec.message()}});
     return false;
   }
   {
@@ -292,7 +298,8 @@ bool EtcdStore::WatchOnce(const Followers& f) {
       Base64Decode(kv.value("value", ""), &row);
       auto def = FromStoreRow(row);
       if (!def.ok()) {
-        spdlog::error("registry store: {} key {}: {}", where_, key, def.status().message());
+        LogEvent(LogLevel::kError, "registry store: skipping an unreadable key",
+                 {{"store", where_}, {"key", key}, {"error", def.status().message()}});
         continue;
       }
       ops.push_back({id, std::move(*def)});
