@@ -1,7 +1,5 @@
 #include "pier/net/tcp_listener.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -171,8 +169,9 @@ asio::awaitable<void> TcpListener::Serve(std::shared_ptr<Connection> conn) {
       co_await conn->stream().Handshake(asio::ssl::stream_base::server, options_.handshake_timeout,
                                         ec);
       if (ec) {
-        spdlog::debug("{}: TLS handshake with {} failed: {}", address(), conn->RemoteAddress(),
-                      ec.message());
+        LogEvent(
+            LogLevel::kDebug, "TLS handshake failed",
+            {{"listener", address()}, {"client", conn->RemoteAddress()}, {"error", ec.message()}});
         if (timer) timer->cancel();
         Finish(conn);
         co_return;
@@ -180,7 +179,8 @@ asio::awaitable<void> TcpListener::Serve(std::shared_ptr<Connection> conn) {
     }
     co_await handler_(*conn);
   } catch (const std::exception& e) {
-    spdlog::debug("{}: connection {} ended: {}", address(), conn->RemoteAddress(), e.what());
+    LogEvent(LogLevel::kDebug, "connection ended by an error",
+             {{"listener", address()}, {"client", conn->RemoteAddress()}, {"error", e.what()}});
   }
   if (timer) timer->cancel();
   Finish(conn);

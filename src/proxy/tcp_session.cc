@@ -1,12 +1,12 @@
 // The TCP (L4) side of a proxy listener: each client connection is tunnelled to one upstream
 // host picked by the cluster's policy; a host that refuses is reported to outlier detection
 // and another one is tried.
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 
 #include "pier/base/clock.h"
 #include "pier/base/hash.h"
+#include "pier/base/logging.h"
 #include "proxy/io.h"
 #include "proxy/session.h"
 
@@ -37,7 +37,8 @@ awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
     std::string why;
     std::shared_ptr<balance::Host> h = cluster.Pick(ctx, &why);
     if (h == nullptr) {
-      spdlog::debug("{}: no upstream for {}: {}", env.listener, conn.RemoteAddress(), why);
+      LogEvent(LogLevel::kDebug, "no upstream for a connection",
+               {{"listener", env.listener}, {"client", conn.RemoteAddress()}, {"error", why}});
       co_return;
     }
     const int64_t t0 = SteadyNowUs();
@@ -47,7 +48,8 @@ awaitable<void> ServeTcp(net::Connection& conn, const SessionEnv& env) {
                                        {cluster.tls_context(), &cc.tls}, &error, &timed_out);
     const int64_t connect_us = SteadyNowUs() - t0;
     if (up == nullptr) {
-      spdlog::debug("{}: upstream {} failed: {}", env.listener, h->address(), error);
+      LogEvent(LogLevel::kDebug, "upstream connect failed",
+               {{"listener", env.listener}, {"upstream", h->address()}, {"error", error}});
       cluster.Report(*h, 0, connect_us);
       tried.push_back(h.get());
       continue;

@@ -2,8 +2,6 @@
 // delivery helpers and the log's upkeep.
 #include "queue/broker_state.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -491,8 +489,8 @@ void Broker::State::Compact(uint64_t new_segment) {
   if (segment_messages.empty()) return;
   const auto [oldest, counts] = *segment_messages.begin();
   if (oldest + 1 >= new_segment || counts.first * 4 > counts.second) return;
-  spdlog::debug("queue log: compacting segment {} ({} of {} messages live)", oldest, counts.first,
-                counts.second);
+  LogEvent(LogLevel::kDebug, "queue log: compacting a segment",
+           {{"segment", oldest}, {"live", counts.first}, {"messages", counts.second}});
   std::vector<Op> ops;
   std::vector<std::function<void()>> none;
   size_t bytes = 0;

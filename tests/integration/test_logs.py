@@ -18,6 +18,7 @@ def test_every_line_of_a_json_log_is_one_object():
             c = redis.Redis(*s.addr("resp"))
             c.set(f"k{i}", "é\x01\"quoted\"")
             c.close()
+        redis.Redis(*s.addr("resp")).eval("redis.log(redis.LOG_WARNING, 'from a script')", 0)
         # A browser's cross-protocol request: logged as a warning, with the client's address.
         with socket.create_connection(s.addr("resp")) as raw:
             raw.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -39,6 +40,8 @@ def test_every_line_of_a_json_log_is_one_object():
     assert ready["threads"] == 2 and ready["policy"] == "noeviction", ready
     attack = next(e for e in entries if "Cross Protocol Scripting" in e["message"])
     assert attack["level"] == "warning" and attack["client"].startswith("127.0.0.1:"), attack
+    script = next(e for e in entries if e["message"] == "script log")
+    assert script["level"] == "warning" and script["text"] == "from a script", script
     assert messages[-1] == "stopped"
 
 

@@ -1,7 +1,6 @@
 #include "cache/server/scripting.h"
 
 #include <openssl/sha.h>
-#include <spdlog/spdlog.h>
 
 #include <cstring>
 
@@ -295,11 +294,11 @@ int Log(lua_State* L) {
   luaL_pushresult(&b);
   const char* msg = lua_tostring(L, -1);
   if (level <= 0) {
-    spdlog::debug("script: {}", msg);
+    LogEvent(LogLevel::kDebug, "script log", {{"text", msg}});
   } else if (level == 3) {
-    spdlog::warn("script: {}", msg);
+    LogEvent(LogLevel::kWarn, "script log", {{"text", msg}});
   } else {
-    spdlog::info("script: {}", msg);
+    LogEvent(LogLevel::kInfo, "script log", {{"text", msg}});
   }
   return 0;
 }

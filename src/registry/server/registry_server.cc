@@ -1,7 +1,5 @@
 #include "pier/registry/registry_server.h"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -10,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <filesystem>
 
+#include "pier/base/logging.h"
 #include "pier/metrics/metrics.h"
 #include "pier/registry/sqlite_store.h"
 #include "registry/server/consul_api.h"
@@ -117,10 +116,11 @@ Status RegistryServer::Open() {
   size_t loaded = 0;
   std::array<size_t, 4> unused{};
   m.registry->Count(&loaded, &unused);  // a count, not a copy of every instance
-  spdlog::info("registry: {} instances loaded from {}", loaded,
-               m.etcd    ? m.etcd->where()
-               : m.store ? m.options.data_dir
-                         : "memory");
+  LogEvent(LogLevel::kInfo, "registry: instances loaded",
+           {{"instances", loaded},
+            {"from", m.etcd    ? m.etcd->where()
+                     : m.store ? m.options.data_dir
+                               : "memory"}});
   m.api = std::make_unique<ConsulApi>(
       *m.registry, *m.hub, m.disk.get_executor(),
       MakeNodeInfo(m.options.node_name, m.options.node_address, m.options.datacenter));
