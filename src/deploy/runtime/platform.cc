@@ -1,8 +1,8 @@
 #include "pier/deploy/runtime/platform.h"
 
 #include <future>
-#include <iostream>
 
+#include "pier/base/logging.h"
 #include "pier/base/memory_units.h"
 #include "pier/net/tcp_listener.h"
 
@@ -18,7 +18,9 @@ Status Platform::Start(const deploy::Platform& p, const std::string& data_dir) {
     queue_ = std::make_unique<queue::QueueServer>(pool_, qo);
     std::vector<std::string> report;
     if (Status s = queue_->Start(&report); !s.ok()) return s;
-    for (const auto& line : report) std::cerr << "pier up: queue recovery: " << line << "\n";
+    for (const auto& line : report) {
+      LogEvent(LogLevel::kWarn, "queue recovery", {{"problem", line}});
+    }
     for (const auto& topic : p.queue_topics) {
       std::promise<Status> done;
       queue_->broker().CreateTopic(topic, {}, true, [&done](Status s) { done.set_value(s); });
