@@ -65,7 +65,8 @@ nlohmann::json CallOnce(const std::string& url, const net::HttpUrl& to, std::str
                            .target = to.target.empty() ? "/" : to.target,
                            .headers = std::move(headers),
                            .timeout = std::chrono::seconds(2),
-                           .max_body_bytes = 1 << 20});
+                           .max_body_bytes = 1 << 20,
+                           .tls = {.enabled = to.tls, .what = "--call"}});
   if (span) {
     span->end_unix_ns = net::Tracer::NowUnixNs();
     span->strings = {{"http.method", "GET"}, {"http.url", url}};

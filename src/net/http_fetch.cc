@@ -30,15 +30,15 @@ std::string HttpFetchReply::Header(const std::string& name) const {
 }
 
 Result<HttpUrl> ParseHttpUrl(const std::string& url, const std::string& what) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) {
-    return Status::InvalidArgument(what + ": give http://HOST:PORT[/PATH], got '" + url + "'");
+  const bool tls = url.rfind("https://", 0) == 0;
+  if (!tls && url.rfind("http://", 0) != 0) {
+    return Status::InvalidArgument(what + ": give http[s]://HOST:PORT[/PATH], got '" + url + "'");
   }
-  const std::string rest = url.substr(scheme.size());
+  const std::string rest = url.substr(tls ? 8 : 7);
   const size_t slash = rest.find('/');
   auto hp = ParseHostPort(rest.substr(0, slash), what);
   if (!hp.ok()) return hp.status();
-  return HttpUrl{hp->first, hp->second, slash == std::string::npos ? "" : rest.substr(slash)};
+  return HttpUrl{hp->first, hp->second, slash == std::string::npos ? "" : rest.substr(slash), tls};
 }
 
 Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& r) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <iterator>
 #include <random>
 
@@ -42,21 +43,32 @@ int64_t Tracer::NowUnixNs() {
 Result<std::unique_ptr<Tracer>> Tracer::Create(const std::string& endpoint,
                                                std::string service_name) {
   auto url = ParseHttpUrl(endpoint, "--otlp-endpoint");
-  if (!url.ok()) {
-    return Status::InvalidArgument(
-        url.status().message() +
-        (endpoint.rfind("https://", 0) == 0 ? " (OTLP over HTTPS is not supported yet)" : ""));
-  }
+  if (!url.ok()) return url.status();
   std::string path = url->target;
   while (!path.empty() && path.back() == '/') path.pop_back();
-  return std::unique_ptr<Tracer>(
-      new Tracer(url->host, url->port, path + "/v1/traces", std::move(service_name)));
+  TlsClientOptions tls;
+  tls.enabled = url->tls;
+  tls.what = "--otlp-endpoint";
+  // The OpenTelemetry exporter variables: the signal's own first, then the general one.
+  auto env = [](const char* traces, const char* general) {
+    const char* v = std::getenv(traces);
+    if (v == nullptr || *v == '\0') v = std::getenv(general);
+    return std::string(v == nullptr ? "" : v);
+  };
+  tls.ca_cert_file = env("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE");
+  tls.cert_file =
+      env("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
+  tls.key_file = env("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY");
+  return std::unique_ptr<Tracer>(new Tracer(url->host, url->port, path + "/v1/traces",
+                                            std::move(tls), std::move(service_name)));
 }
 
-Tracer::Tracer(std::string host, uint16_t port, std::string path, std::string service_name)
+Tracer::Tracer(std::string host, uint16_t port, std::string path, TlsClientOptions tls,
+               std::string service_name)
     : host_(std::move(host)),
       port_(port),
       path_(std::move(path)),
+      tls_(std::move(tls)),
       service_(std::move(service_name)),
       exporter_([this] { Loop(); }) {}
 
@@ -155,7 +167,8 @@ void Tracer::Loop() {
                                .target = path_,
                                .body = OtlpJson(batch, service_),
                                .headers = {{"Content-Type", "application/json"}},
-                               .timeout = std::chrono::milliseconds(5000)});
+                               .timeout = std::chrono::milliseconds(5000),
+                               .tls = tls_});
       if (r.ok() && r->status >= 200 && r->status < 300) {
         exported_.fetch_add(batch.size(), std::memory_order_relaxed);
       } else {

@@ -57,13 +57,14 @@ TEST(TracerTest, OtlpJsonIsTheProtocolsJsonEncoding) {
   EXPECT_NE(Tracer::NewSpanId(), Tracer::NewSpanId());
 }
 
-TEST(TracerTest, EndpointMustBeAnHttpUrl) {
-  auto bad = Tracer::Create("https://collector:4318", "x");
+TEST(TracerTest, EndpointMustBeAnHttpOrHttpsUrl) {
+  auto bad = Tracer::Create("grpc://collector:4317", "x");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("--otlp-endpoint: give http://HOST:PORT[/PATH]"),
+  EXPECT_NE(bad.status().message().find("--otlp-endpoint: give http[s]://HOST:PORT[/PATH]"),
             std::string::npos);
   EXPECT_FALSE(Tracer::Create("http://nohost", "x").ok());
   EXPECT_TRUE(Tracer::Create("http://127.0.0.1:4318/prefix/", "x").ok());
+  EXPECT_TRUE(Tracer::Create("https://127.0.0.1:4318", "x").ok());
 }
 
 }  // namespace

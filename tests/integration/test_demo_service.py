@@ -45,4 +45,4 @@ def test_a_bad_call_url_is_refused_at_start():
     from conftest import run_pier
     r = run_pier("demo-service", "--listen", "127.0.0.1:0", "--call", "ftp://catalog/items")
     assert r.returncode == 1
-    assert "--call: give http://HOST:PORT[/PATH], got 'ftp://catalog/items'" in r.stderr
+    assert "--call: give http[s]://HOST:PORT[/PATH], got 'ftp://catalog/items'" in r.stderr

@@ -2,7 +2,9 @@
 span per attempt, and spans exported with OTLP/HTTP JSON to a collector (a small one here that
 decodes what it receives)."""
 import json
+import os
 import signal
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,6 +12,7 @@ import pytest
 import requests
 
 from test_proxy import backends, config, proxy  # noqa: F401 (fixtures)
+from test_security import certs  # noqa: F401 (fixture)
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -18,7 +21,8 @@ PARENT = "00f067aa0ba902b7"
 class Collector:
     """An OTLP/HTTP receiver: POST /v1/traces with the JSON encoding; keeps every span."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """`tls`: (certificate, key) to serve HTTPS with."""
         self.spans, self.posts = [], []
         outer = self
 
@@ -43,8 +47,14 @@ class Collector:
                 self.wfile.write(b"{}")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        scheme = "http"
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*map(str, tls))
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_port}"
 
     def close(self):
         self.server.shutdown()
@@ -208,6 +218,33 @@ def test_every_http_listener_records_spans_of_traced_requests():
     assert span["name"] == "GET /v1/agent/services"
     assert attrs(span)["http.target"] == "/v1/agent/services?x=1"
     assert attrs(span)["http.status_code"] == 200
+
+
+def test_spans_go_to_an_https_collector_that_the_configured_ca_vouches_for(certs):
+    from conftest import Server
+    collector = Collector(tls=(certs / "server.crt", certs / "server.key"))
+    traced = {"traceparent": f"00-{TRACE}-{PARENT}-01"}
+    try:
+        env = dict(os.environ, OTEL_EXPORTER_OTLP_CERTIFICATE=str(certs / "ca.crt"))
+        s = Server(["registry", "--http", "127.0.0.1:0", "--otlp-endpoint", collector.url],
+                   env=env)
+        try:
+            assert requests.get(s.url("/v1/agent/services"), headers=traced).status_code == 200
+        finally:
+            assert s.stop() == 0
+        # Without the CA the collector's certificate is not trusted: the spans are dropped,
+        # and the log says where they were going and why.
+        s = Server(["registry", "--http", "127.0.0.1:0", "--otlp-endpoint", collector.url])
+        try:
+            assert requests.get(s.url("/v1/agent/services"), headers=traced).status_code == 200
+        finally:
+            assert s.stop() == 0
+        err = s.stderr()
+    finally:
+        collector.close()
+    (span,) = collector.spans
+    assert span["service"] == "pier-registry" and span["traceId"] == TRACE
+    assert "OTLP export failed: spans dropped" in err and "certificate verify failed" in err, err
 
 
 def test_a_queue_message_carries_its_trace_from_publish_to_consume(tmp_path):

@@ -43,13 +43,14 @@ struct HttpFetchReply {
 // status is a reply.
 Result<HttpFetchReply> HttpFetch(const HttpFetchRequest& request);
 
-// http://HOST:PORT[/PATH] taken apart (`target`: the path, "" when the URL has none).
+// http[s]://HOST:PORT[/PATH] taken apart (`target`: the path, "" when the URL has none).
 struct HttpUrl {
   std::string host;
   uint16_t port = 0;
   std::string target;
+  bool tls = false;  // https
 };
-// InvalidArgument naming `what` (a flag) when `url` is not plain http://HOST:PORT[/PATH].
+// InvalidArgument naming `what` (a flag) when `url` is not http[s]://HOST:PORT[/PATH].
 Result<HttpUrl> ParseHttpUrl(const std::string& url, const std::string& what);
 
 }  // namespace pier::net

@@ -1,7 +1,8 @@
 // File: tracer.h
 // Spans of requests (the proxy's, and any HTTP listener's traced ones), exported with OTLP over
-// HTTP (JSON, as the OpenTelemetry protocol specification encodes it) to a collector: batched by an
-// exporter thread, from a bounded queue (a span that finds it full is dropped and counted).
+// HTTP or HTTPS (JSON, as the OpenTelemetry protocol specification encodes it) to a collector:
+// batched by an exporter thread, from a bounded queue (a span that finds it full is dropped and
+// counted).
 //   auto t = Tracer::Create("http://127.0.0.1:4318", "pier-proxy");
 //   Span s = (*t)->Begin(...);  ...  (*t)->Record(std::move(s));
 #pragma once
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "pier/base/status.h"
+#include "pier/net/tls_options.h"
 #include "pier/net/trace_context.h"
 
 namespace pier::net {
@@ -44,7 +46,11 @@ class Tracer {
   static constexpr size_t kBatch = 512;
 
   // `endpoint`: OTLP/HTTP base URL as OTEL_EXPORTER_OTLP_ENDPOINT gives it
-  // (http://HOST:PORT[/PATH]); spans go to PATH/v1/traces.
+  // (http[s]://HOST:PORT[/PATH]); spans go to PATH/v1/traces. Over https the collector's
+  // certificate is verified against the system's CAs, or the file that
+  // OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE or OTEL_EXPORTER_OTLP_CERTIFICATE names; a client
+  // certificate and key come from OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE and _KEY (the
+  // OpenTelemetry exporter variables).
   static Result<std::unique_ptr<Tracer>> Create(const std::string& endpoint,
                                                 std::string service_name);
   ~Tracer();  // exports what is queued
@@ -63,12 +69,14 @@ class Tracer {
   static std::string OtlpJson(const std::vector<Span>& spans, const std::string& service_name);
 
  private:
-  Tracer(std::string host, uint16_t port, std::string path, std::string service_name);
+  Tracer(std::string host, uint16_t port, std::string path, TlsClientOptions tls,
+         std::string service_name);
   void Loop();
 
   const std::string host_;
   const uint16_t port_;
   const std::string path_;
+  const TlsClientOptions tls_;
   const std::string service_;
   std::mutex mu_;
   std::condition_variable cv_;
