@@ -33,6 +33,17 @@ def wait_port(port, timeout=60):
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def stop_all(procs, timeout=20):
+    """Terminates every process, then waits for each (killing one that outlives `timeout`)."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 

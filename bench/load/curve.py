@@ -33,7 +33,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchutil import (DEFAULT_PIER, ROOT, free_port, start_haproxy,  # noqa: E402
-                       start_nginx, wait_port)
+                       start_nginx, stop_all, wait_port)
 
 LOADGEN = os.path.join(ROOT, "build", "release", "bench", "loadgen")
 
@@ -224,13 +224,7 @@ def main():
             write_svg(args.svg, panels, args)
             print(f"\nchart: {args.svg}")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

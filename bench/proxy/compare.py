@@ -28,7 +28,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchutil import (DEFAULT_PIER, cpu_seconds, free_port, start_haproxy,  # noqa: E402
-                       start_nginx, wait_port, wrk)
+                       start_nginx, stop_all, wait_port, wrk)
 
 # An OTLP/HTTP collector that accepts and discards spans (--tracing), in its own process.
 COLLECTOR = """
@@ -152,13 +152,7 @@ def main():
             print(f"pier / base (medians of per-run ratios): throughput {ratio('rps'):.2f}x, "
                   f"CPU per request {ratio('cpu_us'):.2f}x, p99 {ratio('p99'):.2f}x")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -28,7 +28,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchutil import (DEFAULT_PIER, cpu_seconds, free_port, start_haproxy,  # noqa: E402
-                       start_nginx, wait_port, wrk)
+                       start_nginx, stop_all, wait_port, wrk)
 
 
 def make_certificate(tmp):
@@ -41,16 +41,6 @@ def make_certificate(tmp):
     with open(pem, "w") as out:
         out.write(open(crt).read() + open(key).read())
     return crt, key, pem
-
-
-def stop(procs):
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def redis_benchmark(port, crt, pipeline, n):
@@ -95,7 +85,7 @@ def resp(args, tmp, crt, key):
                       f"{statistics.median(x[1] for x in red):>11.3f}"
                       f"{statistics.median(x[1] for x in pie):>10.3f}")
     finally:
-        stop([redis, pier])
+        stop_all([redis, pier])
 
 
 def https(args, tmp, crt, key, pem):
@@ -148,7 +138,7 @@ clusters:
                   f"{med['pier']['p99'] / med['haproxy']['p99']:.2f}x, CPU per request "
                   f"{med['pier']['cpu_us'] / med['haproxy']['cpu_us']:.2f}x")
     finally:
-        stop(procs)
+        stop_all(procs)
 
 
 def main():
