@@ -94,7 +94,6 @@ Args Parse(int argc, char** argv) {
 
 // The bytes of one request.
 std::string Request(const Args& a) {
-  std::string out;
   if (a.proto == "http") return "GET " + a.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   std::vector<std::string> words;
   size_t pos = 0;
@@ -104,6 +103,7 @@ std::string Request(const Args& a) {
     if (end > pos) words.push_back(a.command.substr(pos, end - pos));
     pos = end + 1;
   }
+  std::string out;
   pier::net::AppendCommand(&out, {words.begin(), words.end()});
   return out;
 }
@@ -159,7 +159,6 @@ struct Conn {
   int fd = -1;
   std::string out;          // requests not yet written
   std::string in;           // bytes read, not yet a whole reply
-  size_t in_pos = 0;        // HTTP: bytes of `in` already given to the parser
   std::deque<int64_t> due;  // due times of the requests awaiting replies, oldest first
   bool want_write = false;  // registered for EPOLLOUT
   ReplyFramer framer;
@@ -297,9 +296,10 @@ class Generator {
       c.in.append(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof buf) break;
     }
+    size_t done = 0;  // bytes of `in` that made whole replies
     for (;;) {
       bool error = false;
-      size_t used = c.framer.Next(std::string_view(c.in).substr(c.in_pos), &error);
+      size_t used = c.framer.Next(std::string_view(c.in).substr(done), &error);
       if (used == 0) break;
       if (c.due.empty()) Die("a reply to no request");
       latencies_.push_back(now - c.due.front());
@@ -307,10 +307,9 @@ class Generator {
       c.due.pop_front();
       --outstanding_;
       errors_ += error ? 1 : 0;
-      c.in_pos += used;
+      done += used;
     }
-    c.in.erase(0, c.in_pos);
-    c.in_pos = 0;
+    c.in.erase(0, done);
   }
 
   Args a_;
