@@ -53,30 +53,32 @@ void RecordStages(Sampling& s, const std::string& prefix, const std::vector<Stag
   }
 }
 
-std::optional<Suggestion> StageRule(const Analyzer& a, const std::string& area,
-                                    const std::string& prefix, const std::vector<Stage>& stages) {
+std::optional<Suggestion> StageRule(const Analyzer& a, const std::string& prefix,
+                                    const std::vector<Stage>& stages) {
   const Stage* worst = nullptr;
+  std::string worst_series;
   double worst_ratio = 0, base = 0, now = 0;
   for (const Stage& st : stages) {
-    const auto history = a.Recent(prefix + "." + st.name + "_p99_ms", a.options().history);
+    std::string series = prefix + "." + st.name + "_p99_ms";
+    const auto history = a.Recent(series, a.options().history);
     if (history.size() < 10) continue;
     const double low = *std::min_element(history.begin(), history.end());
-    const double recent = Mean(a.Recent(prefix + "." + st.name + "_p99_ms", 5));
+    const double recent = Mean(a.Recent(series, 5));
     const double ratio = recent / std::max(low, 0.001);
     if (ratio >= 2 && recent - low >= 1 && ratio > worst_ratio) {
-      worst = &st, worst_ratio = ratio, base = low, now = recent;
+      worst = &st, worst_series = std::move(series), worst_ratio = ratio, base = low, now = recent;
     }
   }
   if (worst == nullptr) return std::nullopt;
   Suggestion s;
-  s.area = area;
-  s.title = area + " latency grew in the '" + worst->name + "' stage: " + worst->hint;
+  s.area = prefix;
+  s.title = prefix + " latency grew in the '" + worst->name + "' stage: " + worst->hint;
   s.why = "p99 " + worst->name + " (" + worst->what + ") is " +
           Fmt("%.1f ms, %.1fx its lowest (%.1f ms)", now, worst_ratio, base);
   s.effect = "the stage back to its usual latency";
   s.confidence = 0.6;
-  const std::string series = prefix + "." + worst->name + "_p99_ms";
-  s.evidence = {EvidenceOf(series, a.Recent(series, a.options().window), a.options().interval_ms)};
+  s.evidence = {EvidenceOf(worst_series, a.Recent(worst_series, a.options().window),
+                           a.options().interval_ms)};
   return s;
 }
 

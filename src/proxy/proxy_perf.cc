@@ -83,7 +83,7 @@ class Source : public perf::Source {
   void Suggest(const perf::Analyzer& a, std::vector<perf::Suggestion>* out) const override {
     Queueing(a, out);
     Hosts(a, out);
-    if (auto s = perf::StageRule(a, "proxy", "proxy", kStages)) out->push_back(*s);
+    if (auto s = perf::StageRule(a, "proxy", kStages)) out->push_back(*s);
     const size_t w = a.options().window;
     const auto errors = a.Recent("proxy.error_ratio", w);
     if (errors.size() >= 5 && Mean(errors) > a.options().error_slo) {

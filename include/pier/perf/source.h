@@ -120,8 +120,8 @@ void AddStageInputs(Source& source, const std::string& metric, const std::string
                     const std::vector<Stage>& stages);
 void RecordStages(Sampling& s, const std::string& prefix, const std::vector<Stage>& stages);
 // The stage whose p99 grew the most over its lowest in the history (at least 2x and 1 ms more):
-// "AREA latency grew in the 'NAME' stage: HINT". Nothing when none did.
-std::optional<Suggestion> StageRule(const Analyzer& a, const std::string& area,
-                                    const std::string& prefix, const std::vector<Stage>& stages);
+// "PREFIX latency grew in the 'NAME' stage: HINT", in the area PREFIX. Nothing when none did.
+std::optional<Suggestion> StageRule(const Analyzer& a, const std::string& prefix,
+                                    const std::vector<Stage>& stages);
 
 }  // namespace pier::perf

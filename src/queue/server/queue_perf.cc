@@ -107,7 +107,7 @@ class Source : public perf::Source {
       out->push_back(s);
     }
 
-    if (auto s = perf::StageRule(a, "queue", "queue", kStages)) out->push_back(*s);
+    if (auto s = perf::StageRule(a, "queue", kStages)) out->push_back(*s);
 
     // I/O: the log syncs nearly once per message (no group commit).
     const auto fsyncs = a.Recent("queue.fsyncs_per_s", w);
