@@ -33,6 +33,15 @@ def wait_port(port, timeout=60):
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def start_pier_proxy(pier, port, backends, *extra):
+    """`pier proxy --threads 1` on 127.0.0.1:PORT, round robin over `backends` (HOST:PORT)."""
+    proc = subprocess.Popen([pier, "proxy", "--listen", f"127.0.0.1:{port}", "--http",
+                             "127.0.0.1:0", "--to", ",".join(backends), "--threads", "1",
+                             "--log-level", "warn", *extra], stdout=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
 def stop_all(procs, timeout=20):
     """Terminates every process, then waits for each (killing one that outlives `timeout`)."""
     for proc in procs:

@@ -19,7 +19,7 @@ still missing after the drain is marked saturated (`sat`; the chart draws it at 
 With --svg the chart is written to that file (both panels, log-scale p99). With --baseline
 (another build of pier, e.g. the previous commit's) it runs as `base` in the same interleaving:
 a change's A/B, in the table and the chart. Only loopback
-traffic. Needs scripts/install-deps bench (redis-server, nginx, haproxy).
+traffic. Needs scripts/install-deps bench (redis-server, python3-redis, nginx, haproxy).
 """
 import argparse
 import json
@@ -31,9 +31,11 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [BENCH, os.path.join(BENCH, "cache")]
 from benchutil import (DEFAULT_PIER, ROOT, free_port, start_haproxy,  # noqa: E402
-                       start_nginx, stop_all, wait_port)
+                       start_nginx, start_pier_proxy, stop_all)
+from compare import start_pier, start_redis  # noqa: E402 (bench/cache/compare.py)
 
 LOADGEN = os.path.join(ROOT, "build", "release", "bench", "loadgen")
 
@@ -45,24 +47,15 @@ def loadgen(port, proto, rate, duration, connections):
     return json.loads(out)
 
 
-def start(procs, argv, port):
-    procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    wait_port(port)
-
-
 def cache_targets(piers, tmp, procs):
-    """redis-server, then each (name, binary) of `piers` as `pier cache`."""
-    targets = [("redis-server", free_port())]
-    start(procs, ["redis-server", "--port", str(targets[0][1]), "--bind", "127.0.0.1", "--save",
-                  "", "--appendonly", "no"], targets[0][1])
-    for name, binary in piers:
-        port = free_port()
-        start(procs, [binary, "cache", "--listen", f"127.0.0.1:{port}", "--http", "127.0.0.1:0",
-                      "--log-level", "warn"], port)
+    """redis-server, then each (name, binary) of `piers` as `pier cache` (default threads)."""
+    servers = [("redis-server", start_redis())]
+    servers += [(name, start_pier(binary, 0)) for name, binary in piers]
+    targets = []
+    for name, (proc, port, client) in servers:
+        procs.append(proc)
+        client.set("key", "v" * 16)
         targets.append((name, port))
-    for _, port in targets:
-        subprocess.run(["redis-cli", "-p", str(port), "SET", "key", "v" * 16], check=True,
-                       capture_output=True)
     return targets
 
 
@@ -75,10 +68,8 @@ def proxy_targets(piers, tmp, procs):
     targets = [("haproxy", free_port())]
     procs.append(start_haproxy(tmp, targets[0][1], backends))
     for name, binary in piers:
-        port = free_port()
-        start(procs, [binary, "proxy", "--listen", f"127.0.0.1:{port}", "--http", "127.0.0.1:0",
-                      "--to", ",".join(backends), "--threads", "1", "--log-level", "warn"], port)
-        targets.append((name, port))
+        targets.append((name, free_port()))
+        procs.append(start_pier_proxy(binary, targets[-1][1], backends))
     return targets
 
 
@@ -199,7 +190,7 @@ def main():
     ap.add_argument("--svg", help="write the chart to this file")
     ap.add_argument("--baseline", help="another pier binary to run beside --pier (A/B), as base")
     args = ap.parse_args()
-    for tool in ("redis-server", "redis-cli", "nginx", "haproxy"):
+    for tool in ("redis-server", "nginx", "haproxy"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed: run scripts/install-deps bench")
     if not os.access(LOADGEN, os.X_OK):

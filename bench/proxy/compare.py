@@ -28,7 +28,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchutil import (DEFAULT_PIER, cpu_seconds, free_port, start_haproxy,  # noqa: E402
-                       start_nginx, stop_all, wait_port, wrk)
+                       start_nginx, start_pier_proxy, stop_all, wait_port, wrk)
 
 # An OTLP/HTTP collector that accepts and discards spans (--tracing), in its own process.
 COLLECTOR = """
@@ -41,14 +41,6 @@ class H(BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 """
-
-
-def start_pier(pier, port, backends, *extra):
-    proc = subprocess.Popen([pier, "proxy", "--listen", f"127.0.0.1:{port}", "--http",
-                             "127.0.0.1:0", "--to", ",".join(backends), "--threads", "1",
-                             "--log-level", "warn", *extra], stdout=subprocess.DEVNULL)
-    wait_port(port)
-    return proc
 
 
 def main():
@@ -79,19 +71,19 @@ def main():
         backends = [f"127.0.0.1:{p}" for p in ports]
         hport, pport = free_port(), free_port()
         haproxy = start_haproxy(tmp, hport, backends)
-        pier = start_pier(args.pier, pport, backends)
+        pier = start_pier_proxy(args.pier, pport, backends)
         procs += [haproxy, pier]
         targets = [("direct", f"http://{backends[0]}/", None),
                    ("haproxy", f"http://127.0.0.1:{hport}/", haproxy.pid),
                    ("pier", f"http://127.0.0.1:{pport}/", pier.pid)]
         if args.baseline:
             bport = free_port()
-            base = start_pier(args.baseline, bport, backends)
+            base = start_pier_proxy(args.baseline, bport, backends)
             procs.append(base)
             targets.append(("base", f"http://127.0.0.1:{bport}/", base.pid))
         if args.access_log:
             lport = free_port()
-            logged = start_pier(args.pier, lport, backends, "--access-log",
+            logged = start_pier_proxy(args.pier, lport, backends, "--access-log",
                                 os.path.join(tmp, "access.log"))
             hlport = free_port()
             hlogged = start_haproxy(tmp, hlport, backends,
@@ -103,7 +95,7 @@ def main():
             cport, tport = free_port(), free_port()
             collector = subprocess.Popen(["/usr/bin/python3", "-c", COLLECTOR, str(cport)])
             wait_port(cport)
-            traced = start_pier(args.pier, tport, backends, "--otlp-endpoint",
+            traced = start_pier_proxy(args.pier, tport, backends, "--otlp-endpoint",
                                 f"http://127.0.0.1:{cport}", "--trace-sample",
                                 str(args.trace_sample))
             procs += [traced, collector]  # pier flushes its spans before the collector stops
